@@ -1,0 +1,160 @@
+"""Files written to ``target/``: compiled SQL, ``run_results.json`` and ``manifest.json`` (dbt-shaped).
+
+Writes go through a temporary file and a rename, so a reader never sees half a JSON document.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from northstar import __version__
+from northstar.execute import NodeResult
+from northstar.manifest import Manifest, ModelNode, SeedNode, SourceNode
+
+RUN_RESULTS_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json"
+MANIFEST_SCHEMA = "https://schemas.getdbt.com/dbt/manifest/v12.json"
+NORTHSTAR_MANIFEST_VERSION = 1
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _metadata(invocation_id: str, schema: str) -> dict[str, Any]:
+    return {
+        "dbt_schema_version": schema,
+        "northstar_version": __version__,
+        "generated_at": datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z"),
+        "invocation_id": invocation_id,
+    }
+
+
+def write_run_results(
+    target_dir: Path,
+    results: Iterable[NodeResult],
+    elapsed: float,
+    invocation_id: str,
+    args: Mapping[str, Any],
+    relations: Mapping[str, str],
+) -> Path:
+    path = target_dir / "run_results.json"
+    data = {
+        "metadata": _metadata(invocation_id, RUN_RESULTS_SCHEMA),
+        "results": [
+            {
+                "unique_id": r.unique_id,
+                "status": r.status,
+                "execution_time": round(r.elapsed, 6),
+                "message": r.message,
+                "failures": r.failures,
+                "rows_affected": r.rows,
+                "relation_name": relations.get(r.unique_id),
+                "thread_id": None,
+                "timing": [],
+                "adapter_response": {"rows_affected": r.rows} if r.rows is not None else {},
+                **({"details": dict(r.details)} if r.details else {}),
+            }
+            for r in results
+        ],
+        "elapsed_time": round(elapsed, 6),
+        "args": dict(args),
+    }
+    write_json(path, data)
+    return path
+
+
+def compiled_path(target_dir: Path, project_name: str, node_path: str) -> Path:
+    return target_dir / "compiled" / project_name / node_path
+
+
+def write_compiled(manifest: Manifest, target_dir: Path, nodes: Iterable[str] | None = None) -> None:
+    """Write each model's rendered SQL to ``target/compiled/<project>/<path>``, as dbt does."""
+    name = manifest.project.config.name
+    for uid in nodes if nodes is not None else manifest.nodes:
+        node = manifest.nodes[uid]
+        if isinstance(node, ModelNode):
+            path = compiled_path(target_dir, name, node.path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(node.sql + "\n", encoding="utf-8")
+
+
+def _columns(node: Any) -> dict[str, Any]:
+    return {
+        c.name: {"name": c.name, "description": c.description, "data_type": c.data_type, "meta": dict(c.meta)}
+        for c in node.columns
+    }
+
+
+def manifest_nodes(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``nodes`` and ``sources`` sections of manifest.json."""
+    project = manifest.project.config.name
+    nodes: dict[str, Any] = {}
+    sources: dict[str, Any] = {}
+    for uid, node in manifest.nodes.items():
+        if isinstance(node, SourceNode):
+            sources[uid] = {
+                "unique_id": uid,
+                "resource_type": "source",
+                "package_name": project,
+                "source_name": node.source_name,
+                "name": node.name,
+                "original_file_path": node.path,
+                "relation_name": str(node.relation),
+                "description": node.description,
+                "columns": _columns(node),
+                "depends_on": {"nodes": list(node.depends_on)},
+            }
+        elif isinstance(node, (ModelNode, SeedNode)):
+            entry = {
+                "unique_id": uid,
+                "resource_type": node.kind,
+                "package_name": project,
+                "name": node.name,
+                "original_file_path": node.path,
+                "patch_path": node.yaml_path,
+                "schema": getattr(node.relation, "schema", None),
+                "alias": getattr(node.relation, "identifier", node.name),
+                "relation_name": str(node.relation) if node.config.materialized != "ephemeral" else None,
+                "config": node.config.as_dict(),
+                "tags": list(node.config.tags),
+                "description": node.description,
+                "columns": _columns(node),
+                "depends_on": {"nodes": list(node.depends_on)},
+                "checksum": {"name": "sha256", "checksum": node.checksum},
+                "fqn": [project, *Path(node.path).with_suffix("").parts[1:]],
+            }
+            if isinstance(node, ModelNode):
+                entry["raw_code"] = node.raw_sql
+                entry["compiled_code"] = node.sql
+                entry["language"] = "sql"
+            nodes[uid] = entry
+    return nodes, sources
+
+
+def write_manifest(manifest: Manifest, target_dir: Path, extra: Mapping[str, Any] | None = None) -> Path:
+    """Write ``target/manifest.json``: nodes, sources, parent and child maps, close to dbt's format."""
+    nodes, sources = manifest_nodes(manifest)
+    dag = manifest.dag
+    data = {
+        "metadata": {
+            **_metadata(manifest.render_env.invocation_id, MANIFEST_SCHEMA),
+            "northstar_manifest_version": NORTHSTAR_MANIFEST_VERSION,
+            "project_name": manifest.project.config.name,
+        },
+        "nodes": nodes,
+        "sources": sources,
+        "parent_map": {uid: sorted(dag.parents[uid]) for uid in sorted(dag)},
+        "child_map": {uid: sorted(dag.children[uid]) for uid in sorted(dag)},
+        **(extra or {}),
+    }
+    path = target_dir / "manifest.json"
+    write_json(path, data)
+    return path

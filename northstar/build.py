@@ -1,0 +1,150 @@
+"""The build pipeline as one library function per CLI command: build, run, seed.
+
+project -> manifest (render, DAG) -> selection -> execute into a private copy -> publish -> artifacts.
+A build that fails anywhere leaves the published warehouse exactly as it was.
+
+>>> result = build(load_project(Path(".")), BuildOptions(select=("+fct_orders",)))  # doctest: +SKIP
+>>> result.success                                                                    # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from northstar import artifacts, selection, warehouse
+from northstar.console import Reporter
+from northstar.execute import BLOCKING, BuildContext, NodeResult, build_node, run_dag
+from northstar.manifest import Manifest, Node, compile_project
+from northstar.project import Project
+
+# A runner builds (or checks) one node kind inside the working copy.
+Runner = Callable[[Node, duckdb.DuckDBPyConnection, BuildContext], NodeResult]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    kinds: frozenset[str] = frozenset({"seed", "model"})
+    full_refresh: bool = False
+    wait: bool = True
+    command: str = "build"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    manifest: Manifest
+    results: tuple[NodeResult, ...]
+    elapsed: float
+    published: bool
+    warehouse: Path
+
+    @property
+    def success(self) -> bool:
+        return not any(r.status in BLOCKING for r in self.results)
+
+    def result(self, name: str) -> NodeResult:
+        uid = self.manifest.by_name.get(name, name)
+        return next(r for r in self.results if r.unique_id == uid)
+
+
+def default_runners() -> dict[str, Runner]:
+    return {"seed": build_node, "model": build_node, "source": build_node}
+
+
+def select_nodes(
+    manifest: Manifest, options: BuildOptions, state_modified: Callable[[str], set[str]] | None = None
+) -> list[str]:
+    resolve = selection.resolver(manifest.nodes, state_modified)
+    chosen = selection.select(manifest.dag, resolve, options.select, options.exclude)
+    return [uid for uid in manifest.dag.sorted() if uid in chosen and manifest.nodes[uid].kind in options.kinds]
+
+
+def compile_for_build(project: Project, full_refresh: bool = False, reporter: Reporter | None = None) -> Manifest:
+    existing = warehouse.existing_relations(project.config.warehouse)
+    warn = reporter.waiting if reporter else print
+    return compile_project(project, existing_relations=frozenset(existing), full_refresh=full_refresh, warn=warn)
+
+
+def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Reporter | None = None) -> BuildResult:
+    """Build the selected nodes into a private copy of the warehouse and publish it if everything succeeded."""
+    reporter = reporter or Reporter(quiet=True)
+    config = project.config
+    started = time.perf_counter()
+    with warehouse.build_lock(config.warehouse, options.wait, reporter.waiting):
+        manifest = compile_for_build(project, options.full_refresh, reporter)
+        selected = select_nodes(manifest, options)
+        runners = default_runners()
+        names = {uid: manifest.nodes[uid].name for uid in selected}
+        counts = _count(manifest, selected)
+        reporter.begin(len(selected), names, f"Found {counts}.")
+        work = warehouse.start_build(config.warehouse)
+        try:
+            connection = duckdb.connect(str(work))
+            try:
+                context = BuildContext(existing=warehouse.relations_in(connection), full_refresh=options.full_refresh)
+                results = run_dag(
+                    manifest.dag,
+                    selected,
+                    lambda uid, cursor: runners[manifest.nodes[uid].kind](manifest.nodes[uid], cursor, context),
+                    connection,
+                    config.target.threads,
+                    on_result=reporter.result,
+                )
+            finally:
+                connection.close()
+            success = not any(r.status in BLOCKING for r in results)
+            if success:
+                warehouse.publish(work, config.warehouse)
+            else:
+                warehouse.abandon(work)
+        except BaseException:
+            warehouse.abandon(work)
+            raise
+    elapsed = time.perf_counter() - started
+    _write_artifacts(manifest, results, elapsed, options)
+    tail = (
+        f"Published {_display(config.warehouse, config.root)}."
+        if success
+        else f"Nothing published: {_display(config.warehouse, config.root)} is unchanged."
+    )
+    reporter.summary(results, tail)
+    return BuildResult(manifest, tuple(results), elapsed, success, config.warehouse)
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _count(manifest: Manifest, selected: list[str]) -> str:
+    counts: dict[str, int] = {}
+    for uid in selected:
+        kind = manifest.nodes[uid].kind
+        counts[kind] = counts.get(kind, 0) + 1
+    if not counts:
+        return "nothing selected"
+    return ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in counts.items())
+
+
+def _write_artifacts(manifest: Manifest, results: list[NodeResult], elapsed: float, options: BuildOptions) -> None:
+    target = manifest.project.config.target_dir
+    relations = {uid: str(node.relation) for uid, node in manifest.nodes.items() if hasattr(node, "relation")}
+    args: dict[str, Any] = {
+        "which": options.command,
+        "select": list(options.select),
+        "exclude": list(options.exclude),
+        "full_refresh": options.full_refresh,
+    }
+    artifacts.write_compiled(manifest, target)
+    artifacts.write_manifest(manifest, target)
+    artifacts.write_run_results(target, results, elapsed, manifest.render_env.invocation_id, args, relations)

@@ -1,0 +1,252 @@
+"""The ``metrics`` command line: each command parses its options and calls one library function.
+
+Heavy modules (duckdb, sqlglot, jinja2) are imported inside the commands so that ``metrics --help`` starts fast.
+Exit codes follow dbt: 0 success, 1 a node failed, 2 a usage or project error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from northstar import __version__
+from northstar.errors import NorthstarError, ProjectError
+
+
+class _Group(click.Group):
+    """Turns our errors into a red ``Error: ...`` and an exit code; ``--debug`` shows the traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NorthstarError as error:
+            if ctx.meta.get("northstar.debug"):
+                raise
+            click.echo(click.style("Error: ", fg="red", bold=True) + str(error), err=True)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo(click.style("Interrupted: nothing was published.", fg="red"), err=True)
+            ctx.exit(130)
+
+
+project_dir_option = click.option(
+    "--project-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder holding project.yml (default: the current folder or the nearest one above it).",
+)
+select_option = click.option(
+    "--select",
+    "-s",
+    multiple=True,
+    help="Nodes to include, dbt syntax: name, +name, name+, tag:x, path:models/marts.",
+)
+exclude_option = click.option("--exclude", multiple=True, help="Nodes to leave out, same syntax as --select.")
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1), default=None, help="Parallel threads (default: cores)."
+)
+vars_option = click.option("--vars", "vars_", default=None, help="YAML mapping of vars, e.g. '{vat_rate: 0.2}'.")
+target_option = click.option("--target", "-t", default=None, help="Target in profiles.yml (dbt projects only).")
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="Print only errors and the summary.")
+full_refresh_option = click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
+no_wait_option = click.option("--no-wait", is_flag=True, help="Fail instead of waiting when another build runs.")
+
+
+def _common(func: Any) -> Any:
+    for option in reversed((project_dir_option, vars_option, target_option, threads_option)):
+        func = option(func)
+    return func
+
+
+def _load(project_dir: Path | None, vars_: str | None, target: str | None, threads: int | None) -> Any:
+    from northstar.project import find_project_root, load_project
+
+    cli_vars = _parse_vars(vars_)
+    if project_dir is not None:
+        if not project_dir.is_dir():
+            raise ProjectError(f"--project-dir {project_dir} is not a folder.")
+        root = find_project_root(project_dir)
+    else:
+        root = find_project_root(Path.cwd())
+    return load_project(root, cli_vars, target, threads, dict(os.environ))
+
+
+def _parse_vars(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    from northstar import yamlfile
+
+    data = yamlfile.loads(text, "--vars")
+    if not isinstance(data, dict):
+        raise ProjectError(f"--vars must be a YAML mapping such as '{{vat_rate: 0.2}}', got: {text}")
+    return dict(data)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="northstar")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Northstar: build a DuckDB warehouse and its metrics from SQL models and YAML.
+
+    \b
+    Typical use, from a project folder:
+      metrics build              seeds, models, tests and metrics, in DAG order
+      metrics build -s +fct_orders
+      metrics compile stg_orders print a model's rendered SQL
+      metrics ls                 list the project's nodes
+    """
+    ctx.meta["northstar.debug"] = debug
+
+
+def _run_build(
+    command: str,
+    kinds: set[str],
+    project: Any,
+    select: tuple,
+    exclude: tuple,
+    full_refresh: bool,
+    quiet: bool,
+    no_wait: bool,
+) -> None:
+    from northstar.build import BuildOptions, build
+    from northstar.console import Reporter
+
+    options = BuildOptions(
+        select=select,
+        exclude=exclude,
+        kinds=frozenset(kinds),
+        full_refresh=full_refresh,
+        wait=not no_wait,
+        command=command,
+    )
+    result = build(project, options, Reporter(quiet=quiet))
+    sys.exit(0 if result.success else 1)
+
+
+@main.command()
+@_common
+@select_option
+@exclude_option
+@full_refresh_option
+@quiet_option
+@no_wait_option
+def build(project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait) -> None:
+    """Load seeds and build models in DAG order, then publish the warehouse atomically."""
+    project = _load(project_dir, vars_, target, threads)
+    _run_build("build", {"seed", "model"}, project, select, exclude, full_refresh, quiet, no_wait)
+
+
+@main.command()
+@_common
+@select_option
+@exclude_option
+@full_refresh_option
+@quiet_option
+@no_wait_option
+def run(project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait) -> None:
+    """Build models only (no seeds, no tests)."""
+    project = _load(project_dir, vars_, target, threads)
+    _run_build("run", {"model"}, project, select, exclude, full_refresh, quiet, no_wait)
+
+
+@main.command()
+@_common
+@select_option
+@exclude_option
+@quiet_option
+@no_wait_option
+def seed(project_dir, vars_, target, threads, select, exclude, quiet, no_wait) -> None:
+    """Load the CSV files under seeds/ into the warehouse."""
+    project = _load(project_dir, vars_, target, threads)
+    _run_build("seed", {"seed"}, project, select, exclude, False, quiet, no_wait)
+
+
+@main.command(name="compile")
+@click.argument("node", required=False)
+@_common
+@select_option
+@exclude_option
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the SQL to this file.")
+def compile_(node, project_dir, vars_, target, threads, select, exclude, output) -> None:
+    """Render models to SQL: print NODE's SQL, or write all to target/compiled/."""
+    from northstar import artifacts
+    from northstar.build import BuildOptions, compile_for_build, select_nodes
+    from northstar.errors import did_you_mean
+
+    project = _load(project_dir, vars_, target, threads)
+    manifest = compile_for_build(project)
+    target_dir = project.config.target_dir
+    artifacts.write_manifest(manifest, target_dir)
+    if node:
+        if node not in manifest.by_name:
+            raise ProjectError(f"No node named '{node}'.{did_you_mean(node, manifest.by_name)}")
+        model = manifest.node(node)
+        sql = getattr(model, "sql", None)
+        if sql is None:
+            raise ProjectError(f"'{node}' is a {model.kind}; only models have compiled SQL.")
+        artifacts.write_compiled(manifest, target_dir, [model.unique_id])
+        if output:
+            output.write_text(sql + "\n", encoding="utf-8")
+        else:
+            click.echo(sql)
+        return
+    selected = select_nodes(manifest, BuildOptions(select=select, exclude=exclude, kinds=frozenset({"model"})))
+    artifacts.write_compiled(manifest, target_dir, selected)
+    where = artifacts.compiled_path(target_dir, project.config.name, "")
+    click.echo(f"Compiled {len(selected)} models to {where}")
+
+
+@main.command(name="ls")
+@_common
+@select_option
+@exclude_option
+@click.option(
+    "--resource-type",
+    type=click.Choice(["model", "seed", "source", "all"]),
+    default="all",
+    help="Only nodes of this kind.",
+)
+@click.option("--output", type=click.Choice(["name", "path", "json"]), default="name", help="What to print per node.")
+def ls(project_dir, vars_, target, threads, select, exclude, resource_type, output) -> None:
+    """List the project's nodes in DAG order."""
+    import json
+
+    from northstar.build import BuildOptions, select_nodes
+    from northstar.manifest import compile_project
+
+    project = _load(project_dir, vars_, target, threads)
+    manifest = compile_project(project)
+    kinds = {"model", "seed", "source"} if resource_type == "all" else {resource_type}
+    for uid in select_nodes(manifest, BuildOptions(select=select, exclude=exclude, kinds=frozenset(kinds))):
+        node = manifest.nodes[uid]
+        name = f"{node.source_name}.{node.name}" if node.kind == "source" else node.name
+        if output == "json":
+            relation = str(node.relation) if getattr(node, "relation", None) is not None else None
+            click.echo(
+                json.dumps(
+                    {
+                        "unique_id": uid,
+                        "resource_type": node.kind,
+                        "name": name,
+                        "path": node.path,
+                        "relation": relation,
+                    }
+                )
+            )
+        else:
+            click.echo(node.path if output == "path" else name)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """Create a new minimal project in DIRECTORY that builds as it is."""
+    from northstar.scaffold import init_project
+
+    written = init_project(directory)
+    click.echo(f"Created {len(written)} files in {directory}. Next:\n  cd {directory}\n  metrics build")

@@ -1,0 +1,176 @@
+"""Node configuration: the merged result of project folder config, YAML ``config:`` and ``{{ config(...) }}``.
+
+dbt's precedence applies: the most specific wins, so a model's own ``config()`` call beats its YAML, which beats the
+project's folder config, which beats the project default.
+
+>>> resolve_folder_config({"+materialized": "table", "staging": {"+materialized": "view"}}, ("staging",))
+{'materialized': 'view'}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from northstar.errors import ProjectError
+
+MATERIALIZATIONS = ("view", "table", "ephemeral", "incremental")
+INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert")
+SCHEMA_CHANGE_POLICIES = ("ignore", "fail", "append_new_columns", "sync_all_columns")
+
+# Config keys Northstar understands. dbt projects carry many more (grants, contracts, docs...); those are kept in
+# ``extra`` and ignored, so an existing dbt project still loads.
+MODEL_CONFIG_KEYS = frozenset(
+    {
+        "materialized",
+        "schema",
+        "alias",
+        "database",
+        "tags",
+        "enabled",
+        "unique_key",
+        "incremental_strategy",
+        "on_schema_change",
+        "meta",
+        "pre_hook",
+        "post_hook",
+        "description",
+        "column_types",
+        "delimiter",
+        "quote_columns",
+        "full_refresh",
+        "docs",
+        "persist_docs",
+        "severity",
+        "store_failures",
+        "where",
+        "limit",
+        "warn_if",
+        "error_if",
+        "group",
+        "access",
+    }
+)
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """The configuration of one model or seed after all layers are merged."""
+
+    materialized: str = "view"
+    schema: str | None = None
+    alias: str | None = None
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+    unique_key: tuple[str, ...] = ()
+    incremental_strategy: str | None = None
+    on_schema_change: str = "ignore"
+    column_types: Mapping[str, str] = field(default_factory=dict)
+    pre_hook: tuple[str, ...] = ()
+    post_hook: tuple[str, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "materialized": self.materialized,
+            "schema": self.schema,
+            "alias": self.alias,
+            "tags": list(self.tags),
+            "enabled": self.enabled,
+            "unique_key": list(self.unique_key),
+            "incremental_strategy": self.incremental_strategy,
+            "on_schema_change": self.on_schema_change,
+            "column_types": dict(self.column_types),
+            "pre_hook": list(self.pre_hook),
+            "post_hook": list(self.post_hook),
+            "meta": dict(self.meta),
+            **dict(self.extra),
+        }
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(item) for item in value)
+
+
+def merge_config(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge raw config layers, later ones winning; tags and meta accumulate like dbt's."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            key = key.lstrip("+").replace("-", "_")
+            if key == "tags":
+                merged["tags"] = list(dict.fromkeys([*_as_tuple(merged.get("tags")), *_as_tuple(value)]))
+            elif key == "meta" and isinstance(value, Mapping):
+                merged["meta"] = {**merged.get("meta", {}), **value}
+            else:
+                merged[key] = value
+    return merged
+
+
+def resolve_folder_config(tree: Mapping[str, Any], parts: Sequence[str]) -> dict[str, Any]:
+    """Walk a dbt-style folder config tree (``+key`` values apply to the folder and below) down ``parts``."""
+    layers = [{k: v for k, v in tree.items() if k.startswith("+") or not isinstance(v, Mapping)}]
+    node: Mapping[str, Any] = tree
+    for part in parts:
+        child = node.get(part)
+        if not isinstance(child, Mapping):
+            break
+        layers.append({k: v for k, v in child.items() if k.startswith("+") or not isinstance(v, Mapping)})
+        node = child
+    return merge_config(*layers)
+
+
+def build_config(
+    raw: Mapping[str, Any], default_materialized: str, where: str, path: str | None, line: int | None
+) -> NodeConfig:
+    """Validate a merged raw config and freeze it; ``where`` names the node for error messages."""
+    raw = dict(raw)
+    materialized = raw.pop("materialized", default_materialized)
+    if materialized not in MATERIALIZATIONS and materialized != "seed":
+        raise ProjectError(
+            f"{where} has materialized='{materialized}'. Use one of: {', '.join(MATERIALIZATIONS)}.",
+            path,
+            line,
+        )
+    strategy = raw.pop("incremental_strategy", None)
+    if strategy is not None and strategy not in INCREMENTAL_STRATEGIES:
+        raise ProjectError(
+            f"{where} has incremental_strategy='{strategy}'. Use one of: {', '.join(INCREMENTAL_STRATEGIES)}.",
+            path,
+            line,
+        )
+    on_schema_change = raw.pop("on_schema_change", "ignore")
+    if on_schema_change not in SCHEMA_CHANGE_POLICIES:
+        raise ProjectError(
+            f"{where} has on_schema_change='{on_schema_change}'. Use one of: {', '.join(SCHEMA_CHANGE_POLICIES)}.",
+            path,
+            line,
+        )
+    column_types = raw.pop("column_types", None) or {}
+    if not isinstance(column_types, Mapping):
+        raise ProjectError(f"{where}: column_types must be a mapping of column: TYPE.", path, line)
+    known = {key: raw.pop(key) for key in list(raw) if key in MODEL_CONFIG_KEYS}
+    return NodeConfig(
+        materialized=materialized,
+        schema=known.get("schema"),
+        alias=known.get("alias"),
+        tags=_as_tuple(known.get("tags")),
+        enabled=bool(known.get("enabled", True)),
+        unique_key=_as_tuple(known.get("unique_key")),
+        incremental_strategy=strategy,
+        on_schema_change=on_schema_change,
+        column_types={str(k): str(v) for k, v in column_types.items()},
+        pre_hook=_as_tuple(known.get("pre_hook")),
+        post_hook=_as_tuple(known.get("post_hook")),
+        meta=dict(known.get("meta") or {}),
+        extra={k: v for k, v in {**known, **raw}.items() if k not in _FIELDS},
+    )
+
+
+_FIELDS = {"schema", "alias", "tags", "enabled", "unique_key", "pre_hook", "post_hook", "meta"}

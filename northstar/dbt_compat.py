@@ -1,0 +1,135 @@
+"""Read an existing dbt project (``dbt_project.yml`` + ``profiles.yml`` with a duckdb target).
+
+The result is the same :class:`ProjectConfig` a ``project.yml`` gives, with dbt's schema naming, so a dbt-duckdb
+user gets the same tables in the same schemas.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from northstar import yamlfile
+from northstar.errors import ProjectError
+from northstar.project import DBT_PROJECT_FILE, ProjectConfig, Target
+from northstar.yamlfile import expect_mapping
+
+
+def _render_env_vars(value: Any, env: Mapping[str, str]) -> Any:
+    """profiles.yml and dbt_project.yml may hold ``{{ env_var('X') }}``; render just that."""
+    if isinstance(value, str) and "{{" in value:
+
+        def env_var(name: str, default: str | None = None) -> str:
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise ProjectError(f"Environment variable '{name}' is not set and has no default.")
+
+        return jinja2.Environment().from_string(value).render(env_var=env_var)
+    if isinstance(value, dict):
+        return {k: _render_env_vars(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_env_vars(v, env) for v in value]
+    return value
+
+
+def _find_profiles(root: Path, env: Mapping[str, str]) -> Path:
+    candidates = [root / "profiles.yml"]
+    if env.get("DBT_PROFILES_DIR"):
+        candidates.insert(0, Path(env["DBT_PROFILES_DIR"]) / "profiles.yml")
+    candidates.append(Path.home() / ".dbt" / "profiles.yml")
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ProjectError(
+        "dbt_project.yml found, but no profiles.yml (looked in the project, $DBT_PROFILES_DIR and ~/.dbt). "
+        "Add a profiles.yml with a duckdb target.",
+        DBT_PROJECT_FILE,
+    )
+
+
+def load_dbt_config(
+    root: Path,
+    cli_vars: Mapping[str, Any],
+    target_name: str | None,
+    threads: int | None,
+    env: Mapping[str, str],
+) -> ProjectConfig:
+    data = expect_mapping(yamlfile.load(root / DBT_PROJECT_FILE, DBT_PROJECT_FILE), "dbt_project.yml", DBT_PROJECT_FILE)
+    if "name" not in data:
+        raise ProjectError("dbt_project.yml has no 'name'.", DBT_PROJECT_FILE, 1)
+    name = str(data["name"])
+    profile_name = str(data.get("profile") or name)
+
+    profiles_path = _find_profiles(root, env)
+    profiles = yamlfile.load(profiles_path)
+    profile = profiles.get(profile_name)
+    if not isinstance(profile, dict):
+        raise ProjectError(
+            f"profiles.yml has no profile '{profile_name}' (dbt_project.yml names it). "
+            f"Profiles there: {', '.join(k for k in profiles if k != 'config') or 'none'}.",
+            profiles_path,
+        )
+    target_name = target_name or str(_render_env_vars(profile.get("target", "dev"), env))
+    outputs = profile.get("outputs") or {}
+    if target_name not in outputs:
+        raise ProjectError(
+            f"Profile '{profile_name}' has no target '{target_name}'. Targets: {', '.join(outputs) or 'none'}.",
+            profiles_path,
+            profile.line_of("outputs"),
+        )
+    output = _render_env_vars(dict(outputs[target_name]), env)
+    if output.get("type") != "duckdb":
+        raise ProjectError(
+            f"Target '{target_name}' is of type '{output.get('type')}'; Northstar builds into DuckDB only. "
+            "Add a target with `type: duckdb`.",
+            profiles_path,
+        )
+    db_path = Path(str(output.get("path", f"{name}.duckdb")))
+    if str(db_path) == ":memory:":
+        raise ProjectError("Target path ':memory:' cannot hold a warehouse; set a file path.", profiles_path)
+    target = Target(
+        name=target_name,
+        schema=str(output.get("schema", "main")),
+        path=db_path if db_path.is_absolute() else root / db_path,
+        threads=threads or int(output.get("threads", 0)) or os.cpu_count() or 1,
+        profile_name=profile_name,
+    )
+
+    def paths(*keys: str, default: str) -> tuple[str, ...]:
+        for key in keys:
+            if key in data:
+                value = data[key]
+                return (value,) if isinstance(value, str) else tuple(value)
+        return (default,)
+
+    raw_vars = dict(data.get("vars") or {})
+    # dbt allows vars scoped per project: vars: {my_project: {x: 1}}.
+    scoped = raw_vars.pop(name, None)
+    project_vars = {**raw_vars, **(scoped if isinstance(scoped, dict) else {})}
+    models = (data.get("models") or {}).get(name) or {}
+    seeds = (data.get("seeds") or {}).get(name) or {}
+    return ProjectConfig(
+        name=name,
+        version=str(data.get("version", "0.0.0")),
+        root=root,
+        config_file=root / DBT_PROJECT_FILE,
+        target=target,
+        model_paths=paths("model-paths", "source-paths", default="models"),
+        seed_paths=paths("seed-paths", "data-paths", default="seeds"),
+        macro_paths=paths("macro-paths", default="macros"),
+        test_paths=paths("test-paths", default="tests"),
+        metric_paths=paths("metric-paths", default="models"),
+        target_path=str(data.get("target-path", "target")),
+        vars={**project_vars, **cli_vars},
+        models={**{k: v for k, v in (data.get("models") or {}).items() if k.startswith("+")}, **models},
+        seeds={**{k: v for k, v in (data.get("seeds") or {}).items() if k.startswith("+")}, **seeds},
+        data_tests=data.get("data_tests") or data.get("tests") or {},
+        schema_naming="dbt",
+        default_seed_schema="",
+    )

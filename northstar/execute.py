@@ -1,0 +1,233 @@
+"""Run nodes against DuckDB in dependency order, in parallel, skipping everything downstream of a failure.
+
+:func:`run_dag` schedules; :func:`build_node` knows how to build a seed or a model. Library code never exits: the
+caller gets one :class:`NodeResult` per selected node.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from northstar.dag import DAG
+from northstar.errors import ExecutionError, NorthstarError
+from northstar.manifest import ModelNode, Node, SeedNode, SourceNode
+from northstar.materialize import comment_statements, create_statement, drop_statement, seed_statement
+from northstar.render import Relation
+
+# Statuses that stop everything downstream.
+BLOCKING = frozenset({"error", "fail"})
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    unique_id: str
+    status: str  # success | error | skipped | pass | fail | warn
+    message: str = ""
+    elapsed: float = 0.0
+    rows: int | None = None
+    failures: int | None = None
+    error: NorthstarError | None = field(default=None, compare=False)
+    details: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+
+def run_dag(
+    dag: DAG,
+    selected: Iterable[str],
+    work: Callable[[str, duckdb.DuckDBPyConnection], NodeResult],
+    connection: duckdb.DuckDBPyConnection,
+    threads: int,
+    on_start: Callable[[str], None] = lambda uid: None,
+    on_result: Callable[[NodeResult], None] = lambda result: None,
+) -> list[NodeResult]:
+    """Run ``work`` for each selected node once all its selected parents succeeded.
+
+    A node whose parent failed (or was skipped for that reason) is reported ``skipped`` without running.
+    Each worker thread uses its own cursor on ``connection``.
+    """
+    sub = dag.subdag(selected)
+    order = {uid: i for i, uid in enumerate(dag.sorted())}
+    pending = {uid: set(sub.parents[uid]) for uid in sub}
+    blocked: set[str] = set()
+    results: list[NodeResult] = []
+    local = threading.local()
+
+    def run(uid: str) -> NodeResult:
+        cursor = getattr(local, "cursor", None)
+        if cursor is None:
+            cursor = local.cursor = connection.cursor()
+        on_start(uid)
+        return work(uid, cursor)
+
+    def finish(result: NodeResult) -> None:
+        results.append(result)
+        on_result(result)
+        if result.status in BLOCKING or result.status == "skipped":
+            blocked.add(result.unique_id)
+        for child in sub.children[result.unique_id]:
+            pending[child].discard(result.unique_id)
+
+    running: dict[Future, str] = {}
+    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="northstar") as pool:
+        while pending or running:
+            ready = sorted((uid for uid, deps in pending.items() if not deps), key=order.__getitem__)
+            for uid in ready:
+                del pending[uid]
+                if sub.parents[uid] & blocked:
+                    failed = sorted(sub.parents[uid] & blocked)
+                    finish(NodeResult(uid, "skipped", f"skipped because {failed[0]} did not succeed"))
+                    continue
+                running[pool.submit(run, uid)] = uid
+            if not running:
+                continue
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                uid = running.pop(future)
+                finish(future.result())
+    return results
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What building a node needs to know about the warehouse it builds into."""
+
+    existing: Mapping[tuple[str, str], str]  # (schema, name) -> 'BASE TABLE' | 'VIEW'
+    full_refresh: bool = False
+
+
+def build_node(node: Node, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> NodeResult:
+    """Build one seed or model; DuckDB errors become a failed result naming the user's file and line."""
+    start = time.perf_counter()
+    try:
+        if isinstance(node, SeedNode):
+            message, rows = _build_seed(node, cursor)
+        elif isinstance(node, ModelNode):
+            message, rows = _build_model(node, cursor, context)
+        elif isinstance(node, SourceNode):
+            return NodeResult(node.unique_id, "success", "source", time.perf_counter() - start)
+        else:  # pragma: no cover - other kinds have their own runners
+            raise TypeError(f"cannot build {node!r}")
+    except ExecutionError as error:
+        return NodeResult(node.unique_id, "error", str(error), time.perf_counter() - start, error=error)
+    return NodeResult(node.unique_id, "success", message, time.perf_counter() - start, rows=rows)
+
+
+def _build_seed(node: SeedNode, cursor: duckdb.DuckDBPyConnection) -> tuple[str, int]:
+    relation = node.relation
+    _run(cursor, f"CREATE SCHEMA IF NOT EXISTS {_q(relation.schema)}", node)
+    statement = seed_statement(
+        relation, str(node.abs_path), node.config.column_types, node.config.extra.get("delimiter")
+    )
+    _run(cursor, statement, node)
+    rows = cursor.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+    _document(node, relation, "table", cursor)
+    return f"loaded seed {relation}", rows
+
+
+def _build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> tuple[str, int | None]:
+    relation = node.relation
+    if not isinstance(relation, Relation):  # ephemeral: inlined into its children, nothing to build
+        return "ephemeral (inlined)", None
+    materialized = node.materialized
+    _run(cursor, f"CREATE SCHEMA IF NOT EXISTS {_q(relation.schema)}", node)
+    existing = context.existing.get((relation.schema, relation.identifier))
+    wanted = "VIEW" if materialized == "view" else "BASE TABLE"
+    if existing and existing != wanted:
+        _run(cursor, drop_statement(relation, existing), node)
+    for hook in node.config.pre_hook:
+        _run(cursor, hook, node)
+    if materialized == "incremental":
+        from northstar.incremental import incremental_statements
+
+        statements = incremental_statements(node, cursor, existing is not None and not context.full_refresh)
+        for statement in statements:
+            _run(cursor, statement, node)
+        verb = "built incremental"
+    else:
+        _run(cursor, create_statement(relation, node.sql, materialized), node, user_sql=node.sql)
+        verb = f"created {materialized}"
+    for hook in node.config.post_hook:
+        _run(cursor, hook, node)
+    _document(node, relation, materialized, cursor)
+    rows = None
+    if materialized != "view":
+        rows = cursor.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+    return f"{verb} {relation}", rows
+
+
+def _document(
+    node: ModelNode | SeedNode, relation: Relation, materialized: str, cursor: duckdb.DuckDBPyConnection
+) -> None:
+    docs = {column.name: column.description for column in node.columns}
+    if not node.description and not any(docs.values()):
+        return
+    actual = {
+        row[0]
+        for row in cursor.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            [relation.schema, relation.identifier],
+        ).fetchall()
+    }
+    for statement in comment_statements(relation, materialized, node.description, docs, actual):
+        _run(cursor, statement, node)
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+_LINE = re.compile(r"LINE (\d+):")
+
+
+def _run(cursor: duckdb.DuckDBPyConnection, statement: str, node: Node, user_sql: str | None = None) -> None:
+    try:
+        cursor.execute(statement)
+    except duckdb.Error as error:
+        raise sql_error(node, statement, error, user_sql) from None
+
+
+def sql_error(node: Node, statement: str, error: duckdb.Error, user_sql: str | None = None) -> ExecutionError:
+    """Turn a DuckDB error into one that names the node, its file, and the line in the user's source file."""
+    text = str(error).strip()
+    line = None
+    match = _LINE.search(text)
+    raw = getattr(node, "raw_sql", None)
+    if match and raw is not None:
+        line = source_line(statement, int(match.group(1)), raw)
+    kind = node.kind.capitalize()
+    first, _, rest = text.partition("\n")
+    message = f"{kind} '{node.name}' failed in DuckDB: {first}"
+    if rest.strip():
+        message += "\n" + "\n".join("  " + part for part in rest.strip().splitlines())
+    return ExecutionError(message, node.path, line)
+
+
+def source_line(executed: str, executed_line: int, source: str) -> int | None:
+    """Map a line of the executed SQL back to the user's source file by aligning the two texts.
+
+    >>> source_line("CREATE TABLE t AS\\nselect 1\\nfrom nowhere", 3, "{{ config(x=1) }}\\nselect 1\\nfrom nowhere")
+    3
+    """
+    executed_lines = [line.strip() for line in executed.splitlines()]
+    source_lines = [line.strip() for line in source.splitlines()]
+    index = executed_line - 1
+    matcher = difflib.SequenceMatcher(a=executed_lines, b=source_lines, autojunk=False)
+    best = None
+    for block in matcher.get_matching_blocks():
+        if block.size == 0:
+            continue
+        if block.a <= index < block.a + block.size:
+            return block.b + (index - block.a) + 1
+        if block.a <= index:
+            best = block.b + block.size  # the source line right after the last aligned block
+    if best is not None:
+        return min(best + 1, len(source_lines))
+    return None

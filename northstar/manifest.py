@@ -1,0 +1,387 @@
+"""Compile a loaded project into a manifest: every node with its final relation, rendered SQL and parents.
+
+project (files) -> render (Jinja, once per model) -> manifest (nodes + DAG), which execution, tests, metrics and
+lineage all read.
+
+>>> manifest = compile_project(load_project(Path(".")))  # doctest: +SKIP
+>>> manifest.dag.sorted()[:1]                               # doctest: +SKIP
+['seed.growth.users']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.nodes
+
+from northstar.config import NodeConfig, build_config, merge_config, resolve_folder_config
+from northstar.dag import DAG
+from northstar.errors import CompileError
+from northstar.project import Column, ModelFile, Project, Seed, SourceTable, schema_for
+from northstar.render import (
+    EPHEMERAL_PREFIX,
+    Ephemeral,
+    External,
+    Relation,
+    RenderEnv,
+    compile_template,
+    make_environment,
+    render,
+)
+
+# Config that decides a model's relation must be known before any model renders.
+_STRUCTURAL_KEYS = ("materialized", "schema", "alias", "enabled")
+
+
+@dataclass(frozen=True)
+class ModelNode:
+    unique_id: str
+    name: str
+    path: str
+    raw_sql: str
+    sql: str  # the rendered SELECT, with ephemeral models inlined as CTEs
+    config: NodeConfig
+    relation: Relation | Ephemeral
+    depends_on: tuple[str, ...]
+    description: str = ""
+    columns: tuple[Column, ...] = ()
+    tests: tuple[Any, ...] = ()
+    yaml_path: str | None = None
+    kind: str = "model"
+
+    @property
+    def materialized(self) -> str:
+        return self.config.materialized
+
+    @cached_property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.raw_sql.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SeedNode:
+    unique_id: str
+    name: str
+    path: str
+    abs_path: Path
+    config: NodeConfig
+    relation: Relation
+    description: str = ""
+    columns: tuple[Column, ...] = ()
+    tests: tuple[Any, ...] = ()
+    yaml_path: str | None = None
+    depends_on: tuple[str, ...] = ()
+    kind: str = "seed"
+
+    @cached_property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.abs_path.read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SourceNode:
+    unique_id: str
+    name: str
+    source_name: str
+    path: str
+    relation: Relation | External
+    depends_on: tuple[str, ...] = ()
+    description: str = ""
+    columns: tuple[Column, ...] = ()
+    tests: tuple[Any, ...] = ()
+    line: int | None = None
+    kind: str = "source"
+
+
+Node = ModelNode | SeedNode | SourceNode
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The compiled project: nodes by unique id, the DAG over them, and what rendering needs later."""
+
+    project: Project
+    nodes: Mapping[str, Node]
+    dag: DAG
+    render_env: RenderEnv
+    by_name: Mapping[str, str] = field(default_factory=dict)
+
+    def node(self, name_or_id: str) -> Node:
+        uid = self.by_name.get(name_or_id, name_or_id)
+        return self.nodes[uid]
+
+    def of_kind(self, kind: str) -> list[Node]:
+        return [node for node in self.nodes.values() if node.kind == kind]
+
+
+def _describe(nodes: Mapping[str, Node]) -> Callable[[str], str]:
+    def describe(uid: str) -> str:
+        node = nodes.get(uid)
+        return f"{node.name} ({node.path})" if node else uid
+
+    return describe
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    model: ModelFile
+    template: jinja2.Template
+    config: NodeConfig
+    relation: Relation | Ephemeral
+
+
+def _parse_model(env: jinja2.Environment, project: Project, model: ModelFile) -> _Parsed:
+    try:
+        tree = env.parse(model.sql, name=model.path, filename=model.path)
+    except jinja2.TemplateSyntaxError as error:
+        raise CompileError(f"Jinja syntax error: {error.message}.", model.path, error.lineno) from None
+    static: dict[str, Any] = {}
+    for call in tree.find_all(jinja2.nodes.Call):
+        if isinstance(call.node, jinja2.nodes.Name) and call.node.name == "config":
+            for keyword in call.kwargs:
+                try:
+                    static[keyword.key] = keyword.value.as_const()
+                except jinja2.nodes.Impossible:
+                    if keyword.key in _STRUCTURAL_KEYS:
+                        raise CompileError(
+                            f"config({keyword.key}=...) must be a literal value (e.g. '{keyword.key}': 'table'), "
+                            "because other models need this model's relation before it renders.",
+                            model.path,
+                            call.lineno,
+                        ) from None
+    props = model.properties
+    raw = merge_config(
+        resolve_folder_config(project.config.models, (*model.folders, model.name)),
+        props.config if props else {},
+        static,
+    )
+    where = f"Model '{model.name}'"
+    config = build_config(raw, "view", where, model.path, None)
+    code = env.compile(tree, name=model.path, filename=model.path)
+    template = env.template_class.from_code(env, code, env.make_globals(None))
+    if config.materialized == "ephemeral":
+        relation: Relation | Ephemeral = Ephemeral(model.name)
+    else:
+        schema = schema_for(project.config, config.schema, model.folders)
+        relation = Relation(schema, config.alias or model.name)
+    return _Parsed(model, template, config, relation)
+
+
+def compile_project(
+    project: Project,
+    *,
+    existing_relations: frozenset[tuple[str, str]] = frozenset(),
+    full_refresh: bool = False,
+    env_vars: Mapping[str, str] | None = None,
+    warn: Callable[[str], None] = print,
+) -> Manifest:
+    """Render every model and link every node. Raises :class:`CompileError` on the first broken model."""
+    env = make_environment()
+    prefix = project.config.name
+    macros = tuple(
+        compile_template(env, (project.root / path).read_text(encoding="utf-8"), path) for path in project.macro_files
+    )
+    parsed = [_parse_model(env, project, model) for model in project.models]
+    parsed = [p for p in parsed if p.config.enabled]
+
+    nodes: dict[str, Node] = {}
+    by_name: dict[str, str] = {}
+    relations: dict[str, Relation | Ephemeral] = {}
+    seed_by_relation: dict[tuple[str, str], str] = {}
+    for seed in project.seeds:
+        node = _seed_node(project, seed, prefix)
+        nodes[node.unique_id] = node
+        by_name[seed.name] = node.unique_id
+        relations[seed.name] = node.relation
+        seed_by_relation[(node.relation.schema, node.relation.identifier)] = node.unique_id
+    for p in parsed:
+        relations[p.model.name] = p.relation
+        by_name[p.model.name] = f"model.{prefix}.{p.model.name}"
+
+    source_relations: dict[tuple[str, str], Relation | External] = {}
+    for table in project.sources:
+        node = _source_node(project, table, prefix, seed_by_relation)
+        nodes[node.unique_id] = node
+        by_name[f"{table.source_name}.{table.name}"] = node.unique_id
+        source_relations[(table.source_name, table.name)] = node.relation
+
+    renv = RenderEnv(
+        env=env,
+        macros=macros,
+        relations=relations,
+        sources=source_relations,
+        vars=project.config.vars,
+        target=project.config.target.jinja(),
+        project_name=prefix,
+        env_vars=os.environ if env_vars is None else env_vars,
+        existing_relations=existing_relations,
+        full_refresh=full_refresh,
+        warn=warn,
+    )
+    rendered = {}
+    for p in parsed:
+        this = p.relation if isinstance(p.relation, Relation) else None
+        result = render(renv, p.template, p.model.sql, p.model.path, this=this, materialized=p.config.materialized)
+        for key in _STRUCTURAL_KEYS:
+            if key in result.config and p.config.as_dict().get(key) != result.config[key] and key != "enabled":
+                raise CompileError(
+                    f"config({key}=...) evaluated differently while rendering; it must be a literal value.",
+                    p.model.path,
+                )
+        rendered[p.model.name] = result
+
+    for p in parsed:
+        result = rendered[p.model.name]
+        config = p.config
+        if result.config:
+            extra = {k: v for k, v in result.config.items() if k not in _STRUCTURAL_KEYS}
+            if extra:
+                config = build_config(
+                    merge_config(config.as_dict(), extra),
+                    "view",
+                    f"Model '{p.model.name}'",
+                    p.model.path,
+                    None,
+                )
+        deps = [by_name[name] for name in result.refs]
+        deps += [by_name[f"{s}.{t}"] for s, t in result.sources]
+        props = p.model.properties
+        sql = result.sql.strip().rstrip(";").strip()
+        node = ModelNode(
+            unique_id=by_name[p.model.name],
+            name=p.model.name,
+            path=p.model.path,
+            raw_sql=p.model.sql,
+            sql=sql,
+            config=config,
+            relation=p.relation,
+            depends_on=tuple(dict.fromkeys(deps)),
+            description=props.description if props else "",
+            columns=props.columns if props else (),
+            tests=props.tests if props else (),
+            yaml_path=props.path if props else None,
+        )
+        nodes[node.unique_id] = node
+
+    dag = DAG({uid: node.depends_on for uid, node in nodes.items()})
+    try:
+        dag.sorted()
+    except CompileError:
+        describe = _describe(nodes)
+        raise CompileError(
+            f"Models reference each other in a cycle: {' -> '.join(describe(u) for u in dag.cycle)}. "
+            "Break the cycle by removing one of these ref() calls."
+        ) from None
+
+    nodes = _inline_ephemerals(nodes, dag)
+    return Manifest(project=project, nodes=nodes, dag=dag, render_env=renv, by_name=by_name)
+
+
+def _seed_node(project: Project, seed: Seed, prefix: str) -> SeedNode:
+    props = seed.properties
+    return SeedNode(
+        unique_id=f"seed.{prefix}.{seed.name}",
+        name=seed.name,
+        path=seed.path,
+        abs_path=project.root / seed.path,
+        config=seed.config,
+        relation=Relation(seed.schema, seed.alias),
+        description=props.description if props else "",
+        columns=props.columns if props else (),
+        tests=props.tests if props else (),
+        yaml_path=props.path if props else None,
+    )
+
+
+def _source_node(
+    project: Project, table: SourceTable, prefix: str, seed_by_relation: Mapping[tuple[str, str], str]
+) -> SourceNode:
+    if table.external_location:
+        location = table.external_location
+        if "://" not in location and not os.path.isabs(location):
+            location = str(project.root / location)
+        relation: Relation | External = External(location)
+        depends_on: tuple[str, ...] = ()
+    else:
+        relation = Relation(table.schema, table.identifier)
+        # A source naming a seed's table is loaded by that seed: build the seed first.
+        seed = seed_by_relation.get((table.schema, table.identifier))
+        depends_on = (seed,) if seed else ()
+    return SourceNode(
+        unique_id=f"source.{prefix}.{table.source_name}.{table.name}",
+        name=table.name,
+        source_name=table.source_name,
+        path=table.path,
+        relation=relation,
+        depends_on=depends_on,
+        description=table.description,
+        columns=table.columns,
+        tests=table.tests,
+        line=table.line,
+    )
+
+
+def _inline_ephemerals(nodes: dict[str, Node], dag: DAG) -> dict[str, Node]:
+    """Give every model that reads an ephemeral model its SQL as leading CTEs (recursively, parents first)."""
+    ephemeral = {uid for uid, n in nodes.items() if isinstance(n, ModelNode) and n.materialized == "ephemeral"}
+    if not ephemeral:
+        return nodes
+    import sqlglot
+    from sqlglot import exp
+
+    order = {uid: i for i, uid in enumerate(dag.sorted())}
+    result = dict(nodes)
+    for uid, node in nodes.items():
+        if not isinstance(node, ModelNode):
+            continue
+        needed = sorted((dag.upstream(uid) & ephemeral), key=order.__getitem__)
+        # Only ephemerals reachable through other ephemerals (or directly) are inlined.
+        needed = [e for e in needed if _reaches_through_ephemerals(dag, e, uid, ephemeral)]
+        if not needed:
+            continue
+        try:
+            query = sqlglot.parse_one(node.sql, dialect="duckdb")
+        except sqlglot.errors.ParseError as error:
+            raise CompileError(f"Cannot inline ephemeral models: SQL does not parse: {error}", node.path) from None
+        ctes = [
+            exp.CTE(
+                this=sqlglot.parse_one(nodes[e].sql, dialect="duckdb"),
+                alias=exp.TableAlias(this=exp.to_identifier(EPHEMERAL_PREFIX + nodes[e].name)),
+            )
+            for e in needed
+        ]
+        existing = query.args.get("with")
+        if existing is not None:
+            existing.set("expressions", [*ctes, *existing.expressions])
+        else:
+            query.set("with", exp.With(expressions=ctes))
+        result[uid] = _replace(node, sql=query.sql(dialect="duckdb", pretty=True))
+    return result
+
+
+def _reaches_through_ephemerals(dag: DAG, start: str, target: str, ephemeral: set[str]) -> bool:
+    frontier, seen = {start}, set()
+    while frontier:
+        nxt = set()
+        for node in frontier:
+            for child in dag.children[node]:
+                if child == target:
+                    return True
+                if child in ephemeral and child not in seen:
+                    nxt.add(child)
+        seen |= frontier
+        frontier = nxt
+    return False
+
+
+def _replace(node: ModelNode, **changes: Any) -> ModelNode:
+    from dataclasses import replace
+
+    return replace(node, **changes)

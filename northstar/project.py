@@ -1,0 +1,560 @@
+"""Load a project from disk: its settings, model files, seeds, sources and YAML properties.
+
+Nothing here renders Jinja or touches DuckDB; the result is plain frozen data that later stages read.
+
+>>> project = load_project(Path("."))            # doctest: +SKIP
+>>> [model.name for model in project.models][:2]  # doctest: +SKIP
+['stg_orders', 'stg_users']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from northstar import yamlfile
+from northstar.config import NodeConfig, build_config, merge_config, resolve_folder_config
+from northstar.errors import ProjectError
+from northstar.yamlfile import YamlDict, check_keys, expect_list, expect_mapping
+
+PROJECT_FILE = "project.yml"
+DBT_PROJECT_FILE = "dbt_project.yml"
+
+PROJECT_KEYS = {
+    "name",
+    "version",
+    "config-version",
+    "model-paths",
+    "seed-paths",
+    "macro-paths",
+    "test-paths",
+    "metric-paths",
+    "target-path",
+    "warehouse",
+    "schema",
+    "vars",
+    "models",
+    "seeds",
+    "data_tests",
+    "tests",
+    "threads",
+}
+PROPERTY_FILE_KEYS = {
+    "version",
+    "models",
+    "seeds",
+    "sources",
+    "unit_tests",
+    "semantic_models",
+    "metrics",
+    "saved_queries",
+    "exposures",
+    "macros",
+    "snapshots",
+    "groups",
+    "data_tests",
+}
+MODEL_PROPERTY_KEYS = {
+    "name",
+    "description",
+    "config",
+    "columns",
+    "data_tests",
+    "tests",
+    "docs",
+    "meta",
+    "tags",
+    "access",
+    "group",
+    "constraints",
+    "latest_version",
+    "versions",
+    "deprecation_date",
+}
+COLUMN_KEYS = {
+    "name",
+    "description",
+    "data_type",
+    "data_tests",
+    "tests",
+    "meta",
+    "quote",
+    "constraints",
+    "tags",
+}
+SOURCE_KEYS = {
+    "name",
+    "description",
+    "schema",
+    "database",
+    "loader",
+    "meta",
+    "config",
+    "tables",
+    "tags",
+    "freshness",
+    "loaded_at_field",
+    "quoting",
+    "overrides",
+}
+SOURCE_TABLE_KEYS = {
+    "name",
+    "description",
+    "identifier",
+    "external_location",
+    "meta",
+    "config",
+    "columns",
+    "data_tests",
+    "tests",
+    "tags",
+    "freshness",
+    "loaded_at_field",
+    "quoting",
+    "loader",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how to build: dbt's ``target``, also available in Jinja."""
+
+    name: str
+    schema: str
+    path: Path
+    threads: int
+    profile_name: str | None = None
+
+    def jinja(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "schema": self.schema,
+            "type": "duckdb",
+            "path": str(self.path),
+            "threads": self.threads,
+            "database": self.path.stem,
+            "profile_name": self.profile_name,
+        }
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """The settings of ``project.yml`` (or of ``dbt_project.yml`` plus ``profiles.yml``)."""
+
+    name: str
+    version: str
+    root: Path
+    config_file: Path
+    target: Target
+    model_paths: tuple[str, ...] = ("models",)
+    seed_paths: tuple[str, ...] = ("seeds",)
+    macro_paths: tuple[str, ...] = ("macros",)
+    test_paths: tuple[str, ...] = ("tests",)
+    metric_paths: tuple[str, ...] = ("metrics",)
+    target_path: str = "target"
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    models: Mapping[str, Any] = field(default_factory=dict)
+    seeds: Mapping[str, Any] = field(default_factory=dict)
+    data_tests: Mapping[str, Any] = field(default_factory=dict)
+    # "folder": models/staging/x.sql builds into schema staging (Northstar). "dbt": target schema, and a custom
+    # schema becomes <target>_<custom>, as dbt's generate_schema_name does.
+    schema_naming: str = "folder"
+    default_seed_schema: str = "raw"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.target.path
+
+    @property
+    def target_dir(self) -> Path:
+        return self.root / self.target_path
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    description: str = ""
+    data_type: str | None = None
+    tests: tuple[Any, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Properties:
+    """What a YAML file says about one model or seed: docs, columns, config and tests."""
+
+    path: str
+    line: int | None
+    description: str = ""
+    columns: tuple[Column, ...] = ()
+    config: Mapping[str, Any] = field(default_factory=dict)
+    tests: tuple[Any, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A ``.sql`` file under a model path, before rendering."""
+
+    name: str
+    path: str  # relative to the project root, with forward slashes
+    sql: str
+    folders: tuple[str, ...]  # folders below the model path, e.g. ("marts",)
+    properties: Properties | None = None
+
+
+@dataclass(frozen=True)
+class Seed:
+    name: str
+    path: str
+    folders: tuple[str, ...]
+    config: NodeConfig
+    schema: str
+    properties: Properties | None = None
+
+    @property
+    def alias(self) -> str:
+        return self.config.alias or self.name
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    source_name: str
+    name: str
+    schema: str
+    identifier: str
+    path: str
+    line: int | None
+    external_location: str | None = None
+    description: str = ""
+    columns: tuple[Column, ...] = ()
+    tests: tuple[Any, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.source_name}.{self.name}"
+
+
+@dataclass(frozen=True)
+class YamlDoc:
+    """A parsed property file; later stages pick their own keys (unit_tests, semantic_models, metrics)."""
+
+    path: str
+    data: YamlDict
+
+
+@dataclass(frozen=True)
+class Project:
+    config: ProjectConfig
+    models: tuple[ModelFile, ...]
+    seeds: tuple[Seed, ...]
+    sources: tuple[SourceTable, ...]
+    macro_files: tuple[str, ...]
+    test_files: tuple[str, ...]
+    yaml_docs: tuple[YamlDoc, ...]
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` holding a project file, as dbt finds ``dbt_project.yml``."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / PROJECT_FILE).is_file() or (folder / DBT_PROJECT_FILE).is_file():
+            return folder
+    raise ProjectError(
+        f"No {PROJECT_FILE} (or {DBT_PROJECT_FILE}) found in {start} or any folder above it. "
+        "Run from inside a project, pass --project-dir, or create one with `metrics init DIR`."
+    )
+
+
+def load_config(
+    root: Path,
+    cli_vars: Mapping[str, Any] | None = None,
+    target_name: str | None = None,
+    threads: int | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ProjectConfig:
+    """Read the project settings, from ``project.yml`` or, failing that, ``dbt_project.yml``."""
+    env = os.environ if env is None else env
+    if not (root / PROJECT_FILE).is_file():
+        from northstar.dbt_compat import load_dbt_config
+
+        return load_dbt_config(root, cli_vars or {}, target_name, threads, env)
+    path = root / PROJECT_FILE
+    data = expect_mapping(yamlfile.load(path, PROJECT_FILE), "project.yml", PROJECT_FILE)
+    check_keys(data, PROJECT_KEYS, PROJECT_FILE)
+    if "name" not in data:
+        raise ProjectError("project.yml has no 'name'. Add e.g. `name: my_project`.", PROJECT_FILE, 1)
+    warehouse = Path(str(data.get("warehouse", "warehouse.duckdb")))
+    env_warehouse = env.get("NORTHSTAR_WAREHOUSE")
+    if env_warehouse:
+        warehouse = Path(env_warehouse)
+    target = Target(
+        name=target_name or "dev",
+        schema=str(data.get("schema", "main")),
+        path=warehouse if warehouse.is_absolute() else root / warehouse,
+        threads=threads or int(data.get("threads", 0)) or os.cpu_count() or 1,
+    )
+    return ProjectConfig(
+        name=str(data["name"]),
+        version=str(data.get("version", "0.0.0")),
+        root=root,
+        config_file=path,
+        target=target,
+        model_paths=_paths(data, "model-paths", "models"),
+        seed_paths=_paths(data, "seed-paths", "seeds"),
+        macro_paths=_paths(data, "macro-paths", "macros"),
+        test_paths=_paths(data, "test-paths", "tests"),
+        metric_paths=_paths(data, "metric-paths", "metrics"),
+        target_path=str(data.get("target-path", "target")),
+        vars={
+            **expect_mapping(data.get("vars"), "vars", PROJECT_FILE, data.line_of("vars")),
+            **(cli_vars or {}),
+        },
+        models=expect_mapping(data.get("models"), "models", PROJECT_FILE, data.line_of("models")),
+        seeds=expect_mapping(data.get("seeds"), "seeds", PROJECT_FILE, data.line_of("seeds")),
+        data_tests=expect_mapping(
+            data.get("data_tests", data.get("tests")), "data_tests", PROJECT_FILE, data.line_of("data_tests")
+        ),
+    )
+
+
+def _paths(data: YamlDict, key: str, default: str) -> tuple[str, ...]:
+    value = data.get(key, [default])
+    if isinstance(value, str):
+        value = [value]
+    return tuple(str(item) for item in expect_list(value, key, PROJECT_FILE, data.line_of(key)))
+
+
+def load_project(
+    root: Path,
+    cli_vars: Mapping[str, Any] | None = None,
+    target_name: str | None = None,
+    threads: int | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Project:
+    """Read everything a project declares. Raises :class:`ProjectError` for any mistake in its files."""
+    config = load_config(root, cli_vars, target_name, threads, env)
+    yaml_docs = tuple(_load_yaml_docs(config))
+    model_props, seed_props = _collect_properties(yaml_docs)
+    models = _discover_models(config, model_props)
+    seeds = _discover_seeds(config, seed_props)
+    names: dict[str, str] = {}
+    for node in (*models, *seeds):
+        if node.name in names:
+            raise ProjectError(
+                f"Two nodes are named '{node.name}': {names[node.name]} and {node.path}. "
+                "Model and seed names must be unique; rename one of the files.",
+                node.path,
+            )
+        names[node.name] = node.path
+    for name, props in {**model_props, **seed_props}.items():
+        if name not in names:
+            raise ProjectError(
+                f"Properties are given for '{name}', but no model or seed has that name. "
+                "Fix the name or remove the entry.",
+                props.path,
+                props.line,
+            )
+    return Project(
+        config=config,
+        models=models,
+        seeds=seeds,
+        sources=tuple(_collect_sources(config, yaml_docs)),
+        macro_files=tuple(_files(config, config.macro_paths, "*.sql")),
+        test_files=tuple(_files(config, config.test_paths, "*.sql")),
+        yaml_docs=yaml_docs,
+    )
+
+
+def _files(config: ProjectConfig, paths: tuple[str, ...], pattern: str) -> list[str]:
+    found = []
+    for base in paths:
+        folder = config.root / base
+        if folder.is_dir():
+            found.extend(sorted(p.relative_to(config.root).as_posix() for p in folder.rglob(pattern)))
+    return found
+
+
+def _load_yaml_docs(config: ProjectConfig) -> list[YamlDoc]:
+    docs = []
+    folders = dict.fromkeys((*config.model_paths, *config.seed_paths, *config.metric_paths))
+    for base in folders:
+        folder = config.root / base
+        if not folder.is_dir():
+            continue
+        for path in sorted((*folder.rglob("*.yml"), *folder.rglob("*.yaml"))):
+            rel = path.relative_to(config.root).as_posix()
+            data = yamlfile.load(path, rel)
+            data = expect_mapping(data, "A property file", rel, 1)
+            check_keys(data, PROPERTY_FILE_KEYS, "a property file")
+            docs.append(YamlDoc(rel, data))
+    return docs
+
+
+def _columns(entry: YamlDict, path: str) -> tuple[Column, ...]:
+    columns = []
+    for column in expect_list(entry.get("columns"), "columns", path, entry.line_of("columns")):
+        column = expect_mapping(column, "A column", path, entry.line_of("columns"))
+        check_keys(column, COLUMN_KEYS, f"column '{column.get('name', '?')}'")
+        if "name" not in column:
+            raise ProjectError("A column entry has no 'name'.", path, column.line)
+        columns.append(
+            Column(
+                name=str(column["name"]),
+                description=str(column.get("description") or ""),
+                data_type=column.get("data_type"),
+                tests=tuple(expect_list(column.get("data_tests", column.get("tests")), "data_tests", path)),
+                meta=column.get("meta") or {},
+                line=column.line,
+            )
+        )
+    return tuple(columns)
+
+
+def _properties(entry: YamlDict, path: str) -> Properties:
+    config = expect_mapping(entry.get("config"), "config", path, entry.line_of("config"))
+    if "tags" in entry:
+        config = {**config, "tags": entry["tags"]}
+    return Properties(
+        path=path,
+        line=entry.line,
+        description=str(entry.get("description") or ""),
+        columns=_columns(entry, path),
+        config=config,
+        tests=tuple(expect_list(entry.get("data_tests", entry.get("tests")), "data_tests", path)),
+        meta=entry.get("meta") or {},
+    )
+
+
+def _collect_properties(docs: tuple[YamlDoc, ...]) -> tuple[dict[str, Properties], dict[str, Properties]]:
+    found: tuple[dict[str, Properties], dict[str, Properties]] = ({}, {})
+    for doc in docs:
+        for key, into in (("models", found[0]), ("seeds", found[1])):
+            for entry in expect_list(doc.data.get(key), key, doc.path, doc.data.line_of(key)):
+                entry = expect_mapping(entry, f"An entry of {key}", doc.path, doc.data.line_of(key))
+                check_keys(entry, MODEL_PROPERTY_KEYS, f"{key[:-1]} '{entry.get('name', '?')}'")
+                if "name" not in entry:
+                    raise ProjectError(f"An entry of {key} has no 'name'.", doc.path, entry.line)
+                name = str(entry["name"])
+                if name in into:
+                    raise ProjectError(
+                        f"'{name}' is described twice: here and in {into[name].path}:{into[name].line}. "
+                        "Keep one entry.",
+                        doc.path,
+                        entry.line,
+                    )
+                into[name] = _properties(entry, doc.path)
+    return found
+
+
+def _discover_models(config: ProjectConfig, props: dict[str, Properties]) -> tuple[ModelFile, ...]:
+    models = []
+    for base in config.model_paths:
+        folder = config.root / base
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*.sql")):
+            rel = path.relative_to(config.root).as_posix()
+            models.append(
+                ModelFile(
+                    name=path.stem,
+                    path=rel,
+                    sql=path.read_text(encoding="utf-8"),
+                    folders=path.parent.relative_to(folder).parts,
+                    properties=props.get(path.stem),
+                )
+            )
+    return tuple(models)
+
+
+def _discover_seeds(config: ProjectConfig, props: dict[str, Properties]) -> tuple[Seed, ...]:
+    seeds = []
+    for base in config.seed_paths:
+        folder = config.root / base
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*.csv")):
+            rel = path.relative_to(config.root).as_posix()
+            folders = path.parent.relative_to(folder).parts
+            prop = props.get(path.stem)
+            raw = merge_config(resolve_folder_config(config.seeds, (*folders, path.stem)), prop.config if prop else {})
+            node_config = build_config(raw, "seed", f"Seed '{path.stem}'", prop.path if prop else rel, None)
+            seeds.append(
+                Seed(
+                    name=path.stem,
+                    path=rel,
+                    folders=folders,
+                    config=node_config,
+                    schema=schema_for(config, node_config.schema, (), default=config.default_seed_schema),
+                    properties=prop,
+                )
+            )
+    return tuple(seeds)
+
+
+def schema_for(config: ProjectConfig, custom: str | None, folders: tuple[str, ...], default: str | None = None) -> str:
+    """The schema a node builds into.
+
+    Northstar maps the first folder under the model path to a schema (models/marts -> marts) unless a schema is
+    configured; dbt projects keep dbt's rule (target schema, or ``<target>_<custom>``).
+    """
+    if config.schema_naming == "dbt":
+        return f"{config.target.schema}_{custom}" if custom else config.target.schema
+    if custom:
+        return str(custom)
+    if default:
+        return default
+    return folders[0] if folders else config.target.schema
+
+
+def _collect_sources(config: ProjectConfig, docs: tuple[YamlDoc, ...]) -> list[SourceTable]:
+    tables: list[SourceTable] = []
+    seen: dict[str, str] = {}
+    for doc in docs:
+        for source in expect_list(doc.data.get("sources"), "sources", doc.path, doc.data.line_of("sources")):
+            source = expect_mapping(source, "A source", doc.path, doc.data.line_of("sources"))
+            check_keys(source, SOURCE_KEYS, f"source '{source.get('name', '?')}'")
+            if "name" not in source:
+                raise ProjectError("A source has no 'name'.", doc.path, source.line)
+            source_name = str(source["name"])
+            schema = str(source.get("schema") or source_name)
+            source_meta = {**(source.get("meta") or {}), **(source.get("config") or {})}
+            for table in expect_list(source.get("tables"), "tables", doc.path, source.line_of("tables")):
+                table = expect_mapping(table, "A source table", doc.path, source.line)
+                check_keys(table, SOURCE_TABLE_KEYS, f"table '{table.get('name', '?')}' of source '{source_name}'")
+                if "name" not in table:
+                    raise ProjectError(f"A table of source '{source_name}' has no 'name'.", doc.path, table.line)
+                name = str(table["name"])
+                meta = {**(table.get("meta") or {}), **(table.get("config") or {})}
+                location = table.get("external_location") or meta.get("external_location")
+                if location is None and source_meta.get("external_location"):
+                    location = str(source_meta["external_location"]).replace("{name}", name)
+                key = f"{source_name}.{name}"
+                if key in seen:
+                    raise ProjectError(f"Source table '{key}' is declared twice (also in {seen[key]}).", doc.path)
+                seen[key] = doc.path
+                tables.append(
+                    SourceTable(
+                        source_name=source_name,
+                        name=name,
+                        schema=schema,
+                        identifier=str(table.get("identifier") or name),
+                        path=doc.path,
+                        line=table.line,
+                        external_location=str(location) if location else None,
+                        description=str(table.get("description") or ""),
+                        columns=_columns(table, doc.path),
+                        tests=tuple(expect_list(table.get("data_tests", table.get("tests")), "data_tests", doc.path)),
+                        meta=table.get("meta") or {},
+                    )
+                )
+    return tables

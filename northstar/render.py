@@ -1,0 +1,342 @@
+"""Render Jinja SQL with dbt's context: ``ref``, ``source``, ``var``, ``config``, ``this``, macros and friends.
+
+Each model renders once: ``ref()`` and ``source()`` record the dependency and return the final relation in the same
+pass. Relation names depend on other models' ``config(schema=..., alias=..., materialized=...)``, so those are read
+beforehand from the Jinja AST (:func:`static_config`), which is why they must be literal values.
+
+>>> env = make_environment()
+>>> static_config(env, "{{ config(materialized='table', tags=['daily']) }} select 1", "m.sql")
+{'materialized': 'table', 'tags': ['daily']}
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+import jinja2.nodes
+
+from northstar.errors import CompileError, NorthstarError, did_you_mean
+
+_SIMPLE_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+EPHEMERAL_PREFIX = "__ns_cte__"
+
+
+def quote(identifier: str) -> str:
+    """Quote an identifier only when DuckDB needs it, so compiled SQL stays readable."""
+    if _SIMPLE_IDENTIFIER.match(identifier):
+        return identifier
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A table or view in the warehouse, as ``ref()``, ``source()`` and ``this`` return it (like dbt's)."""
+
+    schema: str
+    identifier: str
+
+    @property
+    def name(self) -> str:
+        return self.identifier
+
+    @property
+    def database(self) -> None:
+        return None
+
+    def render(self) -> str:
+        return f"{quote(self.schema)}.{quote(self.identifier)}"
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+@dataclass(frozen=True)
+class External:
+    """A source read in place from files: ``read_parquet('...')`` or ``read_csv('...')``."""
+
+    location: str
+
+    def render(self) -> str:
+        literal = "'" + self.location.replace("'", "''") + "'"
+        lowered = self.location.lower()
+        if lowered.endswith(".parquet") or ".parquet" in lowered:
+            return f"read_parquet({literal})"
+        if lowered.endswith((".csv", ".csv.gz", ".tsv")):
+            return f"read_csv({literal})"
+        return literal
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+@dataclass(frozen=True)
+class Ephemeral:
+    """An ephemeral model: ``ref()`` returns the name of the CTE it is inlined as."""
+
+    model: str
+
+    @property
+    def identifier(self) -> str:
+        return EPHEMERAL_PREFIX + self.model
+
+    def __str__(self) -> str:
+        return self.identifier
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The output of rendering one template."""
+
+    sql: str
+    refs: tuple[str, ...]
+    sources: tuple[tuple[str, str], ...]
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+class _MacroReturn(Exception):
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _return(value: Any = None) -> None:
+    raise _MacroReturn(value)
+
+
+def _wrap_macro(macro: Callable[..., Any]) -> Callable[..., Any]:
+    """Make dbt's ``{{ return(x) }}`` work: the macro call evaluates to ``x``."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return macro(*args, **kwargs)
+        except _MacroReturn as result:
+            return result.value
+
+    return call
+
+
+def make_environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def compile_template(env: jinja2.Environment, source: str, path: str) -> jinja2.Template:
+    """Compile once; syntax errors name the file and line."""
+    try:
+        return env.from_string(source) if not path else _compile_named(env, source, path)
+    except jinja2.TemplateSyntaxError as error:
+        raise CompileError(f"Jinja syntax error: {error.message}.", path, error.lineno) from None
+
+
+def _compile_named(env: jinja2.Environment, source: str, path: str) -> jinja2.Template:
+    code = env.compile(source, name=path, filename=path)
+    return env.template_class.from_code(env, code, env.make_globals(None))
+
+
+def static_config(env: jinja2.Environment, source: str, path: str) -> dict[str, Any]:
+    """The literal keyword arguments of every ``config(...)`` call in a template."""
+    try:
+        tree = env.parse(source, name=path, filename=path)
+    except jinja2.TemplateSyntaxError as error:
+        raise CompileError(f"Jinja syntax error: {error.message}.", path, error.lineno) from None
+    found: dict[str, Any] = {}
+    for call in tree.find_all(jinja2.nodes.Call):
+        if isinstance(call.node, jinja2.nodes.Name) and call.node.name == "config":
+            for keyword in call.kwargs:
+                try:
+                    found[keyword.key] = keyword.value.as_const()
+                except jinja2.nodes.Impossible:
+                    continue
+    return found
+
+
+def line_of(source: str, pattern: str) -> int | None:
+    """The 1-based line of the first regex match in ``source``, used to place errors raised mid-render."""
+    match = re.search(pattern, source)
+    return source.count("\n", 0, match.start()) + 1 if match else None
+
+
+def template_line(error: BaseException, path: str) -> int | None:
+    """The template line an exception was raised from (Jinja rewrites tracebacks to template lines)."""
+    line = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename == path:
+            line = frame.lineno
+    return line
+
+
+class _Exceptions:
+    """dbt's ``exceptions`` namespace."""
+
+    def __init__(self, path: str, warn: Callable[[str], None]) -> None:
+        self._path = path
+        self._warn = warn
+
+    def raise_compiler_error(self, message: str) -> None:
+        raise CompileError(str(message), self._path)
+
+    def warn(self, message: str) -> str:
+        self._warn(f"{self._path}: {message}")
+        return ""
+
+
+@dataclass(frozen=True)
+class RenderEnv:
+    """What every render needs: the compiled macros, the relations of all nodes, vars, target and env vars."""
+
+    env: jinja2.Environment
+    macros: tuple[jinja2.Template, ...]
+    relations: Mapping[str, Relation | Ephemeral]
+    sources: Mapping[tuple[str, str], Relation | External]
+    vars: Mapping[str, Any]
+    target: Mapping[str, Any]
+    project_name: str
+    env_vars: Mapping[str, str]
+    existing_relations: frozenset[tuple[str, str]] = frozenset()
+    full_refresh: bool = False
+    warn: Callable[[str], None] = print
+    run_started_at: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
+    invocation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def render(
+    renv: RenderEnv,
+    template: jinja2.Template,
+    source: str,
+    path: str,
+    this: Relation | None = None,
+    materialized: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Rendered:
+    """Render one compiled template; every failure becomes a :class:`CompileError` naming ``path`` and a line."""
+    refs: list[str] = []
+    sources: list[tuple[str, str]] = []
+    configured: dict[str, Any] = {}
+
+    def ref(*args: str, **kwargs: Any) -> Relation | Ephemeral:
+        if not args or len(args) > 2:
+            raise CompileError("ref() takes a model name, e.g. ref('orders').", path)
+        name = args[-1]
+        if name not in renv.relations:
+            line = line_of(source, r"ref\(\s*(['\"][^'\"]*['\"]\s*,\s*)?['\"]" + re.escape(name) + r"['\"]")
+            raise CompileError(f"ref('{name}') names no model or seed.{did_you_mean(name, renv.relations)}", path, line)
+        refs.append(name)
+        return renv.relations[name]
+
+    def source_fn(source_name: str, table_name: str) -> Relation | External:
+        key = (source_name, table_name)
+        if key not in renv.sources:
+            line = line_of(
+                source,
+                r"source\(\s*['\"]" + re.escape(source_name) + r"['\"]\s*,\s*['\"]" + re.escape(table_name),
+            )
+            known = [f"{s}.{t}" for s, t in renv.sources]
+            raise CompileError(
+                f"source('{source_name}', '{table_name}') is not declared in any sources: YAML."
+                f"{did_you_mean(f'{source_name}.{table_name}', known)} "
+                "Declare it under `sources:` in a .yml file next to your models.",
+                path,
+                line,
+            )
+        sources.append(key)
+        return renv.sources[key]
+
+    def var(name: str, default: Any = None) -> Any:
+        if name in renv.vars:
+            return renv.vars[name]
+        if default is not None:
+            return default
+        line = line_of(source, r"var\(\s*['\"]" + re.escape(name))
+        raise CompileError(
+            f"var('{name}') is not defined. Set it under `vars:` in the project file, "
+            f"pass --vars '{{{name}: ...}}', or give a default: var('{name}', ...).",
+            path,
+            line,
+        )
+
+    def env_var(name: str, default: Any = None) -> Any:
+        if name in renv.env_vars:
+            return renv.env_vars[name]
+        if default is not None:
+            return default
+        raise CompileError(
+            f"env_var('{name}') is not set in the environment and has no default. "
+            f"Export {name}=... or use env_var('{name}', 'default').",
+            path,
+            line_of(source, r"env_var\(\s*['\"]" + re.escape(name)),
+        )
+
+    def config(*args: Any, **kwargs: Any) -> str:
+        if args and isinstance(args[0], dict):
+            kwargs = {**args[0], **kwargs}
+        configured.update(kwargs)
+        return ""
+
+    def is_incremental() -> bool:
+        return (
+            materialized == "incremental"
+            and this is not None
+            and (this.schema, this.identifier) in renv.existing_relations
+            and not renv.full_refresh
+        )
+
+    context: dict[str, Any] = {
+        "ref": ref,
+        "source": source_fn,
+        "var": var,
+        "env_var": env_var,
+        "config": config,
+        "this": this,
+        "is_incremental": is_incremental,
+        "target": renv.target,
+        "project_name": renv.project_name,
+        "return": _return,
+        "log": lambda message, info=False: "",
+        "exceptions": _Exceptions(path, renv.warn),
+        "execute": True,
+        "flags": {"FULL_REFRESH": renv.full_refresh},
+        "modules": {"datetime": datetime, "re": re},
+        "run_started_at": renv.run_started_at,
+        "invocation_id": renv.invocation_id,
+        "adapter": _Adapter(),
+        "model": {"name": this.identifier if this else None, "path": path},
+        **(extra or {}),
+    }
+    context["builtins"] = {"ref": ref, "source": source_fn, "config": config}
+    for macro_template in renv.macros:
+        module = macro_template.make_module(vars=context, shared=True)
+        for name, value in vars(module).items():
+            if not name.startswith("_") and callable(value):
+                context[name] = _wrap_macro(value)
+    try:
+        sql = template.render(context)
+    except NorthstarError as error:
+        if error.path is None:
+            error.path = path
+        raise
+    except jinja2.TemplateError as error:
+        raise CompileError(f"Jinja error: {error}.", path, template_line(error, path)) from None
+    except Exception as error:  # an error in user Jinja code: report it against the user's file
+        message = f"{type(error).__name__} while rendering: {error}"
+        raise CompileError(message, path, template_line(error, path)) from None
+    return Rendered(sql=sql, refs=tuple(dict.fromkeys(refs)), sources=tuple(dict.fromkeys(sources)), config=configured)
+
+
+class _Adapter:
+    """The part of dbt's ``adapter`` object that makes sense without a live connection."""
+
+    def quote(self, identifier: str) -> str:
+        return '"' + identifier.replace('"', '""') + '"'
+
+    def dispatch(self, macro_name: str, macro_namespace: str | None = None) -> Callable[..., Any]:
+        raise CompileError(f"adapter.dispatch('{macro_name}') is not supported; call the macro directly.")

@@ -1,0 +1,138 @@
+"""dbt's node selection syntax over the DAG.
+
+Spaces (or repeated ``--select``) mean union, commas mean intersection. Each term is a method and a value with
+optional graph operators: ``name``, ``+name`` (and its ancestors), ``name+`` (and descendants), ``2+name``,
+``@name``, ``tag:x``, ``path:models/marts``, ``source:raw.orders``, ``resource_type:seed``,
+``config.materialized:table``, ``fqn:*``, and wildcards in names (``stg_*``).
+
+>>> from northstar.dag import DAG
+>>> dag = DAG({"a": set(), "b": {"a"}, "c": {"b"}})
+>>> sorted(select(dag, lambda term: {n for n in dag if n == term}, ["+b"]))
+['a', 'b']
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from northstar.dag import DAG
+from northstar.errors import ProjectError, did_you_mean
+
+_TERM = re.compile(r"^(?P<at>@)?(?:(?P<up>\d*)\+)?(?P<body>[^+]+?)(?:\+(?P<down>\d*))?$")
+
+METHODS = ("tag", "path", "source", "resource_type", "config", "fqn", "file", "state", "test_type", "metric")
+
+
+def _expand(dag: DAG, nodes: set[str], match: re.Match[str]) -> set[str]:
+    result = set(nodes)
+    if match.group("at"):
+        for node in nodes:
+            down = dag.downstream(node) | {node}
+            result |= down
+            for child in down:
+                result |= dag.upstream(child)
+        return result
+    if match.group("up") is not None:
+        depth = int(match.group("up")) if match.group("up") else None
+        for node in nodes:
+            result |= dag.upstream(node, depth)
+    if match.group("down") is not None:
+        depth = int(match.group("down")) if match.group("down") else None
+        for node in nodes:
+            result |= dag.downstream(node, depth)
+    return result
+
+
+def select(
+    dag: DAG, resolve: Callable[[str], set[str]], select: Sequence[str], exclude: Sequence[str] = ()
+) -> set[str]:
+    """Node ids chosen by ``select`` minus ``exclude``; ``resolve`` maps one bare term to node ids."""
+
+    def evaluate(expressions: Sequence[str]) -> set[str]:
+        chosen: set[str] = set()
+        for expression in expressions:
+            for union_term in expression.split():
+                parts = [part for part in union_term.split(",") if part]
+                sets = [_term(part) for part in parts]
+                chosen |= set.intersection(*sets) if sets else set()
+        return chosen
+
+    def _term(term: str) -> set[str]:
+        match = _TERM.match(term)
+        if not match:
+            raise ProjectError(f"Cannot parse selector '{term}'. Examples: orders, +orders, orders+, tag:daily.")
+        return _expand(dag, resolve(match.group("body")), match)
+
+    chosen = evaluate(select) if select else set(dag)
+    return chosen - evaluate(exclude) if exclude else chosen
+
+
+def resolver(
+    nodes: Mapping[str, Any], state_modified: Callable[[str], set[str]] | None = None
+) -> Callable[[str], set[str]]:
+    """Resolve one selector term against manifest nodes (anything with name/path/kind/config attributes)."""
+
+    def resolve(body: str) -> set[str]:
+        method, sep, value = body.partition(":")
+        if not sep:
+            method, value = "", body
+        if method.startswith("config."):
+            key = method.split(".", 1)[1]
+            return {
+                uid
+                for uid, n in nodes.items()
+                if getattr(n, "config", None) is not None and str(n.config.as_dict().get(key)) == value
+            }
+        if method == "tag":
+            return {uid for uid, n in nodes.items() if value in _tags(n)}
+        if method in ("path", "file"):
+            value = value.rstrip("/")
+            return {
+                uid for uid, n in nodes.items() if _path_matches(getattr(n, "path", "") or "", value, method == "file")
+            }
+        if method == "source":
+            return {
+                uid
+                for uid, n in nodes.items()
+                if n.kind == "source"
+                and fnmatch.fnmatch(f"{n.source_name}.{n.name}", value if "." in value else f"{value}.*")
+            }
+        if method == "resource_type":
+            return {uid for uid, n in nodes.items() if n.kind == value}
+        if method == "fqn":
+            return {uid for uid, n in nodes.items() if fnmatch.fnmatch(n.name, value)}
+        if method == "state":
+            if state_modified is None:
+                raise ProjectError("state: selectors need --state DIR (a folder holding a previous manifest.json).")
+            if value not in ("modified", "new"):
+                raise ProjectError(f"Unknown state selector 'state:{value}'. Use state:modified or state:new.")
+            return state_modified(value)
+        if method == "test_type":
+            return {uid for uid, n in nodes.items() if n.kind == "test" and getattr(n, "test_type", "") == value}
+        if method:
+            raise ProjectError(
+                f"Unknown selector method '{method}:'. Use one of: {', '.join(m + ':' for m in METHODS)}."
+            )
+        found = {uid for uid, n in nodes.items() if fnmatch.fnmatchcase(n.name, value) or uid == value}
+        if not found:
+            found = {uid for uid, n in nodes.items() if _path_matches(getattr(n, "path", "") or "", value, False)}
+        if not found:
+            names = sorted({n.name for n in nodes.values()})
+            raise ProjectError(f"--select '{value}' matches no node.{did_you_mean(value, names)}")
+        return found
+
+    return resolve
+
+
+def _tags(node: Any) -> Iterable[str]:
+    config = getattr(node, "config", None)
+    return config.tags if config is not None else getattr(node, "tags", ())
+
+
+def _path_matches(path: str, value: str, exact: bool) -> bool:
+    if exact:
+        return path == value or path.endswith("/" + value)
+    return path == value or path.startswith(value + "/") or fnmatch.fnmatch(path, value)

@@ -1,0 +1,807 @@
+"""Generate the example growth warehouse: a deterministic, synthetic B2C food e-shop.
+
+Usage:
+    python scripts/generate_data.py                      # default seeds: 5,000 users, CSV into seeds/
+    python scripts/generate_data.py --users 1000000 --format parquet --out data/big
+    python scripts/generate_data.py --users 20000 --months 12 --seed 7 --out /tmp/small
+
+From Python (benchmarks import this file by path):
+    generate(users=5000, months=24, seed=20241101, out_dir="seeds", fmt="csv")
+
+The same arguments always give the same bytes: every random draw comes from `random.Random` seeded with the
+seed and the chunk number, users are simulated in fixed chunks of 5,000 (in parallel processes at large scale),
+and DuckDB turns the chunks into the final, sorted tables (ids are renumbered in time order).
+
+What the data is built to show, with the figures measured on the default seeds (see the report in
+`models/marts/schema.yml` docs and the figures in the commit history):
+- Acquisition: users arrive growing ~2x over the two years with a November/December peak; a paid-acquired
+  user comes back through more paid clicks (retargeting), so per paid channel the cost per new user is
+  1.5-2x the cost per click. Ad platforms report spend without the 20% VAT and the agency fee.
+- CRM channels: WhatsApp ~98% opened vs email ~25% (SMS has no read receipts, `opened_at` is NULL);
+  cost per message: push 0.03, email 0.12, sms 2.40, whatsapp 11.50 roubles (WhatsApp ~96x email).
+- North Star: clicks on CRM messages lead to orders within days; the CRM programme grows (more sends, new
+  channels: push from March 2025, WhatsApp from July 2025), so CRM-attributed orders (7-day window) grow
+  roughly 20-30% quarter over quarter in the latest quarters.
+- Customer base: ~1.5% "office" customers order several times a month with big baskets: the top 1% of
+  customers bring about 40% of revenue. Customers churn month over month (monthly churn ~45-65%) and some
+  come back after a pause.
+- Reactivation: twice a month customers with no order for 60-365 days get a 15% discount, with a 10-20%
+  held-out control group; treatment orders per member within 14 days are ~20-40% above control.
+- Products: 6 product lines; each customer buys from 1-3 of them (white space elsewhere); gifts peak in
+  December.
+- Funnels: login (~7% of attempts fail), signup (~10%), password reset (~8%), checkout (~3%).
+- Incident: in the week of Monday 2026-03-16 to Sunday 2026-03-22 (ISO week 2026-W12) the payment
+  provider fails: ~35% of checkout attempts fail and some customers give up (lost orders).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import csv
+import math
+import os
+import random
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+DAY = 86_400
+HOUR = 3_600
+MONTH = 30 * DAY
+CHUNK_USERS = 5_000
+DEFAULT_SEED = 20241101
+LAST_MONTH = (2026, 10)
+
+TABLES = (
+    "users",
+    "sessions",
+    "session_events",
+    "orders",
+    "order_items",
+    "products",
+    "campaigns",
+    "campaign_members",
+    "communications",
+    "ad_spend",
+    "channel_fees",
+)
+PAID = ("paid_search", "paid_social")
+CRM = ("email", "sms", "push", "whatsapp")
+# Calendar-month seasonality of visits and orders (January..December): a November/December peak.
+SEASON = (0.85, 0.85, 0.95, 0.95, 1.0, 0.9, 0.85, 0.9, 1.0, 1.05, 1.35, 1.5)
+INCIDENT = (date(2026, 3, 16), date(2026, 3, 23))
+PUSH_LAUNCH = date(2025, 3, 1)
+WHATSAPP_LAUNCH = date(2025, 7, 1)
+
+ACQ_CHANNELS = (("paid_search", 0.24), ("paid_social", 0.20), ("seo", 0.24), ("direct", 0.17), ("referral", 0.15))
+RETURN_CHANNELS = (("direct", 0.59), ("seo", 0.301), ("referral", 0.09), ("paid_search", 0.012), ("paid_social", 0.008))
+CITIES = (
+    ("Moscow", 0.34),
+    ("Saint Petersburg", 0.15),
+    ("Novosibirsk", 0.07),
+    ("Yekaterinburg", 0.07),
+    ("Kazan", 0.06),
+    ("Nizhny Novgorod", 0.05),
+    ("Krasnodar", 0.06),
+    ("Samara", 0.05),
+    ("Rostov-on-Don", 0.05),
+    ("Other", 0.10),
+)
+DEVICES = (("app", 0.35), ("mobile_web", 0.40), ("desktop", 0.25))
+# Per CRM channel: delivery rate, open rate of delivered (None: no read receipts), click rate of opened
+# (of delivered for sms), cost per message in kopecks.
+CHANNEL_TERMS = {
+    "email": (0.97, 0.25, 0.16, 12),
+    "sms": (0.95, None, 0.045, 240),
+    "push": (0.92, 0.10, 0.55, 3),
+    "whatsapp": (0.995, 0.985, 0.07, 1150),
+}
+# Probability that a click on a message of this kind leads to an order within days.
+CONVERSION = {"promo": 0.30, "reactivation": 0.42, "trigger": 0.30, "transactional": 0.0}
+AGENCY_FEES = (("paid_search", "0.10"), ("paid_social", "0.15"))
+PRODUCT_LINES = (
+    ("coffee", 0.34, 900, ("Espresso blend", "Colombia Supremo", "Ethiopia Yirgacheffe", "Decaf Brazil",
+                            "Kenya AA", "Guatemala Antigua", "Sumatra Mandheling", "Drip bags")),
+    ("tea", 0.20, 550, ("Earl Grey", "Sencha", "Assam", "Rooibos", "Milk oolong", "Chamomile", "Darjeeling",
+                        "Masala chai")),
+    ("confectionery", 0.16, 450, ("Dark chocolate 72%", "Milk chocolate", "Pastila", "Marshmallow",
+                                  "Truffles", "Halva", "Nougat", "Candied orange")),
+    ("snacks", 0.13, 300, ("Almonds", "Cashews", "Granola", "Dried mango", "Protein bar", "Pistachios",
+                           "Rice crackers", "Trail mix")),
+    ("pantry", 0.12, 400, ("Honey", "Jam", "Maple syrup", "Olive oil", "Pasta", "Pesto", "Spice set",
+                           "Buckwheat")),
+    ("gifts", 0.05, 2500, ("Coffee gift box", "Tea gift box", "Chocolate box", "Hamper small",
+                           "Hamper large", "Advent calendar", "Mug set", "Gift card box")),
+)
+
+
+def _pick(rng: random.Random, options: tuple) -> str:
+    """Weighted choice over ((value, weight), ...) whose weights add up to 1."""
+    r = rng.random()
+    for value, weight in options:
+        r -= weight
+        if r < 0:
+            return value
+    return options[-1][0]
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    limit, k, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def _add_months(year: int, month: int, delta: int) -> tuple[int, int]:
+    index = year * 12 + month - 1 + delta
+    return index // 12, index % 12 + 1
+
+
+@dataclass(frozen=True)
+class Campaign:
+    campaign_id: int
+    name: str
+    kind: str
+    channel: str
+    start: int  # seconds since the frame start
+    discount_rate: float
+    control_share: float
+    code: str
+    audience: float  # share of the reachable base a one-shot promo targets
+
+
+class World:
+    """Everything the users share: the time frame, the calendars, the catalogue. Built from (months, seed)."""
+
+    def __init__(self, months: int, seed: int):
+        first_year, first_month = _add_months(*LAST_MONTH, -(months - 1))
+        end_year, end_month = _add_months(*LAST_MONTH, 1)
+        self.start_date = date(first_year, first_month, 1)
+        self.end_date = date(end_year, end_month, 1)
+        self.days = (self.end_date - self.start_date).days
+        self.end = self.days * DAY - HOUR  # nothing starts in the last hour, so sessions end inside the frame
+        rng = random.Random(f"{seed}:world")
+        day_dates = [self.start_date + timedelta(days=d) for d in range(self.days)]
+        self.season = [SEASON[d.month - 1] for d in day_dates]
+        # Acquisition grows linearly to 2x over two years, with the seasonal peak and busier weekends.
+        cumulative, total = [], 0.0
+        for d, day in enumerate(day_dates):
+            absolute_days = (day - date(2024, 11, 1)).days
+            total += (1 + absolute_days / 730) * self.season[d] * (1.1 if day.weekday() >= 5 else 1.0)
+            cumulative.append(total)
+        self.acquisition_cdf = [c / total for c in cumulative]
+        self.price_index = [0.9 + 0.1 * (day - date(2024, 11, 1)).days / 730 for day in day_dates]
+        self.incident = (self._offset(INCIDENT[0]), self._offset(INCIDENT[1]))
+        self.push_launch = self._offset(PUSH_LAUNCH)
+        self.whatsapp_launch = self._offset(WHATSAPP_LAUNCH)
+        self.products = self._products(rng)
+        self.line_skus = {}
+        for sku, line, _name, price, popularity in self.products:
+            self.line_skus.setdefault(line, []).append((sku, price, popularity))
+        self.campaigns = self._campaigns(rng)
+        by_name = {c.name: c for c in self.campaigns}
+        self.welcome = by_name["Welcome series - email"]
+        self.cart_email = by_name["Abandoned cart - email"]
+        self.cart_push = by_name["Abandoned cart - push"]
+        self.confirmation = by_name["Order confirmation - email"]
+        self.delivery = by_name["Delivery updates - sms"]
+        self.one_shot = sorted(
+            (c for c in self.campaigns if c.kind in ("promo", "reactivation") and c.channel in CRM),
+            key=lambda c: (c.start, c.campaign_id),
+        )
+        self.one_shot_starts = [c.start for c in self.one_shot]
+        self.ads = [c for c in self.campaigns if c.channel in PAID]
+
+    def _offset(self, day: date) -> int:
+        return (day - self.start_date).days * DAY
+
+    def date_of(self, t: int) -> date:
+        return self.start_date + timedelta(days=t // DAY)
+
+    def _products(self, rng: random.Random) -> list[tuple]:
+        products = []
+        for line, _share, base_price, names in PRODUCT_LINES:
+            for i, name in enumerate(names, start=1):
+                price = int(base_price * rng.uniform(0.6, 1.6) / 10) * 1000 - 100  # kopecks, ends in .00 - 1
+                popularity = 1.0 / i
+                products.append((f"{line[:3].upper()}-{i:03d}", line, name, price, popularity))
+        return products
+
+    def _campaigns(self, rng: random.Random) -> list[Campaign]:
+        """The ad campaigns and the CRM calendar: ongoing triggers, then monthly promos and reactivations."""
+        campaigns: list[Campaign] = []
+
+        def add(name, kind, channel, start, discount=0.0, control=0.0, code="", audience=0.0):
+            campaigns.append(
+                Campaign(len(campaigns) + 1, name, kind, channel, start, discount, control, code, audience)
+            )
+
+        for name, channel in (
+            ("Search - Brand", "paid_search"),
+            ("Search - Generic", "paid_search"),
+            ("Social - Prospecting", "paid_social"),
+            ("Social - Retargeting", "paid_social"),
+        ):
+            add(name, "promo", channel, 0)
+        for year in range(self.start_date.year, self.end_date.year + 1):
+            start = self._offset(date(year, 11, 10))
+            if 0 <= start < self.end:
+                add(f"Social - Black Friday {year}", "promo", "paid_social", start)
+        add("Welcome series - email", "trigger", "email", 0)
+        add("Abandoned cart - email", "trigger", "email", 0)
+        add("Abandoned cart - push", "trigger", "push", max(0, self._offset(PUSH_LAUNCH)))
+        add("Order confirmation - email", "transactional", "email", 0)
+        add("Delivery updates - sms", "transactional", "sms", 0)
+
+        year, month = self.start_date.year, self.start_date.month
+        shares = (0.10, 0.15, 0.20)
+        reactivation_channels = ("email", "sms", "whatsapp")
+        n_reactivation = 0
+        while date(year, month, 1) < self.end_date:
+            first = date(year, month, 1)
+            progress = max(0.0, (first - date(2024, 11, 1)).days / 730)
+            label = first.strftime("%Y-%m")
+            sends = [("email", 6, "promo"), ("email", 20, "promo"), ("sms", 12, "promo")]
+            if first >= PUSH_LAUNCH:
+                sends.append(("push", 9, "promo"))
+            if first >= WHATSAPP_LAUNCH:
+                sends.append(("whatsapp", 15, "promo"))
+            if month == 11:
+                black_friday = max(d for d in range(22, 29) if date(year, 11, d).weekday() == 4)
+                sends.append(("email", black_friday, "black_friday"))
+            for day in (3, 17):
+                sends.append(("reactivation", day, "reactivation"))
+            for channel, day, kind in sorted(sends, key=lambda s: (s[1], s[0])):
+                start = self._offset(date(year, month, day)) + 7 * HOUR
+                if not 0 <= start < self.end:
+                    continue
+                if kind == "reactivation":
+                    channel = reactivation_channels[n_reactivation % 3] if first >= WHATSAPP_LAUNCH else "email"
+                    control = shares[n_reactivation % 3]
+                    n_reactivation += 1
+                    add(
+                        f"{label} Win-back day {day} - {channel}",
+                        "reactivation",
+                        channel,
+                        start,
+                        0.15,
+                        control,
+                        f"BACK{label[2:4]}{label[5:]}{day:02d}",
+                    )
+                    continue
+                discount = 0.30 if kind == "black_friday" else rng.choice((0.10, 0.15, 0.20))
+                base = {"email": 0.45, "sms": 0.22, "push": 0.40, "whatsapp": 0.25}[channel]
+                title = "Black Friday" if kind == "black_friday" else f"Promo day {day}"
+                add(
+                    f"{label} {title} - {channel}",
+                    "promo",
+                    channel,
+                    start,
+                    discount,
+                    0.05,
+                    f"{channel[:2].upper()}{label[2:4]}{label[5:]}{day:02d}",
+                    base * 1.12 ** (progress * 8),  # the programme grows ~12% a quarter per user
+                )
+            year, month = _add_months(year, month, 1)
+        return campaigns
+
+    def ad_campaign(self, rng: random.Random, channel: str, t: int, returning: bool) -> int:
+        """Which ad campaign a paid click at time t came through."""
+        if channel == "paid_search":
+            return 1 if returning or rng.random() < 0.35 else 2
+        if returning:
+            return 4
+        for c in self.ads[4:]:
+            if c.start <= t < c.start + 25 * DAY and rng.random() < 0.5:
+                return c.campaign_id
+        return 3
+
+
+class Chunk:
+    """Rows of one chunk of users, with provisional ids made unique across chunks by the chunk number."""
+
+    def __init__(self, world: World, index: int, seed: int):
+        self.w = world
+        self.rng = random.Random(f"{seed}:chunk:{index}")
+        self.base = index * 10_000_000_000
+        self.next_id = 0
+        self.rows = {name: [] for name in TABLES}
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.base + self.next_id
+
+
+def _user_first_seen(w: World, rng: random.Random, user_index: int, users: int) -> int:
+    """Stratified draw from the acquisition curve: user ids increase with first_seen_at."""
+    q = (user_index + rng.random()) / users
+    day = min(bisect.bisect_left(w.acquisition_cdf, q), w.days - 1)
+    return day * DAY + _time_of_day(rng)
+
+
+def _time_of_day(rng: random.Random) -> int:
+    # Moscow daytime and evening (UTC+3): most visits between 05:00 and 20:00 UTC.
+    hour = _pick(rng, ((5, 0.05), (6, 0.07), (7, 0.08), (8, 0.08), (9, 0.08), (10, 0.08), (11, 0.08),
+                       (12, 0.08), (13, 0.07), (14, 0.07), (15, 0.08), (16, 0.09), (17, 0.08), (18, 0.06),
+                       (19, 0.04), (20, 0.02), (2, 0.01), (3, 0.01), (4, 0.02)))
+    return hour * HOUR + rng.randrange(HOUR)
+
+
+class UserSim:
+    """Simulates one user's whole life: visits, registration, orders, CRM messages and their effects."""
+
+    def __init__(self, chunk: Chunk, user_id: int, first_seen: int):
+        self.c = chunk
+        self.w = chunk.w
+        self.rng = chunk.rng
+        self.user_id = user_id
+        self.t0 = first_seen
+        rng = self.rng
+        self.device = _pick(rng, DEVICES)
+        self.city = _pick(rng, CITIES)
+        self.channel = _pick(rng, ACQ_CHANNELS)
+        self.has_phone = rng.random() < 0.8
+        self.registered_at: int | None = None
+        self.orders: list[list] = []  # [time, session_id or None, campaign or None]
+        self.order_times: list[int] = []
+        self.ongoing: set[int] = set()
+        self.customer = False
+        self.office = rng.random() < 0.02
+        self.rate = rng.uniform(2.0, 4.5) if self.office else min(rng.lognormvariate(math.log(0.5), 0.8), 3.0)
+        self.basket = rng.uniform(10, 22) if self.office else rng.lognormvariate(0, 0.3)
+        primary = _pick(rng, tuple((line, share) for line, share, _p, _n in PRODUCT_LINES))
+        self.lines = [primary] + [
+            line for line, share, _p, _n in PRODUCT_LINES if line != primary and rng.random() < share * 0.8
+        ]
+
+    # -- sessions and their events -------------------------------------------------------------------
+    def session(self, t: int, channel: str, campaign_id: int | None = None) -> int:
+        sid = self.c.new_id()
+        device = self.device if self.rng.random() < 0.85 else _pick(self.rng, DEVICES)
+        self.c.rows["sessions"].append((sid, self.user_id, t, channel, campaign_id, device))
+        if self.registered_at is not None and t > self.registered_at:
+            if self.rng.random() < (0.15 if device == "app" else 0.35):
+                self.login(sid, t + self.rng.randrange(5, 60))
+        return sid
+
+    def event(self, sid: int, t: int, kind: str, success: bool) -> None:
+        self.c.rows["session_events"].append((sid, t, kind, int(success), self.c.new_id()))
+
+    def login(self, sid: int, t: int) -> None:
+        rng = self.rng
+        if rng.random() >= 0.07:
+            self.event(sid, t, "login", True)
+            return
+        self.event(sid, t, "login", False)
+        r = rng.random()
+        if r < 0.7:
+            self.event(sid, t + rng.randrange(10, 60), "login", rng.random() >= 0.25)
+        elif r < 0.9:
+            t += rng.randrange(30, 300)
+            ok = rng.random() >= 0.08
+            self.event(sid, t, "password_reset", ok)
+            if ok:
+                self.event(sid, t + rng.randrange(60, 600), "login", True)
+
+    def visit(self, t: int) -> int:
+        """A return visit through the user's usual channels (paid users return through ads more)."""
+        rng = self.rng
+        channel = _pick(rng, RETURN_CHANNELS)
+        if self.channel in PAID and rng.random() < 0.04:
+            channel = self.channel
+        campaign = self.w.ad_campaign(rng, channel, t, True) if channel in PAID else None
+        return self.session(t, channel, campaign)
+
+    # -- the life ------------------------------------------------------------------------------------
+    def run(self) -> None:
+        w, rng, t0 = self.w, self.rng, self.t0
+        campaign = w.ad_campaign(rng, self.channel, t0, False) if self.channel in PAID else None
+        first_sid = self.session(t0, self.channel, campaign)
+        if rng.random() < 0.008:
+            # Two sessions at the same second (e.g. an app deep link and a browser tab): first-touch ties.
+            self.session(t0, "direct")
+        if self.channel in PAID:
+            for _ in range(_poisson(rng, 0.32)):
+                t = t0 + rng.randrange(HOUR, 21 * DAY)
+                if t < w.end:
+                    self.session(t, self.channel, w.ad_campaign(rng, self.channel, t, True))
+        for _ in range(_poisson(rng, 0.9)):
+            t = t0 + int(rng.expovariate(1 / (12 * DAY))) + 60
+            if t < w.end:
+                self.visit(t)
+        self.register(first_sid)
+        if self.registered_at is not None:
+            self.become_customer()
+            self.triggers()
+            self.one_shot_campaigns()
+        self.finish_orders()
+        self.write_user()
+
+    def register(self, first_sid: int) -> None:
+        w, rng, t0 = self.w, self.rng, self.t0
+        if rng.random() >= 0.55:
+            if rng.random() < 0.06:
+                self.event(first_sid, t0 + rng.randrange(60, 600), "signup", False)
+            return
+        if rng.random() < 0.6:
+            t, sid = t0 + rng.randrange(60, 900), first_sid
+        else:
+            t = t0 + int(rng.expovariate(1 / (6 * DAY))) + HOUR
+            if t >= w.end:
+                return
+            sid = self.visit(t - rng.randrange(60, 600))
+        while rng.random() < 0.10:
+            self.event(sid, t - rng.randrange(20, 60), "signup", False)
+        self.event(sid, t, "signup", True)
+        self.registered_at = t
+        self.registration_session = sid
+
+    def become_customer(self) -> None:
+        w, rng = self.w, self.rng
+        if rng.random() >= 0.72:
+            return
+        self.customer = True
+        reg = self.registered_at
+        if rng.random() < 0.35:
+            self.add_order(reg + rng.randrange(120, 1500), self.registration_session)
+        else:
+            self.add_order(reg + int(rng.expovariate(1 / (5 * DAY))) + 600)
+        if not self.order_times:
+            return
+        first = self.order_times[0]
+        life = rng.expovariate(1 / ((30 if self.office else 9) * MONTH))
+        self.organic_orders(first, first + life)
+        if rng.random() < 0.3:
+            back = first + life + rng.expovariate(1 / (4 * MONTH))
+            self.organic_orders(back, back + rng.expovariate(1 / (6 * MONTH)))
+
+    def organic_orders(self, start: float, stop: float) -> None:
+        """Orders and browsing visits as Poisson processes while the customer is alive, thinned by season."""
+        w, rng = self.w, self.rng
+        stop = min(stop, w.end)
+        peak = max(SEASON)
+        for rate, is_order in ((self.rate, True), (min(self.rate, 2.0) * 1.2, False)):
+            t = start
+            while True:
+                t += rng.expovariate(rate * peak / MONTH)
+                if t >= stop:
+                    break
+                if rng.random() < w.season[int(t) // DAY] / peak:
+                    when = int(t) // DAY * DAY + _time_of_day(rng)
+                    if when >= w.end or when <= self.t0:
+                        continue
+                    if is_order:
+                        self.add_order(when)
+                    else:
+                        self.browse(when)
+
+    def browse(self, t: int) -> None:
+        sid = self.visit(t)
+        if self.rng.random() < 0.02:
+            self.event(sid, t + self.rng.randrange(120, 900), "checkout", False)
+        if self.rng.random() < 0.10:
+            push = self.device == "app" and t >= self.w.push_launch
+            self.message(self.w.cart_push if push else self.w.cart_email, t + HOUR + self.rng.randrange(600))
+
+    def add_order(self, t: int, sid: int | None = None, campaign: Campaign | None = None) -> None:
+        if t >= self.w.end:
+            return
+        self.orders.append([t, sid, campaign])
+        bisect.insort(self.order_times, t)
+
+    def triggers(self) -> None:
+        self.message(self.w.welcome, self.registered_at + 60 + self.rng.randrange(60))
+
+    def one_shot_campaigns(self) -> None:
+        w, rng = self.w, self.rng
+        first = bisect.bisect_left(w.one_shot_starts, self.registered_at)
+        for campaign in w.one_shot[first:]:
+            send = campaign.start
+            if campaign.kind == "reactivation":
+                if not self.order_times or campaign.channel != "email" and not self.has_phone:
+                    continue
+                last = self.order_times[bisect.bisect_left(self.order_times, send) - 1]
+                if not (last < send and 60 * DAY <= send - last <= 365 * DAY):
+                    continue
+            else:
+                reachable = (
+                    self.device == "app"
+                    if campaign.channel == "push"
+                    else self.has_phone
+                    if campaign.channel in ("sms", "whatsapp")
+                    else True
+                )
+                if not reachable or rng.random() >= campaign.audience:
+                    continue
+            if rng.random() < campaign.control_share:
+                self.c.rows["campaign_members"].append((campaign.campaign_id, self.user_id, "control"))
+                continue
+            self.c.rows["campaign_members"].append((campaign.campaign_id, self.user_id, "treatment"))
+            self.message(campaign, send + rng.randrange(1800))
+
+    def message(self, campaign: Campaign, t: int) -> None:
+        """Send one message; a click opens a session and may lead to an order within days."""
+        w, rng = self.w, self.rng
+        if t >= w.end:
+            return
+        if campaign.kind in ("trigger", "transactional") and campaign.campaign_id not in self.ongoing:
+            self.ongoing.add(campaign.campaign_id)
+            self.c.rows["campaign_members"].append((campaign.campaign_id, self.user_id, "treatment"))
+        delivery, open_rate, click_rate, cost = CHANNEL_TERMS[campaign.channel]
+        opened = clicked = None
+        boost = 1.4 if campaign.kind == "reactivation" else 1.0  # a personal win-back offer gets more clicks
+        delivered = rng.random() < delivery
+        if delivered:
+            if open_rate is None:
+                if rng.random() < click_rate * boost:
+                    clicked = t + int(rng.expovariate(1 / (2 * HOUR))) + 30
+            elif rng.random() < open_rate:
+                opened = t + int(rng.expovariate(1 / (3 * HOUR))) + 20
+                if rng.random() < click_rate * boost:
+                    clicked = opened + rng.randrange(5, 300)
+        if campaign.kind == "transactional" and clicked is not None and rng.random() > 0.1:
+            clicked = None
+        if clicked is not None and clicked >= w.end:
+            clicked = None
+        self.c.rows["communications"].append(
+            (self.c.new_id(), campaign.campaign_id, self.user_id, campaign.channel, t, int(delivered),
+             opened, clicked, cost)
+        )
+        if clicked is None:
+            return
+        sid = self.session(clicked, campaign.channel, campaign.campaign_id)
+        conversion = CONVERSION[campaign.kind] * (1.0 if self.customer else 0.5)
+        if rng.random() >= conversion:
+            return
+        r = rng.random()
+        if r < 0.55:
+            self.add_order(clicked + rng.randrange(120, 1800), sid, campaign)
+        else:
+            days = rng.uniform(0.2, 3) if r < 0.85 else rng.uniform(3, 10)
+            self.add_order(clicked + int(days * DAY), None, campaign)
+        if campaign.kind == "reactivation" and rng.random() < 0.3:
+            # Some reactivated customers come back for good: a new spell of regular orders.
+            back = clicked + 2 * DAY
+            self.organic_orders(back, back + rng.expovariate(1 / (5 * MONTH)))
+
+    # -- orders ----------------------------------------------------------------------------------------
+    def finish_orders(self) -> None:
+        w, rng = self.w, self.rng
+        self.orders.sort(key=lambda o: o[0])
+        lo, hi = w.incident
+        first = True
+        for t, sid, campaign in self.orders:
+            if sid is None:
+                if rng.random() < 0.04:
+                    sid = None  # a phone order: no web session
+                else:
+                    sid = self.visit(max(t - rng.randrange(300, 1800), self.t0 + 1))
+            if sid is not None:
+                failure = 0.35 if lo <= t < hi else 0.03
+                failures = 0
+                while rng.random() < failure and failures < 4:
+                    failures += 1
+                    self.event(sid, t - 20 * failures - rng.randrange(20), "checkout", False)
+                if failures and rng.random() < (0.5 if lo <= t < hi else 0.1):
+                    continue  # the customer gave up: a lost order
+                self.event(sid, t, "checkout", True)
+            self.write_order(t, sid, campaign, first)
+            first = False
+
+    def write_order(self, t: int, sid: int | None, campaign: Campaign | None, first: bool) -> None:
+        w, rng = self.w, self.rng
+        order_id = self.c.new_id()
+        day = t // DAY
+        lines = list(self.lines)
+        if w.date_of(t).month in (11, 12) and "gifts" not in lines and rng.random() < 0.3:
+            lines.append("gifts")
+        n_items = min(1 + _poisson(rng, 1.1), 6)
+        chosen: dict[str, tuple[int, int]] = {}
+        for _ in range(n_items * 2):
+            if len(chosen) >= n_items:
+                break
+            skus = w.line_skus[rng.choice(lines)]
+            sku, price, _popularity = rng.choices(skus, weights=[s[2] for s in skus])[0]
+            if sku in chosen:
+                continue
+            quantity = _pick(rng, ((1, 0.68), (2, 0.2), (3, 0.08), (4, 0.04)))
+            quantity = max(1, round(quantity * self.basket))
+            unit = round(price * w.price_index[day] / 1000) * 1000 - 100  # prices end in 9 roubles
+            chosen[sku] = (quantity, max(unit, 900))
+        items_total = sum(q * u for q, u in chosen.values())
+        for sku, (quantity, unit) in chosen.items():
+            self.c.rows["order_items"].append((order_id, sku, quantity, unit))
+        rate, code = 0.0, None
+        if campaign is not None and campaign.discount_rate and rng.random() < 0.85:
+            rate, code = campaign.discount_rate, campaign.code
+        elif first and rng.random() < 0.3:
+            rate, code = 0.10, "WELCOME10"
+        discount = round(items_total * rate)
+        status = _pick(rng, (("completed", 0.89), ("cancelled", 0.065), ("returned", 0.045)))
+        payment = 0 if status == "cancelled" else items_total - discount
+        self.c.rows["orders"].append(
+            (order_id, self.user_id, sid, t, status, items_total, discount, payment, code)
+        )
+        self.message(w.confirmation, t + 60 + rng.randrange(60))
+        if status != "cancelled" and self.has_phone and rng.random() < 0.5:
+            self.message(w.delivery, t + DAY + rng.randrange(DAY))
+
+    def write_user(self) -> None:
+        self.c.rows["users"].append((self.user_id, self.t0, self.registered_at, self.city))
+
+
+def _simulate_chunk(args: tuple) -> str:
+    """Simulate users [first, last) into CSV files `<tmp>/<table>/<index>.csv`; returns the chunk's label."""
+    users, months, seed, index, tmp = args
+    world = World(months, seed)
+    chunk = Chunk(world, index, seed)
+    first, last = index * CHUNK_USERS, min((index + 1) * CHUNK_USERS, users)
+    for user_index in range(first, last):
+        UserSim(chunk, user_index + 1, _user_first_seen(world, chunk.rng, user_index, users)).run()
+    for table, rows in chunk.rows.items():
+        if rows:
+            with open(Path(tmp) / table / f"{index:05d}.csv", "w", newline="") as f:
+                csv.writer(f).writerows(rows)
+    return f"{first}-{last}"
+
+
+def _write_static(world: World, tmp: Path) -> None:
+    """The small tables that do not depend on the users: products, campaigns, channel fees."""
+    with open(tmp / "products" / "static.csv", "w", newline="") as f:
+        csv.writer(f).writerows((sku, line, name, price) for sku, line, name, price, _pop in world.products)
+    with open(tmp / "campaigns" / "static.csv", "w", newline="") as f:
+        csv.writer(f).writerows(
+            (c.campaign_id, c.name, c.kind, c.channel, c.start, f"{c.discount_rate:.2f}", f"{c.control_share:.2f}")
+            for c in world.campaigns
+        )
+    with open(tmp / "channel_fees" / "static.csv", "w", newline="") as f:
+        csv.writer(f).writerows(AGENCY_FEES)
+
+
+# The final step, in DuckDB: type the chunk files, renumber ids in time order, derive ad spend from the paid
+# sessions (clicks are exactly the paid sessions), and write sorted tables.
+FINALIZE_SQL = """
+create table p_users as select * from read_csv('{tmp}/users/*.csv', header=false,
+    columns={{'user_id': 'bigint', 'first_seen': 'bigint', 'registered': 'bigint', 'city': 'varchar'}});
+create table p_sessions as select * from read_csv('{tmp}/sessions/*.csv', header=false,
+    columns={{'pid': 'bigint', 'user_id': 'bigint', 't': 'bigint', 'channel': 'varchar',
+              'campaign_id': 'bigint', 'device': 'varchar'}});
+create table p_events as select * from read_csv('{tmp}/session_events/*.csv', header=false,
+    columns={{'sid': 'bigint', 't': 'bigint', 'event_type': 'varchar', 'success': 'int', 'pid': 'bigint'}});
+create table p_orders as select * from read_csv('{tmp}/orders/*.csv', header=false,
+    columns={{'pid': 'bigint', 'user_id': 'bigint', 'sid': 'bigint', 't': 'bigint', 'status': 'varchar',
+              'items': 'bigint', 'discount': 'bigint', 'payment': 'bigint', 'promo_code': 'varchar'}});
+create table p_items as select * from read_csv('{tmp}/order_items/*.csv', header=false,
+    columns={{'oid': 'bigint', 'sku': 'varchar', 'quantity': 'int', 'unit': 'bigint'}});
+create table p_members as select * from read_csv('{tmp}/campaign_members/*.csv', header=false,
+    columns={{'campaign_id': 'bigint', 'user_id': 'bigint', 'group_name': 'varchar'}});
+create table p_comms as select * from read_csv('{tmp}/communications/*.csv', header=false,
+    columns={{'pid': 'bigint', 'campaign_id': 'bigint', 'user_id': 'bigint', 'channel': 'varchar',
+              't': 'bigint', 'delivered': 'int', 'opened': 'bigint', 'clicked': 'bigint', 'cost': 'bigint'}});
+create table p_products as select * from read_csv('{tmp}/products/*.csv', header=false,
+    columns={{'sku': 'varchar', 'product_line': 'varchar', 'name': 'varchar', 'price': 'bigint'}});
+create table p_campaigns as select * from read_csv('{tmp}/campaigns/*.csv', header=false,
+    columns={{'campaign_id': 'bigint', 'name': 'varchar', 'kind': 'varchar', 'channel': 'varchar',
+              't': 'bigint', 'discount_rate': 'decimal(4,2)', 'control_share': 'decimal(4,2)'}});
+create table p_fees as select * from read_csv('{tmp}/channel_fees/*.csv', header=false,
+    columns={{'channel': 'varchar', 'agency_fee_rate': 'decimal(4,2)'}});
+
+create macro ts(s) as timestamp '{start}' + to_seconds(s);
+create macro rub(k) as (k / 100)::decimal(12,2);
+
+create table session_ids as
+    select pid, row_number() over (order by t, pid) as session_id from p_sessions;
+create table order_ids as
+    select pid, row_number() over (order by t, pid) as order_id from p_orders;
+
+create view users as
+    select user_id, ts(first_seen) as first_seen_at, ts(registered) as registered_at, city
+    from p_users order by user_id;
+create view sessions as
+    select i.session_id, s.user_id, ts(s.t) as started_at, s.channel, s.campaign_id,
+           s.channel in ('paid_search', 'paid_social') as is_paid, s.device
+    from p_sessions s join session_ids i using (pid) order by i.session_id;
+create view session_events as
+    select row_number() over (order by e.t, i.session_id, e.pid) as event_id, i.session_id,
+           ts(e.t) as event_at, e.event_type, e.success::boolean as success
+    from p_events e join session_ids i on i.pid = e.sid order by event_id;
+create view orders as
+    select i.order_id, o.user_id, s.session_id, ts(o.t) as ordered_at, o.status, rub(o.items) as items_total,
+           rub(o.discount) as discount, rub(o.payment) as payment_total, o.promo_code
+    from p_orders o join order_ids i using (pid) left join session_ids s on s.pid = o.sid
+    order by i.order_id;
+create view order_items as
+    select i.order_id, it.sku, it.quantity, rub(it.unit) as unit_price
+    from p_items it join order_ids i on i.pid = it.oid order by i.order_id, it.sku;
+create view products as
+    select sku, product_line, name, rub(price) as list_price from p_products order by sku;
+create view campaigns as
+    select campaign_id, name, kind, channel, ts(t) as started_at, discount_rate, control_share
+    from p_campaigns order by campaign_id;
+create view campaign_members as
+    select campaign_id, user_id, group_name from p_members order by campaign_id, user_id;
+create view communications as
+    select row_number() over (order by t, pid) as message_id, campaign_id, user_id, channel,
+           ts(t) as sent_at, delivered::boolean as delivered, ts(opened) as opened_at, ts(clicked) as clicked_at,
+           rub(cost) as cost
+    from p_comms order by message_id;
+-- Ad platforms bill per click at a price that drifts with the season and the auction (a deterministic wobble).
+create view ad_spend as
+    with clicks as (
+        select ts(t)::date as spend_date, channel, campaign_id, count(*) as clicks
+        from p_sessions where channel in ('paid_search', 'paid_social') group by all
+    )
+    select spend_date, channel, campaign_id,
+           round(clicks * (case channel when 'paid_search' then 34 else 23 end)
+                 * (1 + 0.25 * (month(spend_date) in (11, 12))::int)
+                 * (1 + 0.12 * sin(epoch(spend_date) / 86400 * 1.7 + campaign_id)), 2)::decimal(12,2) as spend,
+           clicks,
+           round(clicks / (case channel when 'paid_search' then 0.045 else 0.012 end)
+                 * (1 + 0.2 * cos(epoch(spend_date) / 86400 * 0.9 + campaign_id)))::bigint as impressions
+    from clicks order by spend_date, channel, campaign_id;
+create view channel_fees as select channel, agency_fee_rate from p_fees order by channel;
+"""
+
+
+def _finalize(world: World, tmp: Path, out_dir: Path, fmt: str) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(tmp / "build.duckdb"))
+    con.execute("set preserve_insertion_order = true")
+    con.execute(FINALIZE_SQL.format(tmp=tmp.as_posix(), start=world.start_date.isoformat()))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for table in TABLES:
+        target = out_dir / f"{table}.{fmt}"
+        options = "format csv, header true" if fmt == "csv" else "format parquet, compression zstd"
+        con.execute(f"copy (select * from {table}) to '{target.as_posix()}' ({options})")
+    con.close()
+
+
+def generate(
+    users: int = 5000, months: int = 24, seed: int = DEFAULT_SEED, out_dir: str | Path = "seeds", fmt: str = "csv"
+) -> Path:
+    """Generate all raw tables into `out_dir` as `<table>.csv` or `<table>.parquet`; returns the directory."""
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"format must be csv or parquet, not {fmt!r}")
+    if users < 1 or not 1 <= months <= 120:
+        raise ValueError("users must be positive and months between 1 and 120")
+    out = Path(out_dir)
+    world = World(months, seed)
+    tmp = Path(tempfile.mkdtemp(prefix="growth-data-"))
+    try:
+        for table in TABLES:
+            (tmp / table).mkdir()
+        _write_static(world, tmp)
+        jobs = [(users, months, seed, i, str(tmp)) for i in range(math.ceil(users / CHUNK_USERS))]
+        if len(jobs) == 1:
+            list(map(_simulate_chunk, jobs))
+        else:
+            with ProcessPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1)) as pool:
+                list(pool.map(_simulate_chunk, jobs))
+        _finalize(world, tmp, out, fmt)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=5000, help="number of users (default 5000)")
+    parser.add_argument("--months", type=int, default=24, help="months of history ending 2026-10 (default 24)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
+    parser.add_argument("--format", choices=("csv", "parquet"), default="csv", dest="fmt")
+    parser.add_argument("--out", default=None, help="output directory (default: seeds/ next to scripts/)")
+    args = parser.parse_args(argv)
+    out = args.out or Path(__file__).resolve().parent.parent / "seeds"
+    started = datetime.now()
+    generate(args.users, args.months, args.seed, out, args.fmt)
+    print(f"wrote {len(TABLES)} tables to {out} in {(datetime.now() - started).total_seconds():.1f}s")
+
+
+if __name__ == "__main__":
+    main()
