@@ -357,11 +357,13 @@ def _inline_ephemerals(nodes: dict[str, Node], dag: DAG) -> dict[str, Node]:
             )
             for e in needed
         ]
-        existing = query.args.get("with")
+        # sqlglot >= 26 names the WITH clause "with_"; older versions "with".
+        key = "with_" if "with_" in type(query).arg_types else "with"
+        existing = query.args.get(key)
         if existing is not None:
             existing.set("expressions", [*ctes, *existing.expressions])
         else:
-            query.set("with", exp.With(expressions=ctes))
+            query.set(key, exp.With(expressions=ctes))
         result[uid] = _replace(node, sql=query.sql(dialect="duckdb", pretty=True))
     return result
 
