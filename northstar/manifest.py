@@ -31,7 +31,7 @@ from northstar.render import (
     External,
     Relation,
     RenderEnv,
-    compile_template,
+    compile_macros,
     make_environment,
     render,
 )
@@ -186,7 +186,9 @@ def compile_project(
     env = make_environment()
     prefix = project.config.name
     macros = tuple(
-        compile_template(env, (project.root / path).read_text(encoding="utf-8"), path) for path in project.macro_files
+        template
+        for path in project.macro_files
+        for template in compile_macros(env, (project.root / path).read_text(encoding="utf-8"), path)
     )
     parsed = [_parse_model(env, project, model) for model in project.models]
     parsed = [p for p in parsed if p.config.enabled]

@@ -143,6 +143,25 @@ def _compile_named(env: jinja2.Environment, source: str, path: str) -> jinja2.Te
     return env.template_class.from_code(env, code, env.make_globals(None))
 
 
+def compile_macros(env: jinja2.Environment, source: str, path: str) -> tuple[jinja2.Template, ...]:
+    """One template per ``{% macro %}`` of a macro file, as dbt stores them.
+
+    Compiled apart, a macro that calls another one finds it by name in the render context (where it is wrapped to
+    honour ``{{ return(...) }}``) instead of the unwrapped sibling Jinja would bind within the same file.
+    """
+    try:
+        tree = env.parse(source, name=path, filename=path)
+    except jinja2.TemplateSyntaxError as error:
+        raise CompileError(f"Jinja syntax error: {error.message}.", path, error.lineno) from None
+    templates = []
+    for node in tree.body:
+        if isinstance(node, jinja2.nodes.Macro):
+            single = jinja2.nodes.Template([node], lineno=node.lineno)
+            code = env.compile(single, name=path, filename=path)
+            templates.append(env.template_class.from_code(env, code, env.make_globals(None)))
+    return tuple(templates)
+
+
 def static_config(env: jinja2.Environment, source: str, path: str) -> dict[str, Any]:
     """The literal keyword arguments of every ``config(...)`` call in a template."""
     try:
