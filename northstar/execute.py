@@ -101,6 +101,8 @@ class BuildContext:
 
     existing: Mapping[tuple[str, str], str]  # (schema, name) -> 'BASE TABLE' | 'VIEW'
     full_refresh: bool = False
+    # Two threads creating the same new schema at once make DuckDB fail with a write-write conflict: serialise it.
+    schema_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
 
 def build_node(node: Node, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> NodeResult:
@@ -108,7 +110,7 @@ def build_node(node: Node, cursor: duckdb.DuckDBPyConnection, context: BuildCont
     start = time.perf_counter()
     try:
         if isinstance(node, SeedNode):
-            message, rows = _build_seed(node, cursor)
+            message, rows = _build_seed(node, cursor, context)
         elif isinstance(node, ModelNode):
             message, rows = _build_model(node, cursor, context)
         elif isinstance(node, SourceNode):
@@ -120,9 +122,14 @@ def build_node(node: Node, cursor: duckdb.DuckDBPyConnection, context: BuildCont
     return NodeResult(node.unique_id, "success", message, time.perf_counter() - start, rows=rows)
 
 
-def _build_seed(node: SeedNode, cursor: duckdb.DuckDBPyConnection) -> tuple[str, int]:
+def _create_schema(cursor: duckdb.DuckDBPyConnection, relation: Relation, node: Node, context: BuildContext) -> None:
+    with context.schema_lock:
+        _run(cursor, f"CREATE SCHEMA IF NOT EXISTS {_q(relation.schema)}", node)
+
+
+def _build_seed(node: SeedNode, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> tuple[str, int]:
     relation = node.relation
-    _run(cursor, f"CREATE SCHEMA IF NOT EXISTS {_q(relation.schema)}", node)
+    _create_schema(cursor, relation, node, context)
     statement = seed_statement(
         relation, str(node.abs_path), node.config.column_types, node.config.extra.get("delimiter")
     )
@@ -137,7 +144,7 @@ def _build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: Bu
     if not isinstance(relation, Relation):  # ephemeral: inlined into its children, nothing to build
         return "ephemeral (inlined)", None
     materialized = node.materialized
-    _run(cursor, f"CREATE SCHEMA IF NOT EXISTS {_q(relation.schema)}", node)
+    _create_schema(cursor, relation, node, context)
     existing = context.existing.get((relation.schema, relation.identifier))
     wanted = "VIEW" if materialized == "view" else "BASE TABLE"
     if existing and existing != wanted:
