@@ -1,0 +1,171 @@
+"""Every Jinja helper of a model, checked through `metrics compile` (the exact SQL) and `metrics build` (the data)."""
+
+from conftest import query
+
+
+def compiled(run_cli, root, node, *args):
+    result = run_cli(root, "compile", node, *args)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_ref_renders_the_final_relation_of_models_and_seeds(make_project, run_cli):
+    root = make_project()
+    assert compiled(run_cli, root, "customers") == (
+        "select customer_id, count(*) as orders, sum(amount) as revenue\nfrom staging.stg_orders\ngroup by customer_id\n"
+    )
+    assert compiled(run_cli, root, "stg_orders") == "select order_id, customer_id, amount from raw.orders\n"
+
+
+def test_ref_with_a_package_name_and_this(make_project, run_cli):
+    root = make_project({"models/marts/me.sql": "select '{{ this }}' as me, '{{ this.name }}' as n from {{ ref('shop', 'orders') }}"})
+    assert compiled(run_cli, root, "me") == "select 'marts.me' as me, 'me' as n from raw.orders\n"
+
+
+def test_source_renders_the_declared_schema_and_identifier(make_project, run_cli):
+    root = make_project(
+        {
+            "models/staging/sources.yml": """
+                version: 2
+                sources:
+                  - name: shop_raw
+                    schema: raw
+                    tables:
+                      - name: orders_table
+                        identifier: orders
+            """,
+            "models/staging/from_source.sql": "select * from {{ source('shop_raw', 'orders_table') }}",
+        }
+    )
+    assert compiled(run_cli, root, "from_source") == "select * from raw.orders\n"
+    assert run_cli(root, "build").exit_code == 0
+    assert query(root / "warehouse.duckdb", "select count(*) from staging.from_source") == [(3,)]
+
+
+def test_var_from_project_default_and_cli(make_project, run_cli):
+    root = make_project(
+        {
+            "project.yml": """
+                name: shop
+                vars:
+                  min_amount: 10
+            """,
+            "models/v.sql": "select {{ var('min_amount') }} as a, {{ var('missing', 42) }} as b, '{{ var('s', 'x') }}' as c",
+        }
+    )
+    assert compiled(run_cli, root, "v") == "select 10 as a, 42 as b, 'x' as c\n"
+    assert compiled(run_cli, root, "v", "--vars", "{min_amount: 3, s: y}") == "select 3 as a, 42 as b, 'y' as c\n"
+
+
+def test_var_without_value_or_default_is_an_error_naming_the_line(make_project, run_cli):
+    root = make_project({"models/v.sql": "select 1\n, {{ var('nope') }} as x"})
+    result = run_cli(root, "compile", "v")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: models/v.sql:2: var('nope') is not defined. Set it under `vars:` in the project file, "
+        "pass --vars '{nope: ...}', or give a default: var('nope', ...).\n"
+    )
+
+
+def test_config_sets_materialization_schema_tags_and_alias(make_project, run_cli):
+    root = make_project(
+        {
+            "models/marts/special.sql": (
+                "{{ config(materialized='view', schema='reporting', tags=['daily', 'finance'], alias='special_v') }}\n"
+                "select * from {{ ref('customers') }}\n"
+            ),
+            "models/marts/uses_special.sql": "select * from {{ ref('special') }}",
+        }
+    )
+    assert compiled(run_cli, root, "uses_special") == "select * from reporting.special_v\n"
+    result = run_cli(root, "ls", "--select", "tag:finance")
+    assert result.output == "special\n"
+    assert run_cli(root, "build").exit_code == 0
+    assert query(
+        root / "warehouse.duckdb",
+        "select table_schema, table_name, table_type from information_schema.tables where table_name like 'special%'",
+    ) == [("reporting", "special_v", "VIEW")]
+
+
+def test_is_incremental_is_false_for_tables_and_views(make_project, run_cli):
+    root = make_project({"models/i.sql": "select {{ is_incremental() }} as inc"})
+    assert compiled(run_cli, root, "i") == "select False as inc\n"
+
+
+def test_env_var_with_value_default_and_missing(make_project, run_cli, monkeypatch):
+    monkeypatch.setenv("NS_TEST_REGION", "emea")
+    monkeypatch.delenv("NS_TEST_MISSING", raising=False)
+    root = make_project(
+        {"models/e.sql": "select '{{ env_var('NS_TEST_REGION') }}' as r, '{{ env_var('NS_TEST_MISSING', 'none') }}' as d"}
+    )
+    assert compiled(run_cli, root, "e") == "select 'emea' as r, 'none' as d\n"
+    (root / "models/e.sql").write_text("select\n  '{{ env_var('NS_TEST_MISSING') }}' as m\n")
+    result = run_cli(root, "compile", "e")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: models/e.sql:2: env_var('NS_TEST_MISSING') is not set in the environment and has no default. "
+        "Export NS_TEST_MISSING=... or use env_var('NS_TEST_MISSING', 'default').\n"
+    )
+
+
+def test_target_describes_the_warehouse(make_project, run_cli):
+    root = make_project({"models/t.sql": "select '{{ target.name }}' as n, '{{ target.schema }}' as s, '{{ target.type }}' as t"})
+    assert compiled(run_cli, root, "t") == "select 'dev' as n, 'main' as s, 'duckdb' as t\n"
+
+
+def test_macros_call_each_other_and_return_values(make_project, run_cli):
+    root = make_project(
+        {
+            "macros/math.sql": """
+                {% macro double(expr) %}{{ return('(' ~ expr ~ ' * 2)') }}{% endmacro %}
+                {% macro quadruple(expr) -%}
+                  {{ double(double(expr)) }}
+                {%- endmacro %}
+            """,
+            "macros/lists.sql": """
+                {% macro columns() %}{{ return(['order_id', 'amount']) }}{% endmacro %}
+                {% macro cents(col) -%}
+                  {{ col }} * 100
+                {%- endmacro %}
+            """,
+            "models/m.sql": (
+                "select {{ columns() | join(', ') }}, {{ quadruple('amount') }} as q, {{ cents('amount') }} as c\n"
+                "from {{ ref('orders') }}\n"
+            ),
+        }
+    )
+    assert compiled(run_cli, root, "m") == (
+        "select order_id, amount, ((amount * 2) * 2) as q, amount * 100 as c\nfrom raw.orders\n"
+    )
+    assert run_cli(root, "build").exit_code == 0
+    assert query(root / "warehouse.duckdb", "select order_id, q, c from main.m order by 1") == [
+        (1, 42.0, 1050.0),
+        (2, 80.0, 2000.0),
+        (3, 29.0, 725.0),
+    ]
+
+
+def test_jinja_control_flow_and_filters(make_project, run_cli):
+    root = make_project(
+        {
+            "models/loop.sql": """
+                select
+                {%- for n in range(3) %}
+                  {{ n }} as c{{ n }}{{ ',' if not loop.last }}
+                {%- endfor %}
+            """
+        }
+    )
+    assert compiled(run_cli, root, "loop") == "select\n  0 as c0,\n  1 as c1,\n  2 as c2\n"
+
+
+def test_python_api_renders_the_same_sql(make_project):
+    from northstar.manifest import compile_project
+    from northstar.project import load_project
+
+    root = make_project()
+    manifest = compile_project(load_project(root), env_vars={})
+    assert manifest.node("customers").sql == (
+        "select customer_id, count(*) as orders, sum(amount) as revenue\nfrom staging.stg_orders\ngroup by customer_id"
+    )
+    assert manifest.node("customers").depends_on == ("model.shop.stg_orders",)
