@@ -72,7 +72,7 @@ TABLES = (
 PAID = ("paid_search", "paid_social")
 CRM = ("email", "sms", "push", "whatsapp")
 # Calendar-month seasonality of visits and orders (January..December): a November/December peak.
-SEASON = (0.85, 0.85, 0.95, 0.95, 1.0, 0.9, 0.85, 0.9, 1.0, 1.05, 1.35, 1.5)
+SEASON = (0.92, 0.9, 0.97, 0.97, 1.0, 0.93, 0.9, 0.92, 1.0, 1.05, 1.25, 1.4)
 INCIDENT = (date(2026, 3, 16), date(2026, 3, 23))
 PUSH_LAUNCH = date(2025, 3, 1)
 WHATSAPP_LAUNCH = date(2025, 7, 1)
@@ -104,18 +104,64 @@ CHANNEL_TERMS = {
 CONVERSION = {"promo": 0.30, "reactivation": 0.42, "trigger": 0.30, "transactional": 0.0}
 AGENCY_FEES = (("paid_search", "0.10"), ("paid_social", "0.15"))
 PRODUCT_LINES = (
-    ("coffee", 0.34, 900, ("Espresso blend", "Colombia Supremo", "Ethiopia Yirgacheffe", "Decaf Brazil",
-                            "Kenya AA", "Guatemala Antigua", "Sumatra Mandheling", "Drip bags")),
-    ("tea", 0.20, 550, ("Earl Grey", "Sencha", "Assam", "Rooibos", "Milk oolong", "Chamomile", "Darjeeling",
-                        "Masala chai")),
-    ("confectionery", 0.16, 450, ("Dark chocolate 72%", "Milk chocolate", "Pastila", "Marshmallow",
-                                  "Truffles", "Halva", "Nougat", "Candied orange")),
-    ("snacks", 0.13, 300, ("Almonds", "Cashews", "Granola", "Dried mango", "Protein bar", "Pistachios",
-                           "Rice crackers", "Trail mix")),
-    ("pantry", 0.12, 400, ("Honey", "Jam", "Maple syrup", "Olive oil", "Pasta", "Pesto", "Spice set",
-                           "Buckwheat")),
-    ("gifts", 0.05, 2500, ("Coffee gift box", "Tea gift box", "Chocolate box", "Hamper small",
-                           "Hamper large", "Advent calendar", "Mug set", "Gift card box")),
+    (
+        "coffee",
+        0.34,
+        900,
+        (
+            "Espresso blend",
+            "Colombia Supremo",
+            "Ethiopia Yirgacheffe",
+            "Decaf Brazil",
+            "Kenya AA",
+            "Guatemala Antigua",
+            "Sumatra Mandheling",
+            "Drip bags",
+        ),
+    ),
+    (
+        "tea",
+        0.20,
+        550,
+        ("Earl Grey", "Sencha", "Assam", "Rooibos", "Milk oolong", "Chamomile", "Darjeeling", "Masala chai"),
+    ),
+    (
+        "confectionery",
+        0.16,
+        450,
+        (
+            "Dark chocolate 72%",
+            "Milk chocolate",
+            "Pastila",
+            "Marshmallow",
+            "Truffles",
+            "Halva",
+            "Nougat",
+            "Candied orange",
+        ),
+    ),
+    (
+        "snacks",
+        0.13,
+        300,
+        ("Almonds", "Cashews", "Granola", "Dried mango", "Protein bar", "Pistachios", "Rice crackers", "Trail mix"),
+    ),
+    ("pantry", 0.12, 400, ("Honey", "Jam", "Maple syrup", "Olive oil", "Pasta", "Pesto", "Spice set", "Buckwheat")),
+    (
+        "gifts",
+        0.05,
+        2500,
+        (
+            "Coffee gift box",
+            "Tea gift box",
+            "Chocolate box",
+            "Hamper small",
+            "Hamper large",
+            "Advent calendar",
+            "Mug set",
+            "Gift card box",
+        ),
+    ),
 )
 
 
@@ -247,6 +293,8 @@ class World:
             progress = max(0.0, (first - date(2024, 11, 1)).days / 730)
             label = first.strftime("%Y-%m")
             sends = [("email", 6, "promo"), ("email", 20, "promo"), ("sms", 12, "promo")]
+            if month in (1, 2):
+                sends.append(("email", 13, "promo"))  # the winter sale lifts the quiet first quarter
             if first >= PUSH_LAUNCH:
                 sends.append(("push", 9, "promo"))
             if first >= WHATSAPP_LAUNCH:
@@ -326,9 +374,30 @@ def _user_first_seen(w: World, rng: random.Random, user_index: int, users: int) 
 
 def _time_of_day(rng: random.Random) -> int:
     # Moscow daytime and evening (UTC+3): most visits between 05:00 and 20:00 UTC.
-    hour = _pick(rng, ((5, 0.05), (6, 0.07), (7, 0.08), (8, 0.08), (9, 0.08), (10, 0.08), (11, 0.08),
-                       (12, 0.08), (13, 0.07), (14, 0.07), (15, 0.08), (16, 0.09), (17, 0.08), (18, 0.06),
-                       (19, 0.04), (20, 0.02), (2, 0.01), (3, 0.01), (4, 0.02)))
+    hour = _pick(
+        rng,
+        (
+            (5, 0.05),
+            (6, 0.07),
+            (7, 0.08),
+            (8, 0.08),
+            (9, 0.08),
+            (10, 0.08),
+            (11, 0.08),
+            (12, 0.08),
+            (13, 0.07),
+            (14, 0.07),
+            (15, 0.08),
+            (16, 0.09),
+            (17, 0.08),
+            (18, 0.06),
+            (19, 0.04),
+            (20, 0.02),
+            (2, 0.01),
+            (3, 0.01),
+            (4, 0.02),
+        ),
+    )
     return hour * HOUR + rng.randrange(HOUR)
 
 
@@ -364,9 +433,9 @@ class UserSim:
         sid = self.c.new_id()
         device = self.device if self.rng.random() < 0.85 else _pick(self.rng, DEVICES)
         self.c.rows["sessions"].append((sid, self.user_id, t, channel, campaign_id, device))
-        if self.registered_at is not None and t > self.registered_at:
-            if self.rng.random() < (0.15 if device == "app" else 0.35):
-                self.login(sid, t + self.rng.randrange(5, 60))
+        logged_in = self.registered_at is not None and t > self.registered_at
+        if logged_in and self.rng.random() < (0.15 if device == "app" else 0.35):
+            self.login(sid, t + self.rng.randrange(5, 60))
         return sid
 
     def event(self, sid: int, t: int, kind: str, success: bool) -> None:
@@ -442,7 +511,7 @@ class UserSim:
         self.registration_session = sid
 
     def become_customer(self) -> None:
-        w, rng = self.w, self.rng
+        rng = self.rng
         if rng.random() >= 0.72:
             return
         self.customer = True
@@ -549,8 +618,17 @@ class UserSim:
         if clicked is not None and clicked >= w.end:
             clicked = None
         self.c.rows["communications"].append(
-            (self.c.new_id(), campaign.campaign_id, self.user_id, campaign.channel, t, int(delivered),
-             opened, clicked, cost)
+            (
+                self.c.new_id(),
+                campaign.campaign_id,
+                self.user_id,
+                campaign.channel,
+                t,
+                int(delivered),
+                opened,
+                clicked,
+                cost,
+            )
         )
         if clicked is None:
             return
@@ -576,11 +654,8 @@ class UserSim:
         lo, hi = w.incident
         first = True
         for t, sid, campaign in self.orders:
-            if sid is None:
-                if rng.random() < 0.04:
-                    sid = None  # a phone order: no web session
-                else:
-                    sid = self.visit(max(t - rng.randrange(300, 1800), self.t0 + 1))
+            if sid is None and rng.random() >= 0.04:  # else a phone order: no web session
+                sid = self.visit(max(t - rng.randrange(300, 1800), self.t0 + 1))
             if sid is not None:
                 failure = 0.35 if lo <= t < hi else 0.03
                 failures = 0
@@ -624,9 +699,7 @@ class UserSim:
         discount = round(items_total * rate)
         status = _pick(rng, (("completed", 0.89), ("cancelled", 0.065), ("returned", 0.045)))
         payment = 0 if status == "cancelled" else items_total - discount
-        self.c.rows["orders"].append(
-            (order_id, self.user_id, sid, t, status, items_total, discount, payment, code)
-        )
+        self.c.rows["orders"].append((order_id, self.user_id, sid, t, status, items_total, discount, payment, code))
         self.message(w.confirmation, t + 60 + rng.randrange(60))
         if status != "cancelled" and self.has_phone and rng.random() < 0.5:
             self.message(w.delivery, t + DAY + rng.randrange(DAY))
