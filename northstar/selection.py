@@ -116,7 +116,7 @@ def resolver(
             raise ProjectError(
                 f"Unknown selector method '{method}:'. Use one of: {', '.join(m + ':' for m in METHODS)}."
             )
-        found = {uid for uid, n in nodes.items() if fnmatch.fnmatchcase(n.name, value) or uid == value}
+        found = {uid for uid, n in nodes.items() if fnmatch.fnmatchcase(_display_name(n), value) or uid == value}
         if not found:
             found = {uid for uid, n in nodes.items() if _path_matches(getattr(n, "path", "") or "", value, False)}
         if not found:
@@ -125,6 +125,11 @@ def resolver(
         return found
 
     return resolve
+
+
+def _display_name(node: Any) -> str:
+    """Sources go by ``source.table``, as ``ls`` prints them: a bare ``orders`` means the model or seed, like dbt."""
+    return f"{node.source_name}.{node.name}" if node.kind == "source" else node.name
 
 
 def _tags(node: Any) -> Iterable[str]:
