@@ -5,7 +5,9 @@ from conftest import query
 RELATIONS = "select table_schema, table_name, table_type from information_schema.tables order by 1, 2"
 
 EPHEMERAL = {
-    "models/staging/base_orders.sql": "{{ config(materialized='ephemeral') }}\nselect order_id, amount from {{ ref('orders') }}\n",
+    "models/staging/base_orders.sql": (
+        "{{ config(materialized='ephemeral') }}\nselect order_id, amount from {{ ref('orders') }}\n"
+    ),
     "models/staging/big_orders.sql": (
         "{{ config(materialized='ephemeral') }}\n"
         "with b as (select * from {{ ref('base_orders') }})\n"

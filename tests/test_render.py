@@ -12,13 +12,16 @@ def compiled(run_cli, root, node, *args):
 def test_ref_renders_the_final_relation_of_models_and_seeds(make_project, run_cli):
     root = make_project()
     assert compiled(run_cli, root, "customers") == (
-        "select customer_id, count(*) as orders, sum(amount) as revenue\nfrom staging.stg_orders\ngroup by customer_id\n"
+        "select customer_id, count(*) as orders, sum(amount) as revenue\n"
+        "from staging.stg_orders\ngroup by customer_id\n"
     )
     assert compiled(run_cli, root, "stg_orders") == "select order_id, customer_id, amount from raw.orders\n"
 
 
 def test_ref_with_a_package_name_and_this(make_project, run_cli):
-    root = make_project({"models/marts/me.sql": "select '{{ this }}' as me, '{{ this.name }}' as n from {{ ref('shop', 'orders') }}"})
+    root = make_project(
+        {"models/marts/me.sql": "select '{{ this }}' as me, '{{ this.name }}' as n from {{ ref('shop', 'orders') }}"}
+    )
     assert compiled(run_cli, root, "me") == "select 'marts.me' as me, 'me' as n from raw.orders\n"
 
 
@@ -50,7 +53,9 @@ def test_var_from_project_default_and_cli(make_project, run_cli):
                 vars:
                   min_amount: 10
             """,
-            "models/v.sql": "select {{ var('min_amount') }} as a, {{ var('missing', 42) }} as b, '{{ var('s', 'x') }}' as c",
+            "models/v.sql": (
+                "select {{ var('min_amount') }} as a, {{ var('missing', 42) }} as b, '{{ var('s', 'x') }}' as c"
+            ),
         }
     )
     assert compiled(run_cli, root, "v") == "select 10 as a, 42 as b, 'x' as c\n"
@@ -96,7 +101,11 @@ def test_env_var_with_value_default_and_missing(make_project, run_cli, monkeypat
     monkeypatch.setenv("NS_TEST_REGION", "emea")
     monkeypatch.delenv("NS_TEST_MISSING", raising=False)
     root = make_project(
-        {"models/e.sql": "select '{{ env_var('NS_TEST_REGION') }}' as r, '{{ env_var('NS_TEST_MISSING', 'none') }}' as d"}
+        {
+            "models/e.sql": (
+                "select '{{ env_var('NS_TEST_REGION') }}' as r, '{{ env_var('NS_TEST_MISSING', 'none') }}' as d"
+            )
+        }
     )
     assert compiled(run_cli, root, "e") == "select 'emea' as r, 'none' as d\n"
     (root / "models/e.sql").write_text("select\n  '{{ env_var('NS_TEST_MISSING') }}' as m\n")
@@ -109,7 +118,9 @@ def test_env_var_with_value_default_and_missing(make_project, run_cli, monkeypat
 
 
 def test_target_describes_the_warehouse(make_project, run_cli):
-    root = make_project({"models/t.sql": "select '{{ target.name }}' as n, '{{ target.schema }}' as s, '{{ target.type }}' as t"})
+    root = make_project(
+        {"models/t.sql": "select '{{ target.name }}' as n, '{{ target.schema }}' as s, '{{ target.type }}' as t"}
+    )
     assert compiled(run_cli, root, "t") == "select 'dev' as n, 'main' as s, 'duckdb' as t\n"
 
 

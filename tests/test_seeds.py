@@ -50,9 +50,9 @@ def test_seed_column_types_from_yaml(make_project, run_cli):
         ("raw", "events", "flag", "BOOLEAN"),
     ]
     assert query(root / "warehouse.duckdb", "select code from raw.events order by id") == [(7,), (10,)]
-    assert query(
-        root / "warehouse.duckdb", "select comment from duckdb_tables() where table_name = 'events'"
-    ) == [("Raw events.",)]
+    assert query(root / "warehouse.duckdb", "select comment from duckdb_tables() where table_name = 'events'") == [
+        ("Raw events.",)
+    ]
 
 
 def test_seed_column_types_from_project_folder_config_and_schema_override(make_project, run_cli):

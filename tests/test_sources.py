@@ -34,7 +34,9 @@ def test_sources_over_csv_and_parquet_files_and_globs(make_project, run_cli, tmp
     with duckdb.connect() as connection:
         connection.execute(f"copy (select 1 as user_id, 'fr' as country) to '{data / 'users.parquet'}'")
         for part in (1, 2):
-            connection.execute(f"copy (select {part} as day, {part * 10} as spend) to '{data / f'spend_{part}.parquet'}'")
+            connection.execute(
+                f"copy (select {part} as day, {part * 10} as spend) to '{data / f'spend_{part}.parquet'}'"
+            )
     root = make_project(
         {
             "models/staging/sources.yml": f"""
@@ -55,7 +57,9 @@ def test_sources_over_csv_and_parquet_files_and_globs(make_project, run_cli, tmp
                       - name: rates
             """,
             "data/rates.csv": "currency,rate\nEUR,1.1\n",
-            "models/staging/visits.sql": "select sum(pages) as pages, count(*) as n from {{ source('lake', 'visits') }}",
+            "models/staging/visits.sql": (
+                "select sum(pages) as pages, count(*) as n from {{ source('lake', 'visits') }}"
+            ),
             "models/staging/users.sql": "select * from {{ source('lake', 'users') }}",
             "models/staging/spend.sql": "select sum(spend) as spend from {{ source('lake', 'spend') }}",
             "models/staging/rates.sql": "select * from {{ source('local', 'rates') }}",
