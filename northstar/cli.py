@@ -135,10 +135,14 @@ def _run_build(
 @full_refresh_option
 @quiet_option
 @no_wait_option
-def build(project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait) -> None:
-    """Load seeds and build models in DAG order, then publish the warehouse atomically."""
+@state_option
+def build(project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait, state) -> None:
+    """Load seeds and build models in DAG order.
+
+    Everything builds into a private copy of the warehouse, published atomically only when every node succeeded.
+    """
     project = _load(project_dir, vars_, target, threads)
-    _run_build("build", {"seed", "model"}, project, select, exclude, full_refresh, quiet, no_wait)
+    _run_build("build", {"seed", "model"}, project, select, exclude, full_refresh, quiet, no_wait, state)
 
 
 @main.command()
@@ -173,7 +177,10 @@ def seed(project_dir, vars_, target, threads, select, exclude, quiet, no_wait) -
 @exclude_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the SQL to this file.")
 def compile_(node, project_dir, vars_, target, threads, select, exclude, output) -> None:
-    """Render models to SQL: print NODE's SQL, or write all to target/compiled/."""
+    """Render models to SQL, without building anything.
+
+    With NODE, print its rendered SQL (and write it to target/compiled/); without, write every selected model there.
+    """
     from northstar import artifacts
     from northstar.build import BuildOptions, compile_for_build, select_nodes
     from northstar.errors import did_you_mean
