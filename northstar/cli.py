@@ -135,14 +135,13 @@ def _run_build(
 @full_refresh_option
 @quiet_option
 @no_wait_option
-@state_option
-def build(project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait, state) -> None:
+def build(project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait) -> None:
     """Load seeds and build models in DAG order.
 
     Everything builds into a private copy of the warehouse, published atomically only when every node succeeded.
     """
     project = _load(project_dir, vars_, target, threads)
-    _run_build("build", {"seed", "model"}, project, select, exclude, full_refresh, quiet, no_wait, state)
+    _run_build("build", {"seed", "model"}, project, select, exclude, full_refresh, quiet, no_wait)
 
 
 @main.command()
