@@ -54,6 +54,12 @@ target_option = click.option("--target", "-t", default=None, help="Target in pro
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="Print only errors and the summary.")
 full_refresh_option = click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
 no_wait_option = click.option("--no-wait", is_flag=True, help="Fail instead of waiting when another build runs.")
+state_option = click.option(
+    "--state",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="A previous run's target/ folder, for --select state:modified+ (nodes changed since that run).",
+)
 
 
 def _common(func: Any) -> Any:
@@ -112,6 +118,7 @@ def _run_build(
     full_refresh: bool,
     quiet: bool,
     no_wait: bool,
+    state: Path | None = None,
 ) -> None:
     from northstar.build import BuildOptions, build
     from northstar.console import Reporter
@@ -123,6 +130,7 @@ def _run_build(
         full_refresh=full_refresh,
         wait=not no_wait,
         command=command,
+        state=state,
     )
     result = build(project, options, Reporter(quiet=quiet))
     sys.exit(0 if result.success else 1)
@@ -135,13 +143,14 @@ def _run_build(
 @full_refresh_option
 @quiet_option
 @no_wait_option
-def build(project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait) -> None:
+@state_option
+def build(project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait, state) -> None:
     """Load seeds and build models in DAG order.
 
     Everything builds into a private copy of the warehouse, published atomically only when every node succeeded.
     """
     project = _load(project_dir, vars_, target, threads)
-    _run_build("build", {"seed", "model"}, project, select, exclude, full_refresh, quiet, no_wait)
+    _run_build("build", {"seed", "model"}, project, select, exclude, full_refresh, quiet, no_wait, state)
 
 
 @main.command()
@@ -151,10 +160,11 @@ def build(project_dir, vars_, target, threads, select, exclude, full_refresh, qu
 @full_refresh_option
 @quiet_option
 @no_wait_option
-def run(project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait) -> None:
+@state_option
+def run(project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait, state) -> None:
     """Build models only (no seeds, no tests)."""
     project = _load(project_dir, vars_, target, threads)
-    _run_build("run", {"model"}, project, select, exclude, full_refresh, quiet, no_wait)
+    _run_build("run", {"model"}, project, select, exclude, full_refresh, quiet, no_wait, state)
 
 
 @main.command()

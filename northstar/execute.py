@@ -154,7 +154,7 @@ def _build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: Bu
     if materialized == "incremental":
         from northstar.incremental import incremental_statements
 
-        statements = incremental_statements(node, cursor, existing is not None and not context.full_refresh)
+        statements = incremental_statements(node, cursor, existing == wanted and not context.full_refresh)
         for statement in statements:
             _run(cursor, statement, node)
         verb = "built incremental"
@@ -212,9 +212,25 @@ def sql_error(node: Node, statement: str, error: duckdb.Error, user_sql: str | N
     kind = node.kind.capitalize()
     first, _, rest = text.partition("\n")
     message = f"{kind} '{node.name}' failed in DuckDB: {first}"
-    if rest.strip():
-        message += "\n" + "\n".join("  " + part for part in rest.strip().splitlines())
+    details = [part.rstrip() for part in rest.splitlines() if part.strip()]
+    if match and line is not None:
+        details = _renumber(details, match.group(0), f"LINE {line}:")
+    if details:
+        message += "\n" + "\n".join("  " + part for part in details)
     return ExecutionError(message, node.path, line)
+
+
+def _renumber(details: list[str], old: str, new: str) -> list[str]:
+    """DuckDB's snippet numbers the lines of the executed statement; label it with the user's line, caret aligned."""
+    shift = len(new) - len(old)
+    fixed = []
+    for part in details:
+        if part.startswith(old):
+            part = new + part[len(old) :]
+        elif part.strip() and set(part.strip()) == {"^"} and fixed and fixed[-1].startswith(new):
+            part = " " * shift + part if shift >= 0 else part[-shift:]
+        fixed.append(part)
+    return fixed
 
 
 def source_line(executed: str, executed_line: int, source: str) -> int | None:
