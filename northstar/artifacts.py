@@ -15,6 +15,7 @@ from typing import Any
 from northstar import __version__
 from northstar.execute import NodeResult
 from northstar.manifest import Manifest, ModelNode, SeedNode, SourceNode
+from northstar.state import content_hash
 
 RUN_RESULTS_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json"
 MANIFEST_SCHEMA = "https://schemas.getdbt.com/dbt/manifest/v12.json"
@@ -108,6 +109,7 @@ def manifest_nodes(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]]:
                 "name": node.name,
                 "original_file_path": node.path,
                 "relation_name": str(node.relation),
+                "fingerprint": content_hash(node, manifest.project.config.root),
                 "description": node.description,
                 "columns": _columns(node),
                 "depends_on": {"nodes": list(node.depends_on)},
@@ -129,6 +131,7 @@ def manifest_nodes(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]]:
                 "columns": _columns(node),
                 "depends_on": {"nodes": list(node.depends_on)},
                 "checksum": {"name": "sha256", "checksum": node.checksum},
+                "fingerprint": content_hash(node, manifest.project.config.root),
                 "fqn": [project, *Path(node.path).with_suffix("").parts[1:]],
             }
             if isinstance(node, ModelNode):

@@ -11,18 +11,19 @@ True
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from northstar import artifacts, selection, warehouse
+from northstar import artifacts, selection, state, warehouse
 from northstar.console import Reporter
 from northstar.execute import BLOCKING, BuildContext, NodeResult, build_node, run_dag
 from northstar.manifest import Manifest, Node, compile_project
 from northstar.project import Project
+from northstar.render import Relation
 
 # A runner builds (or checks) one node kind inside the working copy.
 Runner = Callable[[Node, duckdb.DuckDBPyConnection, BuildContext], NodeResult]
@@ -36,6 +37,7 @@ class BuildOptions:
     full_refresh: bool = False
     wait: bool = True
     command: str = "build"
+    state: Path | None = None  # a previous run's target/, for state: selectors
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,14 @@ def select_nodes(
     return [uid for uid in manifest.dag.sorted() if uid in chosen and manifest.nodes[uid].kind in options.kinds]
 
 
-def compile_for_build(project: Project, full_refresh: bool = False, reporter: Reporter | None = None) -> Manifest:
-    existing = warehouse.existing_relations(project.config.warehouse)
+def compile_for_build(
+    project: Project,
+    full_refresh: bool = False,
+    reporter: Reporter | None = None,
+    existing: Mapping[tuple[str, str], str] | None = None,
+) -> Manifest:
+    if existing is None:
+        existing = warehouse.existing_relations(project.config.warehouse)
     warn = reporter.waiting if reporter else print
     return compile_project(project, existing_relations=frozenset(existing), full_refresh=full_refresh, warn=warn)
 
@@ -79,30 +87,42 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
     config = project.config
     started = time.perf_counter()
     with warehouse.build_lock(config.warehouse, options.wait, reporter.waiting):
-        manifest = compile_for_build(project, options.full_refresh, reporter)
-        selected = select_nodes(manifest, options)
-        runners = default_runners()
-        names = {uid: manifest.nodes[uid].name for uid in selected}
-        counts = _count(manifest, selected)
-        reporter.begin(len(selected), names, f"Found {counts}.")
-        work = warehouse.start_build(config.warehouse)
+        work = warehouse.start_build(config.warehouse, reporter.waiting)
         try:
-            connection = duckdb.connect(str(work))
+            connection = duckdb.connect(str(work.path))
             try:
-                context = BuildContext(existing=warehouse.relations_in(connection), full_refresh=options.full_refresh)
+                existing = warehouse.relations_in(connection)
+                # Compiled against the copy being built, so is_incremental() sees exactly the tables the build will.
+                manifest = compile_for_build(project, options.full_refresh, reporter, existing)
+                modified = state.modified_selector(manifest, options.state) if options.state else None
+                selected = select_nodes(manifest, options, modified)
+                previous = state.stored(connection)
+                versions = state.source_versions(connection, manifest)
+                plan = state.plan_build(manifest, selected, previous, existing, versions, options.full_refresh)
+                runners = default_runners()
+                names = {uid: manifest.nodes[uid].name for uid in selected}
+                counts = _count(manifest, selected)
+                reporter.begin(len(selected), names, f"Found {counts}.")
+                context = BuildContext(existing=existing, full_refresh=options.full_refresh)
+
+                def run_node(uid: str, cursor: duckdb.DuckDBPyConnection) -> NodeResult:
+                    node = manifest.nodes[uid]
+                    if uid in plan.kept:  # already in the copy, built from the same inputs
+                        return NodeResult(uid, "success", state.kept_message(node), details={"state": state.UNCHANGED})
+                    return runners[node.kind](node, cursor, context)
+
                 results = run_dag(
-                    manifest.dag,
-                    selected,
-                    lambda uid, cursor: runners[manifest.nodes[uid].kind](manifest.nodes[uid], cursor, context),
-                    connection,
-                    config.target.threads,
-                    on_result=reporter.result,
+                    manifest.dag, selected, run_node, connection, config.target.threads, on_result=reporter.result
                 )
+                success = not any(r.status in BLOCKING for r in results)
+                if success:
+                    made = [r.unique_id for r in results if manifest.nodes[r.unique_id].kind in state.KEEPABLE]
+                    state.record(connection, manifest, plan.built(made), previous)
             finally:
                 connection.close()
-            success = not any(r.status in BLOCKING for r in results)
             if success:
-                warehouse.publish(work, config.warehouse)
+                for note in warehouse.publish(work, _owned(manifest, previous), reporter.waiting):
+                    reporter.waiting(note)
             else:
                 warehouse.abandon(work)
         except BaseException:
@@ -110,13 +130,25 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
             raise
     elapsed = time.perf_counter() - started
     _write_artifacts(manifest, results, elapsed, options)
+    kept = sum(1 for r in results if r.details.get("state") == state.UNCHANGED)
     tail = (
-        f"Published {_display(config.warehouse, config.root)}."
+        f"Published {_display(config.warehouse, config.root)}" + (f" ({kept} unchanged, kept)." if kept else ".")
         if success
         else f"Nothing published: {_display(config.warehouse, config.root)} is unchanged."
     )
     reporter.summary(results, tail)
     return BuildResult(manifest, tuple(results), elapsed, success, config.warehouse)
+
+
+def _owned(manifest: Manifest, previous: Mapping[str, state.Stored]) -> frozenset[tuple[str, str]]:
+    """Relations this project builds or built before: all others belong to other tools."""
+    owned = set()
+    for node in manifest.nodes.values():
+        relation = getattr(node, "relation", None)
+        if node.kind in state.KEEPABLE and isinstance(relation, Relation):
+            owned.add((relation.schema, relation.identifier))
+    owned.update(row.relation for row in previous.values() if row.relation)
+    return frozenset(owned)
 
 
 def _display(path: Path, root: Path) -> str:

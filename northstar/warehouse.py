@@ -5,25 +5,54 @@ tools loaded there), builds into the copy, checkpoints it, and renames it over t
 step. A reader sees the old complete warehouse or the new complete one, never a mix; a killed build leaves only a
 stale copy, which the next build removes.
 
+Other tools (an EL tool loading raw tables) may write into the published file between builds, and even during one:
+the copy and the swap each happen under a shared lock on the published file, which DuckDB writers respect, so the
+copy is a consistent snapshot; if the file changed while the build ran, the other tools' tables and views are copied
+again from the published file into the new version before the swap, so their data is never dropped.
+
 >>> with build_lock(Path("warehouse.duckdb")):             # doctest: +SKIP
 ...     work = start_build(Path("warehouse.duckdb"))
-...     ...  # build into `work`
-...     publish(work, Path("warehouse.duckdb"))
+...     ...  # build into `work.path`
+...     publish(work, owned=frozenset())
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import shutil
+import struct
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from sqlglot import exp
 
 from northstar.errors import ProjectError
+
+# Linux's ioctl that shares a file's blocks with a new file (btrfs, XFS, bcachefs); ext4 answers EOPNOTSUPP.
+_FICLONE = 0x40049409
+# struct flock on Linux x86-64 and arm64: l_type, l_whence, l_start, l_len, l_pid (+ padding).
+_FLOCK = "hhqqi4x"
+# How long a build waits for another tool to close the published file before giving up.
+WRITER_TIMEOUT = 120.0
+
+# (device, inode, size, mtime) of the published file and of its write-ahead log: what "unchanged" means.
+Identity = tuple[tuple[int, int, int, int] | None, tuple[int, int, int, int] | None]
+
+
+@dataclass(frozen=True)
+class WorkingCopy:
+    """A build's private copy of the warehouse and what the published file looked like when it was taken."""
+
+    path: Path
+    published: Path
+    base: Identity
+    method: str  # how the copy was made: reflink | copy_file_range | copy | new
 
 
 def _lock_path(published: Path) -> Path:
@@ -32,6 +61,14 @@ def _lock_path(published: Path) -> Path:
 
 def _work_prefix(published: Path) -> str:
     return f".{published.name}.build-"
+
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + ".wal")
+
+
+def _set_aside_prefix(published: Path) -> str:
+    return f".{published.name}.wal-set-aside-"
 
 
 @contextlib.contextmanager
@@ -66,51 +103,259 @@ def build_lock(
 
 
 def clean_stale(published: Path) -> list[Path]:
-    """Remove working copies left by killed builds. Only call while holding the build lock."""
+    """Remove what killed builds left behind. Only call while holding the build lock.
+
+    Working copies are simply deleted. A write-ahead log that a publish had set aside is put back when the swap
+    never happened (the published file is still the one it belongs to), and deleted otherwise.
+    """
     removed = []
     prefix = _work_prefix(published)
-    if published.parent.is_dir():
-        for path in published.parent.iterdir():
-            if path.name.startswith(prefix):
+    aside = _set_aside_prefix(published)
+    if not published.parent.is_dir():
+        return removed
+    for path in published.parent.iterdir():
+        if path.name.startswith(prefix):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+        elif path.name.startswith(aside):
+            inode = path.name[len(aside) :]
+            if published.exists() and str(published.stat().st_ino) == inode and not _wal(published).exists():
+                os.replace(path, _wal(published))
+            else:
                 path.unlink(missing_ok=True)
                 removed.append(path)
     return removed
 
 
-def start_build(published: Path) -> Path:
-    """Make the private working copy a build writes into, starting from the published warehouse."""
+def _stat(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def identity(published: Path) -> Identity:
+    """What the published file and its write-ahead log look like now; any write by any tool changes it."""
+    return (_stat(published), _stat(_wal(published)))
+
+
+def _flock_struct(kind: int) -> bytes:
+    return struct.pack(_FLOCK, kind, os.SEEK_SET, 0, 0, 0)
+
+
+def _writer_pid(fd: int) -> int | None:
+    """The pid of the process holding a conflicting (POSIX) lock, as DuckDB takes them, if the OS tells."""
+    try:
+        answer = fcntl.fcntl(fd, fcntl.F_GETLK, _flock_struct(fcntl.F_RDLCK))
+    except OSError:
+        return None
+    kind, _, _, _, pid = struct.unpack(_FLOCK, answer)
+    return pid if kind != fcntl.F_UNLCK and pid > 0 else None
+
+
+@contextlib.contextmanager
+def no_writers(
+    published: Path, on_wait: Callable[[str], None] = lambda message: None, timeout: float = WRITER_TIMEOUT
+) -> Iterator[None]:
+    """Hold a shared lock on the published file, so no DuckDB writer can have it open meanwhile.
+
+    DuckDB locks a database file with POSIX record locks: exclusive for a writer, shared for a read-only reader. An
+    open-file-description lock (F_OFD_SETLK) lives in the same lock space, so holding a shared one keeps writers out
+    while BI readers carry on; unlike a POSIX lock it is not dropped when this process closes another descriptor of
+    the same file (which DuckDB does when it detaches a database). The OS drops it if the process dies.
+    """
+    if not published.exists():
+        yield
+        return
+    fd = os.open(published, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + timeout
+        told = False
+        while True:
+            try:
+                fcntl.fcntl(fd, fcntl.F_OFD_SETLK, _flock_struct(fcntl.F_RDLCK))
+                break
+            except OSError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                pid = _writer_pid(fd)
+                who = f"process {pid}" if pid else "another process"
+                if time.monotonic() > deadline:
+                    raise ProjectError(
+                        f"{who.capitalize()} keeps {published.name} open for writing. Nothing was published. "
+                        "Close that connection (or make the tool disconnect between loads) and build again.",
+                        published,
+                    ) from None
+                if not told:
+                    on_wait(f"Waiting for {who} to finish writing to {published.name}...")
+                    told = True
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def copy_file(source: Path, target: Path) -> str:
+    """Copy a file as cheaply as the filesystem allows; returns the method used.
+
+    A reflink shares the blocks (instant, no extra disk until the copy is written to); ``copy_file_range`` copies
+    inside the kernel (and on NFS/CIFS on the server); a plain copy is the last resort.
+    """
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        try:
+            fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
+            return "reflink"
+        except OSError:
+            pass
+        size = os.fstat(src.fileno()).st_size
+        try:
+            copied = 0
+            while copied < size:
+                n = os.copy_file_range(src.fileno(), dst.fileno(), size - copied)
+                if n == 0:
+                    break
+                copied += n
+            if copied == size:
+                return "copy_file_range"
+        except OSError:
+            pass
+        src.seek(0)
+        dst.seek(0)
+        dst.truncate()
+        shutil.copyfileobj(src, dst, 1 << 20)
+        return "copy"
+
+
+def start_build(published: Path, on_wait: Callable[[str], None] = lambda message: None) -> WorkingCopy:
+    """Make the private working copy a build writes into, from a consistent snapshot of the published warehouse."""
     clean_stale(published)
     work = published.with_name(f"{_work_prefix(published)}{os.getpid()}-{time.time_ns()}")
-    if published.exists():
-        shutil.copyfile(published, work)
-        wal = published.with_name(published.name + ".wal")
-        if wal.exists():  # another writer's unflushed changes: keep them too
-            shutil.copyfile(wal, work.with_name(work.name + ".wal"))
-    return work
+    with no_writers(published, on_wait):
+        base = identity(published)
+        if base[0] is None:
+            return WorkingCopy(work, published, base, "new")
+        method = copy_file(published, work)
+        if base[1] is not None:  # a writer's log not yet folded into the file (it crashed): keep its data too
+            copy_file(_wal(published), _wal(work))
+    return WorkingCopy(work, published, base, method)
 
 
-def publish(work: Path, published: Path) -> None:
-    """Atomically replace the published warehouse with the finished working copy."""
-    with duckdb.connect(str(work)) as connection:
-        connection.execute("CHECKPOINT")
-    fd = os.open(work, os.O_RDONLY)
+def publish(
+    work: WorkingCopy,
+    owned: frozenset[tuple[str, str]],
+    on_wait: Callable[[str], None] = lambda message: None,
+) -> list[str]:
+    """Atomically replace the published warehouse with the finished working copy.
+
+    ``owned`` are the relations the build is responsible for; every other table or view belongs to some other tool.
+    If the published file changed since the copy was taken, those foreign relations are copied again from it, so a
+    load that happened during the build survives. Returns one line per foreign relation taken over that way.
+    """
+    published = work.published
+    with no_writers(published, on_wait):
+        notes: list[str] = []
+        with duckdb.connect(str(work.path)) as connection:
+            if identity(published) != work.base and published.exists():
+                notes = _take_foreign_changes(connection, published, owned)
+            connection.execute("CHECKPOINT")
+        _fsync(work.path)
+        wal = _wal(published)
+        aside = (
+            published.with_name(f"{_set_aside_prefix(published)}{published.stat().st_ino}") if wal.exists() else None
+        )
+        if aside is not None:
+            # The log belongs to the file being replaced (its data is in the copy already); a log left next to the
+            # new file would make DuckDB refuse to open it. Moved aside first, so a kill here loses nothing.
+            os.replace(wal, aside)
+        os.replace(work.path, published)
+        if aside is not None:
+            aside.unlink(missing_ok=True)
+        _wal(work.path).unlink(missing_ok=True)
+        _fsync(published.parent)
+    return notes
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(work, published)
-    work.with_name(work.name + ".wal").unlink(missing_ok=True)
-    dir_fd = os.open(published.parent, os.O_RDONLY)
+
+
+_PUBLISHED = "__northstar_published"
+
+
+def _take_foreign_changes(
+    connection: duckdb.DuckDBPyConnection, published: Path, owned: frozenset[tuple[str, str]]
+) -> list[str]:
+    """Make the working copy's foreign tables and views those of the published file as it is now."""
+    connection.execute(
+        exp.Attach(
+            this=exp.alias_(exp.Literal.string(str(published)), _PUBLISHED),
+            expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))],
+        ).sql("duckdb")
+    )
     try:
-        os.fsync(dir_fd)
+        theirs = _foreign(connection, _PUBLISHED, owned)
+        ours = _foreign(connection, None, owned)
+        notes = []
+        for key in sorted(ours.keys() - theirs.keys()):
+            connection.execute(_drop(key, ours[key][0]))
+            notes.append(f"{key[0]}.{key[1]} was dropped by another tool during the build; dropped it too.")
+        for key in sorted(theirs, key=lambda k: theirs[k][0] == "VIEW"):  # tables first: views may read them
+            kind, view_sql = theirs[key]
+            schema = exp.to_identifier(key[0])
+            connection.execute(exp.Create(this=schema, kind="SCHEMA", exists=True).sql("duckdb"))
+            if key in ours and ours[key][0] != kind:
+                connection.execute(_drop(key, ours[key][0]))
+            if kind == "VIEW":
+                connection.execute(_drop(key, "VIEW"))
+                connection.execute(view_sql)  # DuckDB's own definition of the view, run as it stored it
+            else:
+                source = exp.table_(key[1], db=key[0], catalog=_PUBLISHED, quoted=True)
+                create = exp.Create(
+                    this=exp.table_(key[1], db=key[0], quoted=True),
+                    kind="TABLE",
+                    replace=True,
+                    expression=exp.select("*").from_(source),
+                )
+                connection.execute(create.sql("duckdb"))
+            notes.append(f"{key[0]}.{key[1]} was written by another tool during the build; kept its latest data.")
+        return notes
     finally:
-        os.close(dir_fd)
+        connection.execute(exp.Detach(this=exp.to_identifier(_PUBLISHED)).sql("duckdb"))
 
 
-def abandon(work: Path) -> None:
+def _drop(key: tuple[str, str], kind: str) -> str:
+    table = exp.table_(key[1], db=key[0], quoted=True)
+    return exp.Drop(tables=[table], kind="VIEW" if kind == "VIEW" else "TABLE", exists=True).sql("duckdb")
+
+
+def _foreign(
+    connection: duckdb.DuckDBPyConnection, catalog: str | None, owned: frozenset[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """Tables and views of one catalog (None: the default one) not owned by the build: (kind, view SQL)."""
+    where = "database_name = ?" if catalog else "database_name = current_database()"
+    params = [catalog] if catalog else []
+    tables = connection.execute(
+        f"SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal AND NOT temporary AND {where}",
+        params,
+    ).fetchall()
+    views = connection.execute(
+        f"SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal AND NOT temporary AND {where}",
+        params,
+    ).fetchall()
+    found = {(s, n): ("BASE TABLE", "") for s, n in tables}
+    found.update({(s, n): ("VIEW", sql) for s, n, sql in views})
+    return {key: value for key, value in found.items() if key not in owned}
+
+
+def abandon(work: WorkingCopy) -> None:
     """Drop a working copy whose build failed: the published warehouse stays exactly as it was."""
-    work.unlink(missing_ok=True)
-    work.with_name(work.name + ".wal").unlink(missing_ok=True)
+    work.path.unlink(missing_ok=True)
+    _wal(work.path).unlink(missing_ok=True)
 
 
 def existing_relations(path: Path) -> dict[tuple[str, str], str]:

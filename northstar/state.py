@@ -1,0 +1,304 @@
+"""Fingerprints: what a node is made of, so a build re-executes only what changed.
+
+A node's *content hash* covers its own definition: rendered SQL, config, relation, docs, the bytes of a seed file, a
+source's location. Its *fingerprint* adds the fingerprints of its inputs (and, for a source another tool loads, a
+hash of the data itself), so a change anywhere upstream changes every fingerprint downstream of it.
+
+Fingerprints of what a build made are stored in the warehouse itself, in ``_northstar.nodes``, so they travel with
+the published file and can never describe tables other than the ones beside them. A build keeps a selected seed or
+model when its fingerprint equals the stored one and its relation exists; everything else is built.
+
+``state:modified`` compares content hashes with a previous run's ``manifest.json`` instead (dbt's CI workflow).
+
+>>> plan = plan_build(manifest, selected, stored(connection), existing, source_versions(connection, manifest))
+... # doctest: +SKIP
+>>> sorted(plan.kept)[:1]  # doctest: +SKIP
+['model.growth.stg_orders']
+"""
+
+from __future__ import annotations
+
+import datetime
+import glob
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from northstar.errors import ProjectError
+from northstar.manifest import Manifest, ModelNode, Node, SeedNode, SourceNode
+from northstar.render import External, Relation
+
+SCHEMA = "_northstar"
+TABLE = "nodes"
+# Node kinds that make a relation in the warehouse and may be kept; tests, metrics and the rest always run.
+KEEPABLE = frozenset({"seed", "model"})
+UNCHANGED = "unchanged"
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _docs(node: Any) -> list[Any]:
+    return [[c.name, c.description, c.data_type] for c in getattr(node, "columns", ())]
+
+
+def _location(node: SourceNode, root: Path) -> str:
+    relation = node.relation
+    if isinstance(relation, External):
+        location = relation.location
+        with_root = str(root) + os.sep
+        return location[len(with_root) :] if location.startswith(with_root) else location
+    return str(relation)
+
+
+def content_hash(node: Node, root: Path | None = None) -> str:
+    """A node's own definition, independent of where the project is checked out.
+
+    Rendered SQL (so macro and var changes count), config, relation and docs for a model; the file's bytes for a
+    seed; the location for a source. Node kinds added later hash their fields.
+    """
+    if isinstance(node, ModelNode):
+        relation = str(node.relation) if isinstance(node.relation, Relation) else None
+        return _digest(
+            ["model", relation, node.config.as_dict(), node.sql, node.description, _docs(node)],
+        )
+    if isinstance(node, SeedNode):
+        return _digest(
+            ["seed", str(node.relation), node.config.as_dict(), node.checksum, node.description, _docs(node)]
+        )
+    if isinstance(node, SourceNode):
+        return _digest(["source", _location(node, root or Path("/")), node.description, _docs(node)])
+    return _digest([node.kind, repr(node)])
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One node's row in ``_northstar.nodes()``: what the warehouse holds for it."""
+
+    unique_id: str
+    kind: str
+    relation: tuple[str, str] | None  # (schema, name); None for an ephemeral model
+    fingerprint: str
+    built_at: str
+
+
+_COLUMNS = ("unique_id", "kind", "schema_name", "relation_name", "fingerprint", "built_at")
+
+
+def stored(connection: duckdb.DuckDBPyConnection) -> dict[str, Stored]:
+    """The fingerprints recorded in a warehouse (none in a new one or one made by another tool)."""
+    found = connection.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE database_name = current_database() "
+        "AND schema_name = ? AND function_name = ?",
+        [SCHEMA, TABLE],
+    ).fetchone()[0]
+    if not found:
+        return {}
+    query = exp.select(*_COLUMNS).from_(exp.Table(this=exp.Anonymous(this=TABLE), db=exp.to_identifier(SCHEMA)))
+    rows = connection.execute(query.sql("duckdb")).fetchall()
+    return {
+        uid: Stored(uid, kind, (schema, name) if name is not None else None, fingerprint, built_at)
+        for uid, kind, schema, name, fingerprint, built_at in rows
+    }
+
+
+def record(
+    connection: duckdb.DuckDBPyConnection,
+    manifest: Manifest,
+    fingerprints: Mapping[str, str],
+    previous: Mapping[str, Stored],
+) -> None:
+    """Store the fingerprints of the nodes a build made, in the same file as the tables they describe.
+
+    They live in a table macro, ``SELECT * FROM _northstar.nodes()``, rather than a table: BI tools and table
+    listings do not see it, yet it is part of the file, so it is published (or not) together with the data.
+    """
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    rows = dict(previous)
+    for uid, fingerprint in fingerprints.items():
+        node = manifest.nodes[uid]
+        relation = getattr(node, "relation", None)
+        key = (relation.schema, relation.identifier) if isinstance(relation, Relation) else None
+        rows[uid] = Stored(uid, node.kind, key, fingerprint, now)
+    if not rows:
+        return
+
+    def literal(value: str | None) -> exp.Expression:
+        return exp.Literal.string(value) if value is not None else exp.cast(exp.null(), "VARCHAR")
+
+    values = [
+        tuple(
+            literal(v)
+            for v in (
+                row.unique_id,
+                row.kind,
+                row.relation[0] if row.relation else None,
+                row.relation[1] if row.relation else None,
+                row.fingerprint,
+                row.built_at,
+            )
+        )
+        for row in sorted(rows.values(), key=lambda r: r.unique_id)
+    ]
+    body = exp.select(*_COLUMNS).from_(exp.values(values, alias="nodes", columns=list(_COLUMNS)))
+    macro = exp.Create(
+        this=exp.UserDefinedFunction(this=exp.table_(TABLE, db=SCHEMA), wrapped=True),
+        kind="MACRO",
+        replace=True,
+        expression=body,
+        properties=exp.Properties(
+            expressions=[exp.ReturnsProperty(this=exp.Schema(this=exp.var("TABLE")), is_table=True)]
+        ),
+    )
+    connection.execute(exp.Create(this=exp.to_identifier(SCHEMA), kind="SCHEMA", exists=True).sql("duckdb"))
+    connection.execute(macro.sql("duckdb"))
+
+
+def source_versions(connection: duckdb.DuckDBPyConnection, manifest: Manifest) -> dict[str, str]:
+    """A version of the data behind each source that another tool loads (not a seed): changes when the data does.
+
+    A table is hashed row by row (one scan, only for sources outside the project); files read in place are known by
+    name, size and modification time; remote files cannot be checked cheaply, so they always count as changed.
+    """
+    versions = {}
+    existing = {
+        (s, n)
+        for s, n in connection.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = current_database()"
+        ).fetchall()
+    }
+    for uid, node in manifest.nodes.items():
+        if not isinstance(node, SourceNode) or node.depends_on:
+            continue
+        relation = node.relation
+        if isinstance(relation, External):
+            versions[uid] = _files_version(relation.location)
+        elif (relation.schema, relation.identifier) not in existing:
+            versions[uid] = "missing"
+        else:
+            versions[uid] = _table_version(connection, relation)
+    return versions
+
+
+def _files_version(location: str) -> str:
+    if "://" in location:
+        return str(uuid.uuid4())
+    files = []
+    for path in sorted(glob.glob(location, recursive=True)):
+        st = os.stat(path)
+        files.append([path, st.st_size, st.st_mtime_ns])
+    return _digest(files)
+
+
+def _table_version(connection: duckdb.DuckDBPyConnection, relation: Relation) -> str:
+    columns = connection.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [relation.schema, relation.identifier],
+    ).fetchall()
+    row = exp.to_identifier("__northstar_row")
+    query = exp.select(
+        exp.Count(this=exp.Star()),
+        exp.cast(exp.Sum(this=exp.func("hash", exp.column(row))), "VARCHAR"),
+    ).from_(exp.alias_(exp.table_(relation.identifier, db=relation.schema, quoted=True), row))
+    count, total = connection.execute(query.sql("duckdb")).fetchone()
+    return _digest([columns, count, total])
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a build does with each node: every node's fingerprint as of this build, and which are kept."""
+
+    fingerprints: Mapping[str, str]
+    kept: frozenset[str]
+
+    def built(self, executed: Iterable[str]) -> dict[str, str]:
+        """Fingerprints to record for the nodes a build executed (kept ones are recorded already)."""
+        return {uid: self.fingerprints[uid] for uid in executed if uid not in self.kept}
+
+
+def plan_build(
+    manifest: Manifest,
+    selected: Iterable[str],
+    previous: Mapping[str, Stored],
+    existing: Mapping[tuple[str, str], str],
+    versions: Mapping[str, str],
+    full_refresh: bool = False,
+) -> Plan:
+    """Fingerprint every node in DAG order and decide which selected seeds and models are already up to date.
+
+    A node's fingerprint uses its inputs' fingerprints *as the warehouse will hold them*: a parent that is not
+    selected keeps its stored fingerprint, so building a child against an old parent is recorded as such and the
+    child is rebuilt once the parent is.
+    """
+    chosen = set(selected)
+    root = manifest.project.config.root
+    fingerprints: dict[str, str] = {}
+    kept = set()
+    for uid in manifest.dag.sorted():
+        node = manifest.nodes[uid]
+        parents = sorted(fingerprints[parent] for parent in manifest.dag.parents[uid] if parent in fingerprints)
+        fingerprint = _digest([content_hash(node, root), parents, versions.get(uid)])
+        if node.kind in KEEPABLE and uid not in chosen:
+            old = previous.get(uid)
+            fingerprint = old.fingerprint if old else "absent:" + fingerprint
+        elif node.kind in KEEPABLE and not full_refresh and _up_to_date(node, previous.get(uid), fingerprint, existing):
+            kept.add(uid)
+        fingerprints[uid] = fingerprint
+    return Plan(fingerprints, frozenset(kept))
+
+
+def _up_to_date(node: Node, old: Stored | None, fingerprint: str, existing: Mapping[tuple[str, str], str]) -> bool:
+    if old is None or old.fingerprint != fingerprint:
+        return False
+    relation = getattr(node, "relation", None)
+    if not isinstance(relation, Relation):  # ephemeral: nothing in the warehouse to check
+        return True
+    return (relation.schema, relation.identifier) in existing
+
+
+def modified_selector(manifest: Manifest, state_dir: Path) -> Callable[[str], set[str]]:
+    """The ``state:`` selector method: nodes new or changed since the run whose artifacts are in ``state_dir``."""
+    path = state_dir / "manifest.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProjectError(
+            f"--state {state_dir}: no manifest.json there. Point --state at the target/ folder of a previous run "
+            "(for example a copy of the main branch's target/).",
+            path,
+        ) from None
+    except json.JSONDecodeError as error:
+        raise ProjectError(f"--state: manifest.json is not valid JSON: {error.msg}.", path, error.lineno) from None
+    previous = {**data.get("nodes", {}), **data.get("sources", {})}
+    root = manifest.project.config.root
+
+    def changed(uid: str, node: Node) -> bool:
+        entry = previous[uid]
+        if "fingerprint" in entry:
+            return entry["fingerprint"] != content_hash(node, root)
+        checksum = entry.get("checksum", {}).get("checksum")  # a manifest without fingerprints (dbt's, say)
+        return checksum is None or checksum != getattr(node, "checksum", None)
+
+    def select(value: str) -> set[str]:
+        new = {uid for uid in manifest.nodes if uid not in previous}
+        if value == "new":
+            return new
+        return new | {uid for uid, node in manifest.nodes.items() if uid in previous and changed(uid, node)}
+
+    return select
+
+
+def kept_message(node: Node) -> str:
+    relation = getattr(node, "relation", None)
+    return f"kept {relation if isinstance(relation, Relation) else node.name} ({UNCHANGED})"
