@@ -34,6 +34,7 @@ from northstar.render import (
     compile_macros,
     make_environment,
     render,
+    syntax_error,
 )
 
 # Config that decides a model's relation must be known before any model renders.
@@ -141,7 +142,7 @@ def _parse_model(env: jinja2.Environment, project: Project, model: ModelFile) ->
     try:
         tree = env.parse(model.sql, name=model.path, filename=model.path)
     except jinja2.TemplateSyntaxError as error:
-        raise CompileError(f"Jinja syntax error: {error.message}.", model.path, error.lineno) from None
+        raise syntax_error(error, model.path) from None
     static: dict[str, Any] = {}
     for call in tree.find_all(jinja2.nodes.Call):
         if isinstance(call.node, jinja2.nodes.Name) and call.node.name == "config":

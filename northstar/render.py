@@ -131,11 +131,16 @@ def make_environment() -> jinja2.Environment:
 
 
 def compile_template(env: jinja2.Environment, source: str, path: str) -> jinja2.Template:
+def syntax_error(error: jinja2.TemplateSyntaxError, path: str) -> CompileError:
+    """A Jinja syntax error against the user's file and line (Jinja's messages may or may not end with a period)."""
+    return CompileError(f"Jinja syntax error: {(error.message or 'invalid syntax').rstrip('.')}.", path, error.lineno)
+
+
     """Compile once; syntax errors name the file and line."""
     try:
         return env.from_string(source) if not path else _compile_named(env, source, path)
     except jinja2.TemplateSyntaxError as error:
-        raise CompileError(f"Jinja syntax error: {error.message}.", path, error.lineno) from None
+        raise syntax_error(error, path) from None
 
 
 def _compile_named(env: jinja2.Environment, source: str, path: str) -> jinja2.Template:
@@ -152,7 +157,7 @@ def compile_macros(env: jinja2.Environment, source: str, path: str) -> tuple[jin
     try:
         tree = env.parse(source, name=path, filename=path)
     except jinja2.TemplateSyntaxError as error:
-        raise CompileError(f"Jinja syntax error: {error.message}.", path, error.lineno) from None
+        raise syntax_error(error, path) from None
     templates = []
     for node in tree.body:
         if isinstance(node, jinja2.nodes.Macro):
@@ -167,7 +172,7 @@ def static_config(env: jinja2.Environment, source: str, path: str) -> dict[str, 
     try:
         tree = env.parse(source, name=path, filename=path)
     except jinja2.TemplateSyntaxError as error:
-        raise CompileError(f"Jinja syntax error: {error.message}.", path, error.lineno) from None
+        raise syntax_error(error, path) from None
     found: dict[str, Any] = {}
     for call in tree.find_all(jinja2.nodes.Call):
         if isinstance(call.node, jinja2.nodes.Name) and call.node.name == "config":
