@@ -121,9 +121,10 @@ def test_init_creates_a_project_that_builds(tmp_path):
 def test_help_lists_every_command_with_a_full_sentence():
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    commands = result.output.split("Commands:\n", 1)[1]
-    assert [line.split()[0] for line in commands.splitlines()] == ["build", "compile", "init", "ls", "run", "seed"]
-    assert "..." not in commands
+    commands = {line.split()[0]: line for line in result.output.split("Commands:\n", 1)[1].splitlines()}
+    assert {"build", "compile", "init", "ls", "run", "seed"} <= set(commands)
+    for command in ("build", "compile", "init", "ls", "run", "seed"):
+        assert not commands[command].endswith("..."), commands[command]
     for command in ("build", "run", "seed", "compile", "ls", "init"):
         result = CliRunner().invoke(main, [command, "--help"])
         assert result.exit_code == 0
@@ -153,8 +154,13 @@ def test_no_project_is_a_usage_error(tmp_path, monkeypatch):
 
 
 def test_parallel_threads_build_independent_models(make_project, run_cli):
-    files = {f"models/wide/m{i:02d}.sql": f"select {i} as i, count(*) as n from {{{{ ref('stg_orders') }}}}" for i in range(12)}
-    files["models/wide/all_of_them.sql"] = " union all ".join(f"select * from {{{{ ref('m{i:02d}') }}}}" for i in range(12))
+    files = {
+        f"models/wide/m{i:02d}.sql": f"select {i} as i, count(*) as n from {{{{ ref('stg_orders') }}}}"
+        for i in range(12)
+    }
+    files["models/wide/all_of_them.sql"] = " union all ".join(
+        f"select * from {{{{ ref('m{i:02d}') }}}}" for i in range(12)
+    )
     root = make_project(files)
     result = run_cli(root, "build", "--threads", "4", "-q")
     assert result.exit_code == 0, result.output
