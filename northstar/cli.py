@@ -266,3 +266,23 @@ def init(directory: Path) -> None:
 
     written = init_project(directory)
     click.echo(f"Created {len(written)} files in {directory}. Next:\n  cd {directory}\n  metrics build")
+
+
+@main.command(name="lineage")
+@click.argument("node")
+@_common
+@click.option("--column", "-c", default=None, help="Follow one column of NODE (or write NODE.COLUMN).")
+@click.option(
+    "--upstream/--downstream", default=True, help="What NODE reads (default) or what reads NODE, down to metrics."
+)
+@click.option("--depth", type=click.IntRange(min=1), default=None, help="Follow at most this many edges.")
+@click.option(
+    "--format", "output", type=click.Choice(["tree", "json", "mermaid", "dot"]), default="tree", help="Output format."
+)
+def lineage(node, project_dir, vars_, target, threads, column, upstream, depth, output) -> None:
+    """Column lineage of NODE: a model, seed, source (raw.orders), metric, or a column (raw.orders.status)."""
+    from northstar.build import compile_for_build
+    from northstar.lineage import describe
+
+    project = _load(project_dir, vars_, target, threads)
+    click.echo(describe(compile_for_build(project), node, column, upstream, depth, output))

@@ -1,0 +1,326 @@
+"""Column lineage through the CLI (`metrics lineage`) and the Python API, on small projects and the example one."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from northstar.build import compile_for_build
+from northstar.lineage import ColumnRef, build_lineage, project_lineage
+from northstar.project import load_project
+
+SHOP = {
+    "project.yml": """
+        name: shop
+        warehouse: warehouse.duckdb
+        models:
+          +materialized: table
+          staging:
+            +materialized: view
+        seeds:
+          +schema: raw
+    """,
+    "seeds/orders.csv": (
+        "order_id,user_id,status,amount,ordered_at\n"
+        "1,1,completed,10.5,2025-01-03 10:00:00\n"
+        "2,1,cancelled,20,2025-01-04 10:00:00\n"
+        "3,2,completed,7.25,2025-02-01 09:00:00\n"
+    ),
+    "seeds/sessions.csv": (
+        "session_id,user_id,started_at,channel\n"
+        "1,1,2025-01-01 08:00:00,seo\n"
+        "2,1,2025-01-02 08:00:00,email\n"
+        "3,2,2025-01-20 08:00:00,paid_search\n"
+    ),
+    "models/staging/sources.yml": """
+        sources:
+          - name: raw
+            tables:
+              - name: orders
+              - name: sessions
+    """,
+    # select * over a source: the star is expanded with the seed's columns.
+    "models/staging/stg_orders.sql": """
+        select * from {{ source('raw', 'orders') }} where status <> 'cancelled'
+    """,
+    "models/staging/stg_sessions.sql": """
+        select session_id, user_id, started_at, lower(channel) as channel from {{ source('raw', 'sessions') }}
+    """,
+    # An ephemeral model with a window function: inlined as a CTE, yet a node of its own in the lineage.
+    "models/intermediate/int_first_touch.sql": """
+        {{ config(materialized='ephemeral') }}
+        select user_id, started_at as first_touch_at, channel as first_channel
+        from (
+            select *, row_number() over (partition by user_id order by started_at) as n
+            from {{ ref('stg_sessions') }}
+        ) as ranked
+        where n = 1
+    """,
+    # CTEs, an inner and a left join, count(*) and a union.
+    "models/marts/fct_cohorts.sql": """
+        with completed as (
+            select user_id, amount from {{ ref('stg_orders') }} where status = 'completed'
+        ),
+        revenue as (
+            select user_id, sum(amount) as revenue, count(*) as orders from completed group by user_id
+        )
+        select
+            date_trunc('month', t.first_touch_at) as cohort_month,
+            t.first_channel,
+            coalesce(r.revenue, 0) as revenue,
+            r.orders
+        from {{ ref('int_first_touch') }} as t
+        left join revenue as r on r.user_id = t.user_id
+    """,
+    "models/marts/channels.sql": """
+        select channel from {{ ref('stg_sessions') }}
+        union all
+        select 'offline' as channel
+    """,
+}
+
+
+@pytest.fixture
+def shop(make_project):
+    return make_project(SHOP, base={})
+
+
+def lineage_of(root):
+    return build_lineage(compile_for_build(load_project(root)))
+
+
+def raw(lineage, node, column=None):
+    return sorted(lineage.label(r) for r in lineage.raw_columns(lineage.resolve(node)[0], column))
+
+
+def test_star_over_a_source_is_expanded_with_the_seed_columns(shop):
+    lineage = lineage_of(shop)
+    uid = "model.shop.stg_orders"
+    assert lineage.columns_of(uid) == ["order_id", "user_id", "status", "amount", "ordered_at"]
+    assert raw(lineage, "stg_orders", "amount") == ["raw.orders.amount", "raw.orders.status"]
+    assert lineage.parents(ColumnRef(uid, "amount")) == [
+        ("value", ColumnRef("source.shop.raw.orders", "amount")),
+        ("filter", ColumnRef("source.shop.raw.orders", "status")),
+    ]
+
+
+def test_through_ctes_joins_ephemeral_models_and_windows(shop):
+    lineage = lineage_of(shop)
+    # Written by reading the models: revenue sums stg_orders.amount of completed orders (status, twice filtered),
+    # grouped by user_id and left-joined on the first touch's user_id, whose rows are the first session per user
+    # (row_number over user_id ordered by started_at).
+    assert raw(lineage, "fct_cohorts", "revenue") == [
+        "raw.orders.amount",
+        "raw.orders.status",
+        "raw.orders.user_id",
+        "raw.sessions.started_at",
+        "raw.sessions.user_id",
+    ]
+    # count(*) reads no column, but it counts rows that the status filters decide.
+    assert raw(lineage, "fct_cohorts", "orders") == [
+        "raw.orders.status",
+        "raw.orders.user_id",
+        "raw.sessions.started_at",
+        "raw.sessions.user_id",
+    ]
+    assert raw(lineage, "fct_cohorts", "first_channel") == [
+        "raw.sessions.channel",
+        "raw.sessions.started_at",
+        "raw.sessions.user_id",
+    ]
+    # The ephemeral model stays a node between the mart and staging.
+    assert lineage.parents(ColumnRef("model.shop.fct_cohorts", "first_channel")) == [
+        ("value", ColumnRef("model.shop.int_first_touch", "first_channel")),
+        ("rows", ColumnRef("model.shop.int_first_touch", "*")),
+    ]
+
+
+def test_union_branches_are_both_read(shop):
+    lineage = lineage_of(shop)
+    assert raw(lineage, "channels", "channel") == ["raw.sessions.channel"]
+
+
+def test_cli_tree_upstream_of_a_column(shop, run_cli):
+    result = run_cli(shop, "lineage", "fct_cohorts.first_channel")
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "fct_cohorts.first_channel\n"
+        "├── int_first_touch.first_channel\n"
+        "│   ├── stg_sessions.channel\n"
+        "│   │   └── raw.sessions.channel\n"
+        "│   │       └── sessions.channel\n"
+        "│   ├── stg_sessions.started_at [filter]\n"
+        "│   │   └── raw.sessions.started_at\n"
+        "│   │       └── sessions.started_at\n"
+        "│   └── stg_sessions.user_id [filter]\n"
+        "│       └── raw.sessions.user_id\n"
+        "│           └── sessions.user_id\n"
+        "└── int_first_touch (rows)\n"
+        "    ├── stg_sessions.started_at [filter] (see above)\n"
+        "    └── stg_sessions.user_id [filter] (see above)\n"
+        "\n"
+        "Reads 3 raw columns:\n"
+        "  raw.sessions.channel\n"
+        "  raw.sessions.started_at\n"
+        "  raw.sessions.user_id\n"
+    )
+
+
+def test_cli_downstream_of_a_raw_column_lists_everything_it_feeds(shop, run_cli):
+    result = run_cli(shop, "lineage", "raw.orders.amount", "--downstream")
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "raw.orders.amount\n"
+        "└── stg_orders.amount\n"
+        "    └── fct_cohorts.revenue\n"
+        "\n"
+        "Feeds 2 columns:\n"
+        "  fct_cohorts.revenue\n"
+        "  stg_orders.amount\n"
+    )
+    # A filter column decides the rows of everything below it.
+    result = run_cli(shop, "lineage", "raw.orders.status", "--downstream", "--depth", "1")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:7] == [
+        "raw.orders.status",
+        "├── stg_orders (rows) [as a filter]",
+        "├── stg_orders.amount [as a filter]",
+        "├── stg_orders.order_id [as a filter]",
+        "├── stg_orders.ordered_at [as a filter]",
+        "├── stg_orders.status",
+        "└── stg_orders.user_id [as a filter]",
+    ]
+    assert "  fct_cohorts.orders\n  fct_cohorts.revenue\n" in result.output
+
+
+def test_cli_json_mermaid_and_dot(shop, run_cli):
+    result = run_cli(shop, "lineage", "stg_sessions", "--column", "channel", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {
+        "node": "model.shop.stg_sessions",
+        "name": "stg_sessions",
+        "resource_type": "model",
+        "column": "channel",
+        "direction": "upstream",
+        "edges": [
+            {"from": "raw.sessions.channel", "to": "stg_sessions.channel", "kind": "value"},
+            {"from": "sessions.channel", "to": "raw.sessions.channel", "kind": "value"},
+        ],
+        "columns": ["raw.sessions.channel", "sessions.channel", "stg_sessions.channel"],
+        "raw_columns": ["raw.sessions.channel"],
+        "unresolved": {},
+    }
+    result = run_cli(shop, "lineage", "stg_sessions.channel", "--format", "mermaid")
+    assert result.output == (
+        "graph LR\n"
+        '    raw_sessions_channel["raw.sessions.channel"]\n'
+        '    sessions_channel["sessions.channel"]\n'
+        '    stg_sessions_channel["stg_sessions.channel"]\n'
+        "    raw_sessions_channel --> stg_sessions_channel\n"
+        "    sessions_channel --> raw_sessions_channel\n"
+    )
+    result = run_cli(shop, "lineage", "stg_orders.amount", "--format", "dot", "--depth", "1")
+    assert result.output == (
+        "digraph lineage {\n"
+        "    rankdir=LR;\n"
+        '    node [shape=box, fontname="Helvetica"];\n'
+        '    "raw.orders.amount";\n'
+        '    "raw.orders.status";\n'
+        '    "stg_orders.amount";\n'
+        '    "raw.orders.amount" -> "stg_orders.amount";\n'
+        '    "raw.orders.status" -> "stg_orders.amount" [style=dashed, label="filter"];\n'
+        "}\n"
+    )
+
+
+def test_cli_names_a_missing_node_or_column(shop, run_cli):
+    result = run_cli(shop, "lineage", "fct_cohort")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: No model, seed, source or metric named 'fct_cohort'. Did you mean 'fct_cohorts'? "
+        "Run 'metrics ls' to list them; a column is written NODE.COLUMN, e.g. raw.orders.status.\n"
+    )
+    result = run_cli(shop, "lineage", "fct_cohorts", "--column", "revenu")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: Model 'fct_cohorts' has no column 'revenu'. Did you mean 'revenue'? "
+        "Its columns: cohort_month, first_channel, revenue, orders.\n"
+    )
+
+
+def test_unknown_tables_are_reported_per_column_not_fatal(make_project, run_cli):
+    root = make_project(
+        {
+            "models/marts/mixed.sql": """
+                select c.customer_id, e.score
+                from {{ ref('customers') }} as c
+                join analytics.external_scores as e on e.customer_id = c.customer_id
+            """,
+        }
+    )
+    lineage = lineage_of(root)
+    node = lineage.nodes["model.shop.mixed"]
+    assert node.unresolved == {
+        "customer_id": "'analytics.external_scores' is not a seed, source or model",
+        "score": "'analytics.external_scores' is not a seed, source or model",
+        "*": "'analytics.external_scores' is not a seed, source or model",
+    }
+    assert raw(lineage, "mixed", "customer_id") == ["orders.customer_id"]
+    result = run_cli(root, "lineage", "mixed.score")
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith(
+        "Reads 1 raw column:\n"
+        "  orders.customer_id\n"
+        "Unresolved:\n"
+        "  mixed: 'analytics.external_scores' is not a seed, source or model\n"
+        "  mixed.customer_id: 'analytics.external_scores' is not a seed, source or model\n"
+        "  mixed.score: 'analytics.external_scores' is not a seed, source or model\n"
+    )
+
+
+def test_sql_that_does_not_parse_is_unresolved_and_the_rest_stands(make_project):
+    root = make_project({"models/marts/broken.sql": "select ((( from {{ ref('customers') }}\n"})
+    lineage = lineage_of(root)
+    assert list(lineage.nodes["model.shop.broken"].unresolved) == ["*"]
+    assert raw(lineage, "customers", "revenue") == ["orders.amount", "orders.customer_id"]
+
+
+def test_external_parquet_source_columns_are_read_from_the_file(make_project, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    duckdb.sql(f"copy (select 1 as visit_id, 'seo' as channel) to '{data}/visits.parquet' (format parquet)")
+    root = make_project(
+        {
+            "models/staging/sources.yml": f"""
+                sources:
+                  - name: lake
+                    tables:
+                      - name: visits
+                        external_location: "{data}/visits.parquet"
+            """,
+            "models/marts/visits_by_channel.sql": (
+                "select channel, count(*) as visits from {{ source('lake', 'visits') }} group by all\n"
+            ),
+        }
+    )
+    lineage = lineage_of(root)
+    assert raw(lineage, "visits_by_channel", "visits") == ["lake.visits.channel"]
+    assert lineage.nodes["source.shop.lake.visits"].types == {"visit_id": "INTEGER", "channel": "VARCHAR"}
+
+
+def test_built_warehouse_gives_types_and_the_cache_is_reused(shop, run_cli):
+    assert run_cli(shop, "build").exit_code == 0
+    manifest = compile_for_build(load_project(shop))
+    first = project_lineage(manifest)
+    assert first.nodes["model.shop.fct_cohorts"].types == {
+        "cohort_month": "TIMESTAMP",
+        "first_channel": "VARCHAR",
+        "revenue": "DOUBLE",
+        "orders": "BIGINT",
+    }
+    cache = json.loads((shop / "target" / "lineage_cache.json").read_text())
+    assert len(cache["entries"]) == 5
+    second = project_lineage(manifest)
+    assert second.nodes["model.shop.fct_cohorts"].columns == first.nodes["model.shop.fct_cohorts"].columns
