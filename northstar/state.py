@@ -41,6 +41,8 @@ TABLE = "nodes"
 # Node kinds that make a relation in the warehouse and may be kept; tests, metrics and the rest always run.
 KEEPABLE = frozenset({"seed", "model"})
 UNCHANGED = "unchanged"
+# Kinds whose fingerprints feed their children's: what a relation is built from (tests and metrics only read).
+_INPUTS = frozenset({"seed", "model", "source"})
 
 
 def _digest(value: Any) -> str:
@@ -247,7 +249,11 @@ def plan_build(
     kept = set()
     for uid in manifest.dag.sorted():
         node = manifest.nodes[uid]
-        parents = sorted(fingerprints[parent] for parent in manifest.dag.parents[uid] if parent in fingerprints)
+        parents = sorted(
+            fingerprints[parent]
+            for parent in manifest.dag.parents[uid]
+            if parent in fingerprints and manifest.nodes[parent].kind in _INPUTS
+        )
         fingerprint = _digest([content_hash(node, root), parents, versions.get(uid)])
         if node.kind in KEEPABLE and uid not in chosen:
             old = previous.get(uid)
