@@ -1,4 +1,4 @@
-"""The build pipeline as one library function per CLI command: build, run, seed.
+"""The build pipeline as one library function per CLI command: build, run, seed, test.
 
 project -> manifest (render, DAG) -> selection -> execute into a private copy -> publish -> artifacts.
 A build that fails anywhere leaves the published warehouse exactly as it was.
@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from northstar import artifacts, selection, state, warehouse
+from northstar import artifacts, datatests, selection, state, warehouse
 from northstar.console import Reporter
+from northstar.errors import ProjectError
 from northstar.execute import BLOCKING, BuildContext, NodeResult, build_node, run_dag
 from northstar.manifest import Manifest, Node, compile_project
 from northstar.project import Project
@@ -38,6 +39,8 @@ class BuildOptions:
     wait: bool = True
     command: str = "build"
     state: Path | None = None  # a previous run's target/, for state: selectors
+    store_failures: bool = False  # keep every data test's failing rows in the test_failures schema
+    junit_xml: Path | None = None  # also write the test results as a JUnit XML report here
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ def select_nodes(
 ) -> list[str]:
     resolve = selection.resolver(manifest.nodes, state_modified)
     chosen = selection.select(manifest.dag, resolve, options.select, options.exclude)
+    if "test" in options.kinds:  # dbt's indirect selection: the tests of the chosen nodes come along
+        excluded = selection.select(manifest.dag, resolve, options.exclude) if options.exclude else set()
+        chosen = datatests.with_tests(manifest, chosen, excluded)
     return [uid for uid in manifest.dag.sorted() if uid in chosen and manifest.nodes[uid].kind in options.kinds]
 
 
@@ -94,12 +100,13 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
                 existing = warehouse.relations_in(connection)
                 # Compiled against the copy being built, so is_incremental() sees exactly the tables the build will.
                 manifest = compile_for_build(project, options.full_refresh, reporter, existing)
+                manifest = datatests.add_tests(manifest)
                 modified = state.modified_selector(manifest, options.state) if options.state else None
                 selected = select_nodes(manifest, options, modified)
                 previous = state.stored(connection)
                 versions = state.source_versions(connection, manifest)
                 plan = state.plan_build(manifest, selected, previous, existing, versions, options.full_refresh)
-                runners = default_runners()
+                runners = {**default_runners(), "test": datatests.make_runner(manifest, options.store_failures)}
                 names = {uid: manifest.nodes[uid].name for uid in selected}
                 counts = _count(manifest, selected)
                 reporter.begin(len(selected), names, f"Found {counts}.")
@@ -111,9 +118,9 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
                         return NodeResult(uid, "success", state.kept_message(node), details={"state": state.UNCHANGED})
                     return runners[node.kind](node, cursor, context)
 
-                results = run_dag(
-                    manifest.dag, selected, run_node, connection, config.target.threads, on_result=reporter.result
-                )
+                # Each model's tests run right after it; its children wait for the error-severity ones.
+                dag = datatests.build_dag(manifest, selected)
+                results = run_dag(dag, selected, run_node, connection, config.target.threads, on_result=reporter.result)
                 success = not any(r.status in BLOCKING for r in results)
                 if success:
                     made = [r.unique_id for r in results if manifest.nodes[r.unique_id].kind in state.KEEPABLE]
@@ -121,7 +128,8 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
             finally:
                 connection.close()
             if success:
-                for note in warehouse.publish(work, _owned(manifest, previous), reporter.waiting):
+                owned = _owned(manifest, previous) | datatests.failure_relations(manifest)
+                for note in warehouse.publish(work, owned, reporter.waiting):
                     reporter.waiting(note)
             else:
                 warehouse.abandon(work)
@@ -138,6 +146,70 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
     )
     reporter.summary(results, tail)
     return BuildResult(manifest, tuple(results), elapsed, success, config.warehouse)
+
+
+def run_tests(
+    project: Project, options: BuildOptions = BuildOptions(), reporter: Reporter | None = None
+) -> BuildResult:
+    """Run the selected tests against the published warehouse (unit tests against their fixtures only).
+
+    Tests only read, so the published file is opened read-only, unless failing rows are to be stored: then the
+    tests run in a private copy that is published afterwards, whatever the tests found, since the stored rows
+    are the point.
+    """
+    reporter = reporter or Reporter(quiet=True)
+    config = project.config
+    options = replace(options, kinds=frozenset({"test"}))
+    started = time.perf_counter()
+    manifest = datatests.add_tests(compile_for_build(project, reporter=reporter))
+    selected = select_nodes(manifest, options)
+    data_tests = [uid for uid in selected if manifest.nodes[uid].test_type != "unit"]
+    if data_tests and not config.warehouse.exists():
+        raise ProjectError(
+            f"{_display(config.warehouse, config.root)} does not exist yet, so there is nothing to test. "
+            "Run `metrics build` first, or run only unit tests: `metrics test -s test_type:unit`."
+        )
+    reporter.begin(
+        len(selected), {uid: manifest.nodes[uid].name for uid in selected}, f"Found {_count(manifest, selected)}."
+    )
+    runner = datatests.make_runner(manifest, options.store_failures)
+
+    def run_test(uid: str, cursor: duckdb.DuckDBPyConnection) -> NodeResult:
+        return runner(manifest.nodes[uid], cursor, None)
+
+    threads = config.target.threads
+    store = any(options.store_failures or manifest.nodes[uid].config.store_failures for uid in data_tests)
+    if not store:
+        try:
+            connection = duckdb.connect(str(config.warehouse), read_only=True) if data_tests else duckdb.connect()
+        except duckdb.Error as error:
+            raise ProjectError(f"Cannot open {config.warehouse} to test it: {error}") from None
+        try:
+            results = run_dag(manifest.dag, selected, run_test, connection, threads, on_result=reporter.result)
+        finally:
+            connection.close()
+        tail = ""
+    else:
+        with warehouse.build_lock(config.warehouse, options.wait, reporter.waiting):
+            work = warehouse.start_build(config.warehouse, reporter.waiting)
+            try:
+                connection = duckdb.connect(str(work.path))
+                try:
+                    results = run_dag(manifest.dag, selected, run_test, connection, threads, on_result=reporter.result)
+                    previous = state.stored(connection)
+                finally:
+                    connection.close()
+                owned = _owned(manifest, previous) | datatests.failure_relations(manifest)
+                for note in warehouse.publish(work, owned, reporter.waiting):
+                    reporter.waiting(note)
+            except BaseException:
+                warehouse.abandon(work)
+                raise
+        tail = f"Failing rows are in schema {datatests.FAILURES_SCHEMA} of {_display(config.warehouse, config.root)}."
+    elapsed = time.perf_counter() - started
+    _write_artifacts(manifest, results, elapsed, options)
+    reporter.summary(results, tail)
+    return BuildResult(manifest, tuple(results), elapsed, store, config.warehouse)
 
 
 def _owned(manifest: Manifest, previous: Mapping[str, state.Stored]) -> frozenset[tuple[str, str]]:
@@ -180,3 +252,7 @@ def _write_artifacts(manifest: Manifest, results: list[NodeResult], elapsed: flo
     artifacts.write_compiled(manifest, target)
     artifacts.write_manifest(manifest, target)
     artifacts.write_run_results(target, results, elapsed, manifest.render_env.invocation_id, args, relations)
+    if options.junit_xml is not None:
+        from northstar.junit import write_junit
+
+        write_junit(options.junit_xml, manifest, results, elapsed)

@@ -62,6 +62,17 @@ state_option = click.option(
 )
 
 
+store_failures_option = click.option(
+    "--store-failures", is_flag=True, help="Keep each data test's failing rows in the test_failures schema."
+)
+junit_option = click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the test results to this file as JUnit XML, for CI.",
+)
+
+
 def _common(func: Any) -> Any:
     for option in reversed((project_dir_option, vars_option, target_option, threads_option)):
         func = option(func)
@@ -119,6 +130,8 @@ def _run_build(
     quiet: bool,
     no_wait: bool,
     state: Path | None = None,
+    store_failures: bool = False,
+    junit_xml: Path | None = None,
 ) -> None:
     from northstar.build import BuildOptions, build
     from northstar.console import Reporter
@@ -131,6 +144,8 @@ def _run_build(
         wait=not no_wait,
         command=command,
         state=state,
+        store_failures=store_failures,
+        junit_xml=junit_xml,
     )
     result = build(project, options, Reporter(quiet=quiet))
     sys.exit(0 if result.success else 1)
@@ -144,13 +159,50 @@ def _run_build(
 @quiet_option
 @no_wait_option
 @state_option
-def build(project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait, state) -> None:
-    """Load seeds and build models in DAG order.
+@store_failures_option
+@junit_option
+def build(
+    project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait, state, store_failures, junit_xml
+) -> None:
+    """Load seeds, build models and run their tests in DAG order.
 
-    Everything builds into a private copy of the warehouse, published atomically only when every node succeeded.
+    Each model's tests run right after it; a failing error-severity test skips everything downstream. Everything
+    builds into a private copy of the warehouse, published atomically only when every node succeeded.
     """
     project = _load(project_dir, vars_, target, threads)
-    _run_build("build", {"seed", "model"}, project, select, exclude, full_refresh, quiet, no_wait, state)
+    kinds = {"seed", "model", "test"}
+    _run_build("build", kinds, project, select, exclude, full_refresh, quiet, no_wait, state, store_failures, junit_xml)
+
+
+@main.command()
+@_common
+@select_option
+@exclude_option
+@quiet_option
+@no_wait_option
+@store_failures_option
+@junit_option
+def test(project_dir, vars_, target, threads, select, exclude, quiet, no_wait, store_failures, junit_xml) -> None:
+    """Run data tests against the published warehouse, and unit tests against their fixtures.
+
+    \b
+    -s stg_orders          the tests of stg_orders
+    -s test_type:unit      only unit tests (no warehouse needed); also generic, singular
+    """
+    from northstar.build import BuildOptions, run_tests
+    from northstar.console import Reporter
+
+    project = _load(project_dir, vars_, target, threads)
+    options = BuildOptions(
+        select=select,
+        exclude=exclude,
+        wait=not no_wait,
+        command="test",
+        store_failures=store_failures,
+        junit_xml=junit_xml,
+    )
+    result = run_tests(project, options, Reporter(quiet=quiet))
+    sys.exit(0 if result.success else 1)
 
 
 @main.command()

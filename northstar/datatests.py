@@ -1,0 +1,788 @@
+"""Data tests: queries that select the rows breaking a rule. No rows means the test passes.
+
+:func:`add_tests` turns every test a project declares into a ``test`` node of the manifest, depending on the nodes
+it reads:
+
+- generic tests listed under ``data_tests:`` (or ``tests:``) of a model, seed, source or column. The built-ins are
+  the tiny ``{% test %}`` templates of :data:`BUILTIN_TESTS`; a project adds its own in ``macros/`` or
+  ``tests/generic/``, and they are used from YAML exactly like the built-ins;
+- singular tests: the other ``.sql`` files under the test paths;
+- unit tests (``unit_tests:`` in YAML), read by :mod:`northstar.unittests`.
+
+:func:`make_runner` runs one test node; :func:`build_dag` makes ``build`` run each model's tests right after it and
+hold the model's children until its error-severity tests pass.
+
+>>> generic_test_name("accepted_values", "stg_orders", {"column_name": "status", "values": ["done", "open"]})
+'accepted_values_stg_orders_status__done__open'
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
+from typing import Any
+
+import duckdb
+import jinja2
+import jinja2.nodes
+import sqlglot
+from jinja2.ext import Extension
+from sqlglot import exp
+
+from northstar.config import resolve_folder_config
+from northstar.dag import DAG
+from northstar.errors import CompileError, ExecutionError, NorthstarError, ProjectError, did_you_mean
+from northstar.execute import NodeResult
+from northstar.manifest import Manifest, ModelNode, Node, SeedNode, SourceNode
+from northstar.materialize import create_statement
+from northstar.project import Column
+from northstar.render import Ephemeral, External, Relation, RenderEnv, compile_template, render
+
+FAILURES_SCHEMA = "test_failures"
+PREVIEW_ROWS = 5
+
+# The built-in generic tests. Each selects the failing rows of ``model`` (a relation, or a filtered subquery when
+# the test has ``where:``). They follow dbt's and dbt_utils' definitions: NULLs never fail a test other than
+# not_null, and accepted_range/expression_is_true take raw SQL values.
+BUILTIN_TESTS = """
+{% test not_null(model, column_name) %}
+select * from {{ model }} where {{ column_name }} is null
+{% endtest %}
+
+{% test unique(model, column_name) %}
+select {{ column_name }} as unique_field, count(*) as n_records
+from {{ model }}
+where {{ column_name }} is not null
+group by {{ column_name }}
+having count(*) > 1
+{% endtest %}
+
+{% test accepted_values(model, column_name, values, quote=true) %}
+select {{ column_name }} as value_field, count(*) as n_records
+from {{ model }}
+where {{ column_name }} not in (
+  {%- for value in values %}{{ ns_literal(value) if quote else value }}{{ ", " if not loop.last }}{% endfor -%}
+)
+group by {{ column_name }}
+{% endtest %}
+
+{% test relationships(model, column_name, to, field) %}
+select * from {{ model }} as child
+where {{ column_name }} is not null
+  and {{ column_name }} not in (select {{ field }} from {{ to }} where {{ field }} is not null)
+{% endtest %}
+
+{% test accepted_range(model, column_name, min_value=none, max_value=none, inclusive=true, min=none, max=none) %}
+{%- set low = min_value if min_value is not none else min -%}
+{%- set high = max_value if max_value is not none else max -%}
+select * from {{ model }}
+where not (true
+  {%- if low is not none %} and {{ column_name }} {{ ">=" if inclusive else ">" }} {{ low }}{% endif %}
+  {%- if high is not none %} and {{ column_name }} {{ "<=" if inclusive else "<" }} {{ high }}{% endif %})
+{% endtest %}
+
+{% test expression_is_true(model, expression, column_name=none) %}
+select * from {{ model }}
+where not ({{ column_name ~ " " if column_name is not none }}{{ expression }})
+{% endtest %}
+
+{% test unique_combination(model, combination_of_columns=none, columns=none) %}
+{%- set keys = (combination_of_columns or columns) | join(", ") -%}
+select {{ keys }}, count(*) as n_records
+from {{ model }}
+group by {{ keys }}
+having count(*) > 1
+{% endtest %}
+
+{% test row_count(model, min_value=none, max_value=none, compare_model=none, min=none, max=none) %}
+{%- set low = min_value if min_value is not none else min -%}
+{%- set high = max_value if max_value is not none else max -%}
+{%- if compare_model is not none %}
+select counted.row_count, compared.compare_row_count
+from (select count(*) as row_count from {{ model }}) as counted
+cross join (select count(*) as compare_row_count from {{ compare_model }}) as compared
+where counted.row_count <> compared.compare_row_count
+{%- else %}
+select count(*) as row_count from {{ model }}
+having not (true
+  {%- if low is not none %} and count(*) >= {{ low }}{% endif %}
+  {%- if high is not none %} and count(*) <= {{ high }}{% endif %})
+{%- endif %}
+{% endtest %}
+"""
+
+# dbt_utils names for the same tests, so existing dbt projects keep working (``dbt_utils.`` is stripped too).
+ALIASES = {"unique_combination_of_columns": "unique_combination", "equal_rowcount": "row_count"}
+
+CONFIG_KEYS = {"severity", "where", "store_failures", "warn_if", "error_if", "limit", "tags", "enabled", "meta"}
+# dbt config keys that change nothing here; accepted so dbt projects load.
+IGNORED_CONFIG_KEYS = {"store_failures_as", "fail_calc", "database", "schema", "alias", "group", "docs"}
+
+
+class TestBlock(Extension):
+    """dbt's ``{% test name(model, column_name, ...) %} ... {% endtest %}``: a macro called ``test_<name>``."""
+
+    __test__ = False  # not a pytest class
+    tags = {"test"}
+
+    def parse(self, parser: jinja2.parser.Parser) -> jinja2.nodes.Macro:
+        node = jinja2.nodes.Macro(lineno=next(parser.stream).lineno)
+        node.name = "test_" + parser.parse_assign_target(name_only=True).name
+        parser.parse_signature(node)
+        node.body = parser.parse_statements(("name:endtest",), drop_needle=True)
+        return node
+
+
+@dataclass(frozen=True)
+class TestConfig:
+    """A test's configuration: YAML ``config:``/inline keys, ``config()`` in SQL, project ``data_tests:``."""
+
+    __test__ = False
+    severity: str = "error"
+    where: str | None = None
+    store_failures: bool = False
+    warn_if: str = "!= 0"
+    error_if: str = "!= 0"
+    limit: int | None = None
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity,
+            "where": self.where,
+            "store_failures": self.store_failures,
+            "warn_if": self.warn_if,
+            "error_if": self.error_if,
+            "limit": self.limit,
+            "tags": list(self.tags),
+            "enabled": self.enabled,
+            "meta": dict(self.meta),
+        }
+
+
+@dataclass(frozen=True)
+class TestNode:
+    """A generic or singular data test: ``sql`` selects the failing rows."""
+
+    __test__ = False
+    unique_id: str
+    name: str
+    path: str  # the YAML file declaring a generic test, or the singular test's .sql file
+    line: int | None
+    test_type: str  # generic | singular
+    test_name: str  # the generic test (not_null, ...) or the singular test's file name
+    sql: str
+    depends_on: tuple[str, ...]
+    config: TestConfig
+    attached_node: str | None = None  # the model, seed or source the test is declared on
+    model_name: str | None = None
+    column_name: str | None = None
+    description: str = ""
+    raw_sql: str | None = None  # singular tests: the file, so DuckDB errors map back to its lines
+    kind: str = "test"
+
+
+def generic_test_name(test_name: str, target: str, args: Mapping[str, Any]) -> str:
+    """dbt's name for a generic test: test, model and the flattened arguments.
+
+    >>> generic_test_name("not_null", "fct_orders", {"column_name": "order_id"})
+    'not_null_fct_orders_order_id'
+    >>> generic_test_name("relationships", "fct_orders", {"column_name": "user_id", "to": "ref('dim_users')",
+    ...                   "field": "user_id"})
+    'relationships_fct_orders_user_id__user_id__ref_dim_users_'
+    """
+    flat: list[str] = []
+    for key in sorted(args):
+        value = args[key]
+        if isinstance(value, Mapping):
+            parts = list(value.values())
+        elif isinstance(value, list | tuple):
+            parts = list(value)
+        else:
+            parts = [value]
+        flat.extend(re.sub(r"[^0-9a-zA-Z_]+", "_", str(part)) for part in parts)
+    return "_".join(part for part in (test_name, target, "__".join(flat)) if part)
+
+
+def sql_literal(value: Any) -> str:
+    """A Python value as a SQL literal, for accepted_values.
+
+    >>> sql_literal("it's"), sql_literal(3), sql_literal(True)
+    ("'it''s'", '3', 'true')
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return exp.convert(str(value)).sql(dialect="duckdb")
+
+
+# --- reading tests ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """One entry of a ``data_tests:`` list, as written."""
+
+    test_name: str
+    args: dict[str, Any]
+    config: dict[str, Any]
+    name: str | None
+    description: str
+    line: int | None
+
+
+def _declared(entry: Any, path: str, line: int | None) -> _Declared:
+    if isinstance(entry, str):
+        return _Declared(_canonical(entry), {}, {}, None, "", line)
+    if not isinstance(entry, dict) or not entry:
+        raise ProjectError(
+            f"A test must be a name (`- not_null`) or a mapping (`- accepted_values: {{values: [a, b]}}`), "
+            f"got {entry!r}.",
+            path,
+            line,
+        )
+    line = getattr(entry, "line", None) or line
+    if "test_name" in entry:  # dbt's long form: - name: x, test_name: accepted_values, values: [...]
+        body = {k: v for k, v in entry.items() if k != "test_name"}
+        test = str(entry["test_name"])
+    elif len(entry) == 1:
+        test, body = next(iter(entry.items()))
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise ProjectError(
+                f"Test '{test}' must be followed by a mapping of its arguments, e.g. `- {test}: {{severity: warn}}`.",
+                path,
+                line,
+            )
+    else:
+        raise ProjectError(
+            f"A test entry has several keys ({', '.join(map(str, entry))}); write one test per list item, "
+            "e.g. `- accepted_values: {values: [a, b], severity: warn}`.",
+            path,
+            line,
+        )
+    config = dict(body.get("config") or {})
+    args: dict[str, Any] = {}
+    for key, value in body.items():
+        if key in ("config", "name", "description"):
+            continue
+        if key == "arguments":  # dbt 1.10: arguments nested under their own key
+            args.update(value or {})
+        elif key in CONFIG_KEYS or key in IGNORED_CONFIG_KEYS:
+            config.setdefault(key, value)
+        else:
+            args[key] = value
+    name = body.get("name")
+    return _Declared(
+        _canonical(str(test)), args, config, str(name) if name else None, body.get("description", ""), line
+    )
+
+
+def _canonical(test: str) -> str:
+    test = test.strip().rsplit(".", 1)[-1]  # dbt_utils.accepted_range -> accepted_range
+    return ALIASES.get(test, test)
+
+
+_CONDITION = re.compile(r"^\s*(>=|<=|!=|<>|==|=|>|<)\s*(\d+)\s*$")
+
+
+def _test_config(
+    raw: Mapping[str, Any], defaults: Mapping[str, Any], where: str, path: str, line: int | None
+) -> TestConfig:
+    merged = {**defaults, **{k.lstrip("+"): v for k, v in raw.items()}}
+    unknown = set(merged) - CONFIG_KEYS - IGNORED_CONFIG_KEYS
+    if unknown:
+        raise ProjectError(
+            f"{where} has unknown config {', '.join(sorted(unknown))}. Allowed: {', '.join(sorted(CONFIG_KEYS))}.",
+            path,
+            line,
+        )
+    severity = str(merged.get("severity", "error")).lower()
+    if severity not in ("error", "warn"):
+        raise ProjectError(f"{where} has severity '{severity}'. Use error or warn.", path, line)
+    for key in ("warn_if", "error_if"):
+        if key in merged and not _CONDITION.match(str(merged[key])):
+            raise ProjectError(
+                f"{where}: {key} '{merged[key]}' must be a comparison such as '>0' or '>=10'.", path, line
+            )
+    tags = merged.get("tags") or ()
+    return TestConfig(
+        severity=severity,
+        where=str(merged["where"]) if merged.get("where") else None,
+        store_failures=bool(merged.get("store_failures", False)),
+        warn_if=str(merged.get("warn_if", "!= 0")),
+        error_if=str(merged.get("error_if", "!= 0")),
+        limit=int(merged["limit"]) if merged.get("limit") is not None else None,
+        tags=(tags,) if isinstance(tags, str) else tuple(str(t) for t in tags),
+        enabled=bool(merged.get("enabled", True)),
+        meta=dict(merged.get("meta") or {}),
+    )
+
+
+def _holds(condition: str, failures: int) -> bool:
+    match = _CONDITION.match(condition)
+    if match is None:  # validated when the config was read
+        return failures != 0
+    op, number = match.group(1), int(match.group(2))
+    return {
+        ">=": failures >= number,
+        "<=": failures <= number,
+        "!=": failures != number,
+        "<>": failures != number,
+        "==": failures == number,
+        "=": failures == number,
+        ">": failures > number,
+        "<": failures < number,
+    }[op]
+
+
+def test_status(config: TestConfig, failures: int) -> str:
+    """pass, warn or fail, by dbt's rule: error_if decides a failure (severity error), then warn_if a warning."""
+    if config.severity == "error" and _holds(config.error_if, failures):
+        return "fail"
+    if _holds(config.warn_if, failures):
+        return "warn"
+    return "pass"
+
+
+test_status.__test__ = False  # type: ignore[attr-defined]
+
+
+_RELATION_CALL = re.compile(r"^\s*(ref|source)\s*\(.*\)\s*$", re.DOTALL)
+
+
+def resolve_relation_call(
+    renv: RenderEnv, by_name: Mapping[str, str], text: str, path: str, line: int | None
+) -> tuple[Relation | External | Ephemeral, str] | None:
+    """Evaluate ``ref('x')`` or ``source('s', 't')`` written in YAML: the relation and the node id it names.
+
+    Returns None when ``text`` is not such a call.
+    """
+    if not isinstance(text, str) or not _RELATION_CALL.match(text):
+        return None
+    found: list[tuple[Any, str]] = []
+
+    def ref(*names: str, **kwargs: Any) -> Any:
+        name = names[-1] if names else ""
+        if name not in renv.relations:
+            raise CompileError(f"{text} names no model or seed.{did_you_mean(name, renv.relations)}", path, line)
+        found.append((renv.relations[name], by_name[name]))
+        return renv.relations[name]
+
+    def source(source_name: str, table_name: str) -> Any:
+        key = (source_name, table_name)
+        if key not in renv.sources:
+            known = [f"{s}.{t}" for s, t in renv.sources]
+            hint = did_you_mean(f"{source_name}.{table_name}", known)
+            raise CompileError(f"{text} names no declared source table.{hint}", path, line)
+        found.append((renv.sources[key], by_name[f"{source_name}.{table_name}"]))
+        return renv.sources[key]
+
+    try:
+        renv.env.compile_expression(text)(ref=ref, source=source)
+    except NorthstarError:
+        raise
+    except Exception as error:
+        raise CompileError(f"Cannot evaluate {text!r}: {error}.", path, line) from None
+    return found[-1] if found else None
+
+
+def _target_sql(node: Node, where: str | None, path: str, line: int | None) -> str:
+    """What a generic test reads as ``model``: the relation, or a filtered subquery for ``where:``."""
+    relation = node.relation
+    if where is None and not isinstance(relation, Ephemeral):
+        return str(relation)
+    if isinstance(relation, Relation):
+        source: exp.Expression = exp.Table(
+            this=exp.to_identifier(relation.identifier), db=exp.to_identifier(relation.schema)
+        )
+    elif isinstance(relation, External):
+        source = sqlglot.parse_one(relation.render(), dialect="duckdb")
+    else:  # an ephemeral model has no relation: test its SQL
+        source = sqlglot.parse_one(node.sql, dialect="duckdb").subquery()
+    query = exp.select("*").from_(source)
+    if where is not None:
+        try:
+            query = query.where(sqlglot.condition(where, dialect="duckdb"))
+        except sqlglot.errors.ParseError as error:
+            raise ProjectError(f"where: '{where}' is not a SQL condition: {error}", path, line) from None
+    return query.subquery().sql(dialect="duckdb")
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A node tests are declared on: its id, the name used in test names, and its columns and tests."""
+
+    node: Node
+    prefix: str  # "" for models and seeds, "source_" for sources (dbt's source_not_null_...)
+    label: str  # stg_orders, or raw_orders for source raw.orders
+    display: str
+    yaml_path: str
+    line: int | None
+    columns: tuple[Column, ...]
+    tests: tuple[Any, ...]
+
+
+def _targets(manifest: Manifest) -> list[_Target]:
+    targets = []
+    for node in manifest.nodes.values():
+        if isinstance(node, ModelNode | SeedNode):
+            if node.yaml_path is None:
+                continue
+            line = node.columns[0].line if node.columns else None
+            targets.append(_Target(node, "", node.name, node.name, node.yaml_path, line, node.columns, node.tests))
+        elif isinstance(node, SourceNode):
+            label = f"{node.source_name}_{node.name}"
+            display = f"{node.source_name}.{node.name}"
+            targets.append(_Target(node, "source_", label, display, node.path, node.line, node.columns, node.tests))
+    return targets
+
+
+class _Compiler:
+    """Renders test templates with the project's macros, its generic tests and the built-ins."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+        project = manifest.project
+        base = manifest.render_env
+        env = base.env
+        generic_files = [path for path in project.test_files if _is_generic_file(project.config.test_paths, path)]
+        builtin = compile_template(env, BUILTIN_TESTS, "<northstar built-in tests>")
+        extra = tuple(
+            compile_template(env, (project.root / path).read_text(encoding="utf-8"), path) for path in generic_files
+        )
+        # Project macros come after the built-ins, so a project may redefine a built-in test, as in dbt.
+        self.renv = replace(base, macros=(builtin, *base.macros, *extra))
+        self.known = set(_test_macros(env, BUILTIN_TESTS, "<built-in>"))
+        for path in (*project.macro_files, *generic_files):
+            self.known |= _test_macros(env, (project.root / path).read_text(encoding="utf-8"), path)
+        self.generic_files = set(generic_files)
+        self._templates: dict[str, jinja2.Template] = {}
+
+    def call_template(self, test_name: str) -> jinja2.Template:
+        if test_name not in self._templates:
+            source = "{{ test_" + test_name + "(**__ns_args) }}"
+            self._templates[test_name] = compile_template(self.renv.env, source, "")
+        return self._templates[test_name]
+
+    def render(self, template: jinja2.Template, source: str, path: str, args: Mapping[str, Any] | None = None) -> Any:
+        return render(
+            self.renv, template, source, path, extra={"__ns_args": dict(args or {}), "ns_literal": sql_literal}
+        )
+
+
+def _is_generic_file(test_paths: Iterable[str], path: str) -> bool:
+    parts = PurePosixPath(path).parts
+    for base in test_paths:
+        base_parts = PurePosixPath(base).parts
+        if parts[: len(base_parts)] == base_parts and len(parts) > len(base_parts) + 1:
+            return parts[len(base_parts)] == "generic"
+    return False
+
+
+def _test_macros(env: jinja2.Environment, source: str, path: str) -> set[str]:
+    try:
+        tree = env.parse(source, name=path, filename=path)
+    except jinja2.TemplateSyntaxError as error:
+        raise CompileError(f"Jinja syntax error: {error.message}.", path, error.lineno) from None
+    return {m.name[len("test_") :] for m in tree.find_all(jinja2.nodes.Macro) if m.name.startswith("test_")}
+
+
+def _generic_tests(manifest: Manifest, compiler: _Compiler, defaults: Mapping[str, Any]) -> list[TestNode]:
+    project_name = manifest.project.config.name
+    tests = []
+    for target in _targets(manifest):
+        entries = [(None, test, target.line) for test in target.tests]
+        entries += [(column, test, column.line) for column in target.columns for test in column.tests]
+        for column, entry, line in entries:
+            declared = _declared(entry, target.yaml_path, line)
+            tests.append(_generic_test(manifest, compiler, defaults, project_name, target, column, declared))
+    return [test for test in tests if test.config.enabled]
+
+
+def _generic_test(
+    manifest: Manifest,
+    compiler: _Compiler,
+    defaults: Mapping[str, Any],
+    project_name: str,
+    target: _Target,
+    column: Column | None,
+    declared: _Declared,
+) -> TestNode:
+    path, line = target.yaml_path, declared.line
+    where = f"Test '{declared.test_name}' on {target.display}" + (f".{column.name}" if column else "")
+    if declared.test_name not in compiler.known:
+        raise ProjectError(
+            f"{where}: there is no generic test '{declared.test_name}'."
+            f"{did_you_mean(declared.test_name, compiler.known)} Built-in tests: "
+            "not_null, unique, accepted_values, relationships, accepted_range, expression_is_true, "
+            "unique_combination, row_count; define your own with {% test name(model, column_name) %} in macros/ "
+            "or tests/generic/.",
+            path,
+            line,
+        )
+    config = _test_config(declared.config, defaults, where, path, line)
+    args = dict(declared.args)
+    if column is not None:
+        args.setdefault("column_name", column.name)
+    name = declared.name or generic_test_name(target.prefix + declared.test_name, target.label, args)
+    depends = [target.node.unique_id]
+    call_args: dict[str, Any] = {"model": _target_sql(target.node, config.where, path, line)}
+    for key, value in args.items():
+        resolved = resolve_relation_call(manifest.render_env, manifest.by_name, value, path, line)
+        if resolved is not None:
+            call_args[key] = resolved[0]
+            depends.append(resolved[1])
+        else:
+            call_args[key] = value
+    template = compiler.call_template(declared.test_name)
+    try:
+        rendered = compiler.render(template, "", path, call_args)
+    except CompileError as error:
+        raise CompileError(f"{where} cannot be rendered: {error.message}", path, line) from None
+    depends += [manifest.by_name[r] for r in rendered.refs]
+    depends += [manifest.by_name[f"{s}.{t}"] for s, t in rendered.sources]
+    return TestNode(
+        unique_id=f"test.{project_name}.{name}",
+        name=name,
+        path=path,
+        line=line,
+        test_type="generic",
+        test_name=declared.test_name,
+        sql=rendered.sql.strip().rstrip(";").strip(),
+        depends_on=tuple(dict.fromkeys(depends)),
+        config=config,
+        attached_node=target.node.unique_id,
+        model_name=target.display,
+        column_name=column.name if column else args.get("column_name"),
+        description=str(declared.description or ""),
+    )
+
+
+def _singular_tests(manifest: Manifest, compiler: _Compiler, defaults: Mapping[str, Any]) -> list[TestNode]:
+    project = manifest.project
+    tests = []
+    for path in project.test_files:
+        if path in compiler.generic_files:
+            continue
+        source = (project.root / path).read_text(encoding="utf-8")
+        template = compile_template(compiler.renv.env, source, path)
+        rendered = compiler.render(template, source, path)
+        name = PurePosixPath(path).stem
+        config = _test_config(rendered.config, defaults, f"Test '{name}'", path, None)
+        depends = [manifest.by_name[r] for r in rendered.refs]
+        depends += [manifest.by_name[f"{s}.{t}"] for s, t in rendered.sources]
+        if not config.enabled:
+            continue
+        tests.append(
+            TestNode(
+                unique_id=f"test.{project.config.name}.{name}",
+                name=name,
+                path=path,
+                line=None,
+                test_type="singular",
+                test_name=name,
+                sql=rendered.sql.strip().rstrip(";").strip(),
+                depends_on=tuple(dict.fromkeys(depends)),
+                config=config,
+                model_name=", ".join(manifest.nodes[d].name for d in dict.fromkeys(depends)) or None,
+                raw_sql=source,
+            )
+        )
+    return tests
+
+
+def add_tests(manifest: Manifest) -> Manifest:
+    """The manifest with every data test and unit test of the project added as a ``test`` node.
+
+    Test names are unique within the project; a duplicate is an error that asks for ``name:``.
+    """
+    from northstar.unittests import unit_test_nodes
+
+    defaults = resolve_folder_config(manifest.project.config.data_tests, ())
+    compiler = _Compiler(manifest)
+    tests: list[Any] = [
+        *_generic_tests(manifest, compiler, defaults),
+        *_singular_tests(manifest, compiler, defaults),
+        *unit_test_nodes(manifest),
+    ]
+    if not tests:
+        return manifest
+    nodes = dict(manifest.nodes)
+    by_name = dict(manifest.by_name)
+    for test in tests:
+        if test.unique_id in nodes or test.name in by_name:
+            other = nodes.get(test.unique_id) or manifest.node(test.name)
+            where = f"{other.path}:{other.line}" if getattr(other, "line", None) else other.path
+            raise ProjectError(
+                f"Two tests (or a test and a node) are named '{test.name}' (the other is in {where}). "
+                "Give one of them a unique `name:`.",
+                test.path,
+                test.line,
+            )
+        nodes[test.unique_id] = test
+        by_name[test.name] = test.unique_id
+    parents = {**manifest.dag.parents, **{test.unique_id: test.depends_on for test in tests}}
+    return replace(manifest, nodes=nodes, dag=DAG(parents), by_name=by_name)
+
+
+def with_tests(manifest: Manifest, chosen: set[str], excluded: set[str]) -> set[str]:
+    """dbt's indirect selection: add the tests reading any chosen node; drop the tests of excluded nodes."""
+    result = set(chosen)
+    for uid, node in manifest.nodes.items():
+        if node.kind != "test":
+            continue
+        reads = set(node.depends_on)
+        if uid in excluded or (reads and reads <= excluded):
+            result.discard(uid)
+        elif reads & chosen:
+            result.add(uid)
+    return result
+
+
+def failure_relations(manifest: Manifest) -> frozenset[tuple[str, str]]:
+    """The tables ``--store-failures`` may write: the build owns them."""
+    return frozenset((FAILURES_SCHEMA, node.name) for node in manifest.nodes.values() if isinstance(node, TestNode))
+
+
+def build_dag(manifest: Manifest, selected: Iterable[str]) -> DAG:
+    """The DAG ``build`` runs: a model waits for its unit tests, and a node waits for the error-severity tests of
+    its ancestors.
+
+    As in dbt, a test blocks every descendant that reads all the nodes the test reads, so a relationships test
+    between two models holds only the nodes built from both. A failing test then skips everything downstream.
+    """
+    dag = manifest.dag
+    parents = {uid: set(deps) for uid, deps in dag.parents.items()}
+    ancestors: dict[str, set[str]] = {}
+    descendants: dict[str, set[str]] = {}
+    for uid in selected:
+        node = manifest.nodes[uid]
+        if node.kind != "test":
+            continue
+        if node.test_type == "unit":
+            parents[uid] = set()
+            parents[node.depends_on[0]].add(uid)
+            continue
+        if node.config.severity != "error":
+            continue
+        deps = set(node.depends_on)
+        for dep in deps:
+            if dep not in descendants:
+                descendants[dep] = dag.downstream(dep)
+            for child in descendants[dep]:
+                if child in deps or manifest.nodes[child].kind == "test":
+                    continue
+                if child not in ancestors:
+                    ancestors[child] = dag.upstream(child)
+                if deps <= ancestors[child]:
+                    parents[child].add(uid)
+    return DAG(parents)
+
+
+# --- running tests ------------------------------------------------------------------------------------------------
+
+Runner = Callable[[Any, duckdb.DuckDBPyConnection, Any], NodeResult]
+
+
+def make_runner(manifest: Manifest, store_failures: bool = False) -> Runner:
+    """The runner of ``test`` nodes for one invocation; ``store_failures`` keeps every test's failing rows."""
+    from northstar.unittests import InputTypes, run_unit_test
+
+    schema_lock = threading.Lock()
+    schema_ready: list[bool] = []
+    input_types = InputTypes(manifest)
+
+    def run(node: Any, cursor: duckdb.DuckDBPyConnection, context: Any) -> NodeResult:
+        if node.test_type == "unit":
+            return run_unit_test(node, input_types)
+        store = store_failures or node.config.store_failures
+        if store:
+            with schema_lock:  # concurrent CREATE SCHEMA statements conflict in DuckDB's catalog
+                if not schema_ready:
+                    cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {FAILURES_SCHEMA}")
+                    schema_ready.append(True)
+        return run_data_test(node, cursor, store)
+
+    return run
+
+
+def run_data_test(node: TestNode, cursor: duckdb.DuckDBPyConnection, store: bool = False) -> NodeResult:
+    """Count the rows ``node`` selects and judge them by its config; show the first rows when it does not pass."""
+    start = time.perf_counter()
+    query = node.sql
+    try:
+        if store:
+            relation = Relation(FAILURES_SCHEMA, node.name)
+            cursor.execute(create_statement(relation, node.sql, "table"))
+            query = f"SELECT * FROM {relation}"
+        counted = f"SELECT * FROM ({query}) LIMIT {node.config.limit}" if node.config.limit is not None else query
+        failures = cursor.execute(f"SELECT count(*) FROM ({counted}) AS failing_rows").fetchone()[0]
+        status = test_status(node.config, failures)
+        preview = ""
+        if status != "pass":
+            cursor.execute(f"SELECT * FROM ({query}) AS failing_rows LIMIT {PREVIEW_ROWS}")
+            columns = [d[0] for d in cursor.description]
+            preview = format_table(columns, cursor.fetchall())
+    except duckdb.Error as error:
+        first = str(error).strip().splitlines()[0]
+        fault = ExecutionError(f"Test '{node.name}' failed in DuckDB: {first}", node.path, node.line)
+        return NodeResult(node.unique_id, "error", str(fault), time.perf_counter() - start, error=fault)
+    elapsed = time.perf_counter() - start
+    if status == "pass":
+        return NodeResult(node.unique_id, "pass", "", elapsed, failures=failures)
+    return NodeResult(
+        node.unique_id,
+        status,
+        failure_message(node, failures, preview, store),
+        elapsed,
+        failures=failures,
+        details={"test_type": node.test_type, "attached_node": node.attached_node},
+    )
+
+
+def failure_message(node: TestNode, failures: int, preview: str, stored: bool) -> str:
+    where = f"{node.path}:{node.line}" if node.line else node.path
+    on = f" on {node.model_name}" if node.model_name else ""
+    rows = f"{failures:,} failing row{'s' if failures != 1 else ''}"
+    lines = [f"Test {node.name}{on} ({where}): {rows}."]
+    if preview:
+        shown = f"first {PREVIEW_ROWS}" if failures > PREVIEW_ROWS else "the rows"
+        lines.append(f"  {shown.capitalize()}:")
+        lines.extend("    " + line for line in preview.splitlines())
+    if stored:
+        lines.append(f"  All failing rows are in {FAILURES_SCHEMA}.{node.name}.")
+    return "\n".join(lines)
+
+
+def format_table(columns: list[str], rows: list[tuple[Any, ...]], width: int = 40) -> str:
+    """Rows as a plain aligned text table; NULL for None, long values cut.
+
+    >>> print(format_table(["id", "name"], [(1, "a"), (None, "bb")]))
+    id   | name
+    -----+-----
+    1    | a
+    NULL | bb
+    """
+
+    def cell(value: Any) -> str:
+        text = "NULL" if value is None else str(value)
+        return text if len(text) <= width else text[: width - 3] + "..."
+
+    cells = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    widths = [max(w, 4) for w in widths]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
+    lines.append("-+-".join("-" * w for w in widths))
+    lines.extend(" | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells)
+    return "\n".join(lines)

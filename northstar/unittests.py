@@ -1,0 +1,433 @@
+"""Unit tests for models: fixed input rows in, expected rows out, in a fresh in-memory DuckDB.
+
+A property file declares them like dbt's::
+
+    unit_tests:
+      - name: crm_order_inside_window
+        model: fct_orders
+        given:
+          - input: ref('stg_orders')
+            rows:
+              - {order_id: 1, user_id: 7, ordered_at: 2024-03-10 12:00:00}
+          - input: ref('stg_crm_clicks')
+            format: csv
+            rows: |
+              user_id,clicked_at
+              7,2024-03-05 09:00:00
+          - input: source('raw', 'channels')
+            fixture: channels            # a CSV file: tests/fixtures/channels.csv
+        expect:
+          rows:
+            - {order_id: 1, is_crm: true}
+
+The model's compiled SQL runs against tables that hold only the fixtures, named like the relations it reads: never
+the warehouse, and no build is needed. Fixture columns get the types the real inputs have, learned once per run by
+creating the project's seeds and models empty in memory (:class:`InputTypes`); columns a fixture leaves out are
+NULL. Only the columns listed under ``expect`` are compared, as multisets of rows: the result names the missing and
+the unexpected rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from northstar.datatests import TestConfig, _test_config, format_table, resolve_relation_call
+from northstar.errors import NorthstarError, ProjectError, did_you_mean
+from northstar.execute import NodeResult
+from northstar.manifest import Manifest, ModelNode, SeedNode
+from northstar.materialize import seed_statement
+from northstar.render import Ephemeral, Relation, compile_template, quote, render
+from northstar.yamlfile import check_keys, expect_list, expect_mapping
+
+UNIT_TEST_KEYS = {"name", "model", "description", "given", "expect", "overrides", "config"}
+GIVEN_KEYS = {"input", "rows", "format", "fixture"}
+EXPECT_KEYS = {"rows", "format", "fixture"}
+OVERRIDE_KEYS = {"vars", "macros", "env_vars"}
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """Rows as written in YAML or CSV: column names and one tuple per row (CSV values are strings)."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+
+@dataclass(frozen=True)
+class Given:
+    input: str  # as written: ref('stg_orders'), source('raw', 'users') or this
+    node_id: str
+    relation: Relation
+    fixture: Fixture
+
+
+@dataclass(frozen=True)
+class UnitTestNode:
+    """One unit test: the tested model's SQL, its fixtures and the expected rows."""
+
+    __test__ = False
+    unique_id: str
+    name: str
+    path: str
+    line: int | None
+    model_name: str
+    sql: str
+    given: tuple[Given, ...]
+    expect: Fixture
+    depends_on: tuple[str, ...]  # the tested model
+    config: TestConfig = field(default_factory=TestConfig)
+    description: str = ""
+    test_type: str = "unit"
+    kind: str = "test"
+
+    @property
+    def attached_node(self) -> str:
+        return self.depends_on[0]
+
+
+def unit_test_nodes(manifest: Manifest) -> list[UnitTestNode]:
+    """Every ``unit_tests:`` entry of the project's property files, checked against the manifest."""
+    tests = []
+    for doc in manifest.project.yaml_docs:
+        entries = expect_list(doc.data.get("unit_tests"), "unit_tests", doc.path, doc.data.line_of("unit_tests"))
+        for entry in entries:
+            entry = expect_mapping(entry, "A unit test", doc.path, doc.data.line_of("unit_tests"))
+            check_keys(entry, UNIT_TEST_KEYS, f"unit test '{entry.get('name', '?')}'")
+            test = _unit_test(manifest, entry, doc.path)
+            if test.config.enabled:
+                tests.append(test)
+    return tests
+
+
+def _unit_test(manifest: Manifest, entry: Any, path: str) -> UnitTestNode:
+    line = entry.line
+    for key in ("name", "model", "given", "expect"):
+        if key not in entry:
+            raise ProjectError(f"Unit test '{entry.get('name', '?')}' has no '{key}'.", path, line)
+    name, model_name = str(entry["name"]), str(entry["model"])
+    where = f"Unit test '{name}'"
+    uid = manifest.by_name.get(model_name)
+    model = manifest.nodes.get(uid) if uid else None
+    if not isinstance(model, ModelNode):
+        models = [n.name for n in manifest.nodes.values() if isinstance(n, ModelNode)]
+        raise ProjectError(
+            f"{where} tests '{model_name}', which is not a model.{did_you_mean(model_name, models)}", path, line
+        )
+    if not isinstance(model.relation, Relation):
+        raise ProjectError(f"{where}: '{model_name}' is ephemeral; unit-test the models that read it.", path, line)
+    needed = _inputs(manifest, model)
+    given = []
+    for item in expect_list(entry["given"], "given", path, entry.line_of("given")):
+        item = expect_mapping(item, "An entry of given", path, entry.line_of("given"))
+        check_keys(item, GIVEN_KEYS, f"an input of unit test '{name}'")
+        given.append(_given(manifest, model, item, path, where, needed))
+    missing = [u for u in needed if u not in {g.node_id for g in given}]
+    if missing:
+        first = manifest.nodes[missing[0]]
+        call = f"source('{first.source_name}', '{first.name}')" if first.kind == "source" else f"ref('{first.name}')"
+        names = ", ".join(manifest.nodes[u].name for u in missing)
+        raise ProjectError(
+            f"{where}: '{model_name}' also reads {names}, which the test does not give. Add each input, e.g. "
+            f"`- input: {call}` with `rows: []` for an empty one.",
+            path,
+            line,
+        )
+    expect = expect_mapping(entry["expect"], "expect", path, entry.line_of("expect"))
+    check_keys(expect, EXPECT_KEYS, f"expect of unit test '{name}'")
+    sql = model.sql
+    overrides = expect_mapping(entry.get("overrides"), "overrides", path, entry.line_of("overrides"))
+    if overrides:
+        check_keys(overrides, OVERRIDE_KEYS, f"overrides of unit test '{name}'")
+        sql = _render_with_overrides(manifest, model, overrides, where, path, line)
+    config = _test_config(
+        expect_mapping(entry.get("config"), "config", path, entry.line_of("config")), {}, where, path, line
+    )
+    return UnitTestNode(
+        unique_id=f"test.{manifest.project.config.name}.{name}",
+        name=name,
+        path=path,
+        line=line,
+        model_name=model_name,
+        sql=sql,
+        given=tuple(given),
+        expect=_fixture(manifest, expect, path, expect.line, f"{where}, expect"),
+        depends_on=(model.unique_id,),
+        config=config,
+        description=str(entry.get("description") or ""),
+    )
+
+
+def _inputs(manifest: Manifest, model: ModelNode) -> list[str]:
+    """The relations the model's SQL reads; an ephemeral parent is inlined, so its own inputs count instead."""
+    found: list[str] = []
+    for uid in model.depends_on:
+        node = manifest.nodes[uid]
+        if isinstance(node, ModelNode) and isinstance(node.relation, Ephemeral):
+            found.extend(u for u in _inputs(manifest, node) if u not in found)
+        elif uid not in found:
+            found.append(uid)
+    return found
+
+
+def _given(manifest: Manifest, model: ModelNode, item: Any, path: str, where: str, needed: list[str]) -> Given:
+    text = str(item.get("input", "")).strip()
+    line = item.line
+    if text == "this":  # an incremental model reading its own previous rows
+        node_id, relation = model.unique_id, model.relation
+    else:
+        resolved = resolve_relation_call(manifest.render_env, manifest.by_name, text, path, line)
+        if resolved is None:
+            raise ProjectError(
+                f"{where}: input '{text}' must be ref('model'), source('source', 'table') or this.", path, line
+            )
+        relation, node_id = resolved
+        if node_id not in needed:
+            reads = ", ".join(manifest.nodes[u].name for u in needed) or "nothing"
+            raise ProjectError(f"{where}: '{model.name}' does not read {text} (it reads {reads}).", path, line)
+        if not isinstance(relation, Relation):
+            raise ProjectError(
+                f"{where}: {text} is read from files in place; unit tests can replace only tables and views.",
+                path,
+                line,
+            )
+    return Given(text, node_id, relation, _fixture(manifest, item, path, line, f"{where}, input {text}"))
+
+
+def _fixture(manifest: Manifest, item: Mapping[str, Any], path: str, line: int | None, where: str) -> Fixture:
+    fmt = str(item.get("format") or ("csv" if "fixture" in item else "dict")).lower()
+    if "fixture" in item:
+        file = _fixture_file(manifest, str(item["fixture"]), path, line, where)
+        return _csv_rows(file.read_text(encoding="utf-8"))
+    rows = item.get("rows")
+    if fmt == "csv":
+        if not isinstance(rows, str):
+            raise ProjectError(f"{where}: format csv needs `rows: |` followed by CSV text with a header.", path, line)
+        return _csv_rows(rows)
+    if fmt != "dict":
+        raise ProjectError(f"{where}: format '{fmt}' is not supported; use dict (the default) or csv.", path, line)
+    rows = expect_list(rows, "rows", path, line)
+    columns: dict[str, None] = {}
+    for row in rows:
+        if not isinstance(row, dict):
+            raise ProjectError(f"{where}: each row must be a mapping such as {{id: 1, name: a}}.", path, line)
+        columns.update(dict.fromkeys(str(key) for key in row))
+    return Fixture(tuple(columns), tuple(tuple(row.get(c) for c in columns) for row in rows))
+
+
+def _csv_rows(text: str) -> Fixture:
+    reader = csv.reader(io.StringIO(text.strip()))
+    header = next(reader, [])
+    width = len(header)
+    rows = tuple(tuple(cell.strip() or None for cell in (row + [""] * width)[:width]) for row in reader if row)
+    return Fixture(tuple(h.strip() for h in header), rows)
+
+
+def _fixture_file(manifest: Manifest, name: str, path: str, line: int | None, where: str) -> Path:
+    config = manifest.project.config
+    candidates = []
+    for base in config.test_paths:
+        folder = config.root / base
+        if folder.is_dir():
+            candidates.extend(sorted(folder.rglob(f"{name}.csv")))
+    if not candidates:
+        raise ProjectError(
+            f"{where}: fixture '{name}' not found; put {name}.csv under {config.test_paths[0]}/fixtures/.", path, line
+        )
+    return candidates[0]
+
+
+def _render_with_overrides(
+    manifest: Manifest, model: ModelNode, overrides: Mapping[str, Any], where: str, path: str, line: int | None
+) -> str:
+    renv = manifest.render_env
+    if any(isinstance(manifest.nodes[u].relation, Ephemeral) for u in model.depends_on):
+        raise ProjectError(f"{where}: overrides are not supported for models that read ephemeral models.", path, line)
+    renv = replace(
+        renv,
+        vars={**renv.vars, **(overrides.get("vars") or {})},
+        env_vars={**renv.env_vars, **(overrides.get("env_vars") or {})},
+    )
+    # A macro override replaces the macro (or is_incremental) by a constant, as in dbt.
+    extra = {name: _constant(value) for name, value in (overrides.get("macros") or {}).items()}
+    template = compile_template(renv.env, model.raw_sql, model.path)
+    this = model.relation if isinstance(model.relation, Relation) else None
+    rendered = render(
+        renv, template, model.raw_sql, model.path, this=this, materialized=model.materialized, extra=extra
+    )
+    return rendered.sql.strip().rstrip(";").strip()
+
+
+def _constant(value: Any) -> Any:
+    return lambda *args, **kwargs: value
+
+
+class InputTypes:
+    """Column names and types of the relations unit tests read, learned once per run without the warehouse.
+
+    Seeds are read from their CSV files with LIMIT 0 and models created as views, in DAG order, in an in-memory
+    database; a relation whose type cannot be learned (a source table loaded by another tool) keeps the types of
+    its fixture values.
+    """
+
+    def __init__(self, manifest: Manifest) -> None:
+        self._manifest = manifest
+        self._lock = threading.Lock()
+        self._types: dict[str, list[tuple[str, str]]] | None = None
+
+    def of(self, uid: str) -> list[tuple[str, str]] | None:
+        with self._lock:
+            if self._types is None:
+                self._types = self._learn()
+        return self._types.get(uid)
+
+    def _learn(self) -> dict[str, list[tuple[str, str]]]:
+        manifest = self._manifest
+        needed = {g.node_id for n in manifest.nodes.values() if isinstance(n, UnitTestNode) for g in n.given}
+        wanted = set(needed)
+        for uid in needed:
+            wanted |= manifest.dag.upstream(uid)
+        types: dict[str, list[tuple[str, str]]] = {}
+        with duckdb.connect() as connection:
+            for uid in manifest.dag.sorted():
+                node = manifest.nodes[uid]
+                if uid not in wanted or node.kind not in ("seed", "model"):
+                    continue
+                relation = node.relation
+                if not isinstance(relation, Relation):
+                    continue
+                try:
+                    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(relation.schema)}")
+                    if isinstance(node, SeedNode):
+                        statement = seed_statement(
+                            relation, str(node.abs_path), node.config.column_types, node.config.extra.get("delimiter")
+                        )
+                        connection.execute(statement + "\nLIMIT 0")
+                    else:
+                        connection.execute(f"CREATE OR REPLACE VIEW {relation} AS\n{node.sql}")
+                except duckdb.Error:
+                    continue  # its children fall back to fixture types
+            for uid in needed:
+                relation = manifest.nodes[uid].relation
+                if not isinstance(relation, Relation):
+                    continue
+                try:
+                    rows = connection.execute(f"DESCRIBE {relation}").fetchall()
+                except duckdb.Error:
+                    continue
+                types[uid] = [(row[0], row[1]) for row in rows]
+        return types
+
+
+def run_unit_test(node: UnitTestNode, input_types: InputTypes) -> NodeResult:
+    """Run the model on its fixtures in memory and compare the expected columns as multisets of rows."""
+    start = time.perf_counter()
+    try:
+        with duckdb.connect() as connection:
+            for given in node.given:
+                types = input_types.of(given.node_id)
+                _load(connection, given.relation, given.fixture, types, f"input {given.input}")
+            actual = Relation("main", "__ns_actual")
+            try:
+                connection.execute(f"CREATE TABLE {actual} AS\n{node.sql}")
+            except duckdb.Error as error:
+                first = str(error).strip().splitlines()[0]
+                raise NorthstarError(f"model '{node.model_name}' failed on the fixtures: {first}") from None
+            actual_types = {row[0]: row[1] for row in connection.execute(f"DESCRIBE {actual}").fetchall()}
+            unknown = [c for c in node.expect.columns if c not in actual_types]
+            if unknown:
+                raise NorthstarError(
+                    f"expect names column(s) {', '.join(unknown)}, which '{node.model_name}' does not return "
+                    f"(it returns {', '.join(actual_types)})."
+                )
+            expected = Relation("main", "__ns_expected")
+            _load(connection, expected, node.expect, [(c, actual_types[c]) for c in node.expect.columns], "expect")
+            columns = ", ".join(quote(c) for c in node.expect.columns)
+            missing = connection.execute(
+                f"SELECT {columns} FROM {expected} EXCEPT ALL SELECT {columns} FROM {actual} ORDER BY ALL"
+            ).fetchall()
+            unexpected = connection.execute(
+                f"SELECT {columns} FROM {actual} EXCEPT ALL SELECT {columns} FROM {expected} ORDER BY ALL"
+            ).fetchall()
+    except (NorthstarError, duckdb.Error) as error:
+        text = error.message if isinstance(error, NorthstarError) else str(error).strip().splitlines()[0]
+        fault = ProjectError(f"Unit test {node.name} on {node.model_name}: {text}", node.path, node.line)
+        return NodeResult(node.unique_id, "error", str(fault), time.perf_counter() - start, error=fault)
+    elapsed = time.perf_counter() - start
+    failures = len(missing) + len(unexpected)
+    if not failures:
+        return NodeResult(node.unique_id, "pass", "", elapsed, failures=0)
+    message = _failure_message(node, list(node.expect.columns), missing, unexpected)
+    return NodeResult(
+        node.unique_id,
+        "fail",
+        message,
+        elapsed,
+        failures=failures,
+        details={"test_type": "unit", "missing": len(missing), "unexpected": len(unexpected)},
+    )
+
+
+def _failure_message(node: UnitTestNode, columns: list[str], missing: list[tuple], unexpected: list[tuple]) -> str:
+    where = f"{node.path}:{node.line}" if node.line else node.path
+    counts = [f"{len(missing)} missing row{'s' if len(missing) != 1 else ''}"] if missing else []
+    if unexpected:
+        counts.append(f"{len(unexpected)} unexpected row{'s' if len(unexpected) != 1 else ''}")
+    lines = [f"Unit test {node.name} on {node.model_name} ({where}): {', '.join(counts)}."]
+    for title, rows in (
+        ("Missing (expected, not returned)", missing),
+        ("Unexpected (returned, not expected)", unexpected),
+    ):
+        if rows:
+            lines.append(f"  {title}:")
+            lines.extend("    " + line for line in format_table(columns, rows).splitlines())
+    return "\n".join(lines)
+
+
+def _load(
+    connection: duckdb.DuckDBPyConnection,
+    relation: Relation,
+    fixture: Fixture,
+    types: list[tuple[str, str]] | None,
+    what: str,
+) -> None:
+    """Create ``relation`` holding the fixture rows, with the real relation's column types when known."""
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(relation.schema)}")
+    table = exp.Table(this=exp.to_identifier(relation.identifier), db=exp.to_identifier(relation.schema))
+    if types:
+        known = dict(types)
+        unknown = [c for c in fixture.columns if c not in known]
+        if unknown:
+            raise NorthstarError(
+                f"{what} has column(s) {', '.join(unknown)}, which {relation} does not have "
+                f"(its columns: {', '.join(known)})."
+            )
+        data_types = {c: exp.DataType.build(t, dialect="duckdb", udt=True) for c, t in types}
+        schema = exp.Schema(
+            this=table, expressions=[exp.ColumnDef(this=exp.to_identifier(c), kind=data_types[c]) for c, _ in types]
+        )
+        connection.execute(exp.Create(this=schema, kind="TABLE").sql(dialect="duckdb"))
+        if fixture.rows:
+            rows = [
+                tuple(exp.cast(exp.convert(v), data_types[c]) for c, v in zip(fixture.columns, row, strict=False))
+                for row in fixture.rows
+            ]
+            statement = exp.insert(exp.values(rows), table, columns=list(fixture.columns))
+            connection.execute(statement.sql(dialect="duckdb"))
+        return
+    if not fixture.columns:
+        raise NorthstarError(f"{what} gives no columns, and {relation}'s columns are unknown; write the header row.")
+    if not fixture.rows:
+        select: exp.Expression = exp.select(*(exp.cast(exp.null(), "VARCHAR").as_(c) for c in fixture.columns)).limit(0)
+    else:
+        select = exp.select("*").from_(exp.values(fixture.rows, alias="fixture", columns=list(fixture.columns)))
+    connection.execute(exp.Create(this=table, kind="TABLE", expression=select).sql(dialect="duckdb"))
