@@ -237,16 +237,28 @@ def seed(project_dir, vars_, target, threads, select, exclude, quiet, no_wait) -
 @select_option
 @exclude_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the SQL to this file.")
-def compile_(node, project_dir, vars_, target, threads, select, exclude, output) -> None:
+@click.option("--by", "by", multiple=True, help="For a metric: month|week|quarter|day|year or a dimension.")
+@click.option("--dialect", default="duckdb", show_default=True, help="For a metric: write the SQL for this engine.")
+def compile_(node, project_dir, vars_, target, threads, select, exclude, output, by, dialect) -> None:
     """Render models to SQL, without building anything.
 
     With NODE, print its rendered SQL (and write it to target/compiled/); without, write every selected model there.
+    When NODE names a metric, print the metric's query (--by to group it, --dialect to transpile it).
     """
     from northstar import artifacts
     from northstar.build import BuildOptions, compile_for_build, select_nodes
     from northstar.errors import did_you_mean
 
     project = _load(project_dir, vars_, target, threads)
+    if node and _names_metric(project, node):
+        from northstar.metrics.cli import compile_metric
+
+        sql = compile_metric(project, node, _split(by), dialect)
+        if output:
+            output.write_text(sql + "\n", encoding="utf-8")
+        else:
+            click.echo(sql)
+        return
     manifest = compile_for_build(project)
     target_dir = project.config.target_dir
     artifacts.write_manifest(manifest, target_dir)
@@ -280,14 +292,20 @@ def compile_(node, project_dir, vars_, target, threads, select, exclude, output)
     help="Only nodes of this kind.",
 )
 @click.option("--output", type=click.Choice(["name", "path", "json"]), default="name", help="What to print per node.")
-def ls(project_dir, vars_, target, threads, select, exclude, resource_type, output) -> None:
-    """List the project's nodes in DAG order."""
+@click.option("--metrics", "metrics_", is_flag=True, help="List metrics: type, description and owner.")
+def ls(project_dir, vars_, target, threads, select, exclude, resource_type, output, metrics_) -> None:
+    """List the project's nodes in DAG order (or, with --metrics, its metrics)."""
     import json
 
     from northstar.build import BuildOptions, select_nodes
     from northstar.manifest import compile_project
 
     project = _load(project_dir, vars_, target, threads)
+    if metrics_:
+        from northstar.metrics.cli import list_metrics_text
+
+        click.echo(list_metrics_text(project, output))
+        return
     manifest = compile_project(project)
     kinds = {"model", "seed", "source"} if resource_type == "all" else {resource_type}
     for uid in select_nodes(manifest, BuildOptions(select=select, exclude=exclude, kinds=frozenset(kinds))):
@@ -338,3 +356,33 @@ def lineage(node, project_dir, vars_, target, threads, column, upstream, depth, 
 
     project = _load(project_dir, vars_, target, threads)
     click.echo(describe(compile_for_build(project), node, column, upstream, depth, output))
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--by month,channel`` and ``--by month --by channel`` mean the same."""
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def _names_metric(project: Any, name: str) -> bool:
+    return any(
+        isinstance(entry, dict) and entry.get("name") == name
+        for doc in project.yaml_docs
+        for entry in (doc.data.get("metrics") or [])
+    )
+
+
+@main.command()
+@click.argument("metrics", nargs=-1, required=True)
+@_common
+@click.option("--by", "by", multiple=True, help="month|week|quarter|day|year (metric time) or a dimension.")
+@click.option("--where", default=None, help="A condition on dimensions, e.g. \"channel = 'email'\".")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day (inclusive).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day (inclusive).")
+@click.option("--order", multiple=True, help="Columns to sort by; -name sorts descending.")
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many rows.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", help="Output format.")
+def query(metrics, project_dir, vars_, target, threads, by, where, start, end, order, limit, fmt) -> None:
+    """Answer METRICS from the warehouse: e.g. `metrics query north_star --by month`."""
+    from northstar.metrics.cli import query_text
+
+    project = _load(project_dir, vars_, target, threads)
+    click.echo(query_text(project, metrics, _split(by), where, start, end, _split(order), limit, fmt))

@@ -1,0 +1,91 @@
+"""The semantic layer: YAML metrics compiled by sqlglot into one readable DuckDB query each.
+
+Modules: ``spec`` (YAML -> frozen dataclasses), ``resolve`` (names checked, joins through entities, derived metrics
+expanded), ``filters`` (MetricFlow filter syntax and ``--where``), ``compile`` (the passes building one query),
+``growth`` (cohort, retention, conversion, funnel, uplift), ``query`` (run and format), ``nodes`` (metrics as DAG
+nodes for ``metrics build``), ``tests`` (metric unit tests and expectations).
+
+The public API, used by the CLI and by lineage:
+
+>>> from northstar.metrics import load_semantics, metric_sql, list_metrics    # doctest: +SKIP
+>>> sem = load_semantics(project)              # a Project or a Manifest; validated once
+>>> print(metric_sql(project, "north_star"))   # DuckDB SQL at the metric's default grain and dimensions
+>>> [(m.name, m.semantic_models, m.measures, m.dimensions) for m in list_metrics(project)][0]
+('north_star', ('orders',), ('crm_orders',), ('orders.ordered_at', 'order__is_crm_attributed'))
+
+``metric_sql`` reads only warehouse relations (the models the semantic models name with ``ref()``).
+``list_metrics`` returns :class:`~northstar.metrics.resolve.MetricInfo` values: name, type, description, owner, the
+semantic models and the models (relations' names) it reads, its measures, and the dimensions it uses (agg-time
+dimensions as ``semantic_model.dimension``, filter dimensions as written, e.g. ``order__is_crm_attributed``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from northstar.metrics.resolve import MetricInfo, Semantics
+    from northstar.project import Project
+
+
+def _project(project_or_manifest: Any) -> Project:
+    return getattr(project_or_manifest, "project", project_or_manifest)
+
+
+def model_relations(project_or_manifest: Any) -> dict[str, Any]:
+    """Model name -> warehouse relation, without rendering any model (a manifest's relations if given one)."""
+    nodes = getattr(project_or_manifest, "nodes", None)
+    if nodes is not None:
+        return {
+            n.name: n.relation for n in nodes.values() if n.kind in ("model", "seed") and hasattr(n.relation, "schema")
+        }
+    from northstar.config import build_config, merge_config, resolve_folder_config
+    from northstar.project import schema_for
+    from northstar.render import Relation, make_environment, static_config
+
+    project = _project(project_or_manifest)
+    env = make_environment()
+    relations: dict[str, Any] = {}
+    for model in project.models:
+        static = static_config(env, model.sql, model.path) if "config(" in model.sql else {}
+        props = model.properties
+        raw = merge_config(
+            resolve_folder_config(project.config.models, (*model.folders, model.name)),
+            props.config if props else {},
+            static,
+        )
+        config = build_config(raw, "view", f"Model '{model.name}'", model.path, None)
+        if config.materialized != "ephemeral" and config.enabled:
+            relations[model.name] = Relation(
+                schema_for(project.config, config.schema, model.folders), config.alias or model.name
+            )
+    for seed in project.seeds:
+        relations[seed.name] = Relation(seed.schema, seed.alias)
+    return relations
+
+
+def load_semantics(project_or_manifest: Any) -> Semantics:
+    """Read and validate every semantic model and metric of a project (or of a manifest's project)."""
+    from northstar.metrics.resolve import semantics
+    from northstar.metrics.spec import read_spec
+
+    project = _project(project_or_manifest)
+    docs = [(doc.path, doc.data) for doc in project.yaml_docs if "semantic_models" in doc.data or "metrics" in doc.data]
+    return semantics(read_spec(docs), model_relations(project_or_manifest))
+
+
+def metric_sql(project_or_manifest: Any, metric_name: str) -> str:
+    """The DuckDB SQL of a metric at its default grain and dimensions (what ``metrics build`` materializes)."""
+    from northstar.metrics.compile import compile_request, default_request
+
+    sem = load_semantics(project_or_manifest)
+    return compile_request(sem, default_request(sem.metric(metric_name)))
+
+
+def list_metrics(project_or_manifest: Any) -> list[MetricInfo]:
+    """Every metric with its type, description, owner, semantic models, measures and dimensions."""
+    sem = load_semantics(project_or_manifest)
+    return [sem.info(metric) for metric in sem.spec.metrics]
+
+
+__all__ = ["load_semantics", "metric_sql", "list_metrics", "model_relations"]

@@ -1,0 +1,75 @@
+"""What the ``metrics query``, ``metrics compile METRIC`` and ``metrics ls --metrics`` commands call.
+
+Kept apart from ``northstar/cli.py`` so the click layer stays thin and imports nothing heavy at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+
+def compile_metric(project: Any, name: str, by: tuple[str, ...], dialect: str) -> str:
+    """The SQL of one metric, at its default grain and dimensions unless ``by`` is given."""
+    from northstar.metrics import load_semantics
+    from northstar.metrics.compile import Request, compile_request, default_request
+
+    sem = load_semantics(project)
+    request = Request((name,), by=by) if by else default_request(sem.metric(name))
+    return compile_request(sem, request, dialect)
+
+
+def query_text(
+    project: Any,
+    metrics: tuple[str, ...],
+    by: tuple[str, ...],
+    where: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    order: tuple[str, ...],
+    limit: int | None,
+    fmt: str,
+) -> str:
+    from northstar.metrics.compile import Request
+    from northstar.metrics.query import format_rows, run_query
+
+    request = Request(
+        metrics=tuple(metrics),
+        by=by,
+        where=where,
+        start=start.date() if start else None,
+        end=end.date() if end else None,
+        order=order,
+        limit=limit,
+    )
+    result = run_query(project, request)
+    return format_rows(result.columns, result.rows, fmt)
+
+
+def list_metrics_text(project: Any, output: str) -> str:
+    """One line per metric: name, type, owner and description (JSON lines with --output json)."""
+    from northstar.metrics import list_metrics
+    from northstar.metrics.query import format_rows
+
+    infos = list_metrics(project)
+    if output == "json":
+        return "\n".join(
+            json.dumps(
+                {
+                    "name": i.name,
+                    "type": i.type,
+                    "description": i.description,
+                    "owner": i.owner,
+                    "semantic_models": list(i.semantic_models),
+                    "measures": list(i.measures),
+                    "dimensions": list(i.dimensions),
+                    "path": i.path,
+                }
+            )
+            for i in infos
+        )
+    if output == "path":
+        return "\n".join(f"{i.path}:{i.line}" for i in infos)
+    rows = [(i.name, i.type, i.owner, " ".join(i.description.split())) for i in infos]
+    return format_rows(("metric", "type", "owner", "description"), rows, "table")

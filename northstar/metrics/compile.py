@@ -1,0 +1,622 @@
+"""Compile a metric request into ONE readable DuckDB query, built as a sqlglot AST.
+
+A request (metrics, ``--by``, ``--where``, dates, order, limit) is planned into *leaves*: one aggregated measure each
+(a measure, its filters, an optional time offset). Then a short tuple of pure ``Expression -> Expression`` passes
+builds the query: one CTE per semantic model and filter set (with a comment saying what it aggregates), the CTEs
+joined on the group-by columns, the metric formulas over their columns, then order and limit.
+
+>>> print(compile_request(sem, Request(("revenue",), by=("month",))))   # doctest: +SKIP
+WITH orders AS (
+  /* orders: revenue = sum of payment_total, per metric_time__month */
+  SELECT ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlglot
+from sqlglot import exp
+
+from northstar.errors import CompileError, ProjectError, did_you_mean
+from northstar.metrics.filters import parse_condition, render_filter
+from northstar.metrics.resolve import DimensionRef, Semantics
+from northstar.metrics.spec import (
+    GRAINS,
+    CohortParams,
+    ConversionParams,
+    CumulativeParams,
+    DerivedParams,
+    Measure,
+    MeasureInput,
+    Metric,
+    Params,
+    RatioParams,
+    RetentionParams,
+    SemanticModel,
+    SimpleParams,
+    Window,
+)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What ``metrics query``/``compile`` asks for. ``order`` items are column names, ``-name`` for descending."""
+
+    metrics: tuple[str, ...]
+    by: tuple[str, ...] = ()
+    where: str | None = None
+    start: date | None = None
+    end: date | None = None
+    order: tuple[str, ...] = ()
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    """One ``--by`` item: the output column, and either a metric_time grain or a dimension name."""
+
+    column: str
+    grain: str | None = None  # metric_time at this grain
+    name: str | None = None  # a dimension or entity name
+
+    @property
+    def is_time(self) -> bool:
+        return self.name is None
+
+
+def parse_by(items: tuple[str, ...], default_grain: str = "day") -> tuple[Group, ...]:
+    """``month`` -> metric_time__month; ``metric_time__week`` -> week; anything else is a dimension name."""
+    groups: list[Group] = []
+    for item in items:
+        item = item.strip()
+        if item in GRAINS:
+            group = Group(f"metric_time__{item}", item)
+        elif item == "metric_time":
+            group = Group(f"metric_time__{default_grain}", default_grain)
+        elif item.startswith("metric_time__"):
+            grain = item.removeprefix("metric_time__")
+            if grain not in GRAINS:
+                raise ProjectError(f"--by {item}: unknown grain '{grain}'. Valid grains: {', '.join(GRAINS)}.")
+            group = Group(item, grain)
+        else:
+            group = Group(item, None, item)
+        if any(g.column == group.column for g in groups):
+            raise ProjectError(f"--by {item} is given twice.")
+        groups.append(group)
+    if sum(1 for g in groups if g.is_time) > 1:
+        raise ProjectError("Give at most one time grain in --by (day, week, month, quarter or year).")
+    return tuple(groups)
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One aggregated measure: the unit a CTE computes."""
+
+    measure: str
+    filters: tuple[str, ...] = ()
+    offset: Window | None = None
+    # A leaf that is not a plain aggregation: a cumulative, conversion, cohort or retention metric, computed in
+    # its own CTE (see growth.py) as one value per group.
+    special: Params | None = None
+    metric: str | None = None
+
+
+@dataclass
+class _Plan:
+    """Leaves collected while expanding metric formulas; mutable only while planning one request."""
+
+    sem: Semantics
+    leaves: dict[Leaf, str] = field(default_factory=dict)
+    columns: dict[str, exp.Expression] = field(default_factory=dict)
+    context: dict[Leaf, Metric] = field(default_factory=dict)
+
+    def column(self, leaf: Leaf, metric: Metric) -> str:
+        if leaf not in self.leaves:
+            base = leaf.metric or leaf.measure
+            name = base if base not in self.leaves.values() else f"{base}_{len(self.leaves) + 1}"
+            if leaf.offset is not None:
+                name = f"{base}__offset_{leaf.offset.count}_{leaf.offset.unit}"
+            self.leaves[leaf] = name
+            self.context[leaf] = metric
+        return self.leaves[leaf]
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A planned request: everything the passes need."""
+
+    sem: Semantics
+    request: Request
+    groups: tuple[Group, ...]
+    metrics: tuple[Metric, ...]
+    formulas: tuple[tuple[str, exp.Expression], ...]
+    leaves: tuple[tuple[Leaf, str, Metric], ...]
+    where: exp.Expression | None
+
+
+def plan(sem: Semantics, request: Request) -> Compiled:
+    """Expand each requested metric into leaves and a formula over their columns."""
+    if not request.metrics:
+        raise ProjectError("Name at least one metric.")
+    metrics = tuple(sem.metric(name) for name in request.metrics)
+    growth = [m for m in metrics if m.own_shape]
+    if growth and len(metrics) > 1:
+        raise ProjectError(
+            f"'{growth[0].name}' is a {growth[0].type} metric with its own output columns; query it on its own."
+        )
+    default_grain = next((m.default_grain for m in metrics if m.default_grain), "day")
+    groups = parse_by(request.by, default_grain)
+    where = parse_condition(request.where, "--where") if request.where else None
+    state = _Plan(sem)
+    formulas = []
+    for metric in metrics:
+        if not metric.own_shape:  # funnels and uplifts are planned by growth.py
+            formulas.append((metric.name, _formula(state, metric, (), None)))
+    leaves = tuple((leaf, name, state.context[leaf]) for leaf, name in state.leaves.items())
+    if any(leaf.offset is not None for leaf in state.leaves) and not any(g.is_time for g in groups):
+        raise ProjectError(
+            f"{', '.join(request.metrics)}: a metric here compares periods (offset_window), so the query needs a "
+            "time grain: add e.g. --by month."
+        )
+    return Compiled(sem, request, groups, metrics, tuple(formulas), leaves, where)
+
+
+def _formula(state: _Plan, metric: Metric, filters: tuple[str, ...], offset: Window | None) -> exp.Expression:
+    """The metric as an expression over leaf columns, registering the leaves it needs."""
+    sem = state.sem
+    own = (*filters, metric.filter) if metric.filter else filters
+    p = metric.params
+    if isinstance(p, SimpleParams):
+        return _measure_column(state, metric, p.measure, own, offset)
+    if isinstance(p, CumulativeParams | ConversionParams | CohortParams | RetentionParams):
+        first = sem.measure_inputs(metric)[0]
+        leaf = Leaf(first.name, own, offset, special=p, metric=metric.name)
+        return exp.column(state.column(leaf, metric))
+    if isinstance(p, RatioParams):
+        num = _input(state, metric, p.numerator, own, offset)
+        den = _input(state, metric, p.denominator, own, offset)
+        return exp.Div(
+            this=exp.Cast(this=num, to=exp.DataType.build("double")),
+            expression=exp.func("nullif", den, exp.Literal.number(0)),
+        )
+    if isinstance(p, DerivedParams):
+        tree = sqlglot.parse_one(p.expr, dialect="duckdb")
+        values = {item.ref: _input(state, metric, item, own, offset) for item in p.metrics}
+
+        def swap(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Column) and node.name in values:
+                value = values[node.name].copy()
+                return value if isinstance(value, exp.Column) else exp.Paren(this=value)
+            return node
+
+        return tree.transform(swap)
+    raise CompileError(
+        f"'{metric.name}' is a {metric.type} metric; it cannot be an input of another metric.",
+        metric.where.path,
+        metric.where.line,
+    )
+
+
+def _input(state: _Plan, metric: Metric, item, filters: tuple[str, ...], offset: Window | None) -> exp.Expression:
+    used = state.sem.metric(item.name, metric)
+    shift = _add_windows(offset, item.offset_window)
+    return _formula(state, used, _with(filters, item.filter), shift)
+
+
+def _measure_column(
+    state: _Plan, metric: Metric, item: MeasureInput, filters: tuple[str, ...], offset: Window | None
+) -> exp.Expression:
+    state.sem.model_of(item.name, metric)
+    leaf = Leaf(item.name, _with(filters, item.filter), offset)
+    column: exp.Expression = exp.column(state.column(leaf, metric))
+    if item.fill_nulls_with is not None:
+        column = exp.func("coalesce", column, exp.Literal.number(item.fill_nulls_with))
+    return column
+
+
+def _with(filters: tuple[str, ...], extra: str | None) -> tuple[str, ...]:
+    return (*filters, extra) if extra else filters
+
+
+def _add_windows(a: Window | None, b: Window | None) -> Window | None:
+    if a is None or b is None:
+        return a or b
+    if a.unit != b.unit:
+        raise CompileError(f"Nested offset windows must share a unit; got '{a}' and '{b}'.")
+    return Window(a.count + b.count, a.unit)
+
+
+# -- SQL helpers ------------------------------------------------------------------------------------------------
+
+
+def qualify(sql: str, alias: str) -> exp.Expression:
+    """Parse a column expression from YAML and prefix its bare columns with the table alias."""
+    tree = sqlglot.parse_one(sql, dialect="duckdb")
+    for column in tree.find_all(exp.Column):
+        if not column.table:
+            column.set("table", exp.to_identifier(alias))
+    return tree
+
+
+def truncate(value: exp.Expression, grain: str) -> exp.Expression:
+    """The period a timestamp falls in, as a DATE: ``CAST(DATE_TRUNC('month', t) AS DATE)``."""
+    return exp.Cast(this=exp.func("date_trunc", exp.Literal.string(grain), value), to=exp.DataType.build("date"))
+
+
+def interval(window: Window) -> exp.Interval:
+    return exp.Interval(this=exp.Literal.string(str(window.count)), unit=exp.var(window.unit.upper()))
+
+
+def aggregate(measure: Measure, value: exp.Expression) -> exp.Expression:
+    """The SQL aggregation of a measure."""
+    agg = measure.agg
+    if agg == "sum":
+        return exp.Sum(this=value)
+    if agg == "count":
+        return exp.Count(this=value)
+    if agg == "count_distinct":
+        return exp.Count(this=exp.Distinct(expressions=[value]))
+    if agg == "average":
+        return exp.Avg(this=value)
+    if agg == "min":
+        return exp.Min(this=value)
+    if agg == "max":
+        return exp.Max(this=value)
+    if agg == "median":
+        return exp.func("median", value)
+    if agg == "percentile":
+        name = "quantile_disc" if measure.discrete else "quantile_cont"
+        return exp.func(name, value, exp.Literal.number(measure.percentile))
+    if agg == "sum_boolean":
+        return exp.Sum(
+            this=exp.Case(ifs=[exp.If(this=value, true=exp.Literal.number(1))], default=exp.Literal.number(0))
+        )
+    raise AssertionError(agg)  # pragma: no cover
+
+
+def _and_all(conditions: list[exp.Expression]) -> exp.Expression | None:
+    if not conditions:
+        return None
+    return exp.and_(*[exp.Paren(this=c) if isinstance(c, exp.Or) else c for c in conditions])
+
+
+@dataclass
+class Rows:
+    """The FROM clause of one semantic model's rows, growing the joins that referenced dimensions need."""
+
+    sem: Semantics
+    model: SemanticModel
+    metric: Metric | None
+    joins: dict[str, DimensionRef] = field(default_factory=dict)  # alias -> ref that needed it
+
+    @property
+    def alias(self) -> str:
+        return self.model.name
+
+    def source(self) -> exp.Select:
+        relation = self.sem.relation(self.model)
+        select = exp.select().from_(exp.to_table(str(relation)).as_(self.alias))
+        for alias, ref in self.joins.items():
+            assert ref.join is not None
+            target_entity = ref.owner.entity(ref.join.name)
+            assert target_entity is not None
+            on = exp.EQ(this=qualify(ref.join.expr, self.alias), expression=qualify(target_entity.expr, alias))
+            table = exp.to_table(str(self.sem.relation(ref.owner))).as_(alias)
+            select = select.join(table, on=on, join_type="left")
+        return select
+
+    def dimension(self, name: str, what: str) -> exp.Expression:
+        """A dimension's expression over these rows, adding the join it needs."""
+        ref = self.sem.dimension(self.model, name, self.metric, what)
+        alias = self.alias
+        if ref.join is not None:
+            alias = ref.owner.name if ref.owner.name != self.alias else f"{ref.owner.name}_{ref.join.name}"
+            known = self.joins.get(alias)
+            if known is not None and known.join != ref.join:
+                alias = f"{ref.owner.name}_{ref.join.name}"
+            self.joins[alias] = ref
+        value = qualify(ref.expr, alias)
+        return truncate(value, ref.grain) if ref.grain else value
+
+    def time(self, measure: str) -> exp.Expression:
+        dimension = self.sem.agg_time(self.model, measure, self.metric)
+        return qualify(dimension.expr, self.alias)
+
+    def condition(self, condition: exp.Expression, measure: str, what: str) -> exp.Expression:
+        """Replace the dimension names of a parsed condition by their expressions over these rows."""
+
+        def swap(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Column) and not node.table:
+                name = node.name
+                if name == "metric_time" or name.startswith("metric_time__"):
+                    grain = name.removeprefix("metric_time").removeprefix("__") or None
+                    if grain is not None and grain not in GRAINS:
+                        raise ProjectError(f"{what} uses '{name}': unknown grain. Valid: {', '.join(GRAINS)}.")
+                    time = self.time(measure)
+                    return truncate(time, grain) if grain else time
+                return self.dimension(name, what)
+            return node
+
+        return condition.copy().transform(swap)
+
+    def filters(self, texts: tuple[str, ...], measure: str) -> list[exp.Expression]:
+        what = f"The filter of metric '{self.metric.name}'" if self.metric else "A filter"
+        conditions = []
+        for text in dict.fromkeys(texts):
+            try:
+                parsed = parse_condition(text, "Filter")
+            except ProjectError as error:
+                where = self.metric.where if self.metric else None
+                raise CompileError(
+                    error.message, where.path if where else None, where.line if where else None
+                ) from None
+            conditions.append(self.condition(parsed, measure, what))
+        return conditions
+
+
+def date_range(time: exp.Expression, start: date | None, end: date | None, shift: Window | None = None):
+    """Row conditions keeping ``start <= time < end + 1 day`` (both dates inclusive)."""
+    value = exp.Add(this=time, expression=interval(shift)) if shift else time
+    out = []
+    if start is not None:
+        out.append(
+            exp.GTE(
+                this=value.copy(),
+                expression=exp.Cast(this=exp.Literal.string(start.isoformat()), to=exp.DataType.build("date")),
+            )
+        )
+    if end is not None:
+        upper = exp.Add(
+            this=exp.Cast(this=exp.Literal.string(end.isoformat()), to=exp.DataType.build("date")),
+            expression=interval(Window(1, "day")),
+        )
+        out.append(exp.LT(this=value.copy(), expression=upper))
+    return out
+
+
+# -- the passes -------------------------------------------------------------------------------------------------
+
+
+def _leaf_select(c: Compiled, leaves: list[tuple[Leaf, str, Metric]]) -> tuple[exp.Select, str]:
+    """One CTE body aggregating leaves that share a semantic model, filters and offset; and its comment."""
+    first, _, metric = leaves[0]
+    model = c.sem.model_of(first.measure, metric)
+    rows = Rows(c.sem, model, metric)
+    time = rows.time(first.measure)
+    if first.offset is not None:
+        time = exp.Add(this=time, expression=interval(first.offset))
+    selects: list[exp.Expression] = []
+    for group in c.groups:
+        if group.is_time:
+            selects.append(exp.alias_(truncate(time.copy(), group.grain), group.column))
+        else:
+            selects.append(exp.alias_(rows.dimension(group.name, "--by"), group.column))
+    described = []
+    for leaf, name, _metric in leaves:
+        measure = model.measure(leaf.measure)
+        assert measure is not None
+        selects.append(exp.alias_(aggregate(measure, qualify(measure.expr, rows.alias)), name))
+        described.append(f"{name} = {measure.agg.replace('_', ' ')} of {measure.expr}")
+    conditions = rows.filters(first.filters, first.measure)
+    if c.where is not None:
+        conditions.append(rows.condition(c.where, first.measure, "--where"))
+    conditions += date_range(rows.time(first.measure), c.request.start, c.request.end, first.offset)
+    select = rows.source().select(*selects)
+    condition = _and_all(conditions)
+    if condition is not None:
+        select = select.where(condition)
+    if c.groups:
+        select = select.group_by(*[exp.Literal.number(i + 1) for i in range(len(c.groups))])
+    per = f", per {', '.join(g.column for g in c.groups)}" if c.groups else ""
+    shifted = f", shifted {first.offset} later" if first.offset else ""
+    where = f"; rows where {' and '.join(render_filter(f) for f in first.filters)}" if first.filters else ""
+    comment = f"{model.name}: {'; '.join(described)}{per}{shifted}{where}"
+    return select, comment
+
+
+def _cumulative_select(c: Compiled, leaf: Leaf, name: str, metric: Metric) -> tuple[exp.Select, str]:
+    """A running aggregate: for each period, the rows up to its end (within the window or since the grain start)."""
+    params = leaf.special
+    assert isinstance(params, CumulativeParams)
+    model = c.sem.model_of(leaf.measure, metric)
+    measure = model.measure(leaf.measure)
+    assert measure is not None
+    rows = Rows(c.sem, model, metric)
+    time = rows.time(leaf.measure)
+    grain = next((g.grain for g in c.groups if g.is_time), None)
+    value = exp.alias_(aggregate(measure, qualify(measure.expr, rows.alias)), name)
+    conditions = rows.filters(_with(leaf.filters, params.measure.filter), leaf.measure)
+    if c.where is not None:
+        conditions.append(rows.condition(c.where, leaf.measure, "--where"))
+    dims = [exp.alias_(rows.dimension(g.name, "--by"), g.column) for g in c.groups if not g.is_time]
+    if grain is None:
+        select = rows.source().select(*dims, value)
+        conditions += date_range(time, None, c.request.end)
+        what = "all time"
+    else:
+        column = f"metric_time__{grain}"
+        spine = (
+            exp.select(
+                exp.alias_(
+                    exp.Cast(
+                        this=exp.Unnest(
+                            expressions=[
+                                exp.func(
+                                    "generate_series",
+                                    exp.Min(this=truncate(time.copy(), grain)),
+                                    exp.Max(this=truncate(time.copy(), grain)),
+                                    interval(Window(1, grain)),
+                                )
+                            ]
+                        ),
+                        to=exp.DataType.build("date"),
+                    ),
+                    column,
+                )
+            )
+            .from_(exp.to_table(str(c.sem.relation(model))).as_(rows.alias))
+            .subquery("periods")
+        )
+        period_end = exp.Add(this=exp.column(column, "periods"), expression=interval(Window(1, grain)))
+        on = [exp.LT(this=time.copy(), expression=period_end.copy())]
+        if params.window is not None:
+            on.append(
+                exp.GTE(
+                    this=time.copy(), expression=exp.Sub(this=period_end.copy(), expression=interval(params.window))
+                )
+            )
+            what = f"the {params.window} up to the end of each {grain}"
+        elif params.grain_to_date is not None:
+            on.append(
+                exp.GTE(this=time.copy(), expression=truncate(exp.column(column, "periods"), params.grain_to_date))
+            )
+            what = f"{params.grain_to_date} to date, at the end of each {grain}"
+        else:
+            what = f"all time up to the end of each {grain}"
+        source = rows.source()
+        base = source.args["from_"].this
+        select = exp.select(exp.column(column, "periods"), *dims, value).from_(spine)
+        select = select.join(base, on=_and_all(on), join_type="inner")
+        for join in source.args.get("joins") or []:
+            select = select.join(join)
+        conditions += [
+            cond.transform(lambda n: exp.column(column, "periods") if n == exp.column("__period__") else n)
+            for cond in date_range(exp.column("__period__"), c.request.start, c.request.end)
+        ]
+    condition = _and_all(conditions)
+    if condition is not None:
+        select = select.where(condition)
+    count = len(c.groups)
+    if count:
+        select = select.group_by(*[exp.Literal.number(i + 1) for i in range(count)])
+    return select, f"{model.name}: {name} = {measure.agg} of {measure.expr} over {what}"
+
+
+def _ctes(expression: exp.Select, c: Compiled) -> exp.Select:
+    """Pass 1: one CTE per semantic model + filter set (+ offset), each with a comment."""
+    buckets: dict[tuple, list[tuple[Leaf, str, Metric]]] = {}
+    for leaf, name, metric in c.leaves:
+        if leaf.special is not None:
+            key: tuple = (leaf,)
+        else:
+            key = (c.sem.model_of(leaf.measure).name, leaf.filters, leaf.offset)
+        buckets.setdefault(key, []).append((leaf, name, metric))
+    used: set[str] = set()
+
+    def unique(name: str) -> str:
+        base, n = name, 2
+        while name in used:
+            name, n = f"{base}_{n}", n + 1
+        used.add(name)
+        return name
+
+    for key, leaves in buckets.items():
+        leaf, name, metric = leaves[0]
+        if isinstance(leaf.special, CumulativeParams):
+            body, comment = _cumulative_select(c, leaf, name, metric)
+            ctes = [(name, body, comment)]
+        elif leaf.special is not None:
+            from northstar.metrics.growth import leaf_select
+
+            ctes = leaf_select(c, leaf, name, metric)
+        else:
+            body, comment = _leaf_select(c, leaves)
+            ctes = [(key[0] if not leaf.offset else f"{key[0]}_offset", body, comment)]
+        for cte_name, body, comment in ctes:
+            cte_name = unique(cte_name)
+            body.add_comments([comment])
+            expression = expression.with_(cte_name, as_=body)
+        expression.meta.setdefault("ctes", []).append((cte_name, [lname for _, lname, _ in leaves], leaf.offset))
+    return expression
+
+
+def _join(expression: exp.Select, c: Compiled) -> exp.Select:
+    """Pass 2: join the CTEs on the group-by columns (full outer: a period with one metric only still shows)."""
+    ctes = expression.meta["ctes"]
+    keys = [g.column for g in c.groups]
+    plain = [cte for cte in ctes if cte[2] is None] or ctes[:1]
+    shifted = [cte for cte in ctes if cte not in plain]
+    expression = expression.from_(plain[0][0])
+    for name, _, _ in plain[1:]:
+        if keys:
+            expression = expression.join(name, using=keys, join_type="full outer")
+        else:
+            expression = expression.join(name, join_type="cross")
+    for name, _, _ in shifted:
+        if keys:
+            expression = expression.join(name, using=keys, join_type="left")
+        else:
+            expression = expression.join(name, join_type="cross")
+    return expression
+
+
+def _select(expression: exp.Select, c: Compiled) -> exp.Select:
+    """Pass 3: the group-by columns, then each metric's formula over the CTE columns."""
+    columns = [exp.column(g.column) for g in c.groups]
+    formulas = [exp.alias_(formula.copy(), name) for name, formula in c.formulas]
+    return expression.select(*columns, *formulas)
+
+
+def _order_limit(expression: exp.Select, c: Compiled) -> exp.Select:
+    """Pass 4: ORDER BY (the group-by columns unless --order says otherwise) and LIMIT."""
+    names = list(expression.named_selects)
+    order = []
+    for item in c.request.order or tuple(g.column for g in c.groups):
+        descending = item.startswith("-")
+        name = item.lstrip("-").strip()
+        if name in GRAINS:
+            name = f"metric_time__{name}"
+        if name not in names:
+            hint = did_you_mean(name, names)
+            raise ProjectError(f"--order {item}: no such column.{hint} Valid choices: {', '.join(names)}.")
+        order.append(exp.Ordered(this=exp.column(name), desc=descending, nulls_first=False))
+    if order:
+        expression = expression.order_by(*order)
+    if c.request.limit is not None:
+        expression = expression.limit(c.request.limit)
+    return expression
+
+
+PASSES: tuple[Callable[[exp.Select, Compiled], exp.Select], ...] = (_ctes, _join, _select, _order_limit)
+
+
+def build(c: Compiled) -> exp.Select:
+    """Run the passes over an empty SELECT."""
+    expression = exp.Select()
+    for step in PASSES:
+        expression = step(expression, c)
+    expression.meta.pop("ctes", None)
+    return expression
+
+
+def compile_expression(sem: Semantics, request: Request) -> exp.Expression:
+    """The query of a request as a sqlglot expression (growth metrics have their own builders)."""
+    c = plan(sem, request)
+    if c.metrics[0].own_shape:
+        from northstar.metrics.growth import growth_query
+
+        return growth_query(c)
+    return build(c)
+
+
+def compile_request(sem: Semantics, request: Request, dialect: str = "duckdb") -> str:
+    """The SQL of a request, pretty-printed for ``dialect``."""
+    return render(compile_expression(sem, request), dialect)
+
+
+def render(expression: exp.Expression, dialect: str = "duckdb") -> str:
+    try:
+        return expression.sql(dialect=dialect, pretty=True)
+    except ValueError as error:
+        raise ProjectError(f"Cannot write the SQL for dialect '{dialect}': {error}") from None
+
+
+def default_request(metric: Metric) -> Request:
+    """The request ``metrics build`` materializes: the metric at its default grain and dimensions."""
+    by = tuple(metric.default_by)
+    if metric.default_grain and not any(b in GRAINS or b.startswith("metric_time") for b in by):
+        by = (metric.default_grain, *by)
+    return Request((metric.name,), by=by)

@@ -1,0 +1,137 @@
+"""Metric filters and ``--where``: MetricFlow's ``{{ Dimension('user__channel') }}`` syntax to a checked sqlglot AST.
+
+A filter is a SQL condition whose columns are dimension names (``channel``, ``user__channel``,
+``metric_time__month``). It is parsed once; anything but a plain condition (a subquery, a second statement, a
+qualified or unknown column) is refused with an error naming where the filter was written.
+
+>>> render_filter("{{ Dimension('user__channel') }} = 'paid_search'")
+"user__channel = 'paid_search'"
+>>> sorted(referenced_names("{{ TimeDimension('metric_time', 'month') }} >= '2025-01-01' and channel = 'seo'"))
+['channel', 'metric_time__month']
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sqlglot
+from sqlglot import exp
+
+from northstar.errors import CompileError, ProjectError
+
+if TYPE_CHECKING:
+    from northstar.metrics.resolve import Semantics
+    from northstar.metrics.spec import DerivedParams, Metric, SemanticModel
+
+
+class _Name:
+    """What ``Dimension('x')`` returns in a filter: the name, with MetricFlow's ``.grain()`` chain."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def grain(self, grain: str) -> _Name:
+        return _Name(f"{self.name}__{grain}")
+
+    def date_part(self, part: str) -> _Name:
+        raise CompileError(f"date_part('{part}') in filters is not supported; compare the dimension instead.")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _time_dimension(name: str, grain: str | None = None) -> _Name:
+    return _Name(f"{name}__{grain}" if grain else name)
+
+
+def _unsupported(*args: object) -> str:
+    raise CompileError("Metric(...) in filters is not supported: filter on dimensions and entities only.")
+
+
+def render_filter(text: str) -> str:
+    """Replace ``{{ Dimension(...) }}``, ``{{ TimeDimension(...) }}`` and ``{{ Entity(...) }}`` by names."""
+    if "{" not in text:
+        return text
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    try:
+        return env.from_string(text).render(
+            Dimension=_Name, TimeDimension=_time_dimension, Entity=_Name, Metric=_unsupported
+        )
+    except jinja2.TemplateError as error:
+        raise CompileError(
+            f"Filter {text!r} does not render: {error}. Use {{{{ Dimension('entity__name') }}}}, "
+            "{{ TimeDimension('name', 'month') }} or {{ Entity('name') }}."
+        ) from None
+
+
+def parse_condition(text: str, what: str) -> exp.Expression:
+    """Parse a filter into a condition AST, refusing subqueries, statements and qualified columns."""
+    rendered = render_filter(text)
+    try:
+        statements = [s for s in sqlglot.parse(rendered, dialect="duckdb") if s is not None]
+    except sqlglot.errors.ParseError as error:
+        first = error.errors[0] if error.errors else {}
+        detail = first.get("description") or str(error).splitlines()[0]
+        raise ProjectError(f"{what} {text!r} is not valid SQL: {detail}.") from None
+    if len(statements) != 1:
+        raise ProjectError(f"{what} {text!r} must be one condition, not several statements.")
+    condition = statements[0]
+    if isinstance(condition, exp.Query | exp.Command | exp.DDL | exp.DML) or condition.find(exp.Query):
+        raise ProjectError(
+            f"{what} {text!r} contains a query; only conditions on dimensions are allowed, e.g. channel = 'email'."
+        )
+    if not isinstance(condition, exp.Condition):
+        raise ProjectError(f"{what} {text!r} is not a condition, e.g. channel = 'email'.")
+    for column in condition.find_all(exp.Column):
+        if column.table or isinstance(column.this, exp.Star):
+            raise ProjectError(
+                f"{what} {text!r} uses '{column.sql()}'; refer to dimensions by name (e.g. user__channel), "
+                "without a table."
+            )
+    return condition
+
+
+def referenced_names(text: str) -> set[str]:
+    """The dimension names a filter refers to."""
+    return {column.name for column in parse_condition(text, "Filter").find_all(exp.Column)}
+
+
+def check_filter(sem: Semantics, model: SemanticModel, text: str, metric: Metric) -> None:
+    """Every name in a metric's filter must resolve for the rows it filters."""
+    try:
+        names = referenced_names(text)
+    except (ProjectError, CompileError) as error:
+        raise CompileError(f"Metric '{metric.name}': {error.message}", metric.where.path, metric.where.line) from None
+    for name in names:
+        if name.startswith("metric_time"):
+            continue
+        sem.dimension(model, name, metric, f"The filter of metric '{metric.name}'")
+
+
+def check_derived_expr(metric: Metric, params: DerivedParams) -> None:
+    """A derived expression may only name its inputs (by alias when given)."""
+    try:
+        parsed = sqlglot.parse_one(params.expr, dialect="duckdb")
+    except sqlglot.errors.ParseError:
+        raise CompileError(
+            f"The expr of derived metric '{metric.name}' is not valid SQL: {params.expr!r}.",
+            metric.where.path,
+            metric.where.line,
+        ) from None
+    refs = [item.ref for item in params.metrics]
+    if parsed.find(exp.Query):
+        raise CompileError(
+            f"The expr of derived metric '{metric.name}' contains a query; combine its inputs ({', '.join(refs)}).",
+            metric.where.path,
+            metric.where.line,
+        )
+    for column in parsed.find_all(exp.Column):
+        if column.name not in refs:
+            raise CompileError(
+                f"The expr of derived metric '{metric.name}' uses '{column.name}', which is not one of its inputs. "
+                f"Valid choices: {', '.join(refs)} (list it under type_params.metrics).",
+                metric.where.path,
+                metric.where.line,
+            )

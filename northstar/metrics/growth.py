@@ -1,0 +1,526 @@
+"""The metric types growth teams need beyond MetricFlow: cohort, retention, funnel and uplift (and conversion).
+
+Cohort, retention and conversion metrics give one value per period (and dimensions), so they are *leaves* of the
+main compiler: :func:`leaf_select` returns the CTEs computing them, and ratio or derived metrics can combine them
+with others (LTV:CAC divides a cohort metric by simple ones). Funnels and uplifts have output columns of their own
+(a count per step; treatment, control and a confidence interval) and are whole queries: :func:`growth_query`.
+
+Every type reads *event rows* of a measure: the rows of its semantic model that the measure counts (its
+expression is not NULL; for ``sum_boolean``, true), each with the entity, the measure's time and its value.
+"""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+
+from sqlglot import exp
+
+from northstar.errors import CompileError, ProjectError
+from northstar.metrics.compile import (
+    Compiled,
+    Group,
+    Leaf,
+    Rows,
+    _and_all,
+    _order_limit,
+    aggregate,
+    date_range,
+    interval,
+    qualify,
+    truncate,
+)
+from northstar.metrics.spec import (
+    CohortParams,
+    ConversionParams,
+    FunnelParams,
+    MeasureInput,
+    Metric,
+    RetentionParams,
+    UpliftParams,
+    Window,
+)
+
+COHORT_AGE = "cohort_age"
+
+Cte = tuple[str, exp.Select, str]  # (name, body, comment)
+
+
+def _time_group(c: Compiled, default: str) -> tuple[Group | None, str]:
+    group = next((g for g in c.groups if g.is_time), None)
+    return group, group.grain if group else default
+
+
+def _dims(c: Compiled) -> list[Group]:
+    return [g for g in c.groups if not g.is_time and g.name != COHORT_AGE]
+
+
+def event_rows(
+    c: Compiled,
+    metric: Metric,
+    item: MeasureInput,
+    entity: str,
+    filters: tuple[str, ...] = (),
+    dims: list[Group] | None = None,
+    where: bool = False,
+) -> exp.Select:
+    """SELECT entity, at, value[, dims] over the rows a measure counts, with filters (and ``--where``)."""
+    sem = c.sem
+    model = sem.model_of(item.name, metric)
+    measure = model.measure(item.name)
+    entity_def = model.entity(entity)
+    assert measure is not None and entity_def is not None
+    rows = Rows(sem, model, metric)
+    value = qualify(measure.expr, rows.alias)
+    columns = [
+        exp.alias_(qualify(entity_def.expr, rows.alias), "entity"),
+        exp.alias_(rows.time(item.name), "event_at"),
+        exp.alias_(value, "value"),
+    ]
+    columns += [exp.alias_(rows.dimension(g.name, "--by"), g.column) for g in dims or []]
+    texts = (*filters, item.filter) if item.filter else filters
+    conditions = rows.filters(texts, item.name)
+    if where and c.where is not None:
+        conditions.append(rows.condition(c.where, item.name, "--where"))
+    counted = (
+        value.copy() if measure.agg == "sum_boolean" else exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
+    )
+    conditions.append(counted)
+    select = rows.source().select(*columns)
+    return select.where(_and_all(conditions))
+
+
+def _col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table)
+
+
+def _per_member(numerator: exp.Expression, members: exp.Expression) -> exp.Expression:
+    return exp.Div(
+        this=exp.Cast(this=numerator, to=exp.DataType.build("double")),
+        expression=exp.func("nullif", members, exp.Literal.number(0)),
+    )
+
+
+# -- leaves ------------------------------------------------------------------------------------------------------
+
+
+def leaf_select(c: Compiled, leaf: Leaf, name: str, metric: Metric) -> list[Cte]:
+    """The CTEs computing a cohort, retention or conversion leaf; the last one is named ``name``."""
+    p = leaf.special
+    if any(g.name == COHORT_AGE for g in c.groups) and not isinstance(p, CohortParams):
+        raise ProjectError(f"--by {COHORT_AGE} only applies to cohort metrics; '{metric.name}' is a {metric.type}.")
+    if leaf.offset is not None:
+        raise CompileError(
+            f"offset_window on '{metric.name}', a {metric.type} metric, is not supported.",
+            metric.where.path,
+            metric.where.line,
+        )
+    if isinstance(p, CohortParams):
+        return _cohort(c, leaf, name, metric, p)
+    if isinstance(p, RetentionParams):
+        return _retention(c, leaf, name, metric, p)
+    if isinstance(p, ConversionParams):
+        return _conversion(c, leaf, name, metric, p)
+    raise AssertionError(p)  # pragma: no cover
+
+
+def _cohort(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: CohortParams) -> list[Cte]:
+    time, grain = _time_group(c, p.grain)
+    dims = _dims(c)
+    age = next((g for g in c.groups if g.name == COHORT_AGE), None)
+    first = event_rows(c, metric, p.first_event, p.entity, leaf.filters, dims, where=True).subquery("events")
+    dim_cols = [_col(g.column, "events") for g in dims]
+    partition = ([truncate(exp.Min(this=_col("event_at", "events")), grain)] if time else []) + [
+        d.copy() for d in dim_cols
+    ]
+    size = (
+        exp.Window(this=exp.Count(this=exp.Star()), partition_by=partition)
+        if partition
+        else exp.Window(this=exp.Count(this=exp.Star()))
+    )
+    members = (
+        exp.select(
+            _col("entity", "events"), *dim_cols, exp.alias_(exp.Min(this=_col("event_at", "events")), "first_at")
+        )
+        .select(exp.alias_(size, "cohort_size"))
+        .from_(first)
+        .group_by(_col("entity", "events"), *[d.copy() for d in dim_cols])
+    )
+    outcomes = event_rows(c, metric, p.measure, p.entity)
+    model = c.sem.model_of(p.measure.name, metric)
+    measure = model.measure(p.measure.name)
+    assert measure is not None
+    on = [
+        exp.EQ(this=_col("entity", "outcomes"), expression=_col("entity", "members")),
+        exp.GTE(this=_col("event_at", "outcomes"), expression=_col("first_at", "members")),
+    ]
+    if p.horizon is not None:
+        on.append(
+            exp.LT(
+                this=_col("event_at", "outcomes"),
+                expression=exp.Add(this=_col("first_at", "members"), expression=interval(p.horizon)),
+            )
+        )
+    selects: list[exp.Expression] = []
+    keys: list[exp.Expression] = []
+    if time:
+        keys.append(exp.alias_(truncate(_col("first_at", "members"), grain), time.column))
+    keys += [exp.alias_(_col(g.column, "members"), g.column) for g in dims]
+    if age:
+        months = exp.DateDiff(
+            this=truncate(_col("event_at", "outcomes"), grain),
+            expression=truncate(_col("first_at", "members"), grain),
+            unit=exp.var(grain.upper()),
+        )
+        keys.append(exp.alias_(months, COHORT_AGE))
+    total = exp.func("coalesce", aggregate(measure, _col("value", "outcomes")), exp.Literal.number(0))
+    value = total if p.calculation == "total" else _per_member(total, exp.Max(this=_col("cohort_size", "members")))
+    selects = [*keys, exp.alias_(value, name)]
+    body = (
+        exp.select(*selects)
+        .from_(exp.to_table(f"{name}_members").as_("members"))
+        .join(exp.to_table(f"{name}_outcomes").as_("outcomes"), on=_and_all(on), join_type="left")
+    )
+    conditions = date_range(_col("first_at", "members"), c.request.start, c.request.end)
+    if age:
+        conditions.append(exp.Not(this=exp.Is(this=_col("entity", "outcomes"), expression=exp.Null())))
+    if conditions:
+        body = body.where(_and_all(conditions))
+    if keys:
+        body = body.group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))])
+    horizon = f" within {p.horizon} of" if p.horizon else " after"
+    how = "per member" if p.calculation == "per_member" else "in total"
+    return [
+        (
+            f"{name}_members",
+            members,
+            f"{name}: each {p.entity}'s first {p.first_event.name} (the cohort) and cohort size",
+        ),
+        (f"{name}_outcomes", outcomes, f"{name}: the {p.measure.name} rows of every {p.entity}"),
+        (
+            name,
+            body,
+            f"{name}: {measure.agg} of {measure.expr}{horizon} the first {p.first_event.name}, {how}, by cohort "
+            f"{grain}{' and age' if age else ''}",
+        ),
+    ]
+
+
+def _retention(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: RetentionParams) -> list[Cte]:
+    time, grain = _time_group(c, p.grain)
+    dims = _dims(c)
+    rows = event_rows(c, metric, p.activity, p.entity, leaf.filters, dims, where=True).subquery("events")
+    active = (
+        exp.select(
+            _col("entity", "events"),
+            exp.alias_(truncate(_col("event_at", "events"), grain), "period"),
+            *[_col(g.column, "events") for g in dims],
+        )
+        .from_(rows)
+        .distinct()
+    )
+    step = interval(Window(1, grain))
+    next_period = exp.Cast(
+        this=exp.Add(this=_col("period", "prev"), expression=step.copy()), to=exp.DataType.build("date")
+    )
+    kept = exp.Div(
+        this=exp.Cast(this=exp.Count(this=_col("entity", "curr")), to=exp.DataType.build("double")),
+        expression=exp.Count(this=exp.Star()),
+    )
+    value = kept if p.calculation == "retention" else exp.Sub(this=exp.Literal.number(1), expression=kept)
+    keys = ([exp.alias_(next_period, time.column)] if time else []) + [
+        exp.alias_(_col(g.column, "prev"), g.column) for g in dims
+    ]
+    last = exp.select(exp.Max(this=_col("period"))).from_(f"{name}_active").subquery()
+    conditions = [exp.LT(this=_col("period", "prev"), expression=last)]
+    conditions += date_range(next_period.copy(), c.request.start, c.request.end)
+    body = (
+        exp.select(*keys, exp.alias_(value, name))
+        .from_(exp.to_table(f"{name}_active").as_("prev"))
+        .join(
+            exp.to_table(f"{name}_active").as_("curr"),
+            on=_and_all(
+                [
+                    exp.EQ(this=_col("entity", "curr"), expression=_col("entity", "prev")),
+                    exp.EQ(this=_col("period", "curr"), expression=next_period.copy()),
+                ]
+            ),
+            join_type="left",
+        )
+        .where(_and_all(conditions))
+    )
+    if keys:
+        body = body.group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))])
+    share = "still active" if p.calculation == "retention" else "no longer active"
+    return [
+        (f"{name}_active", active, f"{name}: which {p.entity} had {p.activity.name} in which {grain}"),
+        (
+            name,
+            body,
+            f"{name}: of the {p.entity}s active in a {grain}, the share {share} in the next (reported against "
+            "the next)",
+        ),
+    ]
+
+
+def _conversion(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: ConversionParams) -> list[Cte]:
+    time, grain = _time_group(c, "day")
+    dims = _dims(c)
+    base_rows = event_rows(c, metric, p.base_measure, p.entity, leaf.filters, dims, where=True).subquery("events")
+    keys = [_col("entity", "events")]
+    if time:
+        keys.append(exp.alias_(truncate(_col("event_at", "events"), grain), time.column))
+    keys += [_col(g.column, "events") for g in dims]
+    base = (
+        exp.select(*keys, exp.alias_(exp.Min(this=_col("event_at", "events")), "event_at"))
+        .from_(base_rows)
+        .group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))])
+    )
+    conversions = event_rows(c, metric, p.conversion_measure, p.entity)
+    on = [
+        exp.EQ(this=_col("entity", "conversions"), expression=_col("entity", "base")),
+        exp.GTE(this=_col("event_at", "conversions"), expression=_col("event_at", "base")),
+    ]
+    if p.window is not None:
+        on.append(
+            exp.LTE(
+                this=_col("event_at", "conversions"),
+                expression=exp.Add(this=_col("event_at", "base"), expression=interval(p.window)),
+            )
+        )
+    converted = exp.Count(
+        this=exp.Distinct(
+            expressions=[
+                exp.Case(
+                    ifs=[
+                        exp.If(
+                            this=exp.Not(this=exp.Is(this=_col("entity", "conversions"), expression=exp.Null())),
+                            true=_col("entity", "base"),
+                        )
+                    ]
+                )
+            ]
+        )
+    )
+    value = (
+        converted
+        if p.calculation == "conversions"
+        else _per_member(converted, exp.Count(this=exp.Distinct(expressions=[_col("entity", "base")])))
+    )
+    out = ([exp.alias_(_col(time.column, "base"), time.column)] if time else []) + [
+        exp.alias_(_col(g.column, "base"), g.column) for g in dims
+    ]
+    body = (
+        exp.select(*out, exp.alias_(value, name))
+        .from_(exp.to_table(f"{name}_base").as_("base"))
+        .join(exp.to_table(f"{name}_conversions").as_("conversions"), on=_and_all(on), join_type="left")
+    )
+    conditions = date_range(_col("event_at", "base"), c.request.start, c.request.end)
+    if conditions:
+        body = body.where(_and_all(conditions))
+    if out:
+        body = body.group_by(*[exp.Literal.number(i + 1) for i in range(len(out))])
+    within = f" within {p.window}" if p.window else ""
+    return [
+        (f"{name}_base", base, f"{name}: each {p.entity}'s first {p.base_measure.name} per {grain}"),
+        (f"{name}_conversions", conversions, f"{name}: the {p.conversion_measure.name} rows"),
+        (name, body, f"{name}: {p.calculation.replace('_', ' ')} of {p.conversion_measure.name}{within} after it"),
+    ]
+
+
+# -- whole queries -----------------------------------------------------------------------------------------------
+
+
+def growth_query(c: Compiled) -> exp.Select:
+    """The query of a funnel or uplift metric."""
+    metric = c.metrics[0]
+    if any(g.name == COHORT_AGE for g in c.groups):
+        raise ProjectError(f"--by {COHORT_AGE} only applies to cohort metrics; '{metric.name}' is a {metric.type}.")
+    p = metric.params
+    if isinstance(p, FunnelParams):
+        query = _funnel(c, metric, p)
+    elif isinstance(p, UpliftParams):
+        query = _uplift(c, metric, p)
+    else:  # pragma: no cover
+        raise AssertionError(p)
+    return _order_limit(query, c)
+
+
+def _with(query: exp.Select, ctes: list[Cte]) -> exp.Select:
+    for name, body, comment in ctes:
+        body.add_comments([comment])
+        query = query.with_(name, as_=body)
+    return query
+
+
+def _funnel(c: Compiled, metric: Metric, p: FunnelParams) -> exp.Select:
+    time, grain = _time_group(c, p.grain)
+    dims = _dims(c)
+    filters = (metric.filter,) if metric.filter else ()
+    ctes: list[Cte] = []
+    first = p.steps[0]
+    rows = event_rows(c, metric, first.measure, p.entity, filters, dims, where=True).subquery("events")
+    keys = [_col("entity", "events"), exp.alias_(truncate(_col("event_at", "events"), grain), "period")]
+    keys += [_col(g.column, "events") for g in dims]
+    step_1 = (
+        exp.select(*keys, exp.alias_(exp.Min(this=_col("event_at", "events")), "event_at"))
+        .select(exp.alias_(exp.Window(this=exp.RowNumber()), "journey_id"))
+        .from_(rows)
+        .group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))])
+    )
+    conditions = date_range(_col("event_at", "events"), c.request.start, c.request.end)
+    if conditions:
+        step_1 = step_1.where(_and_all(conditions))
+    names = [f"{metric.name}_{step.name}" for step in p.steps]
+    ctes.append((names[0], step_1, f"{metric.name}: step 1, '{first.name}': each {p.entity}'s first per {grain}"))
+    for i, step in enumerate(p.steps[1:], start=1):
+        later = event_rows(c, metric, step.measure, p.entity, filters).subquery("events")
+        on = [
+            exp.EQ(this=_col("entity", "events"), expression=_col("entity", "previous")),
+            exp.GTE(this=_col("event_at", "events"), expression=_col("event_at", "previous")),
+        ]
+        if step.window is not None:
+            on.append(
+                exp.LTE(
+                    this=_col("event_at", "events"),
+                    expression=exp.Add(this=_col("event_at", "previous"), expression=interval(step.window)),
+                )
+            )
+        body = (
+            exp.select(
+                _col("journey_id", "previous"),
+                _col("entity", "previous"),
+                exp.alias_(exp.Min(this=_col("event_at", "events")), "event_at"),
+            )
+            .from_(exp.to_table(names[i - 1]).as_("previous"))
+            .join(later, on=_and_all(on), join_type="inner")
+            .group_by(exp.Literal.number(1), exp.Literal.number(2))
+        )
+        within = f"within {step.window} of" if step.window else "after"
+        ctes.append((names[i], body, f"{metric.name}: step {i + 1}, '{step.name}', {within} step {i}"))
+    out: list[exp.Expression] = []
+    if time:
+        out.append(exp.alias_(_col("period", names[0]), time.column))
+    out += [exp.alias_(_col(g.column, names[0]), g.column) for g in dims]
+    counts = [exp.Count(this=_col("journey_id", n)) for n in names]
+    selects = [exp.alias_(counts[0].copy(), p.steps[0].name)]
+    for i, step in enumerate(p.steps[1:], start=1):
+        selects.append(exp.alias_(counts[i].copy(), step.name))
+        selects.append(exp.alias_(_per_member(counts[i].copy(), counts[i - 1].copy()), f"{step.name}_rate"))
+    selects.append(exp.alias_(_per_member(counts[-1].copy(), counts[0].copy()), metric.name))
+    query = exp.select(*out, *selects).from_(names[0])
+    for n in names[1:]:
+        query = query.join(n, using=["journey_id"], join_type="left")
+    if out:
+        query = query.group_by(*[exp.Literal.number(i + 1) for i in range(len(out))])
+    return _with(query, ctes)
+
+
+def _uplift(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
+    time, grain = _time_group(c, "month")
+    dims = _dims(c)
+    sem = c.sem
+    filters = (metric.filter,) if metric.filter else ()
+    model = sem.model_of(p.exposure.name, metric)
+    rows = Rows(sem, model, metric)
+    entity = model.entity(p.entity)
+    assert entity is not None
+    arm = rows.dimension(p.group, f"Uplift metric '{metric.name}' (group)")
+    exposed_at = rows.time(p.exposure.name)
+    columns = [
+        exp.alias_(exp.Window(this=exp.RowNumber()), "member_id"),
+        exp.alias_(qualify(entity.expr, rows.alias), "entity"),
+        exp.alias_(exposed_at, "exposed_at"),
+        exp.alias_(arm, "arm"),
+        *[exp.alias_(rows.dimension(g.name, "--by"), g.column) for g in dims],
+    ]
+    conditions = rows.filters((*filters, p.exposure.filter) if p.exposure.filter else filters, p.exposure.name)
+    if c.where is not None:
+        conditions.append(rows.condition(c.where, p.exposure.name, "--where"))
+    conditions.append(
+        exp.In(this=arm.copy(), expressions=[exp.Literal.string(p.treatment), exp.Literal.string(p.control)])
+    )
+    conditions += date_range(exposed_at.copy(), c.request.start, c.request.end)
+    members = rows.source().select(*columns).where(_and_all(conditions))
+    outcomes = event_rows(c, metric, p.outcome, p.entity)
+    outcome_model = sem.model_of(p.outcome.name, metric)
+    measure = outcome_model.measure(p.outcome.name)
+    assert measure is not None
+    name = metric.name
+    keys = [_col("member_id", "members"), _col("arm", "members"), _col("exposed_at", "members")]
+    keys += [_col(g.column, "members") for g in dims]
+    on = [
+        exp.EQ(this=_col("entity", "outcomes"), expression=_col("entity", "members")),
+        exp.GTE(this=_col("event_at", "outcomes"), expression=_col("exposed_at", "members")),
+        exp.LT(
+            this=_col("event_at", "outcomes"),
+            expression=exp.Add(this=_col("exposed_at", "members"), expression=interval(p.window)),
+        ),
+    ]
+    per_member = (
+        exp.select(
+            *keys,
+            exp.alias_(
+                exp.func("coalesce", aggregate(measure, _col("value", "outcomes")), exp.Literal.number(0)), "outcome"
+            ),
+        )
+        .from_(exp.to_table(f"{name}_members").as_("members"))
+        .join(exp.to_table(f"{name}_outcomes").as_("outcomes"), on=_and_all(on), join_type="left")
+        .group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))])
+    )
+
+    def when(group: str, value: exp.Expression) -> exp.Case:
+        return exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("arm"), expression=exp.Literal.string(group)), true=value)])
+
+    group_cols: list[exp.Expression] = []
+    if time:
+        group_cols.append(exp.alias_(truncate(_col("exposed_at"), grain), time.column))
+    group_cols += [_col(g.column) for g in dims]
+    arms_select = [
+        *group_cols,
+        exp.alias_(exp.Count(this=when(p.treatment, exp.Literal.number(1))), "treatment_members"),
+        exp.alias_(exp.Count(this=when(p.control, exp.Literal.number(1))), "control_members"),
+        exp.alias_(exp.Avg(this=when(p.treatment, _col("outcome"))), "treatment_per_member"),
+        exp.alias_(exp.Avg(this=when(p.control, _col("outcome"))), "control_per_member"),
+        exp.alias_(exp.func("var_samp", when(p.treatment, _col("outcome"))), "treatment_variance"),
+        exp.alias_(exp.func("var_samp", when(p.control, _col("outcome"))), "control_variance"),
+    ]
+    arms = exp.select(*arms_select).from_(f"{name}_per_member")
+    if group_cols:
+        arms = arms.group_by(*[exp.Literal.number(i + 1) for i in range(len(group_cols))])
+    z = round(NormalDist().inv_cdf((1 + p.confidence) / 2), 6)
+    diff = exp.Paren(this=exp.Sub(this=_col("treatment_per_member"), expression=_col("control_per_member")))
+    error = exp.func(
+        "sqrt",
+        exp.Add(
+            this=exp.Div(this=_col("treatment_variance"), expression=_col("treatment_members")),
+            expression=exp.Div(this=_col("control_variance"), expression=_col("control_members")),
+        ),
+    )
+    margin = exp.Mul(this=exp.Literal.number(z), expression=error)
+    out = [exp.column(g.column) for g in ([time] if time else []) + dims]
+    level = f"{round(p.confidence * 100)}"
+    query = exp.select(
+        *out,
+        _col("treatment_members"),
+        _col("control_members"),
+        _col("treatment_per_member"),
+        _col("control_per_member"),
+        exp.alias_(diff, name),
+        exp.alias_(
+            exp.Div(this=diff.copy(), expression=exp.func("nullif", _col("control_per_member"), exp.Literal.number(0))),
+            f"{name}_relative",
+        ),
+        exp.alias_(exp.Sub(this=diff.copy(), expression=margin.copy()), f"{name}_ci{level}_low"),
+        exp.alias_(exp.Add(this=diff.copy(), expression=margin.copy()), f"{name}_ci{level}_high"),
+    ).from_(f"{name}_arms")
+    ctes = [
+        (f"{name}_members", members, f"{name}: one row per exposure ({p.treatment} or {p.control}) with its time"),
+        (f"{name}_outcomes", outcomes, f"{name}: the {p.outcome.name} rows"),
+        (
+            f"{name}_per_member",
+            per_member,
+            f"{name}: {measure.agg} of {measure.expr} per member within {p.window} after exposure",
+        ),
+        (f"{name}_arms", arms, f"{name}: size, mean and variance of each group"),
+    ]
+    return _with(query, ctes)

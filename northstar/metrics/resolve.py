@@ -1,0 +1,427 @@
+"""From metrics as written to metrics that can be compiled: names checked, joins found, derived metrics expanded.
+
+:func:`semantics` validates a whole :class:`~northstar.metrics.spec.Spec` once against the project's models, so a
+bad definition fails before any SQL runs, naming the file, the line, the metric and the valid choices. The result,
+:class:`Semantics`, answers the questions the compiler asks: which dimensions a measure's rows can be grouped or
+filtered by (following entities to other semantic models, one hop, as MetricFlow does) and which measures a metric
+reads once its derived inputs are expanded.
+
+>>> sem = semantics(spec, {"fct_orders": Relation("marts", "fct_orders")})   # doctest: +SKIP
+>>> sem.dimension(sem.model_of("revenue"), "user__channel", sem.metric("revenue")).join.name  # doctest: +SKIP
+'user'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from northstar.errors import CompileError, did_you_mean
+from northstar.metrics.spec import (
+    GRAINS,
+    CohortParams,
+    ConversionParams,
+    CumulativeParams,
+    DerivedParams,
+    Dimension,
+    Entity,
+    FunnelParams,
+    MeasureInput,
+    Metric,
+    RatioParams,
+    RetentionParams,
+    SemanticModel,
+    SimpleParams,
+    Spec,
+    UpliftParams,
+)
+from northstar.render import Relation
+
+
+@dataclass(frozen=True)
+class DimensionRef:
+    """A name usable in ``--by``/``--where``/filters, resolved for the rows of one semantic model.
+
+    ``owner`` is the semantic model that holds the column; ``join`` is the entity followed to reach it (None when
+    it is local). ``dimension`` is None when the name refers to an entity itself.
+    """
+
+    name: str
+    owner: SemanticModel
+    dimension: Dimension | None = None
+    entity: Entity | None = None
+    join: Entity | None = None
+    grain: str | None = None
+
+    @property
+    def expr(self) -> str:
+        if self.dimension is not None:
+            return self.dimension.expr
+        assert self.entity is not None
+        return self.entity.expr
+
+    @property
+    def is_time(self) -> bool:
+        return self.dimension is not None and self.dimension.is_time
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What a metric reads, for listings and lineage: its semantic models, measures and dimensions."""
+
+    name: str
+    type: str
+    description: str
+    owner: str
+    semantic_models: tuple[str, ...]
+    models: tuple[str, ...]
+    measures: tuple[str, ...]
+    dimensions: tuple[str, ...]
+    path: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Semantics:
+    """A validated spec plus the warehouse relation of every model it reads."""
+
+    spec: Spec
+    relations: Mapping[str, Relation] = field(default_factory=dict)
+
+    # -- lookups ------------------------------------------------------------------------------------------------
+    @cached_property
+    def _measures(self) -> dict[str, SemanticModel]:
+        found: dict[str, SemanticModel] = {}
+        for model in self.spec.semantic_models:
+            for measure in model.measures:
+                if measure.name in found:
+                    other = found[measure.name]
+                    raise CompileError(
+                        f"Measure '{measure.name}' is declared by semantic models '{other.name}' and '{model.name}'; "
+                        "measure names must be unique across the project. Rename one.",
+                        model.where.path,
+                        measure.line,
+                    )
+                found[measure.name] = model
+        return found
+
+    def metric(self, name: str, context: Metric | None = None) -> Metric:
+        metric = self.spec.metric(name)
+        if metric is None:
+            choices = [m.name for m in self.spec.metrics]
+            where = f"Metric '{context.name}' uses metric '{name}'" if context else f"No metric named '{name}'"
+            hint = did_you_mean(name, choices) or f" Valid metrics: {', '.join(sorted(choices)) or 'none'}."
+            raise CompileError(
+                f"{where}, which does not exist.{hint}" if context else f"{where}.{hint}",
+                context.where.path if context else None,
+                context.where.line if context else None,
+            )
+        return metric
+
+    def model_of(self, measure: str, context: Metric | None = None) -> SemanticModel:
+        model = self._measures.get(measure)
+        if model is None:
+            choices = sorted(self._measures)
+            hint = did_you_mean(measure, choices) or f" Valid measures: {', '.join(choices) or 'none'}."
+            who = f"Metric '{context.name}' uses measure" if context else "Measure"
+            raise CompileError(
+                f"{who} '{measure}', which no semantic model declares.{hint}",
+                context.where.path if context else None,
+                context.where.line if context else None,
+            )
+        return model
+
+    def relation(self, model: SemanticModel) -> Relation:
+        relation = self.relations.get(model.model)
+        if relation is None:
+            hint = did_you_mean(model.model, self.relations)
+            raise CompileError(
+                f"Semantic model '{model.name}' reads ref('{model.model}'), but no model has that name.{hint}",
+                model.where.path,
+                model.where.line,
+            )
+        return relation
+
+    def agg_time(self, model: SemanticModel, measure_name: str, context: Metric | None = None) -> Dimension:
+        """The time dimension a measure is aggregated over (its metric_time)."""
+        measure = model.measure(measure_name)
+        assert measure is not None
+        name = measure.agg_time_dimension or model.default_agg_time
+        if name is None:
+            raise CompileError(
+                f"Measure '{measure_name}' of semantic model '{model.name}' has no time dimension: set "
+                "`agg_time_dimension` on the measure or `defaults: {agg_time_dimension: ...}` on the model.",
+                model.where.path,
+                measure.line,
+            )
+        dimension = model.dimension(name)
+        if dimension is None or not dimension.is_time:
+            times = [d.name for d in model.dimensions if d.is_time]
+            raise CompileError(
+                f"Measure '{measure_name}' of semantic model '{model.name}' is aggregated over '{name}', which is "
+                f"not a time dimension of that model. Valid choices: {', '.join(times) or 'none (add one)'}.",
+                model.where.path,
+                measure.line,
+            )
+        return dimension
+
+    # -- dimensions reachable from a semantic model -------------------------------------------------------------
+    def _targets(self, entity: Entity, source: SemanticModel) -> list[SemanticModel]:
+        """Semantic models where ``entity`` identifies one row, so joining to them cannot fan out."""
+        return [
+            model
+            for model in self.spec.semantic_models
+            if model is not source
+            and (target := model.entity(entity.name)) is not None
+            and target.type in ("primary", "unique", "natural")
+        ]
+
+    def available(self, model: SemanticModel) -> dict[str, list[DimensionRef]]:
+        """Every name usable with ``model``'s rows, with the candidates it could mean (more than one: ambiguous)."""
+        return _available(self, model)
+
+    def dimension(self, model: SemanticModel, name: str, context: Metric | None, what: str = "") -> DimensionRef:
+        """Resolve ``name`` (``channel``, ``user__channel``, ``ordered_at__month``) for ``model``'s rows."""
+        base, grain = name, None
+        head, _, tail = name.rpartition("__")
+        if head and tail in GRAINS:
+            base, grain = head, tail
+        choices = self.available(model)
+        found = choices.get(base)
+        if found is None and grain is not None:
+            found, base, grain = choices.get(name), name, None
+        where = (context.where.path, context.where.line) if context else (None, None)
+        owner = f"metric '{context.name}'" if context else f"semantic model '{model.name}'"
+        if not found:
+            names = sorted(choices)
+            hint = did_you_mean(base, names)
+            raise CompileError(
+                f"{what or 'The query'} uses '{name}', which is not a dimension or entity reachable from semantic "
+                f"model '{model.name}' (read by {owner}).{hint} Valid choices: {', '.join(names)}.",
+                *where,
+            )
+        if len(found) > 1:
+            options = ", ".join(f"{r.join.name}__{base}" if r.join else f"{r.owner.name} (local)" for r in found)
+            raise CompileError(
+                f"{what or 'The query'} uses '{name}', which is ambiguous for {owner}: several semantic models "
+                f"reachable from '{model.name}' have it. Qualify it with the entity to join through: {options}.",
+                *where,
+            )
+        ref = found[0]
+        if grain is not None:
+            if not ref.is_time:
+                raise CompileError(
+                    f"{what or 'The query'} uses '{name}', but '{base}' is not a time dimension, so it has no "
+                    f"'{grain}' grain. Use '{base}'.",
+                    *where,
+                )
+            ref = DimensionRef(ref.name, ref.owner, ref.dimension, ref.entity, ref.join, grain)
+        return ref
+
+    # -- what a metric reads ------------------------------------------------------------------------------------
+    def measure_inputs(self, metric: Metric, _stack: tuple[str, ...] = ()) -> list[MeasureInput]:
+        """Every measure a metric reads once ratio and derived inputs are expanded; raises on cycles."""
+        if metric.name in _stack:
+            cycle = " -> ".join((*_stack[_stack.index(metric.name) :], metric.name))
+            raise CompileError(
+                f"Metric '{metric.name}' depends on itself: {cycle}. Break the cycle by removing one of these inputs.",
+                metric.where.path,
+                metric.where.line,
+            )
+        stack = (*_stack, metric.name)
+        p = metric.params
+        if isinstance(p, SimpleParams | CumulativeParams):
+            return [p.measure]
+        if isinstance(p, RatioParams):
+            inputs = [p.numerator, p.denominator]
+        elif isinstance(p, DerivedParams):
+            inputs = list(p.metrics)
+        elif isinstance(p, ConversionParams):
+            return [p.base_measure, p.conversion_measure]
+        elif isinstance(p, CohortParams):
+            return [p.first_event, p.measure]
+        elif isinstance(p, RetentionParams):
+            return [p.activity]
+        elif isinstance(p, FunnelParams):
+            return [step.measure for step in p.steps]
+        elif isinstance(p, UpliftParams):
+            return [p.exposure, p.outcome]
+        else:  # pragma: no cover
+            raise AssertionError(p)
+        found: list[MeasureInput] = []
+        for item in inputs:
+            found += self.measure_inputs(self.metric(item.name, metric), stack)
+        return found
+
+    def info(self, metric: Metric) -> MetricInfo:
+        measures = list(dict.fromkeys(m.name for m in self.measure_inputs(metric)))
+        models = list(dict.fromkeys(self.model_of(m).name for m in measures))
+        dimensions: list[str] = []
+        for measure in measures:
+            model = self.model_of(measure)
+            dimensions.append(f"{model.name}.{self.agg_time(model, measure).name}")
+        for text in _filters(self, metric):
+            from northstar.metrics.filters import referenced_names
+
+            dimensions.extend(referenced_names(text))
+        refs = [self.spec.semantic_model(name) for name in models]
+        return MetricInfo(
+            name=metric.name,
+            type=metric.type,
+            description=metric.description,
+            owner=metric.owner,
+            semantic_models=tuple(models),
+            models=tuple(dict.fromkeys(m.model for m in refs if m is not None)),
+            measures=tuple(measures),
+            dimensions=tuple(dict.fromkeys(dimensions)),
+            path=metric.where.path,
+            line=metric.where.line,
+        )
+
+
+def _available(sem: Semantics, model: SemanticModel) -> dict[str, list[DimensionRef]]:
+    found: dict[str, list[DimensionRef]] = {}
+
+    def add(name: str, ref: DimensionRef) -> None:
+        refs = found.setdefault(name, [])
+        if not any(r.owner is ref.owner and r.dimension == ref.dimension and r.join == ref.join for r in refs):
+            refs.append(ref)
+
+    local_names = set()
+    for dimension in model.dimensions:
+        ref = DimensionRef(dimension.name, model, dimension)
+        add(dimension.name, ref)
+        local_names.add(dimension.name)
+        for entity in model.entities:
+            if entity.type in ("primary", "unique", "natural"):
+                add(f"{entity.name}__{dimension.name}", ref)
+    for entity in model.entities:
+        add(entity.name, DimensionRef(entity.name, model, None, entity))
+        local_names.add(entity.name)
+    for entity in model.entities:
+        for target in sem._targets(entity, model):
+            for dimension in target.dimensions:
+                ref = DimensionRef(dimension.name, target, dimension, None, entity)
+                if f"{entity.name}__{dimension.name}" not in found or not any(
+                    r.owner is model for r in found[f"{entity.name}__{dimension.name}"]
+                ):
+                    add(f"{entity.name}__{dimension.name}", ref)
+                if dimension.name not in local_names:
+                    add(dimension.name, ref)
+            for other in target.entities:
+                if other.name not in local_names and other.name != entity.name:
+                    add(f"{entity.name}__{other.name}", DimensionRef(other.name, target, None, other, entity))
+    return found
+
+
+def _filters(sem: Semantics, metric: Metric) -> list[str]:
+    texts = [metric.filter] if metric.filter else []
+    for item in sem.measure_inputs(metric):
+        if item.filter:
+            texts.append(item.filter)
+    p = metric.params
+    if isinstance(p, RatioParams | DerivedParams):
+        inputs = [p.numerator, p.denominator] if isinstance(p, RatioParams) else list(p.metrics)
+        for item in inputs:
+            if item.filter:
+                texts.append(item.filter)
+            texts += _filters(sem, sem.metric(item.name, metric))
+    return texts
+
+
+def semantics(spec: Spec, relations: Mapping[str, Relation]) -> Semantics:
+    """Validate every semantic model and metric once; the first mistake raises a :class:`CompileError`."""
+    sem = Semantics(spec, relations)
+    sem._measures  # noqa: B018 - duplicate measure names fail here
+    for model in spec.semantic_models:
+        sem.relation(model)
+        for measure in model.measures:
+            sem.agg_time(model, measure.name)
+        if model.default_agg_time is not None:
+            dimension = model.dimension(model.default_agg_time)
+            if dimension is None or not dimension.is_time:
+                times = [d.name for d in model.dimensions if d.is_time]
+                raise CompileError(
+                    f"Semantic model '{model.name}' defaults agg_time_dimension to '{model.default_agg_time}', "
+                    f"which is not one of its time dimensions. Valid choices: {', '.join(times) or 'none'}.",
+                    model.where.path,
+                    model.where.line,
+                )
+    for metric in spec.metrics:
+        _validate_metric(sem, metric)
+    return sem
+
+
+def _validate_metric(sem: Semantics, metric: Metric) -> None:
+    from northstar.metrics.filters import check_filter
+
+    inputs = sem.measure_inputs(metric)  # also: unknown metrics, cycles
+    for item in inputs:
+        sem.model_of(item.name, metric)
+    p = metric.params
+    if isinstance(p, RatioParams | DerivedParams):
+        parts = [p.numerator, p.denominator] if isinstance(p, RatioParams) else list(p.metrics)
+        for item in parts:
+            used = sem.metric(item.name, metric)
+            if used.own_shape:
+                raise CompileError(
+                    f"Metric '{metric.name}' uses '{used.name}', a {used.type} metric; {used.type} metrics have "
+                    "their own output shape and cannot be inputs of ratio or derived metrics.",
+                    metric.where.path,
+                    metric.where.line,
+                )
+            if item.offset_to_grain:
+                raise CompileError(
+                    f"Metric '{metric.name}': offset_to_grain is not supported yet; use offset_window.",
+                    metric.where.path,
+                    metric.where.line,
+                )
+        if isinstance(p, RatioParams):
+            grains = {
+                side: sem.metric(item.name).default_grain
+                for side, item in (("numerator", p.numerator), ("denominator", p.denominator))
+            }
+            if grains["numerator"] and grains["denominator"] and grains["numerator"] != grains["denominator"]:
+                raise CompileError(
+                    f"Ratio metric '{metric.name}' divides '{p.numerator.name}' (grain {grains['numerator']}) by "
+                    f"'{p.denominator.name}' (grain {grains['denominator']}); both sides need the same grain. "
+                    "Give the inputs the same `defaults: {grain: ...}`.",
+                    metric.where.path,
+                    metric.where.line,
+                )
+        if isinstance(p, DerivedParams):
+            from northstar.metrics.filters import check_derived_expr
+
+            check_derived_expr(metric, p)
+    entity = getattr(p, "entity", None)
+    if entity is not None:
+        for item in inputs:
+            model = sem.model_of(item.name, metric)
+            if model.entity(entity) is None:
+                raise CompileError(
+                    f"Metric '{metric.name}' follows entity '{entity}', but measure '{item.name}' comes from semantic "
+                    f"model '{model.name}', which has no such entity. Valid choices: "
+                    f"{', '.join(e.name for e in model.entities) or 'none'}.",
+                    metric.where.path,
+                    metric.where.line,
+                )
+    if isinstance(p, UpliftParams):
+        exposure = sem.model_of(p.exposure.name, metric)
+        sem.dimension(exposure, p.group, metric, f"Uplift metric '{metric.name}' (group)")
+    for default in metric.default_by:
+        if default not in GRAINS and not default.startswith("metric_time"):
+            for item in inputs:
+                sem.dimension(sem.model_of(item.name), default, metric, f"Metric '{metric.name}' (defaults.by)")
+    # A growth metric's own filter applies to the rows that define its population (first event, exposure, ...).
+    population = {
+        CohortParams: lambda: [p.first_event],
+        UpliftParams: lambda: [p.exposure],
+        ConversionParams: lambda: [p.base_measure],
+    }.get(type(p), lambda: inputs)()
+    for item in inputs:
+        model = sem.model_of(item.name, metric)
+        if item.filter:
+            check_filter(sem, model, item.filter, metric)
+        if metric.filter and item in population:
+            check_filter(sem, model, metric.filter, metric)
