@@ -5,7 +5,9 @@ Writes go through a temporary file and a rename, so a reader never sees half a J
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -156,8 +158,113 @@ def write_manifest(manifest: Manifest, target_dir: Path, extra: Mapping[str, Any
         "sources": sources,
         "parent_map": {uid: sorted(dag.parents[uid]) for uid in sorted(dag)},
         "child_map": {uid: sorted(dag.children[uid]) for uid in sorted(dag)},
+        **lineage_sections(manifest, nodes, sources),
         **(extra or {}),
     }
+    # Semantic models and metrics are nodes of the graph too, as in dbt's maps.
+    for uid, entry in (*data["semantic_models"].items(), *data["metrics"].items()):
+        data["parent_map"][uid] = sorted(entry["depends_on"]["nodes"])
+        data["child_map"].setdefault(uid, [])
+        for parent in entry["depends_on"]["nodes"]:
+            data["child_map"].setdefault(parent, []).append(uid)
     path = target_dir / "manifest.json"
     write_json(path, data)
     return path
+
+
+def lineage_sections(manifest: Manifest, nodes: dict[str, Any], sources: dict[str, Any]) -> dict[str, Any]:
+    """``semantic_models``, ``metrics`` and ``column_lineage`` (format: docs/manifest.md), and the columns and types
+    lineage found that the YAML does not list, added to ``nodes`` and ``sources`` in place.
+
+    Lineage is cached in target/, so a build pays only for the models that changed.
+    """
+    from northstar import lineage as column_lineage
+    from northstar.errors import NorthstarError
+
+    try:
+        layer = column_lineage.semantic_layer(manifest)
+    except NorthstarError:
+        layer = column_lineage.SemanticLayer()  # the metrics commands report a broken metric YAML themselves
+    lineage = column_lineage.project_lineage(manifest, layer)
+    for section in (nodes, sources):
+        for uid, entry in section.items():
+            found = lineage.nodes.get(uid)
+            for name in found.output_columns if found else ():
+                column = entry["columns"].setdefault(name, {"name": name, "description": "", "meta": {}})
+                if not column.get("data_type") and found.types.get(name, "UNKNOWN") != "UNKNOWN":
+                    column["data_type"] = found.types[name]
+                column.setdefault("data_type", None)
+    semantic_models, metrics = _semantic_entries(manifest, layer, lineage)
+    return {
+        "semantic_models": semantic_models,
+        "metrics": metrics,
+        "column_lineage": {uid: column_lineage.to_json(node) for uid, node in sorted(lineage.nodes.items())},
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A spec dataclass as JSON-ready dicts, without the source line numbers."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name not in ("line",)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _semantic_entries(manifest: Manifest, layer: Any, lineage: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    project = manifest.project.config.name
+    semantic_models: dict[str, Any] = {}
+    for model in layer.semantic_models:
+        uid = f"semantic_model.{project}.{model.name}"
+        definition = _plain(model)
+        where = definition.pop("where", {}) or {}
+        node = manifest.nodes.get(manifest.by_name.get(model.model, ""))
+        semantic_models[uid] = {
+            "unique_id": uid,
+            "resource_type": "semantic_model",
+            "package_name": project,
+            "name": model.name,
+            "original_file_path": where.get("path"),
+            "description": model.description,
+            "model": f"ref('{model.model}')",
+            "node_relation": {"relation_name": str(node.relation)} if node is not None else None,
+            "defaults": {"agg_time_dimension": model.default_agg_time},
+            "primary_entity": model.primary_entity,
+            "entities": definition["entities"],
+            "dimensions": definition["dimensions"],
+            "measures": definition["measures"],
+            "depends_on": {"nodes": list(lineage.graph[uid].parents)},
+            "fingerprint": _digest(definition),
+        }
+    metrics: dict[str, Any] = {}
+    for info in layer.metrics:
+        uid = f"metric.{project}.{info.name}"
+        spec = layer.specs.get(info.name)
+        definition = _plain(spec) if spec is not None else {}
+        definition.pop("where", None)
+        metrics[uid] = {
+            "unique_id": uid,
+            "resource_type": "metric",
+            "package_name": project,
+            "name": info.name,
+            "original_file_path": info.path,
+            "description": info.description,
+            "label": definition.get("label") or info.name,
+            "type": info.type,
+            "type_params": definition.get("params"),
+            "filter": definition.get("filter"),
+            "owner": info.owner,
+            "measures": list(info.measures),
+            "dimensions": list(info.dimensions),
+            "models": list(info.models),
+            "compiled_code": layer.sql.get(info.name),
+            "depends_on": {"nodes": list(lineage.graph[uid].parents)},
+            "fingerprint": _digest([definition, layer.sql.get(info.name)]),
+        }
+    return semantic_models, metrics
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()

@@ -112,6 +112,9 @@ class Lineage:
                 for kind, parent in deps.edges():
                     self._children.setdefault(parent, set()).add((kind, ColumnRef(uid, column)))
         self._by_name = {g.name: uid for uid, g in graph.items()}
+        for uid, g in graph.items():
+            if ":" in g.name:
+                self._by_name.setdefault(g.name.partition(":")[2], uid)  # "orders" for semantic_model:orders if free
 
     # -- lookups --------------------------------------------------------------------------------------------------
 
@@ -661,12 +664,103 @@ def graph_nodes(manifest: Manifest) -> dict[str, GraphNode]:
     return nodes
 
 
-def build_lineage(manifest: Manifest, cache: dict[str, dict] | None = None) -> Lineage:
-    """The lineage of every node of ``manifest``, then of the semantic models and metrics built on it."""
+def build_lineage(
+    manifest: Manifest, cache: dict[str, dict] | None = None, layer: SemanticLayer | None = None
+) -> Lineage:
+    """The lineage of every node of ``manifest``, then of the semantic models and metrics built on it.
+
+    ``layer`` is :func:`semantic_layer` of the manifest, read here when omitted.
+    """
     built = warehouse_columns(manifest.project.config.warehouse)
     nodes = model_lineage(manifest, built, cache)
     graph = graph_nodes(manifest)
-    return Lineage(graph, nodes)
+    semantic_graph, semantic_nodes = semantic_lineage(manifest, nodes, cache, layer)
+    # A model and a metric may share a name; the name then means the model (the metric is metric.<project>.<name>).
+    return Lineage({**semantic_graph, **graph}, {**nodes, **semantic_nodes})
+
+
+@dataclass(frozen=True)
+class SemanticLayer:
+    """The project's semantic models and metrics as the lineage and docs need them: SQL per metric, expressions per
+    semantic-model element. Empty when the project has none."""
+
+    semantic_models: tuple = ()  # northstar.metrics.spec.SemanticModel
+    metrics: tuple = ()  # northstar.metrics.resolve.MetricInfo
+    sql: Mapping[str, str] = field(default_factory=dict)  # metric name -> DuckDB SQL at its default grain
+    specs: Mapping[str, object] = field(default_factory=dict)  # metric name -> northstar.metrics.spec.Metric
+
+
+def semantic_layer(manifest: Manifest) -> SemanticLayer:
+    """Read the semantic models and metrics once. Their YAML mistakes raise the semantic layer's own errors."""
+    if not any("semantic_models" in d.data or "metrics" in d.data for d in manifest.project.yaml_docs):
+        return SemanticLayer()
+    from northstar.metrics import load_semantics
+    from northstar.metrics.compile import compile_request, default_request
+
+    sem = load_semantics(manifest)
+    infos = tuple(sem.info(metric) for metric in sem.spec.metrics)
+    sql = {m.name: compile_request(sem, default_request(m)) for m in sem.spec.metrics}
+    return SemanticLayer(tuple(sem.spec.semantic_models), infos, sql, {m.name: m for m in sem.spec.metrics})
+
+
+def semantic_lineage(
+    manifest: Manifest,
+    nodes: Mapping[str, NodeLineage],
+    cache: dict[str, dict] | None = None,
+    layer: SemanticLayer | None = None,
+) -> tuple[dict[str, GraphNode], dict[str, NodeLineage]]:
+    """Semantic models (a column per entity, dimension and measure) and metrics (the columns of their SQL)."""
+    layer = layer if layer is not None else semantic_layer(manifest)
+    if not layer.semantic_models and not layer.metrics:
+        return {}, {}
+    prefix = manifest.project.config.name
+    index = RelationIndex(manifest)
+    schemas = {uid: dict(n.types) or dict.fromkeys(n.output_columns, "UNKNOWN") for uid, n in nodes.items()}
+    graph: dict[str, GraphNode] = {}
+    result: dict[str, NodeLineage] = {}
+    for model in layer.semantic_models:
+        uid = f"semantic_model.{prefix}.{model.name}"
+        parent = manifest.by_name.get(model.model)
+        node = manifest.nodes.get(parent) if parent else None
+        # Semantic models are often named like the seed or model they describe ("orders"): keep them apart.
+        graph[uid] = GraphNode(uid, "semantic_model", f"semantic_model:{model.name}", (parent,) if parent else ())
+        if node is None or not isinstance(getattr(node, "relation", None), Relation):
+            result[uid] = NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"model '{model.model}' is not built"})
+            continue
+        elements = [*model.entities, *model.dimensions, *model.measures]
+        try:
+            select = exp.select(
+                *(exp.alias_(sqlglot.parse_one(e.expr, dialect="duckdb"), e.name, quoted=False) for e in elements)
+            ).from_(exp.to_table(str(node.relation), dialect="duckdb"))
+            sql = select.sql(dialect="duckdb")
+        except SqlglotError as error:
+            result[uid] = NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"an expression does not parse: {error}"})
+            continue
+        result[uid] = _cached_analysis(uid, sql, index, schemas, (parent,), cache, manifest)
+    for info in layer.metrics:
+        uid = f"metric.{prefix}.{info.name}"
+        parents = tuple(f"semantic_model.{prefix}.{name}" for name in info.semantic_models)
+        graph[uid] = GraphNode(uid, "metric", info.name, parents)
+        models = tuple(manifest.by_name[m] for m in info.models if m in manifest.by_name)
+        result[uid] = _cached_analysis(uid, layer.sql[info.name], index, schemas, models, cache, manifest)
+    return graph, result
+
+
+def _cached_analysis(
+    uid: str,
+    sql: str,
+    index: RelationIndex,
+    schemas: Mapping[str, Mapping[str, str]],
+    parents: tuple[str, ...],
+    cache: dict[str, dict] | None,
+    manifest: Manifest,
+) -> NodeLineage:
+    key = _fingerprint([uid, sql, {p: schemas.get(p, {}) for p in sorted(parents)}])
+    cached = cache.get(key) if cache is not None else None
+    lineage = from_cache(uid, cached) if cached else analyze_sql(uid, sql, index, schemas, parents)
+    if cache is not None:
+        cache[key] = cached or to_json(lineage)
+    return NodeLineage(uid, _without_raw_rows(lineage.columns, manifest), lineage.types, lineage.unresolved)
 
 
 # -- walking and printing --------------------------------------------------------------------------------------------
@@ -821,7 +915,7 @@ FORMATS = {"tree": format_tree, "json": format_json, "mermaid": format_mermaid, 
 CACHE_FILE = "lineage_cache.json"
 
 
-def project_lineage(manifest: Manifest) -> Lineage:
+def project_lineage(manifest: Manifest, layer: SemanticLayer | None = None) -> Lineage:
     """:func:`build_lineage` with a cache in ``target/``, so models whose SQL and parents did not change are not
     parsed again by the next build, ``metrics lineage`` or ``metrics docs``."""
     path = manifest.project.config.target_dir / CACHE_FILE
@@ -833,7 +927,7 @@ def project_lineage(manifest: Manifest) -> Lineage:
         cache = {}
     previous = cache.get("entries", {})
     entries = _Cache(previous)
-    lineage = build_lineage(manifest, entries)
+    lineage = build_lineage(manifest, entries, layer)
     if entries.keys() != previous.keys():
         # Only what this project still uses is written back, so the file does not grow forever.
         from northstar.artifacts import write_json

@@ -324,3 +324,71 @@ def test_built_warehouse_gives_types_and_the_cache_is_reused(shop, run_cli):
     assert len(cache["entries"]) == 5
     second = project_lineage(manifest)
     assert second.nodes["model.shop.fct_cohorts"].columns == first.nodes["model.shop.fct_cohorts"].columns
+
+
+METRICS = {
+    "models/marts/fct_orders.sql": """
+        select order_id, user_id, amount, ordered_at from {{ ref('stg_orders') }} where status = 'completed'
+    """,
+    "metrics/orders.yml": """
+        semantic_models:
+          - name: orders
+            model: ref('fct_orders')
+            defaults: {agg_time_dimension: ordered_at}
+            entities: [{name: order, type: primary, expr: order_id}]
+            dimensions: [{name: ordered_at, type: time, type_params: {time_granularity: day}}]
+            measures: [{name: revenue, agg: sum, expr: amount}]
+        metrics:
+          - name: revenue
+            type: simple
+            type_params: {measure: revenue}
+            defaults: {grain: month}
+    """,
+}
+
+
+def test_metric_lineage_reaches_raw_columns_through_its_semantic_model(make_project, run_cli):
+    root = make_project({**SHOP, **METRICS}, base={})
+    lineage = lineage_of(root)
+    # revenue = sum(amount) of completed orders (status twice: stg_orders and fct_orders), per month of ordered_at.
+    assert raw(lineage, "revenue") == ["raw.orders.amount", "raw.orders.ordered_at", "raw.orders.status"]
+    assert raw(lineage, "revenue", "revenue") == ["raw.orders.amount", "raw.orders.ordered_at", "raw.orders.status"]
+    assert lineage.graph["metric.shop.revenue"].parents == ("semantic_model.shop.orders",)
+    assert lineage.columns_of("semantic_model.shop.orders") == ["order", "ordered_at", "revenue"]
+    result = run_cli(root, "lineage", "raw.orders.amount", "--downstream")
+    assert result.exit_code == 0, result.output
+    assert result.output.split("Feeds")[1] == (
+        " 5 columns:\n"
+        "  fct_cohorts.revenue\n"
+        "  fct_orders.amount\n"
+        "  revenue.revenue\n"
+        "  semantic_model:orders.revenue\n"
+        "  stg_orders.amount\n"
+    )
+
+
+def test_manifest_has_column_lineage_semantic_models_and_metrics(make_project, run_cli):
+    root = make_project({**SHOP, **METRICS}, base={})
+    assert run_cli(root, "build").exit_code == 0
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    assert manifest["metadata"]["northstar_manifest_version"] == 1
+    assert manifest["column_lineage"]["model.shop.fct_orders"]["columns"]["amount"] == {
+        "value": [["model.shop.stg_orders", "amount"]],
+        "filter": [["model.shop.stg_orders", "status"]],
+        "rows": ["model.shop.stg_orders"],
+    }
+    assert manifest["nodes"]["model.shop.fct_orders"]["columns"]["amount"] == {
+        "name": "amount",
+        "description": "",
+        "meta": {},
+        "data_type": "DOUBLE",
+    }
+    metric = manifest["metrics"]["metric.shop.revenue"]
+    assert metric["depends_on"] == {"nodes": ["semantic_model.shop.orders"]}
+    assert metric["compiled_code"].startswith("WITH orders AS")
+    assert manifest["semantic_models"]["semantic_model.shop.orders"]["depends_on"] == {
+        "nodes": ["model.shop.fct_orders"]
+    }
+    assert manifest["parent_map"]["metric.shop.revenue"] == ["semantic_model.shop.orders"]
+    assert "metric.shop.revenue" in manifest["child_map"]["semantic_model.shop.orders"]
+    assert set(manifest["column_lineage"]["metric.shop.revenue"]["columns"]) == {"metric_time__month", "revenue", "*"}
