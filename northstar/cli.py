@@ -359,3 +359,34 @@ def lineage(node, project_dir, vars_, target, threads, column, upstream, depth, 
 
     project = _load(project_dir, vars_, target, threads)
     click.echo(describe(compile_for_build(project), node, column, upstream, depth, output))
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--by month,channel`` and ``--by month --by channel`` mean the same."""
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def _names_metric(project: Any, name: str) -> bool:
+    return any(
+        isinstance(entry, dict) and entry.get("name") == name
+        for doc in project.yaml_docs
+        for entry in (doc.data.get("metrics") or [])
+    )
+
+
+@main.command()
+@click.argument("metrics", nargs=-1, required=True)
+@_common
+@click.option("--by", "by", multiple=True, help="month|week|quarter|day|year (metric time) or a dimension.")
+@click.option("--where", default=None, help="A condition on dimensions, e.g. \"channel = 'email'\".")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day (inclusive).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day (inclusive).")
+@click.option("--order", multiple=True, help="Columns to sort by; -name sorts descending.")
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many rows.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", help="Output format.")
+def query(metrics, project_dir, vars_, target, threads, by, where, start, end, order, limit, fmt) -> None:
+    """Answer METRICS from the warehouse: e.g. `metrics query north_star --by month`."""
+    from northstar.metrics.cli import query_text
+
+    project = _load(project_dir, vars_, target, threads)
+    click.echo(query_text(project, metrics, _split(by), where, start, end, _split(order), limit, fmt))
