@@ -6,32 +6,38 @@ Usage:
     python scripts/generate_data.py --users 20000 --months 12 --seed 7 --out /tmp/small
 
 From Python (benchmarks import this file by path):
-    generate(users=5000, months=24, seed=20241101, out_dir="seeds", fmt="csv")
+    generate(users=5000, months=24, seed=1, out_dir="seeds", fmt="csv")
 
 The same arguments always give the same bytes: every random draw comes from `random.Random` seeded with the
 seed and the chunk number, users are simulated in fixed chunks of 5,000 (in parallel processes at large scale),
 and DuckDB turns the chunks into the final, sorted tables (ids are renumbered in time order).
 
-What the data is built to show, with the figures measured on the default seeds (see the report in
-`models/marts/schema.yml` docs and the figures in the commit history):
-- Acquisition: users arrive growing ~2x over the two years with a November/December peak; a paid-acquired
-  user comes back through more paid clicks (retargeting), so per paid channel the cost per new user is
-  1.5-2x the cost per click. Ad platforms report spend without the 20% VAT and the agency fee.
-- CRM channels: WhatsApp ~98% opened vs email ~25% (SMS has no read receipts, `opened_at` is NULL);
-  cost per message: push 0.03, email 0.12, sms 2.40, whatsapp 11.50 roubles (WhatsApp ~96x email).
-- North Star: clicks on CRM messages lead to orders within days; the CRM programme grows (more sends, new
-  channels: push from March 2025, WhatsApp from July 2025), so CRM-attributed orders (7-day window) grow
-  roughly 20-30% quarter over quarter in the latest quarters.
-- Customer base: ~1.5% "office" customers order several times a month with big baskets: the top 1% of
-  customers bring about 40% of revenue. Customers churn month over month (monthly churn ~45-65%) and some
-  come back after a pause.
-- Reactivation: twice a month customers with no order for 60-365 days get a 15% discount, with a 10-20%
-  held-out control group; treatment orders per member within 14 days are ~20-40% above control.
-- Products: 6 product lines; each customer buys from 1-3 of them (white space elsewhere); gifts peak in
-  December.
-- Funnels: login (~7% of attempts fail), signup (~10%), password reset (~8%), checkout (~3%).
+What the data is built to show (figures measured on the default seeds after `metrics build` with
+scripts/figures.sql):
+- Acquisition: new users grow ~2x over the two years, with a November/December peak. A paid-acquired user
+  comes back through more paid clicks (retargeting), so per paid channel the cost per new user is 1.5-2x
+  the cost per click (default seeds: paid_search 1.76x, paid_social 1.70x over the period; monthly medians
+  1.75/1.74; the launch month, November 2024, is lower). Ad platforms report spend without the 20% VAT and
+  without the agency fee (paid_search 10%, paid_social 15%); ad_spend.clicks is exactly the paid sessions.
+- CRM channels: WhatsApp 98% opened vs email 24% (SMS has no read receipts: opened_at is always NULL);
+  cost per message push 0.03, email 0.12, sms 2.40, whatsapp 11.50 roubles (WhatsApp ~96x email).
+- North Star: clicks on CRM messages lead to orders within days (most the same session, some up to 10 days
+  later, beyond the 7-day window). The programme grows ~12% per user per quarter, with push from March 2025
+  and WhatsApp from July 2025, and a winter sale in January and February, so completed CRM-attributed orders
+  grow 20-30% quarter over quarter in the latest quarters (default seeds: 2025-Q4 192, 2026-Q1 237 (+23%),
+  2026-Q2 300 (+27%), 2026-Q3 363 (+21%); 2026-Q4 holds October only).
+- Customer base: ~2% "office" customers order several times a month with large baskets: the top 1% of
+  customers bring ~55% of revenue (top 18 customers ~52%, top 10% ~80%). Customers churn month over month
+  (monthly churn 43-66%) and some come back after a pause; ~28% of registered users never buy.
+- Reactivation: on the 3rd and 17th of each month customers whose last order is 60-365 days old are
+  offered 15% off by email (later rotating email, sms, whatsapp), with a 10/15/20% held-out control group;
+  completed orders per member within 14 days: treatment 0.081 vs control 0.064 (+27%).
+- Seasonality: visits and orders peak in November (x1.25) and December (x1.4); gifts sell in December.
+- Products: 6 product lines, 48 SKUs; each customer buys from 1-3 lines (white space elsewhere).
+- Funnels: login ~8% of attempts fail, signup ~14%, password reset ~4%, checkout ~5% (incl. abandoned carts).
 - Incident: in the week of Monday 2026-03-16 to Sunday 2026-03-22 (ISO week 2026-W12) the payment
-  provider fails: ~35% of checkout attempts fail and some customers give up (lost orders).
+  provider fails: ~35-40% of checkout attempts fail (vs ~5% in other weeks) and half of the customers who
+  hit a failure give up (lost orders).
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ DAY = 86_400
 HOUR = 3_600
 MONTH = 30 * DAY
 CHUNK_USERS = 5_000
-DEFAULT_SEED = 20241101
+DEFAULT_SEED = 1
 LAST_MONTH = (2026, 10)
 
 TABLES = (
@@ -69,6 +75,8 @@ TABLES = (
     "ad_spend",
     "channel_fees",
 )
+# The tables simulated per chunk of users; the others are static or derived in the final DuckDB step.
+USER_TABLES = ("users", "sessions", "session_events", "orders", "order_items", "campaign_members", "communications")
 PAID = ("paid_search", "paid_social")
 CRM = ("email", "sms", "push", "whatsapp")
 # Calendar-month seasonality of visits and orders (January..December): a November/December peak.
@@ -78,7 +86,13 @@ PUSH_LAUNCH = date(2025, 3, 1)
 WHATSAPP_LAUNCH = date(2025, 7, 1)
 
 ACQ_CHANNELS = (("paid_search", 0.24), ("paid_social", 0.20), ("seo", 0.24), ("direct", 0.17), ("referral", 0.15))
-RETURN_CHANNELS = (("direct", 0.59), ("seo", 0.301), ("referral", 0.09), ("paid_search", 0.012), ("paid_social", 0.008))
+RETURN_CHANNELS = (
+    ("direct", 0.594),
+    ("seo", 0.303),
+    ("referral", 0.09),
+    ("paid_search", 0.008),
+    ("paid_social", 0.005),
+)
 CITIES = (
     ("Moscow", 0.34),
     ("Saint Petersburg", 0.15),
@@ -358,7 +372,7 @@ class Chunk:
         self.rng = random.Random(f"{seed}:chunk:{index}")
         self.base = index * 10_000_000_000
         self.next_id = 0
-        self.rows = {name: [] for name in TABLES}
+        self.rows = {name: [] for name in USER_TABLES}
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -461,7 +475,7 @@ class UserSim:
         """A return visit through the user's usual channels (paid users return through ads more)."""
         rng = self.rng
         channel = _pick(rng, RETURN_CHANNELS)
-        if self.channel in PAID and rng.random() < 0.04:
+        if self.channel in PAID and rng.random() < 0.03:
             channel = self.channel
         campaign = self.w.ad_campaign(rng, channel, t, True) if channel in PAID else None
         return self.session(t, channel, campaign)
@@ -475,7 +489,7 @@ class UserSim:
             # Two sessions at the same second (e.g. an app deep link and a browser tab): first-touch ties.
             self.session(t0, "direct")
         if self.channel in PAID:
-            for _ in range(_poisson(rng, 0.32)):
+            for _ in range(_poisson(rng, 0.4)):
                 t = t0 + rng.randrange(HOUR, 21 * DAY)
                 if t < w.end:
                     self.session(t, self.channel, w.ad_campaign(rng, self.channel, t, True))
@@ -603,7 +617,7 @@ class UserSim:
             self.c.rows["campaign_members"].append((campaign.campaign_id, self.user_id, "treatment"))
         delivery, open_rate, click_rate, cost = CHANNEL_TERMS[campaign.channel]
         opened = clicked = None
-        boost = 1.4 if campaign.kind == "reactivation" else 1.0  # a personal win-back offer gets more clicks
+        boost = 1.3 if campaign.kind == "reactivation" else 1.0  # a personal win-back offer gets more clicks
         delivered = rng.random() < delivery
         if delivered:
             if open_rate is None:
@@ -717,7 +731,7 @@ def _simulate_chunk(args: tuple) -> str:
     for user_index in range(first, last):
         UserSim(chunk, user_index + 1, _user_first_seen(world, chunk.rng, user_index, users)).run()
     for table, rows in chunk.rows.items():
-        if rows:
+        if rows or index == 0:  # chunk 0 always writes, so every table has a file even when it is empty
             with open(Path(tmp) / table / f"{index:05d}.csv", "w", newline="") as f:
                 csv.writer(f).writerows(rows)
     return f"{first}-{last}"
@@ -738,32 +752,69 @@ def _write_static(world: World, tmp: Path) -> None:
 
 # The final step, in DuckDB: type the chunk files, renumber ids in time order, derive ad spend from the paid
 # sessions (clicks are exactly the paid sessions), and write sorted tables.
-FINALIZE_SQL = """
-create table p_users as select * from read_csv('{tmp}/users/*.csv', header=false,
-    columns={{'user_id': 'bigint', 'first_seen': 'bigint', 'registered': 'bigint', 'city': 'varchar'}});
-create table p_sessions as select * from read_csv('{tmp}/sessions/*.csv', header=false,
-    columns={{'pid': 'bigint', 'user_id': 'bigint', 't': 'bigint', 'channel': 'varchar',
-              'campaign_id': 'bigint', 'device': 'varchar'}});
-create table p_events as select * from read_csv('{tmp}/session_events/*.csv', header=false,
-    columns={{'sid': 'bigint', 't': 'bigint', 'event_type': 'varchar', 'success': 'int', 'pid': 'bigint'}});
-create table p_orders as select * from read_csv('{tmp}/orders/*.csv', header=false,
-    columns={{'pid': 'bigint', 'user_id': 'bigint', 'sid': 'bigint', 't': 'bigint', 'status': 'varchar',
-              'items': 'bigint', 'discount': 'bigint', 'payment': 'bigint', 'promo_code': 'varchar'}});
-create table p_items as select * from read_csv('{tmp}/order_items/*.csv', header=false,
-    columns={{'oid': 'bigint', 'sku': 'varchar', 'quantity': 'int', 'unit': 'bigint'}});
-create table p_members as select * from read_csv('{tmp}/campaign_members/*.csv', header=false,
-    columns={{'campaign_id': 'bigint', 'user_id': 'bigint', 'group_name': 'varchar'}});
-create table p_comms as select * from read_csv('{tmp}/communications/*.csv', header=false,
-    columns={{'pid': 'bigint', 'campaign_id': 'bigint', 'user_id': 'bigint', 'channel': 'varchar',
-              't': 'bigint', 'delivered': 'int', 'opened': 'bigint', 'clicked': 'bigint', 'cost': 'bigint'}});
-create table p_products as select * from read_csv('{tmp}/products/*.csv', header=false,
-    columns={{'sku': 'varchar', 'product_line': 'varchar', 'name': 'varchar', 'price': 'bigint'}});
-create table p_campaigns as select * from read_csv('{tmp}/campaigns/*.csv', header=false,
-    columns={{'campaign_id': 'bigint', 'name': 'varchar', 'kind': 'varchar', 'channel': 'varchar',
-              't': 'bigint', 'discount_rate': 'decimal(4,2)', 'control_share': 'decimal(4,2)'}});
-create table p_fees as select * from read_csv('{tmp}/channel_fees/*.csv', header=false,
-    columns={{'channel': 'varchar', 'agency_fee_rate': 'decimal(4,2)'}});
+# The chunk files' columns: provisional ids (pid), times in seconds since the frame start, money in kopecks.
+STAGED_COLUMNS = {
+    "users": {"user_id": "bigint", "first_seen": "bigint", "registered": "bigint", "city": "varchar"},
+    "sessions": {
+        "pid": "bigint",
+        "user_id": "bigint",
+        "t": "bigint",
+        "channel": "varchar",
+        "campaign_id": "bigint",
+        "device": "varchar",
+    },
+    "session_events": {"sid": "bigint", "t": "bigint", "event_type": "varchar", "success": "int", "pid": "bigint"},
+    "orders": {
+        "pid": "bigint",
+        "user_id": "bigint",
+        "sid": "bigint",
+        "t": "bigint",
+        "status": "varchar",
+        "items": "bigint",
+        "discount": "bigint",
+        "payment": "bigint",
+        "promo_code": "varchar",
+    },
+    "order_items": {"oid": "bigint", "sku": "varchar", "quantity": "int", "unit": "bigint"},
+    "campaign_members": {"campaign_id": "bigint", "user_id": "bigint", "group_name": "varchar"},
+    "communications": {
+        "pid": "bigint",
+        "campaign_id": "bigint",
+        "user_id": "bigint",
+        "channel": "varchar",
+        "t": "bigint",
+        "delivered": "int",
+        "opened": "bigint",
+        "clicked": "bigint",
+        "cost": "bigint",
+    },
+    "products": {"sku": "varchar", "product_line": "varchar", "name": "varchar", "price": "bigint"},
+    "campaigns": {
+        "campaign_id": "bigint",
+        "name": "varchar",
+        "kind": "varchar",
+        "channel": "varchar",
+        "t": "bigint",
+        "discount_rate": "decimal(4,2)",
+        "control_share": "decimal(4,2)",
+    },
+    "channel_fees": {"channel": "varchar", "agency_fee_rate": "decimal(4,2)"},
+}
 
+
+def _staged_table(tmp: Path, table: str) -> str:
+    """SQL creating `p_<table>` from the chunk files (or empty, with the right columns, when there are none)."""
+    columns = STAGED_COLUMNS[table]
+    if any(f.stat().st_size for f in (tmp / table).glob("*.csv")):
+        source = f"read_csv('{(tmp / table).as_posix()}/*.csv', header=false, columns={columns!r})"
+    else:
+        source = "(select " + ", ".join(f"null::{t} as {c}" for c, t in columns.items()) + " limit 0)"
+    return f"create table p_{table} as select * from {source};"
+
+
+# The final step, in DuckDB: type the chunk files, renumber ids in time order, derive ad spend from the paid
+# sessions (clicks are exactly the paid sessions), and write sorted tables.
+FINALIZE_SQL = """
 create macro ts(s) as timestamp '{start}' + to_seconds(s);
 create macro rub(k) as (k / 100)::decimal(12,2);
 
@@ -782,7 +833,7 @@ create view sessions as
 create view session_events as
     select row_number() over (order by e.t, i.session_id, e.pid) as event_id, i.session_id,
            ts(e.t) as event_at, e.event_type, e.success::boolean as success
-    from p_events e join session_ids i on i.pid = e.sid order by event_id;
+    from p_session_events e join session_ids i on i.pid = e.sid order by event_id;
 create view orders as
     select i.order_id, o.user_id, s.session_id, ts(o.t) as ordered_at, o.status, rub(o.items) as items_total,
            rub(o.discount) as discount, rub(o.payment) as payment_total, o.promo_code
@@ -790,19 +841,19 @@ create view orders as
     order by i.order_id;
 create view order_items as
     select i.order_id, it.sku, it.quantity, rub(it.unit) as unit_price
-    from p_items it join order_ids i on i.pid = it.oid order by i.order_id, it.sku;
+    from p_order_items it join order_ids i on i.pid = it.oid order by i.order_id, it.sku;
 create view products as
     select sku, product_line, name, rub(price) as list_price from p_products order by sku;
 create view campaigns as
     select campaign_id, name, kind, channel, ts(t) as started_at, discount_rate, control_share
     from p_campaigns order by campaign_id;
 create view campaign_members as
-    select campaign_id, user_id, group_name from p_members order by campaign_id, user_id;
+    select campaign_id, user_id, group_name from p_campaign_members order by campaign_id, user_id;
 create view communications as
     select row_number() over (order by t, pid) as message_id, campaign_id, user_id, channel,
            ts(t) as sent_at, delivered::boolean as delivered, ts(opened) as opened_at, ts(clicked) as clicked_at,
            rub(cost) as cost
-    from p_comms order by message_id;
+    from p_communications order by message_id;
 -- Ad platforms bill per click at a price that drifts with the season and the auction (a deterministic wobble).
 create view ad_spend as
     with clicks as (
@@ -817,7 +868,7 @@ create view ad_spend as
            round(clicks / (case channel when 'paid_search' then 0.045 else 0.012 end)
                  * (1 + 0.2 * cos(epoch(spend_date) / 86400 * 0.9 + campaign_id)))::bigint as impressions
     from clicks order by spend_date, channel, campaign_id;
-create view channel_fees as select channel, agency_fee_rate from p_fees order by channel;
+create view channel_fees as select channel, agency_fee_rate from p_channel_fees order by channel;
 """
 
 
@@ -826,7 +877,9 @@ def _finalize(world: World, tmp: Path, out_dir: Path, fmt: str) -> None:
 
     con = duckdb.connect(str(tmp / "build.duckdb"))
     con.execute("set preserve_insertion_order = true")
-    con.execute(FINALIZE_SQL.format(tmp=tmp.as_posix(), start=world.start_date.isoformat()))
+    for table in STAGED_COLUMNS:
+        con.execute(_staged_table(tmp, table))
+    con.execute(FINALIZE_SQL.format(start=world.start_date.isoformat()))
     out_dir.mkdir(parents=True, exist_ok=True)
     for table in TABLES:
         target = out_dir / f"{table}.{fmt}"
