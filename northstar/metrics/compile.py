@@ -556,7 +556,10 @@ def _join(expression: exp.Select, c: Compiled) -> exp.Select:
 def _select(expression: exp.Select, c: Compiled) -> exp.Select:
     """Pass 3: the group-by columns, then each metric's formula over the CTE columns."""
     columns = [exp.column(g.column) for g in c.groups]
-    formulas = [exp.alias_(formula.copy(), name) for name, formula in c.formulas]
+    formulas = [
+        formula.copy() if isinstance(formula, exp.Column) and formula.name == name else exp.alias_(formula.copy(), name)
+        for name, formula in c.formulas
+    ]
     return expression.select(*columns, *formulas)
 
 

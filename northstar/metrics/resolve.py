@@ -191,7 +191,9 @@ class Semantics:
         found = choices.get(base)
         if found is None and grain is not None:
             found, base, grain = choices.get(name), name, None
-        where = (context.where.path, context.where.line) if context else (None, None)
+        # Mistakes in --by/--where are the command line's, not the metric file's.
+        cli = what.startswith("--")
+        where = (context.where.path, context.where.line) if context and not cli else (None, None)
         owner = f"metric '{context.name}'" if context else f"semantic model '{model.name}'"
         if not found:
             names = sorted(choices)
@@ -202,10 +204,13 @@ class Semantics:
                 *where,
             )
         if len(found) > 1:
-            options = ", ".join(f"{r.join.name}__{base}" if r.join else f"{r.owner.name} (local)" for r in found)
+            options = ", ".join(
+                f"{r.join.name}__{r.name} (semantic model '{r.owner.name}')" if r.join else f"{base} (local)" for r in found
+            )
             raise CompileError(
-                f"{what or 'The query'} uses '{name}', which is ambiguous for {owner}: several semantic models "
-                f"reachable from '{model.name}' have it. Qualify it with the entity to join through: {options}.",
+                f"{what or 'The query'} uses '{name}', which is ambiguous for {owner}: it can mean {options}. "
+                "Qualify it with the entity to join through, or keep one semantic model per entity with this "
+                "dimension.",
                 *where,
             )
         ref = found[0]

@@ -1,0 +1,194 @@
+"""Bad metric definitions fail before any SQL runs, naming the file, the line, the metric and the valid choices."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from metrics_fixture import SHOP
+
+METRICS_HEAD = SHOP["metrics/shop.yml"].split("        metrics:\n")[0] + "        metrics:\n"
+
+
+def with_metrics(text: str, models: str = "") -> dict[str, str]:
+    """The shop with these metrics (YAML indented like METRICS_HEAD's entries), plus extra semantic models."""
+    head = METRICS_HEAD
+    if models:
+        head = head.replace("        metrics:\n", models + "        metrics:\n")
+    return {**SHOP, "metrics/shop.yml": head + text}
+
+
+SIMPLE = """
+          - name: revenue
+            type: simple
+            type_params: {measure: revenue}
+"""
+
+
+def line_of(files: dict[str, str], needle: str, nth: int = 1) -> int:
+    """The line of the nth occurrence of ``needle`` in the written metrics file (files are dedented on write)."""
+    lines = textwrap.dedent(files["metrics/shop.yml"]).lstrip("\n").splitlines()
+    hits = [i + 1 for i, line in enumerate(lines) if needle in line]
+    return hits[nth - 1]
+
+
+def error_of(make_project, run_cli, files: dict[str, str], *args: str) -> str:
+    root = make_project(files, base={})
+    result = run_cli(root, *(args or ("ls", "--metrics")))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return result.output.strip()
+
+
+def test_unknown_key_names_file_line_and_allowed_keys(make_project, run_cli):
+    files = with_metrics(SIMPLE + "            typo: 1\n")
+    assert error_of(make_project, run_cli, files).startswith(
+        f"Error: metrics/shop.yml:{line_of(files, 'typo: 1')}: Unknown key 'typo' in metric 'revenue'. Allowed keys: config, defaults, "
+    )
+
+
+def test_unknown_metric_type_lists_the_types(make_project, run_cli):
+    files = with_metrics(SIMPLE.replace("type: simple", "type: smple"))
+    assert error_of(make_project, run_cli, files) == (
+        f"Error: metrics/shop.yml:{line_of(files, 'type: smple')}: The metric 'revenue' has type 'smple'. Valid choices: simple, ratio, derived, "
+        "cumulative, conversion, cohort, retention, funnel, uplift."
+    )
+
+
+def test_unknown_measure_suggests_and_lists(make_project, run_cli):
+    files = with_metrics(SIMPLE.replace("measure: revenue", "measure: revenu"))
+    assert error_of(make_project, run_cli, files) == (
+        f"Error: metrics/shop.yml:{line_of(files, '- name: revenue')}: Metric 'revenue' uses measure 'revenu', which no semantic model declares. "
+        "Did you mean 'revenue'?"
+    )
+
+
+def test_unknown_metric_input(make_project, run_cli):
+    files = with_metrics(
+        SIMPLE
+        + """
+          - name: growth
+            type: derived
+            type_params: {expr: revenue - cost, metrics: [revenue, cost]}
+"""
+    )
+    assert error_of(make_project, run_cli, files) == (
+        f"Error: metrics/shop.yml:{line_of(files, '- name: growth')}: Metric 'growth' uses metric 'cost', which does not exist. Valid metrics: "
+        "growth, revenue."
+    )
+
+
+def test_cycle_among_derived_metrics_prints_the_path(make_project, run_cli):
+    files = with_metrics(
+        """
+          - name: a
+            type: derived
+            type_params: {expr: b + 1, metrics: [b]}
+          - name: b
+            type: derived
+            type_params: {expr: a * 2, metrics: [a]}
+"""
+    )
+    assert error_of(make_project, run_cli, files) == (
+        f"Error: metrics/shop.yml:{line_of(files, '- name: a')}: Metric 'a' depends on itself: a -> b -> a. Break the cycle by removing one of "
+        "these inputs."
+    )
+
+
+def test_derived_expression_may_only_use_its_inputs(make_project, run_cli):
+    files = with_metrics(
+        SIMPLE + "          - {name: d, type: derived, type_params: {expr: revenue + x, metrics: [revenue]}}\n"
+    )
+    assert error_of(make_project, run_cli, files) == (
+        f"Error: metrics/shop.yml:{line_of(files, 'name: d,')}: The expr of derived metric 'd' uses 'x', which is not one of its inputs. "
+        "Valid choices: revenue (list it under type_params.metrics)."
+    )
+
+
+def test_filter_on_an_unreachable_dimension(make_project, run_cli):
+    files = with_metrics(SIMPLE + "            filter: \"{{ Dimension('campaign__name') }} = 'x'\"\n")
+    message = error_of(make_project, run_cli, files)
+    assert message.startswith(
+        f"Error: metrics/shop.yml:{line_of(files, '- name: revenue')}: The filter of metric 'revenue' uses 'campaign__name', which is not a dimension "
+        "or entity reachable from semantic model 'orders' (read by metric 'revenue'). Valid choices: channel, "
+    )
+
+
+def test_ambiguous_dimension_lists_the_join_paths(make_project, run_cli):
+    profiles = """
+          - name: profiles
+            model: ref('dim_users')
+            entities: [{name: user, type: primary, expr: user_id}]
+            dimensions: [{name: channel, type: categorical}]
+"""
+    files = with_metrics(SIMPLE + "            filter: \"{{ Dimension('user__channel') }} = 'seo'\"\n", profiles)
+    message = error_of(make_project, run_cli, files)
+    assert (
+        "uses 'user__channel', which is ambiguous for metric 'revenue': it can mean user__channel (semantic model "
+        in message
+    )
+    assert "'users'), user__channel (semantic model 'profiles')" in message
+
+
+def test_ratio_of_metrics_with_different_grains(make_project, run_cli):
+    files = with_metrics(
+        """
+          - {name: revenue, type: simple, type_params: {measure: revenue}, defaults: {grain: month}}
+          - {name: users, type: simple, type_params: {measure: new_users}, defaults: {grain: day}}
+          - {name: arpu, type: ratio, type_params: {numerator: revenue, denominator: users}}
+"""
+    )
+    assert error_of(make_project, run_cli, files) == (
+        f"Error: metrics/shop.yml:{line_of(files, 'name: arpu')}: Ratio metric 'arpu' divides 'revenue' (grain month) by 'users' (grain day); "
+        "both sides need the same grain. Give the inputs the same `defaults: {grain: ...}`."
+    )
+
+
+def test_semantic_model_over_a_missing_model(make_project, run_cli):
+    files = with_metrics(SIMPLE)
+    files["metrics/shop.yml"] = files["metrics/shop.yml"].replace("ref('fct_spend')", "ref('fct_spends')")
+    assert error_of(make_project, run_cli, files) == (
+        f"Error: metrics/shop.yml:{line_of(files, '- name: spend')}: Semantic model 'spend' reads ref('fct_spends'), but no model has that name. "
+        "Did you mean 'fct_spend'?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            "{entity: user, exposure: new_users, group: channel, outcome: revenue, window: 14 dayz}",
+            "'window' of the metric 'u' is '14 dayz', which is not a duration.",
+        ),
+        (
+            "{entity: customer, exposure: new_users, group: channel, outcome: revenue, window: 14 days}",
+            "Metric 'u' follows entity 'customer', but measure 'new_users' comes from semantic model 'users', which "
+            "has no such entity. Valid choices: user.",
+        ),
+        (
+            "{entity: user, exposure: new_users, group: colour, outcome: revenue, window: 14 days}",
+            "Uplift metric 'u' (group) uses 'colour', which is not a dimension",
+        ),
+    ],
+)
+def test_growth_type_parameters_are_checked(make_project, run_cli, params, message):
+    files = with_metrics(f"          - {{name: u, type: uplift, type_params: {params}}}\n")
+    assert message in error_of(make_project, run_cli, files)
+
+
+def test_funnel_needs_two_named_steps(make_project, run_cli):
+    files = with_metrics(
+        "          - {name: f, type: funnel, type_params: {entity: user, steps: [{measure: new_users}]}}\n"
+    )
+    assert error_of(make_project, run_cli, files) == (
+        f"Error: metrics/shop.yml:{line_of(files, 'name: f,')}: The metric 'f' needs at least two steps (a list under 'steps')."
+    )
+
+
+def test_duplicate_metric_names(make_project, run_cli):
+    files = with_metrics(SIMPLE + SIMPLE)
+    assert error_of(make_project, run_cli, files) == (
+        f"Error: metrics/shop.yml:{line_of(files, '- name: revenue', 2)}: The metric 'revenue' is defined twice: here and in "
+        f"metrics/shop.yml:{line_of(files, '- name: revenue')}. "
+        "Keep one of them."
+    )
