@@ -42,23 +42,26 @@ def error_of(make_project, run_cli, files: dict[str, str], *args: str) -> str:
 
 def test_unknown_key_names_file_line_and_allowed_keys(make_project, run_cli):
     files = with_metrics(SIMPLE + "            typo: 1\n")
+    at = line_of(files, "typo: 1")
     assert error_of(make_project, run_cli, files).startswith(
-        f"Error: metrics/shop.yml:{line_of(files, 'typo: 1')}: Unknown key 'typo' in metric 'revenue'. Allowed keys: config, defaults, "
+        f"Error: metrics/shop.yml:{at}: Unknown key 'typo' in metric 'revenue'. Allowed keys: config, defaults, "
     )
 
 
 def test_unknown_metric_type_lists_the_types(make_project, run_cli):
     files = with_metrics(SIMPLE.replace("type: simple", "type: smple"))
+    at = line_of(files, "type: smple")
     assert error_of(make_project, run_cli, files) == (
-        f"Error: metrics/shop.yml:{line_of(files, 'type: smple')}: The metric 'revenue' has type 'smple'. Valid choices: simple, ratio, derived, "
+        f"Error: metrics/shop.yml:{at}: The metric 'revenue' has type 'smple'. Valid choices: simple, ratio, derived, "
         "cumulative, conversion, cohort, retention, funnel, uplift."
     )
 
 
 def test_unknown_measure_suggests_and_lists(make_project, run_cli):
     files = with_metrics(SIMPLE.replace("measure: revenue", "measure: revenu"))
+    at = line_of(files, "- name: revenue")
     assert error_of(make_project, run_cli, files) == (
-        f"Error: metrics/shop.yml:{line_of(files, '- name: revenue')}: Metric 'revenue' uses measure 'revenu', which no semantic model declares. "
+        f"Error: metrics/shop.yml:{at}: Metric 'revenue' uses measure 'revenu', which no semantic model declares. "
         "Did you mean 'revenue'?"
     )
 
@@ -72,8 +75,9 @@ def test_unknown_metric_input(make_project, run_cli):
             type_params: {expr: revenue - cost, metrics: [revenue, cost]}
 """
     )
+    at = line_of(files, "- name: growth")
     assert error_of(make_project, run_cli, files) == (
-        f"Error: metrics/shop.yml:{line_of(files, '- name: growth')}: Metric 'growth' uses metric 'cost', which does not exist. Valid metrics: "
+        f"Error: metrics/shop.yml:{at}: Metric 'growth' uses metric 'cost', which does not exist. Valid metrics: "
         "growth, revenue."
     )
 
@@ -89,8 +93,9 @@ def test_cycle_among_derived_metrics_prints_the_path(make_project, run_cli):
             type_params: {expr: a * 2, metrics: [a]}
 """
     )
+    at = line_of(files, "- name: a")
     assert error_of(make_project, run_cli, files) == (
-        f"Error: metrics/shop.yml:{line_of(files, '- name: a')}: Metric 'a' depends on itself: a -> b -> a. Break the cycle by removing one of "
+        f"Error: metrics/shop.yml:{at}: Metric 'a' depends on itself: a -> b -> a. Break the cycle by removing one of "
         "these inputs."
     )
 
@@ -99,8 +104,9 @@ def test_derived_expression_may_only_use_its_inputs(make_project, run_cli):
     files = with_metrics(
         SIMPLE + "          - {name: d, type: derived, type_params: {expr: revenue + x, metrics: [revenue]}}\n"
     )
+    at = line_of(files, "name: d,")
     assert error_of(make_project, run_cli, files) == (
-        f"Error: metrics/shop.yml:{line_of(files, 'name: d,')}: The expr of derived metric 'd' uses 'x', which is not one of its inputs. "
+        f"Error: metrics/shop.yml:{at}: The expr of derived metric 'd' uses 'x', which is not one of its inputs. "
         "Valid choices: revenue (list it under type_params.metrics)."
     )
 
@@ -108,8 +114,9 @@ def test_derived_expression_may_only_use_its_inputs(make_project, run_cli):
 def test_filter_on_an_unreachable_dimension(make_project, run_cli):
     files = with_metrics(SIMPLE + "            filter: \"{{ Dimension('campaign__name') }} = 'x'\"\n")
     message = error_of(make_project, run_cli, files)
+    at = line_of(files, "- name: revenue")
     assert message.startswith(
-        f"Error: metrics/shop.yml:{line_of(files, '- name: revenue')}: The filter of metric 'revenue' uses 'campaign__name', which is not a dimension "
+        f"Error: metrics/shop.yml:{at}: The filter of metric 'revenue' uses 'campaign__name', which is not a dimension "
         "or entity reachable from semantic model 'orders' (read by metric 'revenue'). Valid choices: channel, "
     )
 
@@ -138,8 +145,9 @@ def test_ratio_of_metrics_with_different_grains(make_project, run_cli):
           - {name: arpu, type: ratio, type_params: {numerator: revenue, denominator: users}}
 """
     )
+    at = line_of(files, "name: arpu")
     assert error_of(make_project, run_cli, files) == (
-        f"Error: metrics/shop.yml:{line_of(files, 'name: arpu')}: Ratio metric 'arpu' divides 'revenue' (grain month) by 'users' (grain day); "
+        f"Error: metrics/shop.yml:{at}: Ratio metric 'arpu' divides 'revenue' (grain month) by 'users' (grain day); "
         "both sides need the same grain. Give the inputs the same `defaults: {grain: ...}`."
     )
 
@@ -147,8 +155,9 @@ def test_ratio_of_metrics_with_different_grains(make_project, run_cli):
 def test_semantic_model_over_a_missing_model(make_project, run_cli):
     files = with_metrics(SIMPLE)
     files["metrics/shop.yml"] = files["metrics/shop.yml"].replace("ref('fct_spend')", "ref('fct_spends')")
+    at = line_of(files, "- name: spend")
     assert error_of(make_project, run_cli, files) == (
-        f"Error: metrics/shop.yml:{line_of(files, '- name: spend')}: Semantic model 'spend' reads ref('fct_spends'), but no model has that name. "
+        f"Error: metrics/shop.yml:{at}: Semantic model 'spend' reads ref('fct_spends'), but no model has that name. "
         "Did you mean 'fct_spend'?"
     )
 
@@ -180,15 +189,17 @@ def test_funnel_needs_two_named_steps(make_project, run_cli):
     files = with_metrics(
         "          - {name: f, type: funnel, type_params: {entity: user, steps: [{measure: new_users}]}}\n"
     )
+    at = line_of(files, "name: f,")
     assert error_of(make_project, run_cli, files) == (
-        f"Error: metrics/shop.yml:{line_of(files, 'name: f,')}: The metric 'f' needs at least two steps (a list under 'steps')."
+        f"Error: metrics/shop.yml:{at}: The metric 'f' needs at least two steps (a list under 'steps')."
     )
 
 
 def test_duplicate_metric_names(make_project, run_cli):
     files = with_metrics(SIMPLE + SIMPLE)
+    at, first = line_of(files, "- name: revenue", 2), line_of(files, "- name: revenue")
     assert error_of(make_project, run_cli, files) == (
-        f"Error: metrics/shop.yml:{line_of(files, '- name: revenue', 2)}: The metric 'revenue' is defined twice: here and in "
-        f"metrics/shop.yml:{line_of(files, '- name: revenue')}. "
+        f"Error: metrics/shop.yml:{at}: The metric 'revenue' is defined twice: here and in "
+        f"metrics/shop.yml:{first}. "
         "Keep one of them."
     )

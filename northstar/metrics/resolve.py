@@ -205,7 +205,8 @@ class Semantics:
             )
         if len(found) > 1:
             options = ", ".join(
-                f"{r.join.name}__{r.name} (semantic model '{r.owner.name}')" if r.join else f"{base} (local)" for r in found
+                f"{r.join.name}__{r.name} (semantic model '{r.owner.name}')" if r.join else f"{base} (local)"
+                for r in found
             )
             raise CompileError(
                 f"{what or 'The query'} uses '{name}', which is ambiguous for {owner}: it can mean {options}. "
