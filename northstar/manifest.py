@@ -33,6 +33,7 @@ from northstar.render import (
     RenderEnv,
     compile_macros,
     make_environment,
+    prepare_template,
     render,
     syntax_error,
 )
@@ -165,8 +166,7 @@ def _parse_model(env: jinja2.Environment, project: Project, model: ModelFile) ->
     )
     where = f"Model '{model.name}'"
     config = build_config(raw, "view", where, model.path, None)
-    code = env.compile(tree, name=model.path, filename=model.path)
-    template = env.template_class.from_code(env, code, env.make_globals(None))
+    template = prepare_template(env, tree, model.path)
     if config.materialized == "ephemeral":
         relation: Relation | Ephemeral = Ephemeral(model.name)
     else:

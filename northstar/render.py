@@ -131,12 +131,12 @@ def make_environment() -> jinja2.Environment:
     )
 
 
-def compile_template(env: jinja2.Environment, source: str, path: str) -> jinja2.Template:
 def syntax_error(error: jinja2.TemplateSyntaxError, path: str) -> CompileError:
     """A Jinja syntax error against the user's file and line (Jinja's messages may or may not end with a period)."""
     return CompileError(f"Jinja syntax error: {(error.message or 'invalid syntax').rstrip('.')}.", path, error.lineno)
 
 
+def compile_template(env: jinja2.Environment, source: str, path: str) -> jinja2.Template:
     """Compile once; syntax errors name the file and line."""
     try:
         return env.from_string(source) if not path else _compile_named(env, source, path)
@@ -166,6 +166,90 @@ def compile_macros(env: jinja2.Environment, source: str, path: str) -> tuple[jin
             code = env.compile(single, name=path, filename=path)
             templates.append(env.template_class.from_code(env, code, env.make_globals(None)))
     return tuple(templates)
+
+
+@dataclass(frozen=True)
+class _Call:
+    """``{{ name(constant, ...) }}`` or ``{{ name }}``: the only expressions most models use."""
+
+    name: str
+    args: tuple[Any, ...] | None  # None: a bare name, not a call
+    kwargs: tuple[tuple[str, Any], ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class SimpleTemplate:
+    """A template made only of text and ``{{ ref('x') }}``-like calls with literal arguments.
+
+    Jinja spends most of its time generating and compiling Python code for a template; for these templates,
+    evaluating the parsed parts directly gives the same text in a fraction of the time (:func:`prepare_template`).
+    """
+
+    parts: tuple[str | _Call, ...]
+
+
+def prepare_template(
+    env: jinja2.Environment, tree: jinja2.nodes.Template, path: str
+) -> jinja2.Template | SimpleTemplate:
+    """A parsed model, ready to render: a :class:`SimpleTemplate` when possible, else a compiled Jinja template.
+
+    >>> env = make_environment()
+    >>> prepare_template(env, env.parse("select * from {{ ref('a') }}"), "m.sql").parts[0]
+    'select * from '
+    """
+    parts = _simple_parts(tree)
+    if parts is not None:
+        return SimpleTemplate(parts)
+    code = env.compile(tree, name=path, filename=path)
+    return env.template_class.from_code(env, code, env.make_globals(None))
+
+
+def _simple_parts(tree: jinja2.nodes.Template) -> tuple[str | _Call, ...] | None:
+    parts: list[str | _Call] = []
+    for statement in tree.body:
+        if not isinstance(statement, jinja2.nodes.Output):
+            return None
+        for node in statement.nodes:
+            if isinstance(node, jinja2.nodes.TemplateData):
+                parts.append(node.data)
+            elif isinstance(node, jinja2.nodes.Name):
+                parts.append(_Call(node.name, None, (), node.lineno))
+            elif (
+                isinstance(node, jinja2.nodes.Call)
+                and isinstance(node.node, jinja2.nodes.Name)
+                and node.dyn_args is None
+                and node.dyn_kwargs is None
+            ):
+                try:
+                    args = tuple(arg.as_const() for arg in node.args)
+                    kwargs = tuple((kw.key, kw.value.as_const()) for kw in node.kwargs)
+                except jinja2.nodes.Impossible:
+                    return None
+                parts.append(_Call(node.node.name, args, kwargs, node.lineno))
+            else:
+                return None
+    return tuple(parts)
+
+
+def _render_simple(template: SimpleTemplate, context: Mapping[str, Any], env: jinja2.Environment, at: list[int]) -> str:
+    """Evaluate a :class:`SimpleTemplate` as Jinja would; ``at`` receives the line being evaluated, for errors."""
+    out = []
+    for part in template.parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        at[0] = part.line
+        if part.name in context:
+            value = context[part.name]
+        elif part.name in env.globals:
+            value = env.globals[part.name]
+        else:
+            raise jinja2.UndefinedError(f"'{part.name}' is undefined")
+        if part.args is not None:
+            value = value(*part.args, **dict(part.kwargs))
+        out.append(str(value))
+    return "".join(out)
 
 
 def static_config(env: jinja2.Environment, source: str, path: str) -> dict[str, Any]:
@@ -236,7 +320,7 @@ class RenderEnv:
 
 def render(
     renv: RenderEnv,
-    template: jinja2.Template,
+    template: jinja2.Template | SimpleTemplate,
     source: str,
     path: str,
     this: Relation | None = None,
@@ -343,17 +427,21 @@ def render(
         for name, value in vars(module).items():
             if not name.startswith("_") and callable(value):
                 context[name] = _wrap_macro(value)
+    at = [0]  # the line a SimpleTemplate is evaluating; compiled templates report theirs through the traceback
     try:
-        sql = template.render(context)
+        if isinstance(template, SimpleTemplate):
+            sql = _render_simple(template, context, renv.env, at)
+        else:
+            sql = template.render(context)
     except NorthstarError as error:
         if error.path is None:
             error.path = path
         raise
     except jinja2.TemplateError as error:
-        raise CompileError(f"Jinja error: {error}.", path, template_line(error, path)) from None
+        raise CompileError(f"Jinja error: {error}.", path, template_line(error, path) or at[0] or None) from None
     except Exception as error:  # an error in user Jinja code: report it against the user's file
         message = f"{type(error).__name__} while rendering: {error}"
-        raise CompileError(message, path, template_line(error, path)) from None
+        raise CompileError(message, path, template_line(error, path) or at[0] or None) from None
     return Rendered(sql=sql, refs=tuple(dict.fromkeys(refs)), sources=tuple(dict.fromkeys(sources)), config=configured)
 
 
