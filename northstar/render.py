@@ -213,6 +213,8 @@ def _simple_parts(tree: jinja2.nodes.Template) -> tuple[str | _Call, ...] | None
         for node in statement.nodes:
             if isinstance(node, jinja2.nodes.TemplateData):
                 parts.append(node.data)
+            elif isinstance(node, jinja2.nodes.Const):
+                parts.append(str(node.value))
             elif isinstance(node, jinja2.nodes.Name):
                 parts.append(_Call(node.name, None, (), node.lineno))
             elif (

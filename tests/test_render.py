@@ -180,3 +180,37 @@ def test_python_api_renders_the_same_sql(make_project):
         "select customer_id, count(*) as orders, sum(amount) as revenue\nfrom staging.stg_orders\ngroup by customer_id"
     )
     assert manifest.node("customers").depends_on == ("model.shop.stg_orders",)
+
+
+def test_simple_templates_render_exactly_like_jinja(make_project):
+    """Most models skip Jinja's code generator (render.SimpleTemplate); the text must be identical either way."""
+    from northstar.manifest import compile_project
+    from northstar.project import load_project
+    from northstar.render import SimpleTemplate, prepare_template, render
+
+    root = make_project(
+        {
+            "macros/m.sql": "{% macro money(c) -%}\n  round({{ c }}, 2)\n{%- endmacro %}\n",
+            "models/a.sql": "{{ config(materialized='view', tags=['x']) }}\nselect {{ money('amount') }} as m,"
+            " '{{ this }}' as t, {{ var('n', 3) }} as n, '{{ none }}' as z\nfrom {{ ref('orders') }}  \n\n",
+        }
+    )
+    manifest = compile_project(load_project(root), env_vars={})
+    renv = manifest.render_env
+    source = (root / "models/a.sql").read_text()
+    tree = renv.env.parse(source)
+    simple = prepare_template(renv.env, tree, "models/a.sql")
+    assert isinstance(simple, SimpleTemplate)
+    compiled = renv.env.from_string(source)
+    this = manifest.node("a").relation
+    fast = render(renv, simple, source, "models/a.sql", this=this)
+    slow = render(renv, compiled, source, "models/a.sql", this=this)
+    assert fast == slow
+    assert fast.sql == "\nselect round(amount, 2) as m, 'main.a' as t, 3 as n, 'None' as z\nfrom raw.orders  \n\n"
+
+
+def test_undefined_name_in_a_simple_template_names_the_line(make_project, run_cli):
+    root = make_project({"models/u.sql": "select\n  {{ nope('x') }} as a"})
+    result = run_cli(root, "compile", "u")
+    assert result.exit_code == 2
+    assert result.output == "Error: models/u.sql:2: Jinja error: 'nope' is undefined.\n"
