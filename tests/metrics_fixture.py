@@ -117,3 +117,105 @@ SHOP = {
             type_params: {measure: revenue, window: 2 months}
     """,
 }
+
+
+# Events and an experiment on the same shop, for the growth metric types.
+GROWTH = {
+    **SHOP,
+    "seeds/events.csv": (
+        "user_id,event_at,kind\n"
+        "1,2025-01-01 10:00:00,visit\n"
+        "1,2025-01-01 12:00:00,cart\n"
+        "1,2025-01-01 13:00:00,purchase\n"
+        "2,2025-01-01 11:00:00,visit\n"
+        "2,2025-01-03 11:00:00,cart\n"
+        "3,2025-01-01 09:00:00,visit\n"
+        "3,2025-01-01 09:30:00,cart\n"
+        "3,2025-01-01 15:00:00,purchase\n"
+        "4,2025-01-02 08:00:00,visit\n"
+        "4,2025-01-02 08:10:00,cart\n"
+        "4,2025-01-02 08:20:00,purchase\n"
+        "5,2025-01-02 09:00:00,cart\n"
+    ),
+    "seeds/exposures.csv": (
+        "user_id,exposed_at,arm\n"
+        "1,2025-01-01 00:00:00,treatment\n"
+        "2,2025-01-01 00:00:00,treatment\n"
+        "3,2025-01-01 00:00:00,control\n"
+        "4,2025-01-01 00:00:00,control\n"
+        "5,2025-01-01 00:00:00,control\n"
+    ),
+    "models/marts/fct_events.sql": "select row_number() over () as event_id, * from {{ ref('events') }}\n",
+    "models/marts/fct_exposures.sql": "select * from {{ ref('exposures') }}\n",
+    "metrics/growth.yml": """
+        semantic_models:
+          - name: events
+            model: ref('fct_events')
+            defaults: {agg_time_dimension: event_at}
+            entities:
+              - {name: event, type: primary, expr: event_id}
+              - {name: user, type: foreign, expr: user_id}
+            dimensions:
+              - {name: event_at, type: time, type_params: {time_granularity: day}}
+              - {name: kind, type: categorical}
+            measures:
+              - {name: events, agg: count, expr: event_id}
+          - name: exposures
+            model: ref('fct_exposures')
+            defaults: {agg_time_dimension: exposed_at}
+            entities:
+              - {name: user, type: primary, expr: user_id}
+            dimensions:
+              - {name: exposed_at, type: time, type_params: {time_granularity: day}}
+              - {name: arm, type: categorical}
+            measures:
+              - {name: exposed, agg: count, expr: user_id}
+        metrics:
+          - name: purchase_funnel
+            description: Visit, then cart within a day, then purchase within two hours.
+            type: funnel
+            type_params:
+              entity: user
+              steps:
+                - {name: visited, measure: events, filter: "{{ Dimension('event__kind') }} = 'visit'"}
+                - {name: carted, measure: events, filter: "{{ Dimension('event__kind') }} = 'cart'", window: 1 day}
+                - name: purchased
+                  measure: events
+                  filter: "{{ Dimension('event__kind') }} = 'purchase'"
+                  window: 2 hours
+          - name: arpu_1m
+            description: Revenue within a month of the first visit, per user of the cohort.
+            type: cohort
+            type_params: {entity: user, first_event: new_users, measure: revenue, horizon: 1 month}
+          - name: customer_retention
+            description: Share of last month's customers who ordered again this month.
+            type: retention
+            type_params:
+              entity: user
+              activity: {name: order_count, filter: "{{ Dimension('order__status') }} = 'completed'"}
+          - name: first_week_conversion
+            description: Share of new users who complete an order within 7 days of their first visit.
+            type: conversion
+            type_params:
+              conversion_type_params:
+                entity: user
+                base_measure: new_users
+                conversion_measure: revenue
+                window: 7 days
+          - name: promo_uplift
+            description: Completed orders per member within 45 days of exposure, treatment minus control.
+            type: uplift
+            type_params:
+              entity: user
+              exposure: exposed
+              group: arm
+              outcome: {name: order_count, filter: "{{ Dimension('order__status') }} = 'completed'"}
+              window: 45 days
+          - name: arpu_per_cpu
+            description: A cohort metric combined with a ratio in a derived metric.
+            type: derived
+            type_params:
+              expr: arpu_1m / cpu
+              metrics: [arpu_1m, cpu]
+    """,
+}

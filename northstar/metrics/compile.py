@@ -156,6 +156,10 @@ def plan(sem: Semantics, request: Request) -> Compiled:
         if not metric.own_shape:  # funnels and uplifts are planned by growth.py
             formulas.append((metric.name, _formula(state, metric, (), None)))
     leaves = tuple((leaf, name, state.context[leaf]) for leaf, name in state.leaves.items())
+    if any(g.name == "cohort_age" for g in groups) and not any(
+        isinstance(leaf.special, CohortParams) for leaf in state.leaves
+    ):
+        raise ProjectError("--by cohort_age only applies to cohort metrics.")
     if any(leaf.offset is not None for leaf in state.leaves) and not any(g.is_time for g in groups):
         raise ProjectError(
             f"{', '.join(request.metrics)}: a metric here compares periods (offset_window), so the query needs a "
