@@ -6,7 +6,6 @@ user gets the same tables in the same schemas.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import jinja2
 
 from northstar import yamlfile
 from northstar.errors import ProjectError
-from northstar.project import DBT_PROJECT_FILE, ProjectConfig, Target
+from northstar.project import DBT_PROJECT_FILE, ProjectConfig, Target, thread_count
 from northstar.yamlfile import expect_mapping
 
 
@@ -97,7 +96,7 @@ def load_dbt_config(
         name=target_name,
         schema=str(output.get("schema", "main")),
         path=db_path if db_path.is_absolute() else root / db_path,
-        threads=threads or int(output.get("threads", 0)) or os.cpu_count() or 1,
+        threads=threads or thread_count(output.get("threads"), profiles_path, None),
         profile_name=profile_name,
     )
 
