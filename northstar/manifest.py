@@ -24,7 +24,7 @@ import jinja2.nodes
 from northstar.config import NodeConfig, build_config, merge_config, resolve_folder_config
 from northstar.dag import DAG
 from northstar.errors import CompileError
-from northstar.project import Column, ModelFile, Project, Seed, SourceTable, schema_for
+from northstar.project import Column, ModelFile, Project, Seed, SourceTable, read_source, schema_for
 from northstar.render import (
     EPHEMERAL_PREFIX,
     Ephemeral,
@@ -189,7 +189,7 @@ def compile_project(
     macros = tuple(
         template
         for path in project.macro_files
-        for template in compile_macros(env, (project.root / path).read_text(encoding="utf-8"), path)
+        for template in compile_macros(env, read_source(project.root / path, path), path)
     )
     parsed = [_parse_model(env, project, model) for model in project.models]
     parsed = [p for p in parsed if p.config.enabled]

@@ -297,11 +297,18 @@ def load_config(
     env_warehouse = env.get("NORTHSTAR_WAREHOUSE")
     if env_warehouse:
         warehouse = Path(env_warehouse)
+    if (warehouse if warehouse.is_absolute() else root / warehouse).is_dir():
+        where = "NORTHSTAR_WAREHOUSE" if env_warehouse else "warehouse:"
+        raise ProjectError(
+            f"The warehouse {warehouse} is a folder; {where} must name a DuckDB file, e.g. warehouse.duckdb.",
+            None if env_warehouse else PROJECT_FILE,
+            None if env_warehouse else data.line_of("warehouse"),
+        )
     target = Target(
         name=target_name or "dev",
         schema=str(data.get("schema", "main")),
         path=warehouse if warehouse.is_absolute() else root / warehouse,
-        threads=threads or int(data.get("threads", 0)) or os.cpu_count() or 1,
+        threads=threads or thread_count(data.get("threads"), PROJECT_FILE, data.line_of("threads")),
     )
     return ProjectConfig(
         name=str(data["name"]),
@@ -325,6 +332,25 @@ def load_config(
             data.get("data_tests", data.get("tests")), "data_tests", PROJECT_FILE, data.line_of("data_tests")
         ),
     )
+
+
+def thread_count(value: Any, path: str | Path, line: int | None) -> int:
+    """The ``threads:`` setting: a positive integer, or the number of cores when absent."""
+    if value is None:
+        return os.cpu_count() or 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ProjectError(f"threads must be a positive whole number, got {value!r}.", path, line)
+    return value
+
+
+def read_source(path: Path, display: str) -> str:
+    """A text file of the project; anything but UTF-8 is an error naming the file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ProjectError(
+            f"The file is not UTF-8 text (byte {error.start}: {error.reason}). Save it as UTF-8.", display
+        ) from None
 
 
 def _paths(data: YamlDict, key: str, default: str) -> tuple[str, ...]:
@@ -468,7 +494,7 @@ def _discover_models(config: ProjectConfig, props: dict[str, Properties]) -> tup
                 ModelFile(
                     name=path.stem,
                     path=rel,
-                    sql=path.read_text(encoding="utf-8"),
+                    sql=read_source(path, rel),
                     folders=path.parent.relative_to(folder).parts,
                     properties=props.get(path.stem),
                 )

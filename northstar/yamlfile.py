@@ -78,7 +78,13 @@ def loads(text: str, path: str | Path) -> Any:
 
 def load(path: Path, display_path: str | Path | None = None) -> Any:
     """Read and parse a YAML file; an empty file is an empty mapping."""
-    data = loads(path.read_text(encoding="utf-8"), display_path or path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ProjectError(
+            f"The file is not UTF-8 text ({error.reason}). Save it as UTF-8.", display_path or path
+        ) from None
+    data = loads(text, display_path or path)
     return YamlDict() if data is None else data
 
 
