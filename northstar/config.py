@@ -91,11 +91,12 @@ class NodeConfig:
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
+    """A config value that may be one string or a list of them (tags, unique_key, hooks)."""
     if value is None:
         return ()
-    if isinstance(value, str):
-        return (value,)
-    return tuple(str(item) for item in value)
+    if isinstance(value, (list, tuple)):
+        return tuple(str(item) for item in value)
+    return (str(value),)
 
 
 def merge_config(*layers: Mapping[str, Any]) -> dict[str, Any]:
