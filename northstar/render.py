@@ -335,8 +335,10 @@ def render(
     configured: dict[str, Any] = {}
 
     def ref(*args: str, **kwargs: Any) -> Relation | Ephemeral:
-        if not args or len(args) > 2:
-            raise CompileError("ref() takes a model name, e.g. ref('orders').", path)
+        if not args or len(args) > 2 or not all(isinstance(arg, str) for arg in args):
+            raise CompileError(
+                f"ref({', '.join(map(repr, args))}) is not valid: ref() takes a model name, e.g. ref('orders').", path
+            )
         name = args[-1]
         if name not in renv.relations:
             line = line_of(source, r"ref\(\s*(['\"][^'\"]*['\"]\s*,\s*)?['\"]" + re.escape(name) + r"['\"]")
@@ -344,7 +346,14 @@ def render(
         refs.append(name)
         return renv.relations[name]
 
-    def source_fn(source_name: str, table_name: str) -> Relation | External:
+    def source_fn(*args: str) -> Relation | External:
+        if len(args) != 2 or not all(isinstance(arg, str) for arg in args):
+            raise CompileError(
+                f"source({', '.join(map(repr, args))}) is not valid: "
+                "source() takes a source and a table name, e.g. source('raw', 'orders').",
+                path,
+            )
+        source_name, table_name = args
         key = (source_name, table_name)
         if key not in renv.sources:
             line = line_of(
@@ -362,7 +371,9 @@ def render(
         sources.append(key)
         return renv.sources[key]
 
-    def var(name: str, default: Any = None) -> Any:
+    def var(name: str = "", default: Any = None) -> Any:
+        if not name or not isinstance(name, str):
+            raise CompileError("var() takes the name of a var, e.g. var('vat_rate') or var('vat_rate', 0.2).", path)
         if name in renv.vars:
             return renv.vars[name]
         if default is not None:
@@ -438,6 +449,8 @@ def render(
     except NorthstarError as error:
         if error.path is None:
             error.path = path
+        if error.line is None and error.path == path:
+            error.line = template_line(error, path) or at[0] or None
         raise
     except jinja2.TemplateError as error:
         raise CompileError(f"Jinja error: {error}.", path, template_line(error, path) or at[0] or None) from None
