@@ -95,7 +95,7 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
     with warehouse.build_lock(config.warehouse, options.wait, reporter.waiting):
         work = warehouse.start_build(config.warehouse, reporter.waiting)
         try:
-            connection = duckdb.connect(str(work.path))
+            connection = _open(work.path, config.warehouse, config.root)
             try:
                 existing = warehouse.relations_in(connection)
                 # Compiled against the copy being built, so is_incremental() sees exactly the tables the build will.
@@ -221,6 +221,18 @@ def _owned(manifest: Manifest, previous: Mapping[str, state.Stored]) -> frozense
             owned.add((relation.schema, relation.identifier))
     owned.update(row.relation for row in previous.values() if row.relation)
     return frozenset(owned)
+
+
+def _open(work: Path, published: Path, root: Path) -> duckdb.DuckDBPyConnection:
+    """Open the working copy; a published file DuckDB cannot read is a project error, not a crash."""
+    try:
+        return duckdb.connect(str(work))
+    except duckdb.Error as error:
+        reason = str(error).replace(str(work), str(published)).splitlines()[0]
+        raise ProjectError(
+            f"Cannot build into {_display(published, root)}: {reason} Move the file away, or set `warehouse:` to "
+            "another path, and build again."
+        ) from None
 
 
 def _display(path: Path, root: Path) -> str:
