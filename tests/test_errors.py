@@ -82,7 +82,7 @@ def test_error_inside_a_macro_names_the_macro_file(make_project, run_cli):
         }
     )
     # Like dbt, a compiler error raised by a macro is reported against the model being rendered.
-    assert error_of(run_cli, root) == "Error: models/marts/uses.sql: always broken\n"
+    assert error_of(run_cli, root) == "Error: models/marts/uses.sql:1: always broken\n"
     (root / "macros/broken.sql").write_text("{% macro broken() %}\n{% if %}\n{% endmacro %}\n")
     assert error_of(run_cli, root) == (
         "Error: macros/broken.sql:2: Jinja syntax error: Expected an expression, got 'end of statement block'.\n"
@@ -187,3 +187,65 @@ def test_python_api_raises_typed_errors(make_project):
     with pytest.raises(CompileError) as info:
         compile_project(load_project(root))
     assert str(info.value) == "models/x.sql:1: ref('custmers') names no model or seed. Did you mean 'customers'?"
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (
+            {"project.yml": "name: shop\nthreads: many\n"},
+            "Error: project.yml:2: threads must be a positive whole number, got 'many'.\n",
+        ),
+        (
+            {"models/marts/bad.sql": b"select '\xff'".decode("latin-1")},
+            None,
+        ),
+        (
+            {"models/marts/bad.sql": "select\n  {{ ref() }}"},
+            "Error: models/marts/bad.sql:2: ref() is not valid: ref() takes a model name, e.g. ref('orders').\n",
+        ),
+        (
+            {"models/marts/bad.sql": "select {{ ref(1) }}"},
+            "Error: models/marts/bad.sql:1: ref(1) is not valid: ref() takes a model name, e.g. ref('orders').\n",
+        ),
+        (
+            {"models/marts/bad.sql": "select {{ source('raw') }}"},
+            "Error: models/marts/bad.sql:1: source('raw') is not valid: source() takes a source and a table name, "
+            "e.g. source('raw', 'orders').\n",
+        ),
+        (
+            {"models/marts/bad.sql": "{% set x = 1 %}\nselect {{ var() }}"},
+            "Error: models/marts/bad.sql:2: var() takes the name of a var, e.g. var('vat_rate') or "
+            "var('vat_rate', 0.2).\n",
+        ),
+    ],
+)
+def test_more_user_mistakes_without_traceback(make_project, run_cli, files, expected):
+    root = make_project(files)
+    if expected is None:  # a file that is not UTF-8
+        (root / "models/marts/bad.sql").write_bytes(b"select '\xff'")
+        expected = (
+            "Error: models/marts/bad.sql: The file is not UTF-8 text (byte 8: invalid start byte). Save it as UTF-8.\n"
+        )
+    assert error_of(run_cli, root) == expected
+
+
+def test_single_tag_and_unique_key_may_be_plain_values(make_project, run_cli):
+    root = make_project({"models/marts/t.sql": "{{ config(tags='daily', unique_key=3) }}\nselect 1 as x"})
+    assert run_cli(root, "ls", "-s", "tag:daily").output == "t\n"
+
+
+def test_warehouse_that_is_not_a_duckdb_file(make_project, run_cli, monkeypatch, tmp_path):
+    root = make_project()
+    (root / "warehouse.duckdb").write_text("not a database")
+    assert error_of(run_cli, root) == (
+        f'Error: Cannot build into warehouse.duckdb: IO Error: The file "{root / "warehouse.duckdb"}" exists, but it '
+        "is not a valid DuckDB database file! Move the file away, or set `warehouse:` to another path, "
+        "and build again.\n"
+    )
+    assert (root / "warehouse.duckdb").read_text() == "not a database"
+    monkeypatch.setenv("NORTHSTAR_WAREHOUSE", str(tmp_path))
+    assert error_of(run_cli, root) == (
+        f"Error: The warehouse {tmp_path} is a folder; NORTHSTAR_WAREHOUSE must name a DuckDB file, "
+        "e.g. warehouse.duckdb.\n"
+    )
