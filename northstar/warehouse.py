@@ -255,10 +255,14 @@ def publish(
     published = work.published
     with no_writers(published, on_wait):
         notes: list[str] = []
-        with duckdb.connect(str(work.path)) as connection:
-            if identity(published) != work.base and published.exists():
-                notes = _take_foreign_changes(connection, published, owned)
-            connection.execute("CHECKPOINT")
+        changed = identity(published) != work.base and published.exists()
+        # A build that closed its connection cleanly left a checkpointed file and no log: opening it again only to
+        # checkpoint would cost more than the rest of a no-change build's publish.
+        if changed or _wal(work.path).exists():
+            with duckdb.connect(str(work.path)) as connection:
+                if changed:
+                    notes = _take_foreign_changes(connection, published, owned)
+                connection.execute("CHECKPOINT")
         _fsync(work.path)
         wal = _wal(published)
         aside = (
