@@ -5,8 +5,8 @@ Writes go through a temporary file and a rename, so a reader never sees half a J
 
 from __future__ import annotations
 
-import dataclasses
 import contextlib
+import dataclasses
 import datetime
 import hashlib
 import json
