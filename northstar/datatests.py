@@ -637,13 +637,13 @@ def add_tests(manifest: Manifest) -> Manifest:
 
 
 def with_tests(manifest: Manifest, chosen: set[str], excluded: set[str]) -> set[str]:
-    """dbt's indirect selection: add the tests reading any chosen node; drop the tests of excluded nodes."""
+    """dbt's eager indirect selection: add the tests reading any chosen node, drop those reading any excluded one."""
     result = set(chosen)
     for uid, node in manifest.nodes.items():
         if node.kind != "test":
             continue
         reads = set(node.depends_on)
-        if uid in excluded or (reads and reads <= excluded):
+        if uid in excluded or reads & excluded:
             result.discard(uid)
         elif reads & chosen:
             result.add(uid)
@@ -697,15 +697,15 @@ Runner = Callable[[Any, duckdb.DuckDBPyConnection, Any], NodeResult]
 
 def make_runner(manifest: Manifest, store_failures: bool = False) -> Runner:
     """The runner of ``test`` nodes for one invocation; ``store_failures`` keeps every test's failing rows."""
-    from northstar.unittests import InputTypes, run_unit_test
+    from northstar.unittests import Sandbox, run_unit_test
 
     schema_lock = threading.Lock()
     schema_ready: list[bool] = []
-    input_types = InputTypes(manifest)
+    sandbox = Sandbox(manifest)
 
     def run(node: Any, cursor: duckdb.DuckDBPyConnection, context: Any) -> NodeResult:
         if node.test_type == "unit":
-            return run_unit_test(node, input_types)
+            return run_unit_test(node, sandbox)
         store = store_failures or node.config.store_failures
         if store:
             with schema_lock:  # concurrent CREATE SCHEMA statements conflict in DuckDB's catalog
@@ -757,8 +757,7 @@ def failure_message(node: TestNode, failures: int, preview: str, stored: bool) -
     rows = f"{failures:,} failing row{'s' if failures != 1 else ''}"
     lines = [f"Test {node.name}{on} ({where}): {rows}."]
     if preview:
-        shown = f"first {PREVIEW_ROWS}" if failures > PREVIEW_ROWS else "the rows"
-        lines.append(f"  {shown.capitalize()}:")
+        lines.append(f"  First {PREVIEW_ROWS} failing rows:" if failures > PREVIEW_ROWS else "  Failing rows:")
         lines.extend("    " + line for line in preview.splitlines())
     if stored:
         lines.append(f"  All failing rows are in {FAILURES_SCHEMA}.{node.name}.")

@@ -89,7 +89,8 @@ def run_dag(
             if not running:
                 continue
             done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
+            # Several nodes may finish between two waits; report them in DAG order so output is deterministic.
+            for future in sorted(done, key=lambda f: order[running[f]]):
                 uid = running.pop(future)
                 finish(future.result())
     return results

@@ -22,18 +22,22 @@ A property file declares them like dbt's::
 
 The model's compiled SQL runs against tables that hold only the fixtures, named like the relations it reads: never
 the warehouse, and no build is needed. Fixture columns get the types the real inputs have, learned once per run by
-creating the project's seeds and models empty in memory (:class:`InputTypes`); columns a fixture leaves out are
+creating the project's seeds and models empty in memory (:class:`Sandbox`); columns a fixture leaves out are
 NULL. Only the columns listed under ``expect`` are compared, as multisets of rows: the result names the missing and
 the unexpected rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import itertools
+import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -271,55 +275,92 @@ def _constant(value: Any) -> Any:
     return lambda *args, **kwargs: value
 
 
-class InputTypes:
-    """Column names and types of the relations unit tests read, learned once per run without the warehouse.
+class Sandbox:
+    """The in-memory DuckDB that unit tests run in: one per run, with a fresh empty catalog per test.
 
-    Seeds are read from their CSV files with LIMIT 0 and models created as views, in DAG order, in an in-memory
-    database; a relation whose type cannot be learned (a source table loaded by another tool) keeps the types of
-    its fixture values.
+    It also learns, once, the column names and types of the relations unit tests read, without the warehouse:
+    seeds are read from their CSV files with LIMIT 0 and models created as views over them, in DAG order. A relation
+    whose types cannot be learned (a source table loaded by another tool) gets the types of its fixture values.
+    Attaching a catalog costs far less than opening a database, which matters with many unit tests.
     """
 
     def __init__(self, manifest: Manifest) -> None:
         self._manifest = manifest
         self._lock = threading.Lock()
-        self._types: dict[str, list[tuple[str, str]]] | None = None
+        self._database: duckdb.DuckDBPyConnection | None = None
+        self._types: dict[str, list[tuple[str, str]]] = {}
+        self._count = itertools.count(1)
 
-    def of(self, uid: str) -> list[tuple[str, str]] | None:
+    def _open(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
-            if self._types is None:
-                self._types = self._learn()
+            if self._database is None:
+                database = duckdb.connect()
+                self._types = self._learn(database)
+                self._database = database
+            return self._database
+
+    def types_of(self, uid: str) -> list[tuple[str, str]] | None:
+        self._open()
         return self._types.get(uid)
 
-    def _learn(self) -> dict[str, list[tuple[str, str]]]:
+    @contextlib.contextmanager
+    def catalog(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection whose default catalog is a new, empty in-memory database, dropped afterwards."""
+        cursor = self._open().cursor()
+        name = f"ns_unit_{next(self._count)}"
+        try:
+            cursor.execute(f"ATTACH ':memory:' AS {name}")
+            cursor.execute(f"USE {name}")
+            yield cursor
+        finally:
+            cursor.execute("USE memory")
+            cursor.execute(f"DETACH {name}")
+            cursor.close()
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.close()
+
+    def _learn(self, connection: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
         manifest = self._manifest
         needed = {g.node_id for n in manifest.nodes.values() if isinstance(n, UnitTestNode) for g in n.given}
         wanted = set(needed)
         for uid in needed:
             wanted |= manifest.dag.upstream(uid)
+        nodes = [manifest.nodes[uid] for uid in manifest.dag.sorted() if uid in wanted]
+        nodes = [n for n in nodes if n.kind in ("seed", "model") and isinstance(getattr(n, "relation", None), Relation)]
+        for schema in sorted({node.relation.schema for node in nodes}):
+            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+
+        def create(node: Any, cursor: duckdb.DuckDBPyConnection) -> None:
+            try:
+                if isinstance(node, SeedNode):
+                    delimiter = node.config.extra.get("delimiter")
+                    statement = seed_statement(node.relation, str(node.abs_path), node.config.column_types, delimiter)
+                    cursor.execute(statement + "\nLIMIT 0")
+                else:
+                    cursor.execute(f"CREATE OR REPLACE VIEW {node.relation} AS\n{node.sql}")
+            except duckdb.Error:
+                pass  # its children fall back to fixture types
+
+        # Sniffing a seed's CSV file is the slow part; seeds do not depend on each other, so sniff them in parallel.
+        seeds = [node for node in nodes if isinstance(node, SeedNode)]
+        with ThreadPoolExecutor(max_workers=max(1, min(len(seeds), os.cpu_count() or 1))) as pool:
+            cursors = threading.local()
+
+            def create_seed(node: SeedNode) -> None:
+                if not hasattr(cursors, "cursor"):
+                    cursors.cursor = connection.cursor()
+                create(node, cursors.cursor)
+
+            list(pool.map(create_seed, seeds))
+        for node in nodes:
+            if not isinstance(node, SeedNode):
+                create(node, connection)
         types: dict[str, list[tuple[str, str]]] = {}
-        with duckdb.connect() as connection:
-            for uid in manifest.dag.sorted():
-                node = manifest.nodes[uid]
-                if uid not in wanted or node.kind not in ("seed", "model"):
-                    continue
-                relation = node.relation
-                if not isinstance(relation, Relation):
-                    continue
-                try:
-                    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(relation.schema)}")
-                    if isinstance(node, SeedNode):
-                        statement = seed_statement(
-                            relation, str(node.abs_path), node.config.column_types, node.config.extra.get("delimiter")
-                        )
-                        connection.execute(statement + "\nLIMIT 0")
-                    else:
-                        connection.execute(f"CREATE OR REPLACE VIEW {relation} AS\n{node.sql}")
-                except duckdb.Error:
-                    continue  # its children fall back to fixture types
-            for uid in needed:
-                relation = manifest.nodes[uid].relation
-                if not isinstance(relation, Relation):
-                    continue
+        for uid in needed:
+            relation = manifest.nodes[uid].relation
+            if isinstance(relation, Relation):
                 try:
                     rows = connection.execute(f"DESCRIBE {relation}").fetchall()
                 except duckdb.Error:
@@ -328,13 +369,13 @@ class InputTypes:
         return types
 
 
-def run_unit_test(node: UnitTestNode, input_types: InputTypes) -> NodeResult:
+def run_unit_test(node: UnitTestNode, sandbox: Sandbox) -> NodeResult:
     """Run the model on its fixtures in memory and compare the expected columns as multisets of rows."""
     start = time.perf_counter()
     try:
-        with duckdb.connect() as connection:
+        with sandbox.catalog() as connection:
             for given in node.given:
-                types = input_types.of(given.node_id)
+                types = sandbox.types_of(given.node_id)
                 _load(connection, given.relation, given.fixture, types, f"input {given.input}")
             actual = Relation("main", "__ns_actual")
             try:

@@ -1,0 +1,96 @@
+"""Tests benchmark: the time the example project's tests add to `metrics build`.
+
+Each variant builds a fresh copy of the example project from scratch (the warehouse file removed first, so nothing
+is kept from a previous build) through the Python API, as `metrics build` does, and reports the median wall time:
+
+- build without tests (seeds and models only), the baseline;
+- build with every data test (generic and singular), each running right after its model;
+- build with every test, unit tests included;
+- `metrics test` of the data tests alone against the built warehouse.
+
+Target: the data tests add under a second to the build.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+sys.path.insert(0, str(REPO))
+
+from common import median_seconds, print_table  # noqa: E402
+
+from northstar.build import BuildOptions, build, run_tests  # noqa: E402
+from northstar.project import load_project  # noqa: E402
+
+IGNORE = shutil.ignore_patterns(
+    ".venv", ".git", "target", "*.duckdb*", "__pycache__", "northstar", "bench", "data", "*.egg-info"
+)
+
+
+def _copy_example(into: Path) -> Path:
+    root = into / "growth"
+    shutil.copytree(REPO, root, ignore=IGNORE)
+    return root
+
+
+def main(quick: bool = False) -> None:
+    quick = quick or os.environ.get("NORTHSTAR_BENCH_QUICK") == "1"
+    repeat = 2 if quick else 5
+    with tempfile.TemporaryDirectory() as tmp:
+        root = _copy_example(Path(tmp))
+        project = load_project(root)
+        warehouse = project.config.warehouse
+
+        def fresh_build(options: BuildOptions) -> None:
+            warehouse.unlink(missing_ok=True)
+            result = build(project, options)
+            if not result.success:
+                failed = [r.unique_id for r in result.results if r.status in ("error", "fail")]
+                raise RuntimeError(f"the example project does not build cleanly: {failed[:5]}")
+
+        variants = [
+            ("build, no tests (baseline)", BuildOptions(kinds=frozenset({"seed", "model"}))),
+            (
+                "build + data tests",
+                BuildOptions(kinds=frozenset({"seed", "model", "test"}), exclude=("test_type:unit",)),
+            ),
+            ("build + all tests (unit too)", BuildOptions(kinds=frozenset({"seed", "model", "test"}))),
+        ]
+        timings = [
+            (label, median_seconds(lambda o=options: fresh_build(o), repeat=repeat)) for label, options in variants
+        ]
+        fresh_build(variants[0][1])
+        data_only = BuildOptions(exclude=("test_type:unit",), command="test")
+        tested = run_tests(project, data_only)
+        counted = len(tested.results)
+        timings.append(
+            (
+                f"metrics test, {counted} data tests alone",
+                median_seconds(lambda: run_tests(project, data_only), repeat=repeat),
+            )
+        )
+
+    base = timings[0][1]
+    rows = [
+        (label, seconds, seconds - base if i else 0.0, f"{seconds / base:.2f}x")
+        for i, (label, seconds) in enumerate(timings)
+    ]
+    print_table(
+        f"Tests of the example project (median of {repeat}, threads = cores)",
+        ["variant", "median s", "added s", "vs baseline"],
+        rows,
+    )
+    added = timings[1][1] - base
+    verdict = "meets" if added < 1.0 else "MISSES"
+    print(f"\nData tests add {added:.2f}s to a fresh build: {verdict} the target of under 1 s.")
+
+
+if __name__ == "__main__":
+    main(quick="--quick" in sys.argv)

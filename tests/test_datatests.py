@@ -1,0 +1,473 @@
+"""Data tests through the CLI: every built-in, custom generic and singular tests, severity, where, selection,
+failure output, --store-failures, --junit-xml, and a build that stops bad data before it reaches the marts."""
+
+import json
+import re
+import textwrap
+import xml.etree.ElementTree as ET
+
+from conftest import query
+
+SHOP = {
+    "project.yml": """
+        name: shop
+        warehouse: warehouse.duckdb
+        models:
+          +materialized: table
+          staging:
+            +materialized: view
+        seeds:
+          +schema: raw
+    """,
+    "seeds/orders.csv": "order_id,customer_id,amount,channel\n1,1,10.5,web\n2,1,20,email\n3,2,7.25,web\n",
+    "seeds/customers.csv": "customer_id,name\n1,Ann\n2,Bob\n",
+    "models/staging/stg_orders.sql": "select order_id, customer_id, amount, channel from {{ ref('orders') }}\n",
+    "models/marts/revenue.sql": (
+        "select customer_id, count(*) as orders, sum(amount) as revenue\n"
+        "from {{ ref('stg_orders') }}\ngroup by customer_id\n"
+    ),
+    "models/staging/schema.yml": """
+        models:
+          - name: stg_orders
+            columns:
+              - name: order_id
+                data_tests: [not_null, unique]
+              - name: customer_id
+                data_tests:
+                  - relationships: {to: ref('customers'), field: customer_id}
+              - name: channel
+                data_tests:
+                  - accepted_values: {values: [web, email]}
+    """,
+}
+
+WARN_ONLY = textwrap.dedent(SHOP["project.yml"]) + "data_tests:\n  +severity: warn\n"
+
+BROKEN_ORDERS = (
+    "order_id,customer_id,amount,channel\n"
+    "1,1,10.5,web\n"
+    "2,1,20,email\n"
+    "3,2,7.25,web\n"
+    "3,2,5,web\n"  # a duplicate key
+    ",1,3,web\n"  # a null id
+    "4,2,8,fax\n"  # an unknown channel
+)
+
+
+def timeless(output: str) -> str:
+    """Progress lines carry timings (and dots padding them); replace them so whole outputs can be compared."""
+    return re.sub(r"\.{3,}", "...", re.sub(r"\d+\.\d\ds", "T", output))
+
+
+def statuses(root) -> dict[str, tuple[str, int | None]]:
+    """run_results.json as {name: (status, failures)}."""
+    data = json.loads((root / "target/run_results.json").read_text())
+    return {r["unique_id"].split(".")[-1]: (r["status"], r["failures"]) for r in data["results"]}
+
+
+def test_build_runs_each_models_tests_right_after_it(make_project, run_cli):
+    root = make_project(base=SHOP)
+    result = run_cli(root, "build", "--threads", "1")
+    assert result.exit_code == 0, result.output
+    assert timeless(result.output) == (
+        "Found 2 seeds, 2 models, 4 tests.\n"
+        "\n"
+        "  1 of 8 OK    loaded seed raw.orders ... [OK 3 rows in T]\n"
+        "  2 of 8 OK    loaded seed raw.customers ... [OK 2 rows in T]\n"
+        "  3 of 8 OK    created view staging.stg_orders ... [OK in T]\n"
+        "  4 of 8 PASS  accepted_values_stg_orders_channel__web__email ... [PASS in T]\n"
+        "  5 of 8 PASS  not_null_stg_orders_order_id ... [PASS in T]\n"
+        "  6 of 8 PASS  relationships_stg_orders_customer_id__customer_id__ref_customers_ ... [PASS in T]\n"
+        "  7 of 8 PASS  unique_stg_orders_order_id ... [PASS in T]\n"
+        "  8 of 8 OK    created table marts.revenue ... [OK 2 rows in T]\n"
+        "\n"
+        "Finished 8 nodes in T: 4 OK, 4 PASS. Published warehouse.duckdb.\n"
+    )
+    assert statuses(root) == {
+        "customers": ("success", None),
+        "orders": ("success", None),
+        "stg_orders": ("success", None),
+        "accepted_values_stg_orders_channel__web__email": ("pass", 0),
+        "not_null_stg_orders_order_id": ("pass", 0),
+        "relationships_stg_orders_customer_id__customer_id__ref_customers_": ("pass", 0),
+        "unique_stg_orders_order_id": ("pass", 0),
+        "revenue": ("success", None),
+    }
+
+
+def test_a_broken_seed_fails_the_build_names_test_model_rows_and_keeps_the_warehouse(make_project, run_cli):
+    root = make_project(base=SHOP)
+    assert run_cli(root, "build", "-q").exit_code == 0
+    (root / "seeds/orders.csv").write_text(BROKEN_ORDERS)
+    result = run_cli(root, "build", "--threads", "1")
+    assert result.exit_code == 1
+    output = timeless(result.output)
+    assert "  8 of 8 SKIP  revenue ... [SKIP in T]\n" in output
+    assert output.split("\n\nFinished", 1)[1] == (
+        " 8 nodes in T: 3 OK, 1 PASS, 3 FAIL, 1 SKIP. Nothing published: warehouse.duckdb is unchanged.\n"
+        "\n"
+        "FAIL Test accepted_values_stg_orders_channel__web__email on stg_orders (models/staging/schema.yml:11): "
+        "1 failing row.\n"
+        "  Failing rows:\n"
+        "    value_field | n_records\n"
+        "    ------------+----------\n"
+        "    fax         | 1\n"
+        "\n"
+        "FAIL Test not_null_stg_orders_order_id on stg_orders (models/staging/schema.yml:4): 1 failing row.\n"
+        "  Failing rows:\n"
+        "    order_id | customer_id | amount | channel\n"
+        "    ---------+-------------+--------+--------\n"
+        "    NULL     | 1           | 3.0    | web\n"
+        "\n"
+        "FAIL Test unique_stg_orders_order_id on stg_orders (models/staging/schema.yml:4): 1 failing row.\n"
+        "  Failing rows:\n"
+        "    unique_field | n_records\n"
+        "    -------------+----------\n"
+        "    3            | 2\n"
+    )
+    # The mart downstream was not rebuilt and the published warehouse still holds the good data.
+    warehouse = root / "warehouse.duckdb"
+    assert query(warehouse, "select * from marts.revenue order by 1") == [(1, 2, 30.5), (2, 1, 7.25)]
+    assert query(warehouse, "select count(*) from raw.orders") == [(3,)]
+    assert statuses(root)["revenue"] == ("skipped", None)
+
+
+BUILTINS = {
+    **SHOP,
+    "seeds/orders.csv": BROKEN_ORDERS,
+    "models/staging/schema.yml": """
+        models:
+          - name: stg_orders
+            data_tests:
+              - expression_is_true: {expression: "amount < 10"}
+              - unique_combination: {columns: [order_id, customer_id]}
+              - dbt_utils.unique_combination_of_columns: {combination_of_columns: [order_id], name: orders_key}
+              - row_count: {min: 1, max: 5}
+              - row_count: {compare_model: ref('orders'), name: same_rows_as_seed}
+            columns:
+              - name: order_id
+                tests: [not_null, unique]
+              - name: customer_id
+                data_tests:
+                  - relationships: {to: ref('customers'), field: customer_id}
+                  - accepted_values: {values: [1], quote: false}
+              - name: channel
+                data_tests:
+                  - accepted_values: {values: [web, email]}
+              - name: amount
+                data_tests:
+                  - accepted_range: {min: 5, max: 10}
+                  - accepted_range: {min_value: 5, max_value: 10, inclusive: false, name: amount_strictly_inside}
+                  - expression_is_true: {expression: ">= 7.25"}
+    """,
+    "seeds/customers.csv": "customer_id,name\n1,Ann\n",
+}
+
+
+def test_every_builtin_counts_its_failing_rows(make_project, run_cli):
+    root = make_project(base=BUILTINS)
+    result = run_cli(root, "build")
+    assert result.exit_code == 1
+    tests = {name: value for name, value in statuses(root).items() if value[1] is not None}
+    assert tests == {
+        "expression_is_true_stg_orders_amount_10": ("fail", 2),
+        "unique_combination_stg_orders_order_id__customer_id": ("fail", 1),
+        "orders_key": ("fail", 1),
+        "row_count_stg_orders_5__1": ("fail", 1),
+        "same_rows_as_seed": ("pass", 0),
+        "not_null_stg_orders_order_id": ("fail", 1),
+        "unique_stg_orders_order_id": ("fail", 1),
+        "relationships_stg_orders_customer_id__customer_id__ref_customers_": ("fail", 3),
+        "accepted_values_stg_orders_customer_id__False__1": ("fail", 1),
+        "accepted_values_stg_orders_channel__web__email": ("fail", 1),
+        "accepted_range_stg_orders_amount__10__5": ("fail", 3),
+        "amount_strictly_inside": ("fail", 4),
+        "expression_is_true_stg_orders_amount___7_25": ("fail", 2),
+    }
+
+
+def test_warn_severity_where_and_thresholds(make_project, run_cli):
+    root = make_project(
+        {
+            "seeds/orders.csv": BROKEN_ORDERS,
+            "models/staging/schema.yml": """
+                models:
+                  - name: stg_orders
+                    columns:
+                      - name: order_id
+                        data_tests:
+                          - not_null: {severity: warn}
+                          - unique: {config: {where: "customer_id = 1"}}
+                          - unique: {name: few_duplicates_are_fine, config: {error_if: ">1", warn_if: ">0"}}
+                      - name: channel
+                        data_tests:
+                          - accepted_values: {values: [web, email], where: "order_id <> 4"}
+            """,
+        },
+        base=SHOP,
+    )
+    result = run_cli(root, "build", "--threads", "1")
+    assert result.exit_code == 0, result.output
+    assert {name: value for name, value in statuses(root).items() if value[1] is not None} == {
+        "not_null_stg_orders_order_id": ("warn", 1),
+        "unique_stg_orders_order_id": ("pass", 0),
+        "few_duplicates_are_fine": ("warn", 1),
+        "accepted_values_stg_orders_channel__web__email": ("pass", 0),
+    }
+    assert "Finished 8 nodes in T: 4 OK, 2 PASS, 2 WARN. Published warehouse.duckdb.\n" in timeless(result.output)
+    assert "WARN Test not_null_stg_orders_order_id on stg_orders (models/staging/schema.yml:6): 1 failing row.\n" in (
+        result.output
+    )
+    # Warnings do not stop the marts.
+    assert query(root / "warehouse.duckdb", "select count(*) from marts.revenue") == [(2,)]
+
+
+def test_project_level_severity_and_bad_severity(make_project, run_cli):
+    root = make_project(
+        {"project.yml": WARN_ONLY, "seeds/orders.csv": BROKEN_ORDERS},
+        base=SHOP,
+    )
+    result = run_cli(root, "build", "-q")
+    assert result.exit_code == 0, result.output
+    assert statuses(root)["unique_stg_orders_order_id"] == ("warn", 1)
+
+    (root / "models/staging/schema.yml").write_text(
+        "models:\n  - name: stg_orders\n    columns:\n      - name: order_id\n"
+        "        data_tests:\n          - unique: {severity: fatal}\n"
+    )
+    result = run_cli(root, "build")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: models/staging/schema.yml:6: Test 'unique' on stg_orders.order_id has severity 'fatal'. "
+        "Use error or warn.\n"
+    )
+
+
+def test_custom_generic_tests_from_macros_and_tests_generic(make_project, run_cli):
+    root = make_project(
+        {
+            "macros/tests.sql": """
+                {% test is_lowercase(model, column_name) %}
+                select * from {{ model }} where {{ column_name }} <> lower({{ column_name }})
+                {% endtest %}
+            """,
+            "tests/generic/at_most.sql": """
+                {% test at_most(model, column_name, value) %}
+                select * from {{ model }} where {{ column_name }} > {{ value }}
+                {% endtest %}
+            """,
+            "seeds/orders.csv": "order_id,customer_id,amount,channel\n1,1,10.5,Web\n2,1,20,email\n",
+            "models/staging/schema.yml": """
+                models:
+                  - name: stg_orders
+                    columns:
+                      - name: channel
+                        data_tests: [is_lowercase]
+                      - name: amount
+                        data_tests:
+                          - at_most: {value: 15}
+            """,
+        },
+        base=SHOP,
+    )
+    result = run_cli(root, "build", "-q")
+    assert result.exit_code == 1
+    assert {name: value for name, value in statuses(root).items() if value[1] is not None} == {
+        "is_lowercase_stg_orders_channel": ("fail", 1),
+        "at_most_stg_orders_amount__15": ("fail", 1),
+    }
+    assert (
+        "FAIL Test at_most_stg_orders_amount__15 on stg_orders (models/staging/schema.yml:8): 1 failing row.\n"
+        "  Failing rows:\n"
+        "    order_id | customer_id | amount | channel\n"
+        "    ---------+-------------+--------+--------\n"
+        "    2        | 1           | 20.0   | email\n"
+    ) in result.output
+
+
+def test_unknown_generic_test_is_an_error_with_a_suggestion(make_project, run_cli):
+    root = make_project(
+        {
+            "models/staging/schema.yml": """
+                models:
+                  - name: stg_orders
+                    columns:
+                      - name: order_id
+                        data_tests: [not_nul]
+            """,
+        },
+        base=SHOP,
+    )
+    result = run_cli(root, "build")
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        "Error: models/staging/schema.yml:4: Test 'not_nul' on stg_orders.order_id: there is no generic test "
+        "'not_nul'. Did you mean 'not_null'?"
+    )
+    assert "Warehouse" not in result.output and not (root / "warehouse.duckdb").exists()
+
+
+def test_duplicate_test_names_ask_for_a_name(make_project, run_cli):
+    root = make_project(
+        {
+            "models/staging/schema.yml": """
+                models:
+                  - name: stg_orders
+                    columns:
+                      - name: order_id
+                        data_tests: [not_null, not_null]
+            """,
+        },
+        base=SHOP,
+    )
+    result = run_cli(root, "build")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: models/staging/schema.yml:4: Two tests (or a test and a node) are named "
+        "'not_null_stg_orders_order_id' (the other is in models/staging/schema.yml:4). "
+        "Give one of them a unique `name:`.\n"
+    )
+
+
+SINGULAR = {
+    **SHOP,
+    "tests/singular/revenue_is_positive.sql": "select * from {{ ref('revenue') }} where revenue <= 0\n",
+    "tests/singular/at_most_two_orders.sql": (
+        "{{ config(severity='warn') }}\nselect customer_id, orders from {{ ref('revenue') }} where orders > 1\n"
+    ),
+    "tests/orders_have_amounts.sql": "select * from {{ ref('stg_orders') }} where amount is null\n",
+}
+
+
+def test_singular_tests_with_config_and_refs(make_project, run_cli):
+    root = make_project(base=SINGULAR)
+    result = run_cli(root, "build", "--threads", "1")
+    assert result.exit_code == 0, result.output
+    assert timeless(result.output) == (
+        "Found 2 seeds, 2 models, 7 tests.\n"
+        "\n"
+        "  1 of 11 OK    loaded seed raw.orders ... [OK 3 rows in T]\n"
+        "  2 of 11 OK    loaded seed raw.customers ... [OK 2 rows in T]\n"
+        "  3 of 11 OK    created view staging.stg_orders ... [OK in T]\n"
+        "  4 of 11 PASS  accepted_values_stg_orders_channel__web__email ... [PASS in T]\n"
+        "  5 of 11 PASS  not_null_stg_orders_order_id ... [PASS in T]\n"
+        "  6 of 11 PASS  orders_have_amounts ... [PASS in T]\n"
+        "  7 of 11 PASS  relationships_stg_orders_customer_id__customer_id__ref_customers_ ... [PASS in T]\n"
+        "  8 of 11 PASS  unique_stg_orders_order_id ... [PASS in T]\n"
+        "  9 of 11 OK    created table marts.revenue ... [OK 2 rows in T]\n"
+        " 10 of 11 WARN  at_most_two_orders ... [WARN 1 failing rows in T]\n"
+        " 11 of 11 PASS  revenue_is_positive ... [PASS in T]\n"
+        "\n"
+        "Finished 11 nodes in T: 4 OK, 6 PASS, 1 WARN. Published warehouse.duckdb.\n"
+        "\n"
+        "WARN Test at_most_two_orders on revenue (tests/singular/at_most_two_orders.sql): 1 failing row.\n"
+        "  Failing rows:\n"
+        "    customer_id | orders\n"
+        "    ------------+-------\n"
+        "    1           | 2\n"
+    )
+
+
+def test_singular_test_sql_error_is_an_error_naming_the_test(make_project, run_cli):
+    root = make_project(
+        {"tests/broken.sql": "select * from {{ ref('revenue') }} where no_such_column > 0\n"}, base=SHOP
+    )
+    result = run_cli(root, "build", "-q")
+    assert result.exit_code == 1
+    assert statuses(root)["broken"] == ("error", None)
+    assert (
+        "ERROR tests/broken.sql: Test 'broken' failed in DuckDB: Binder Error: Referenced column \"no_such_column\" "
+        "not found in FROM clause!"
+    ) in result.output
+
+
+def test_metrics_test_selection_and_run_skips_tests(make_project, run_cli):
+    root = make_project(base=SINGULAR)
+    result = run_cli(root, "run", "-q")
+    assert result.exit_code == 1  # nothing to read yet: seeds were not loaded
+    assert run_cli(root, "build", "-q").exit_code == 0
+    assert run_cli(root, "run", "-q").exit_code == 0
+    assert not [name for name in statuses(root) if name not in ("stg_orders", "revenue")]
+
+    def selected(*args):
+        result = run_cli(root, "test", "-q", *args)
+        assert result.exit_code == 0, result.output
+        return sorted(statuses(root))
+
+    assert selected("-s", "stg_orders") == [
+        "accepted_values_stg_orders_channel__web__email",
+        "not_null_stg_orders_order_id",
+        "orders_have_amounts",
+        "relationships_stg_orders_customer_id__customer_id__ref_customers_",
+        "unique_stg_orders_order_id",
+    ]
+    assert selected("-s", "customers") == ["relationships_stg_orders_customer_id__customer_id__ref_customers_"]
+    assert selected("-s", "test_type:singular") == ["at_most_two_orders", "orders_have_amounts", "revenue_is_positive"]
+    assert selected("-s", "test_type:generic", "--exclude", "unique_stg_orders_order_id customers") == [
+        "accepted_values_stg_orders_channel__web__email",
+        "not_null_stg_orders_order_id",
+    ]
+    assert selected("-s", "revenue+") == ["at_most_two_orders", "revenue_is_positive"]
+    assert len(selected()) == 7
+
+
+def test_metrics_test_reads_the_published_warehouse_and_needs_one(make_project, run_cli):
+    root = make_project(base=SHOP)
+    result = run_cli(root, "test")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: warehouse.duckdb does not exist yet, so there is nothing to test. Run `metrics build` first, "
+        "or run only unit tests: `metrics test -s test_type:unit`.\n"
+    )
+    assert run_cli(root, "build", "-q").exit_code == 0
+    before = (root / "warehouse.duckdb").stat().st_mtime_ns
+    result = run_cli(root, "test", "--threads", "1")
+    assert result.exit_code == 0, result.output
+    assert timeless(result.output) == (
+        "Found 4 tests.\n"
+        "\n"
+        "  1 of 4 PASS  accepted_values_stg_orders_channel__web__email ... [PASS in T]\n"
+        "  2 of 4 PASS  not_null_stg_orders_order_id ... [PASS in T]\n"
+        "  3 of 4 PASS  relationships_stg_orders_customer_id__customer_id__ref_customers_ ... [PASS in T]\n"
+        "  4 of 4 PASS  unique_stg_orders_order_id ... [PASS in T]\n"
+        "\n"
+        "Finished 4 nodes in T: 4 PASS.\n"
+    )
+    assert (root / "warehouse.duckdb").stat().st_mtime_ns == before
+
+
+def test_store_failures_keeps_failing_rows_and_junit_xml(make_project, run_cli, tmp_path):
+    root = make_project(
+        {"models/staging/stg_orders.sql": "select * from {{ ref('orders') }}\nunion all select 3, 9, 1, 'fax'\n"},
+        base=SHOP,
+    )
+    result = run_cli(root, "build", "-q", "--junit-xml", str(tmp_path / "junit.xml"))
+    assert result.exit_code == 1
+    assert not (root / "warehouse.duckdb").exists()
+    report = ET.parse(tmp_path / "junit.xml").getroot()
+    suite = report.find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == (
+        "4",
+        "3",
+        "0",
+        "0",
+    )
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert sorted(cases) == sorted(name for name in statuses(root) if "stg_orders_" in name)
+    failure = cases["unique_stg_orders_order_id"].find("failure")
+    assert failure.get("message") == (
+        "Test unique_stg_orders_order_id on stg_orders (models/staging/schema.yml:4): 1 failing row."
+    )
+    assert cases["not_null_stg_orders_order_id"].find("failure") is None
+    assert cases["unique_stg_orders_order_id"].get("classname") == "shop.stg_orders"
+
+    # A build whose tests only warn publishes; --store-failures keeps the failing rows next to the data.
+    (root / "project.yml").write_text(WARN_ONLY)
+    result = run_cli(root, "build", "-q", "--store-failures")
+    assert result.exit_code == 0, result.output
+    warehouse = root / "warehouse.duckdb"
+    assert query(warehouse, "select * from test_failures.unique_stg_orders_order_id") == [(3, 2)]
+    assert query(warehouse, "select count(*) from test_failures.not_null_stg_orders_order_id") == [(0,)]
+    assert query(warehouse, "select value_field from test_failures.accepted_values_stg_orders_channel__web__email") == [
+        ("fax",)
+    ]
