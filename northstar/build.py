@@ -23,6 +23,7 @@ from northstar.console import Reporter
 from northstar.errors import ProjectError
 from northstar.execute import BLOCKING, BuildContext, NodeResult, build_node, run_dag
 from northstar.manifest import Manifest, Node, compile_project
+from northstar.metrics.nodes import add_metrics, metric_relations, run_metric
 from northstar.project import Project
 from northstar.render import Relation
 
@@ -100,13 +101,17 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
                 existing = warehouse.relations_in(connection)
                 # Compiled against the copy being built, so is_incremental() sees exactly the tables the build will.
                 manifest = compile_for_build(project, options.full_refresh, reporter, existing)
-                manifest = datatests.add_tests(manifest)
+                manifest = add_metrics(datatests.add_tests(manifest))
                 modified = state.modified_selector(manifest, options.state) if options.state else None
                 selected = select_nodes(manifest, options, modified)
                 previous = state.stored(connection)
                 versions = state.source_versions(connection, manifest)
                 plan = state.plan_build(manifest, selected, previous, existing, versions, options.full_refresh)
-                runners = {**default_runners(), "test": datatests.make_runner(manifest, options.store_failures)}
+                runners = {
+                    **default_runners(),
+                    "test": datatests.make_runner(manifest, options.store_failures),
+                    "metric": run_metric,
+                }
                 names = {uid: manifest.nodes[uid].name for uid in selected}
                 counts = _count(manifest, selected)
                 reporter.begin(len(selected), names, f"Found {counts}.")
@@ -128,7 +133,7 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
             finally:
                 connection.close()
             if success:
-                owned = _owned(manifest, previous) | datatests.failure_relations(manifest)
+                owned = _owned(manifest, previous) | datatests.failure_relations(manifest) | metric_relations(manifest)
                 for note in warehouse.publish(work, owned, reporter.waiting):
                     reporter.waiting(note)
             else:
@@ -161,7 +166,7 @@ def run_tests(
     config = project.config
     options = replace(options, kinds=frozenset({"test"}))
     started = time.perf_counter()
-    manifest = datatests.add_tests(compile_for_build(project, reporter=reporter))
+    manifest = add_metrics(datatests.add_tests(compile_for_build(project, reporter=reporter)))
     selected = select_nodes(manifest, options)
     data_tests = [uid for uid in selected if manifest.nodes[uid].test_type != "unit"]
     if data_tests and not config.warehouse.exists():

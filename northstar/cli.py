@@ -164,13 +164,14 @@ def _run_build(
 def build(
     project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait, state, store_failures, junit_xml
 ) -> None:
-    """Load seeds, build models and run their tests in DAG order.
+    """Load seeds, build models and run their tests in DAG order, then materialize the metrics.
 
-    Each model's tests run right after it; a failing error-severity test skips everything downstream. Everything
+    Each model's tests run right after it; a failing error-severity test skips everything downstream. Each metric
+    becomes a table in schema metrics once the models it reads are built, and its tests run after it. Everything
     builds into a private copy of the warehouse, published atomically only when every node succeeded.
     """
     project = _load(project_dir, vars_, target, threads)
-    kinds = {"seed", "model", "test"}
+    kinds = {"seed", "model", "test", "metric"}
     _run_build("build", kinds, project, select, exclude, full_refresh, quiet, no_wait, state, store_failures, junit_xml)
 
 

@@ -107,6 +107,7 @@ SHOP = {
               metrics:
                 - revenue
                 - {name: revenue, alias: last_month, offset_window: 1 month}
+            defaults: {grain: month}
           - name: revenue_to_date
             description: Revenue since the start of the year.
             type: cumulative

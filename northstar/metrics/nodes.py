@@ -1,0 +1,217 @@
+"""Metrics as nodes of the build DAG: ``metrics build`` materializes each one into schema ``metrics``.
+
+A metric node reads the models of its semantic models, so it runs after them (and after their error-severity
+tests), in parallel with the other metrics; a failing metric fails the build, which then publishes nothing. Each
+table holds the metric at its default grain and dimensions, with table and column comments from the YAML, so BI
+tools read ``metrics.churn_rate`` without knowing any of this. The metric's own tests become ``test`` nodes
+(:mod:`northstar.metrics.checks`).
+
+>>> manifest = add_metrics(datatests.add_tests(compile_project(project)))   # doctest: +SKIP
+>>> manifest.node("north_star").relation                                      # doctest: +SKIP
+Relation(schema='metrics', identifier='north_star')
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from northstar.dag import DAG
+from northstar.errors import CompileError, ExecutionError, NorthstarError, ProjectError
+from northstar.project import Column
+from northstar.render import Relation
+
+SCHEMA = "metrics"
+
+
+@dataclass(frozen=True)
+class MetricNode:
+    unique_id: str
+    name: str
+    path: str
+    line: int | None
+    metric_type: str
+    sql: str  # the metric at its default grain and dimensions
+    relation: Relation
+    depends_on: tuple[str, ...]
+    description: str = ""
+    columns: tuple[Column, ...] = ()
+    tags: tuple[str, ...] = ()
+    kind: str = "metric"
+
+
+def metric_relations(manifest: Any) -> frozenset[tuple[str, str]]:
+    """The tables metric nodes write: the build owns them."""
+    return frozenset(
+        (node.relation.schema, node.relation.identifier)
+        for node in manifest.nodes.values()
+        if isinstance(node, MetricNode)
+    )
+
+
+def add_metrics(manifest: Any) -> Any:
+    """The manifest with a ``metric`` node per metric and a ``test`` node per metric test (nothing if none)."""
+    from northstar.metrics import load_semantics
+    from northstar.metrics.checks import metric_tests
+    from northstar.metrics.compile import default_request
+
+    project = manifest.project
+    if not any("metrics" in doc.data for doc in project.yaml_docs):
+        return manifest
+    sem = load_semantics(manifest)
+    prefix = project.config.name
+    relation_owner = {
+        (node.relation.schema, node.relation.identifier): uid
+        for uid, node in manifest.nodes.items()
+        if node.kind in ("model", "seed") and isinstance(getattr(node, "relation", None), Relation)
+    }
+    nodes = dict(manifest.nodes)
+    by_name = dict(manifest.by_name)
+    parents = dict(manifest.dag.parents)
+    added = []
+    for metric in sem.spec.metrics:
+        uid = f"metric.{prefix}.{metric.name}"
+        request = default_request(metric)
+        reads = []
+        for model_name in sem.info(metric).models:
+            relation = sem.relations.get(model_name)
+            owner = relation_owner.get((relation.schema, relation.identifier)) if relation else None
+            if owner:
+                reads.append(owner)
+        node = MetricNode(
+            unique_id=uid,
+            name=metric.name,
+            path=metric.where.path,
+            line=metric.where.line,
+            metric_type=metric.type,
+            sql=_sql(sem, metric, request),
+            relation=Relation(SCHEMA, metric.name),
+            depends_on=tuple(dict.fromkeys(reads)),
+            description=_table_doc(metric),
+            columns=tuple(Column(name, doc) for name, doc in column_docs(sem, metric, request).items()),
+        )
+        nodes[uid] = node
+        by_name.setdefault(metric.name, uid)  # a model or seed of the same name keeps the bare name
+        parents[uid] = node.depends_on
+        added.append(node)
+    for test in metric_tests(sem, {n.name: n for n in added}, prefix):
+        if test.name in by_name:
+            raise ProjectError(
+                f"Two tests (or a test and a node) are named '{test.name}'. Give the metric test a unique `name:`.",
+                test.path,
+                test.line,
+            )
+        nodes[test.unique_id] = test
+        by_name[test.name] = test.unique_id
+        parents[test.unique_id] = test.depends_on
+    return replace(manifest, nodes=nodes, dag=DAG(parents), by_name=by_name)
+
+
+def _sql(sem: Any, metric: Any, request: Any) -> str:
+    from northstar.metrics.compile import compile_request
+
+    try:
+        return compile_request(sem, request)
+    except ProjectError as error:  # a request-level mistake: here it is the metric's defaults
+        raise CompileError(
+            f"Metric '{metric.name}' cannot be materialized at its defaults: {error.message} Set `defaults:` "
+            "(grain, by) on the metric.",
+            metric.where.path,
+            metric.where.line,
+        ) from None
+
+
+def _table_doc(metric: Any) -> str:
+    parts = [metric.description or metric.name]
+    if metric.formula:
+        parts.append(f"Formula: {metric.formula}")
+    if metric.owner:
+        parts.append(f"Owner: {metric.owner}")
+    return " ".join(p.strip().rstrip(".") + "." for p in parts)
+
+
+def column_docs(sem: Any, metric: Any, request: Any) -> dict[str, str]:
+    """A comment for each column of a metric's table: metric time, dimensions, values."""
+    from northstar.metrics.compile import parse_by
+    from northstar.metrics.spec import FunnelParams, UpliftParams
+
+    docs: dict[str, str] = {}
+    measures = [sem.model_of(m.name) for m in sem.measure_inputs(metric)]
+    times = sorted(
+        {
+            f"{model.name}.{sem.agg_time(model, m.name).name}"
+            for model, m in zip(measures, sem.measure_inputs(metric), strict=True)
+        }
+    )
+    for group in parse_by(request.by, metric.default_grain or "day"):
+        if group.is_time:
+            docs[group.column] = f"Start of the {group.grain} (UTC) of the metric time ({', '.join(times)})."
+        else:
+            try:
+                ref = sem.dimension(measures[0], group.name, metric, "defaults.by")
+                text = (ref.dimension.description if ref.dimension else "") or f"The {ref.name} of {ref.owner.name}."
+            except NorthstarError:
+                text = f"Dimension {group.name}."
+            docs[group.column] = text
+    p = metric.params
+    value = _table_doc(metric)
+    if isinstance(p, FunnelParams):
+        for i, step in enumerate(p.steps):
+            docs[step.name] = f"Step {i + 1}: {p.entity}s reaching '{step.name}'."
+            if i:
+                docs[f"{step.name}_rate"] = f"Share of step {i} reaching step {i + 1}."
+        docs[metric.name] = f"Share of step 1 reaching the last step. {value}"
+    elif isinstance(p, UpliftParams):
+        docs.update(
+            {
+                "treatment_members": "Members in the treatment group.",
+                "control_members": "Members in the control group.",
+                "treatment_per_member": f"{p.outcome.name} per treatment member within {p.window} after exposure.",
+                "control_per_member": f"{p.outcome.name} per control member within {p.window} after exposure.",
+                metric.name: f"Treatment minus control per member (absolute). {value}",
+                f"{metric.name}_relative": "Uplift relative to the control group.",
+            }
+        )
+        level = round(p.confidence * 100)
+        docs[f"{metric.name}_ci{level}_low"] = f"Lower bound of the {level}% confidence interval of the uplift."
+        docs[f"{metric.name}_ci{level}_high"] = f"Upper bound of the {level}% confidence interval of the uplift."
+    else:
+        docs[metric.name] = value
+    return docs
+
+
+def run_metric(node: MetricNode, cursor: Any, context: Any) -> Any:
+    """Materialize one metric as a table with its comments; a DuckDB error fails the node, naming the metric file."""
+    import duckdb
+
+    from northstar.execute import NodeResult
+    from northstar.materialize import comment_statements, create_statement
+
+    start = time.perf_counter()
+    relation = node.relation
+    try:
+        lock = getattr(context, "schema_lock", None)
+        if lock is not None:
+            with lock:
+                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        else:
+            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        cursor.execute(create_statement(relation, node.sql, "table"))
+        actual = {
+            row[0]
+            for row in cursor.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                [relation.schema, relation.identifier],
+            ).fetchall()
+        }
+        docs: Mapping[str, str] = {c.name: c.description for c in node.columns}
+        for statement in comment_statements(relation, "table", node.description, docs, actual):
+            cursor.execute(statement)
+        rows = cursor.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+    except duckdb.Error as error:
+        first = str(error).strip().splitlines()[0]
+        fault = ExecutionError(f"Metric '{node.name}' failed in DuckDB: {first}", node.path, node.line)
+        return NodeResult(node.unique_id, "error", str(fault), time.perf_counter() - start, error=fault)
+    return NodeResult(node.unique_id, "success", f"created table {relation}", time.perf_counter() - start, rows=rows)
