@@ -186,13 +186,10 @@ def lineage_sections(manifest: Manifest, nodes: dict[str, Any], sources: dict[st
     Lineage is cached in target/, so a build pays only for the models that changed.
     """
     from northstar import lineage as column_lineage
-    from northstar.errors import NorthstarError
 
-    try:
-        layer = column_lineage.semantic_layer(manifest)
-    except NorthstarError:
-        layer = column_lineage.SemanticLayer()  # the metrics commands report a broken metric YAML themselves
-    lineage = column_lineage.project_lineage(manifest, layer)
+    # A broken metric YAML leaves the metrics out here: the metric commands report it themselves.
+    lineage = column_lineage.project_lineage(manifest, strict=False)
+    layer = lineage.layer
     for section in (nodes, sources):
         for uid, entry in section.items():
             found = lineage.nodes.get(uid)

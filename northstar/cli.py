@@ -362,6 +362,23 @@ def lineage(node, project_dir, vars_, target, threads, column, upstream, depth, 
     click.echo(describe(compile_for_build(project), node, column, upstream, depth, output))
 
 
+@main.command()
+@_common
+@click.option("--serve", is_flag=True, help="Serve the site on localhost after writing it.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8080, help="Port for --serve (0: any free).")
+def docs(project_dir, vars_, target, threads, serve, port) -> None:
+    """Write the docs site to target/docs/: open index.html, no server needed."""
+    from northstar.build import compile_for_build
+    from northstar.docs import serve as serve_site
+    from northstar.docs import write_site
+
+    project = _load(project_dir, vars_, target, threads)
+    index = write_site(compile_for_build(project))
+    click.echo(f"Wrote {index}")
+    if serve:
+        serve_site(index.parent, port, click.echo)
+
+
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     """``--by month,channel`` and ``--by month --by channel`` mean the same."""
     return tuple(part.strip() for value in values for part in value.split(",") if part.strip())

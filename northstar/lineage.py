@@ -103,15 +103,19 @@ class GraphNode:
 class Lineage:
     """Column lineage of a whole project: nodes, their columns and the edges between them."""
 
-    def __init__(self, graph: Mapping[str, GraphNode], nodes: Mapping[str, NodeLineage]) -> None:
+    def __init__(
+        self, graph: Mapping[str, GraphNode], nodes: Mapping[str, NodeLineage], layer: SemanticLayer | None = None
+    ) -> None:
         self.graph = graph
         self.nodes = nodes
+        self.layer = layer if layer is not None else SemanticLayer()
         self._children: dict[ColumnRef, set[tuple[str, ColumnRef]]] = {}
         for uid, node in nodes.items():
             for column, deps in node.columns.items():
                 for kind, parent in deps.edges():
                     self._children.setdefault(parent, set()).add((kind, ColumnRef(uid, column)))
         self._by_name = {g.name: uid for uid, g in graph.items()}
+        self._rows_memo: dict[str, bool] = {}
         for uid, g in graph.items():
             if ":" in g.name:
                 self._by_name.setdefault(g.name.partition(":")[2], uid)  # "orders" for semantic_model:orders if free
@@ -149,7 +153,16 @@ class Lineage:
 
     def parents(self, ref: ColumnRef) -> list[tuple[str, ColumnRef]]:
         # "Reads the rows of stg_orders" says nothing when nothing decides those rows: leave it out.
-        return [(k, r) for k, r in self.deps(ref).edges() if k != "rows" or self.deps(r).edges()]
+        return [(k, r) for k, r in self.deps(ref).edges() if k != "rows" or self._rows_matter(r.node)]
+
+    def _rows_matter(self, uid: str, seen: frozenset[str] = frozenset()) -> bool:
+        """Whether anything (a filter, or the rows of a node whose rows matter) decides the rows of ``uid``."""
+        if uid not in self._rows_memo:
+            deps = self.deps(ColumnRef(uid, ROWS))
+            self._rows_memo[uid] = bool(deps.value or deps.filter) or any(
+                self._rows_matter(n, seen | {uid}) for n in deps.rows if n not in seen and n != uid
+            )
+        return self._rows_memo[uid]
 
     def children(self, ref: ColumnRef) -> list[tuple[str, ColumnRef]]:
         found = set(self._children.get(ref, ()))
@@ -657,11 +670,15 @@ def from_cache(uid: str, data: Mapping | None) -> NodeLineage | None:
 
 
 def graph_nodes(manifest: Manifest) -> dict[str, GraphNode]:
+    """Models, seeds and sources with their parents (data tests read columns but feed nothing: left out)."""
+    kept = {uid for uid, node in manifest.nodes.items() if isinstance(node, (ModelNode, SeedNode, SourceNode))}
     nodes = {}
-    for uid, node in manifest.nodes.items():
+    for uid in kept:
+        node = manifest.nodes[uid]
         name = f"{node.source_name}.{node.name}" if isinstance(node, SourceNode) else node.name
-        nodes[uid] = GraphNode(uid, node.kind, name, tuple(sorted(manifest.dag.parents.get(uid, ()))))
-    return nodes
+        parents = tuple(sorted(p for p in manifest.dag.parents.get(uid, ()) if p in kept))
+        nodes[uid] = GraphNode(uid, node.kind, name, parents)
+    return dict(sorted(nodes.items()))
 
 
 def build_lineage(
@@ -674,9 +691,10 @@ def build_lineage(
     built = warehouse_columns(manifest.project.config.warehouse)
     nodes = model_lineage(manifest, built, cache)
     graph = graph_nodes(manifest)
+    layer = layer if layer is not None else semantic_layer(manifest)
     semantic_graph, semantic_nodes = semantic_lineage(manifest, nodes, cache, layer)
     # A model and a metric may share a name; the name then means the model (the metric is metric.<project>.<name>).
-    return Lineage({**semantic_graph, **graph}, {**nodes, **semantic_nodes})
+    return Lineage({**semantic_graph, **graph}, {**nodes, **semantic_nodes}, layer)
 
 
 @dataclass(frozen=True)
@@ -690,16 +708,28 @@ class SemanticLayer:
     specs: Mapping[str, object] = field(default_factory=dict)  # metric name -> northstar.metrics.spec.Metric
 
 
-def semantic_layer(manifest: Manifest) -> SemanticLayer:
-    """Read the semantic models and metrics once. Their YAML mistakes raise the semantic layer's own errors."""
-    if not any("semantic_models" in d.data or "metrics" in d.data for d in manifest.project.yaml_docs):
+def semantic_layer(manifest: Manifest, cache: dict[str, dict] | None = None) -> SemanticLayer:
+    """Read the semantic models and metrics once. Their YAML mistakes raise the semantic layer's own errors.
+
+    Compiling every metric is most of the cost, so the SQL is cached under a fingerprint of the metric YAML, the
+    models' relations and the semantic layer's code.
+    """
+    docs = [d for d in manifest.project.yaml_docs if "semantic_models" in d.data or "metrics" in d.data]
+    if not docs:
         return SemanticLayer()
+    from northstar import metrics
     from northstar.metrics import load_semantics
     from northstar.metrics.compile import compile_request, default_request
 
     sem = load_semantics(manifest)
     infos = tuple(sem.info(metric) for metric in sem.spec.metrics)
-    sql = {m.name: compile_request(sem, default_request(m)) for m in sem.spec.metrics}
+    code = sorted((p.name, p.stat().st_mtime_ns) for p in Path(metrics.__file__).parent.glob("*.py"))
+    relations = {name: str(relation) for name, relation in sorted(sem.relations.items())}
+    key = "metrics:" + _fingerprint([[(d.path, d.data) for d in docs], relations, code, manifest.project.config.vars])
+    cached = cache.get(key) if cache is not None else None
+    sql = cached or {m.name: compile_request(sem, default_request(m)) for m in sem.spec.metrics}
+    if cache is not None:
+        cache[key] = sql
     return SemanticLayer(tuple(sem.spec.semantic_models), infos, sql, {m.name: m for m in sem.spec.metrics})
 
 
@@ -915,9 +945,15 @@ FORMATS = {"tree": format_tree, "json": format_json, "mermaid": format_mermaid, 
 CACHE_FILE = "lineage_cache.json"
 
 
-def project_lineage(manifest: Manifest, layer: SemanticLayer | None = None) -> Lineage:
-    """:func:`build_lineage` with a cache in ``target/``, so models whose SQL and parents did not change are not
-    parsed again by the next build, ``metrics lineage`` or ``metrics docs``."""
+def project_lineage(manifest: Manifest, strict: bool = True) -> Lineage:
+    """:func:`build_lineage` of the project's models, semantic models and metrics, with a cache in ``target/``, so
+    models whose SQL and parents did not change are not parsed again by the next build, ``lineage`` or ``docs``.
+
+    With ``strict=False`` a semantic layer that does not load (a mistake in the metric YAML, which the metric
+    commands report) leaves the metrics out instead of raising. The layer is ``lineage.layer``.
+    """
+    from northstar.errors import NorthstarError
+
     path = manifest.project.config.target_dir / CACHE_FILE
     try:
         cache = json.loads(path.read_text(encoding="utf-8"))
@@ -927,6 +963,12 @@ def project_lineage(manifest: Manifest, layer: SemanticLayer | None = None) -> L
         cache = {}
     previous = cache.get("entries", {})
     entries = _Cache(previous)
+    try:
+        layer = semantic_layer(manifest, entries)
+    except NorthstarError:
+        if strict:
+            raise
+        layer = SemanticLayer()
     lineage = build_lineage(manifest, entries, layer)
     if entries.keys() != previous.keys():
         # Only what this project still uses is written back, so the file does not grow forever.

@@ -1,0 +1,310 @@
+"""The data of the docs site: every node with its docs, columns, SQL, YAML and lineage, and each metric's values.
+
+The site is static and must open from ``file://``, where browsers refuse ``fetch()``; so the data is written as a
+script, ``data.js``, that sets ``window.NORTHSTAR_DOCS``, next to ``index.html`` and the bundled assets.
+
+>>> index = write_site(manifest)       # doctest: +SKIP
+>>> index.name
+'index.html'
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from northstar import __version__
+from northstar.lineage import ROWS, ColumnRef, Lineage, SemanticLayer, project_lineage
+from northstar.manifest import Manifest, ModelNode, SeedNode, SourceNode
+
+ASSETS = Path(__file__).parent / "assets"
+MAX_SERIES = 8  # lines per metric chart; the largest series are kept
+MAX_POINTS = 2000  # rows read per metric
+
+
+@dataclass(frozen=True)
+class Series:
+    """A metric's values over time as the chart draws them: x in epoch seconds, one list of y per series."""
+
+    x: list[float]
+    lines: list[tuple[str, list[float | None]]]
+    time_column: str
+    value_column: str
+
+
+def yaml_entry(root: Path, path: str | None, line: int | None) -> str:
+    """The text of the YAML list entry that starts at ``path:line`` (a model's properties, a metric), dedented.
+
+    >>> yaml_entry(Path("."), None, None)
+    ''
+    """
+    if not path or not line:
+        return ""
+    try:
+        lines = (root / path).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    start = line - 1
+    while start > 0 and not lines[start].lstrip().startswith("- "):
+        start -= 1  # the line of a mapping points at its first key; the entry starts at its dash
+    if start >= len(lines):
+        return ""
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    end = start + 1
+    while end < len(lines):
+        text = lines[end]
+        if text.strip() and len(text) - len(text.lstrip()) <= indent:
+            break
+        end += 1
+    block = [text[indent:] if len(text) >= indent else text.strip() for text in lines[start:end]]
+    return "\n".join(block).rstrip() + "\n"
+
+
+def _tests(items: Any) -> list[str]:
+    names = []
+    for item in items or ():
+        if isinstance(item, str):
+            names.append(item)
+        elif isinstance(item, Mapping) and item:
+            name = next(iter(item))
+            arguments = item[name]
+            if isinstance(arguments, Mapping) and arguments:
+                shown = ", ".join(f"{k}: {v}" for k, v in arguments.items() if k not in ("config", "severity"))
+                names.append(f"{name} ({shown})" if shown else str(name))
+            else:
+                names.append(str(name))
+    return names
+
+
+def _node_entry(manifest: Manifest, lineage: Lineage, uid: str) -> dict[str, Any]:
+    node = manifest.nodes[uid]
+    graph = lineage.graph[uid]
+    found = lineage.nodes.get(uid)
+    declared = {c.name: c for c in node.columns}
+    names = list(dict.fromkeys([*(found.output_columns if found else []), *declared]))
+    columns = []
+    for name in names:
+        column = declared.get(name)
+        kind = (column.data_type if column else None) or (found.types.get(name) if found else None)
+        columns.append(
+            {
+                "name": name,
+                "type": None if kind == "UNKNOWN" else kind,
+                "description": column.description if column else "",
+                "tests": _tests(column.tests) if column else [],
+            }
+        )
+    entry: dict[str, Any] = {
+        "id": uid,
+        "kind": node.kind,
+        "name": graph.name,
+        "path": node.path,
+        "description": node.description,
+        "columns": columns,
+        "tests": _tests(node.tests),
+        "parents": list(graph.parents),
+        "relation": str(node.relation) if getattr(node, "relation", None) is not None else None,
+        "unresolved": dict(found.unresolved) if found else {},
+    }
+    if isinstance(node, ModelNode):
+        entry["materialized"] = node.materialized
+        entry["sql"] = node.sql
+        entry["raw_sql"] = node.raw_sql
+        entry["yaml"] = yaml_entry(manifest.project.root, node.yaml_path, _properties_line(manifest, node))
+    elif isinstance(node, SeedNode):
+        entry["yaml"] = yaml_entry(manifest.project.root, node.yaml_path, _properties_line(manifest, node))
+    elif isinstance(node, SourceNode):
+        entry["yaml"] = yaml_entry(manifest.project.root, node.path, node.line)
+    return entry
+
+
+def _properties_line(manifest: Manifest, node: ModelNode | SeedNode) -> int | None:
+    """The line of the node's entry in its properties YAML (kept on the loaded file, not on the node)."""
+    files = manifest.project.models if isinstance(node, ModelNode) else manifest.project.seeds
+    found = next((f for f in files if f.name == node.name), None)
+    return found.properties.line if found is not None and found.properties is not None else None
+
+
+def metric_series(
+    connection: duckdb.DuckDBPyConnection | None, sql: str, name: str
+) -> tuple[Series | None, str | None]:
+    """Run a metric's SQL on the warehouse and shape it for a chart, or say why it cannot be drawn."""
+    if connection is None:
+        return None, "The warehouse is not built yet: run 'metrics build' to see this metric's values."
+    try:
+        cursor = connection.execute(f"select * from ({sql}) limit {MAX_POINTS}")
+        rows = cursor.fetchall()
+        description = cursor.description
+    except duckdb.Error as error:
+        return None, f"The metric could not be read from the warehouse: {str(error).splitlines()[0]}"
+    columns = [d[0] for d in description]
+    types = [str(d[1]).upper() for d in description]
+    time_index = next((i for i, t in enumerate(types) if "DATE" in t or "TIME" in t), None)
+    if time_index is None or not rows:
+        return None, "This metric has no time column to chart." if rows else "The metric has no rows yet."
+    numeric = [i for i, t in enumerate(types) if i != time_index and _is_number(rows, i)]
+    if not numeric:
+        return None, "This metric has no numeric column to chart."
+    value_index = columns.index(name) if name in columns and columns.index(name) in numeric else numeric[-1]
+    groups = [i for i in range(len(columns)) if i not in (time_index, value_index)]
+    times = sorted({_epoch(row[time_index]) for row in rows if row[time_index] is not None})
+    position = {t: i for i, t in enumerate(times)}
+    lines: dict[str, list[float | None]] = {}
+    for row in rows:
+        if row[time_index] is None:
+            continue
+        label = ", ".join(f"{columns[i]}={row[i]}" for i in groups) or name
+        values = lines.setdefault(label, [None] * len(times))
+        value = row[value_index]
+        values[position[_epoch(row[time_index])]] = float(value) if value is not None else None
+    ranked = sorted(lines.items(), key=lambda item: -sum(abs(v) for v in item[1] if v is not None))
+    return Series(times, ranked[:MAX_SERIES], columns[time_index], columns[value_index]), None
+
+
+def _is_number(rows: list[tuple], index: int) -> bool:
+    values = [row[index] for row in rows if row[index] is not None]
+    return bool(values) and all(isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) for v in values)
+
+
+def _epoch(value: Any) -> float:
+    if isinstance(value, datetime.datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+        return moment.timestamp()
+    if isinstance(value, datetime.date):
+        return datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.UTC).timestamp()
+    return float(value)
+
+
+def _metric_entries(manifest: Manifest, lineage: Lineage, layer: SemanticLayer) -> list[dict[str, Any]]:
+    prefix = manifest.project.config.name
+    entries = []
+    warehouse = manifest.project.config.warehouse
+    connection = None
+    if layer.metrics and warehouse.exists():
+        try:
+            connection = duckdb.connect(str(warehouse), read_only=True)
+        except duckdb.Error:
+            connection = None
+    try:
+        for info in layer.metrics:
+            uid = f"metric.{prefix}.{info.name}"
+            series, problem = metric_series(connection, layer.sql[info.name], info.name)
+            found = lineage.nodes.get(uid)
+            entries.append(
+                {
+                    "id": uid,
+                    "kind": "metric",
+                    "name": info.name,
+                    "path": info.path,
+                    "description": info.description,
+                    "type": info.type,
+                    "owner": info.owner,
+                    "measures": list(info.measures),
+                    "dimensions": list(info.dimensions),
+                    "parents": list(lineage.graph[uid].parents),
+                    "columns": [{"name": c, "type": None, "description": "", "tests": []} for c in _columns(found)],
+                    "sql": layer.sql[info.name],
+                    "yaml": yaml_entry(manifest.project.root, info.path, info.line),
+                    "series": None
+                    if series is None
+                    else {
+                        "x": series.x,
+                        "lines": series.lines,
+                        "time": series.time_column,
+                        "value": series.value_column,
+                    },
+                    "series_problem": problem,
+                    "unresolved": dict(found.unresolved) if found else {},
+                }
+            )
+    finally:
+        if connection is not None:
+            connection.close()
+    return entries
+
+
+def _columns(found: Any) -> list[str]:
+    return found.output_columns if found else []
+
+
+def _semantic_entries(manifest: Manifest, lineage: Lineage, layer: SemanticLayer) -> list[dict[str, Any]]:
+    prefix = manifest.project.config.name
+    entries = []
+    for model in layer.semantic_models:
+        uid = f"semantic_model.{prefix}.{model.name}"
+        elements = [
+            *(("entity", e.name, e.expr, e.description) for e in model.entities),
+            *(("dimension", d.name, d.expr, d.description) for d in model.dimensions),
+            *(("measure", m.name, f"{m.agg}({m.expr})", m.description) for m in model.measures),
+        ]
+        found = lineage.nodes.get(uid)
+        entries.append(
+            {
+                "id": uid,
+                "kind": "semantic_model",
+                "name": lineage.graph[uid].name,
+                "path": model.where.path,
+                "description": model.description,
+                "parents": list(lineage.graph[uid].parents),
+                "columns": [
+                    {"name": name, "type": role, "description": (text or "") + f" ({expr})", "tests": []}
+                    for role, name, expr, text in elements
+                ],
+                "yaml": yaml_entry(manifest.project.root, model.where.path, model.where.line),
+                "unresolved": dict(found.unresolved) if found else {},
+            }
+        )
+    return entries
+
+
+def site_data(manifest: Manifest) -> dict[str, Any]:
+    """Everything the site shows, as JSON-ready data."""
+    lineage = project_lineage(manifest)
+    layer = lineage.layer
+    nodes = [_node_entry(manifest, lineage, uid) for uid in manifest.dag.sorted() if uid in lineage.graph]
+    nodes += _semantic_entries(manifest, lineage, layer)
+    nodes += _metric_entries(manifest, lineage, layer)
+    edges: dict[str, dict[str, list[list[str]]]] = {}
+    for uid, found in lineage.nodes.items():
+        edges[uid] = {
+            column: [[kind, ref.node, ref.column] for kind, ref in lineage.parents(ColumnRef(uid, column))]
+            for column in found.columns
+            if column != ROWS or lineage.parents(ColumnRef(uid, column))
+        }
+    return {
+        "project": manifest.project.config.name,
+        "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "northstar_version": __version__,
+        "nodes": nodes,
+        "column_edges": edges,
+    }
+
+
+def write_site(manifest: Manifest, target_dir: Path | None = None) -> Path:
+    """Write ``target/docs/`` (index.html, data.js, assets/) and return the path of index.html."""
+    out = (target_dir or manifest.project.config.target_dir) / "docs"
+    out.mkdir(parents=True, exist_ok=True)
+    data = json.dumps(site_data(manifest), separators=(",", ":"), default=str)
+    # "</" would end the script element if the data were ever inlined; escaping it costs nothing.
+    _write(out / "data.js", "window.NORTHSTAR_DOCS = " + data.replace("</", "<\\/") + ";\n")
+    assets = out / "assets"
+    if assets.exists():
+        shutil.rmtree(assets)
+    shutil.copytree(ASSETS, assets, ignore=shutil.ignore_patterns("index.html", "__pycache__"))
+    _write(out / "index.html", (ASSETS / "index.html").read_text(encoding="utf-8"))
+    return out / "index.html"
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,286 @@
+"""`metrics docs`: the static site's files and data, then the site itself in a real headless Chromium.
+
+The browser tests drive Debian's `chromium` through Playwright (`executable_path`, never a downloaded browser) and
+open index.html from file://, as a user would. Where Chromium or Playwright is missing they skip, saying so.
+The graph's screenshot is saved under target/test-artifacts/ of the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO_ROOT
+
+from northstar.build import compile_for_build
+from northstar.docs import site_data
+from northstar.docs.site import yaml_entry
+from northstar.project import load_project
+
+ARTIFACTS = REPO_ROOT / "target" / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+SHOP_METRICS = {
+    "models/marts/fct_orders.sql": (
+        "select customer_id, amount, cast('2025-01-01' as date) + cast(customer_id * 31 as integer) as ordered_at\n"
+        "from {{ ref('stg_orders') }}\n"
+    ),
+    "models/marts/schema.yml": """
+        models:
+          - name: fct_orders
+            description: One row per order.
+            columns:
+              - name: amount
+                description: What the customer paid.
+                data_tests: [not_null]
+    """,
+    "metrics/orders.yml": """
+        semantic_models:
+          - name: orders
+            model: ref('fct_orders')
+            defaults: {agg_time_dimension: ordered_at}
+            entities: [{name: customer, type: foreign, expr: customer_id}]
+            dimensions: [{name: ordered_at, type: time, type_params: {time_granularity: day}}]
+            measures: [{name: revenue, agg: sum, expr: amount}]
+        metrics:
+          - name: revenue
+            description: Money paid by customers.
+            type: simple
+            type_params: {measure: revenue}
+            defaults: {grain: month}
+    """,
+}
+
+
+def read_data(index: Path) -> dict:
+    text = (index.parent / "data.js").read_text(encoding="utf-8")
+    prefix = "window.NORTHSTAR_DOCS = "
+    assert text.startswith(prefix) and text.endswith(";\n")
+    return json.loads(text[len(prefix) : -2])
+
+
+def test_docs_writes_a_site_that_needs_no_network(make_project, run_cli):
+    root = make_project(SHOP_METRICS)
+    assert run_cli(root, "build").exit_code == 0
+    result = run_cli(root, "docs")
+    assert result.exit_code == 0, result.output
+    index = root / "target" / "docs" / "index.html"
+    assert result.output == f"Wrote {index}\n"
+    html = index.read_text(encoding="utf-8")
+    # Every script and stylesheet is a file beside index.html: nothing is fetched, so file:// works offline.
+    assert re.findall(r'(?:src|href)="([^"#]+)"', html) == [
+        "assets/vendor/uPlot.min.css",
+        "assets/app.css",
+        "data.js",
+        "assets/vendor/cytoscape.min.js",
+        "assets/vendor/cytoscape-dagre.min.js",
+        "assets/vendor/uPlot.iife.min.js",
+        "assets/app.js",
+    ]
+    for name in ("cytoscape.min.js", "cytoscape-dagre.min.js", "uPlot.iife.min.js", "LICENSE.cytoscape"):
+        assert (index.parent / "assets" / "vendor" / name).is_file()
+    assert "fetch(" not in (index.parent / "assets" / "app.js").read_text(encoding="utf-8")
+
+    data = read_data(index)
+    by_name = {n["name"]: n for n in data["nodes"]}
+    assert sorted(by_name) == ["customers", "fct_orders", "orders", "revenue", "semantic_model:orders", "stg_orders"]
+    fct = by_name["fct_orders"]
+    assert fct["description"] == "One row per order."
+    assert fct["columns"] == [
+        {"name": "customer_id", "type": "BIGINT", "description": "", "tests": []},
+        {"name": "amount", "type": "DOUBLE", "description": "What the customer paid.", "tests": ["not_null"]},
+        {"name": "ordered_at", "type": "DATE", "description": "", "tests": []},
+    ]
+    assert fct["sql"].startswith("select customer_id, amount")
+    assert fct["yaml"] == (
+        "- name: fct_orders\n"
+        "  description: One row per order.\n"
+        "  columns:\n"
+        "    - name: amount\n"
+        "      description: What the customer paid.\n"
+        "      data_tests: [not_null]\n"
+    )
+    revenue = by_name["revenue"]
+    assert revenue["series"] == {
+        "x": [1738368000.0, 1740787200.0],  # 2025-02-01 and 2025-03-01, UTC
+        "lines": [["revenue", [30.5, 7.25]]],
+        "time": "metric_time__month",
+        "value": "revenue",
+    }
+    assert data["column_edges"]["model.shop.fct_orders"]["amount"] == [["value", "model.shop.stg_orders", "amount"]]
+
+
+def test_metric_without_a_warehouse_says_how_to_get_its_chart(make_project):
+    root = make_project(SHOP_METRICS)
+    data = site_data(compile_for_build(load_project(root)))
+    revenue = next(n for n in data["nodes"] if n["name"] == "revenue")
+    assert revenue["series"] is None
+    assert revenue["series_problem"] == (
+        "The warehouse is not built yet: run 'metrics build' to see this metric's values."
+    )
+
+
+def test_yaml_entry_is_the_block_of_one_list_item(tmp_path):
+    (tmp_path / "a.yml").write_text("models:\n  - name: a\n    description: x\n  - name: b\n", encoding="utf-8")
+    assert yaml_entry(tmp_path, "a.yml", 2) == "- name: a\n  description: x\n"
+    assert yaml_entry(tmp_path, "a.yml", 4) == "- name: b\n"
+
+
+# -- in a real browser -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium): skipping the docs site's browser tests.")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("Playwright is not installed (pip install -e '.[dev]'): skipping the docs site's browser tests.")
+    with sync_playwright() as playwright:
+        # Playwright adds --user-data-dir with a fresh temporary profile itself.
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def example_site(example_project):
+    """The example project, seeded and run (its data tests are another suite's business), and its docs written."""
+    from click.testing import CliRunner
+
+    from northstar.cli import main
+
+    for command in ("seed", "run", "docs"):
+        result = CliRunner().invoke(main, [command, "--project-dir", str(example_project)])
+        assert result.exit_code == 0, result.output
+    return example_project / "target" / "docs" / "index.html"
+
+
+@pytest.fixture
+def page(browser, example_site):
+    context = browser.new_context(viewport={"width": 1500, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(example_site.as_uri())
+    page.wait_for_selector("body[data-ready=true]")
+    yield page
+    assert errors == []
+    assert [url for url in requests if not url.startswith("file://")] == []
+    context.close()
+
+
+def expected_example_names(root: Path) -> set[str]:
+    """Names read from the example project's files, not from the code under test."""
+    names = {path.stem for path in (root / "models").rglob("*.sql")}
+    names |= {path.stem for path in (root / "seeds").glob("*.csv")}
+    for path in (root / "metrics").rglob("*.yml"):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        names |= {m["name"] for m in doc.get("metrics") or []}
+    return names
+
+
+def graph_labels(page) -> set[str]:
+    return set(page.evaluate("window.northstarGraph.nodes().not('.column').map(n => n.data('label'))"))
+
+
+def test_graph_renders_every_node_of_the_example_project(page, example_project):
+    labels = graph_labels(page)
+    assert expected_example_names(example_project) <= labels
+    assert "raw.orders" in labels  # sources
+    box = page.evaluate("(() => { const b = window.northstarGraph.elements().renderedBoundingBox(); return b; })()")
+    assert box["w"] > 600 and box["h"] > 300  # laid out across the canvas, not stacked in a corner
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "docs-lineage-graph.png"))
+
+
+def click_node(page, node_id: str, double: bool = False) -> None:
+    """A real mouse click where cytoscape drew the node."""
+    position = page.evaluate(f"window.northstarGraph.getElementById({json.dumps(node_id)}).renderedPosition()")
+    canvas = page.locator("#cy").bounding_box()
+    x, y = canvas["x"] + position["x"], canvas["y"] + position["y"]
+    if double:
+        page.mouse.dblclick(x, y)
+    else:
+        page.mouse.click(x, y)
+
+
+def test_clicking_a_node_focuses_on_its_upstream_and_downstream(page):
+    click_node(page, "model.growth.stg_orders")
+    page.wait_for_selector("body[data-focus='model.growth.stg_orders']")
+    assert page.inner_text("#panel h2") == "stg_orders"
+    faded = set(page.evaluate("window.northstarGraph.nodes('.faded').map(n => n.id())"))
+    shown = set(page.evaluate("window.northstarGraph.nodes().not('.faded').map(n => n.id())"))
+    # stg_orders reads raw.orders (a source loaded by the orders seed) and feeds fct_orders and the revenue metric.
+    assert {"source.growth.raw.orders", "seed.growth.orders", "model.growth.fct_orders"} <= shown
+    assert "metric.growth.revenue" in shown
+    # Ad spend has nothing to do with orders.
+    assert {"seed.growth.ad_spend", "model.growth.stg_ad_spend"} <= faded
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "docs-focus-stg_orders.png"))
+
+
+def test_expanding_a_node_shows_its_columns_and_a_column_shows_its_path(page):
+    click_node(page, "model.growth.fct_orders", double=True)
+    page.wait_for_function("window.northstarGraph.nodes('.column').length > 0")
+    columns = page.evaluate(
+        "window.northstarGraph.getElementById('model.growth.fct_orders').children().map(n => n.data('label'))"
+    )
+    assert {"order_id", "payment_total", "ordered_at", "status"} <= set(columns)
+    click_node(page, "model.growth.fct_orders::payment_total")
+    page.wait_for_selector("body[data-focus='model.growth.fct_orders::payment_total']")
+    assert page.inner_text("#panel h2") == "fct_orders.payment_total"
+    raws = page.eval_on_selector_all("#panel ul.mono:first-of-type li", "items => items.map(i => i.textContent)")
+    assert "raw.orders.payment_total" in raws
+    on_path = set(page.evaluate("window.northstarGraph.nodes('.column').not('.faded').map(n => n.id())"))
+    assert {"model.growth.stg_orders::payment_total", "source.growth.raw.orders::payment_total"} <= on_path
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "docs-column-path.png"))
+
+
+def test_search_finds_a_metric_and_focuses_it(page):
+    page.fill("#search", "sarpu")
+    page.wait_for_selector("#search-results li")
+    assert page.inner_text("#search-results li:first-child").startswith("sarpu")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("body[data-focus='metric.growth.sarpu']")
+    assert page.inner_text("#panel h2") == "sarpu"
+
+
+def test_a_metric_page_shows_its_chart(page):
+    page.evaluate("location.hash = '#node/metric.growth.revenue'")
+    page.wait_for_selector(".chart canvas")
+    assert int(page.get_attribute(".chart", "data-points")) >= 12  # two years of months in the example data
+    assert page.inner_text("#page-view h1").startswith("revenue")
+    assert "Compiled SQL" not in page.inner_text("#page-view") and "SQL" in page.inner_text("#page-view h2 >> nth=-2")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "docs-metric-revenue.png"), full_page=True)
+
+
+def test_a_model_page_lists_columns_with_types_tests_and_lineage(page):
+    page.evaluate("location.hash = '#node/model.growth.fct_orders'")
+    page.wait_for_selector("table.columns")
+    rows = page.eval_on_selector_all(
+        "table.columns tbody tr", "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText.trim()))"
+    )
+    by_name = {row[0]: row for row in rows}
+    assert by_name["payment_total"][1].startswith("DECIMAL")
+    assert "raw.orders.payment_total" in by_name["payment_total"][4]
+    assert page.inner_text("pre.sql").lstrip().lower().startswith(("with", "select", "--"))
