@@ -3,6 +3,7 @@ failure output, --store-failures, --junit-xml, and a build that stops bad data b
 
 import json
 import re
+import shutil
 import textwrap
 import xml.etree.ElementTree as ET
 
@@ -471,3 +472,39 @@ def test_store_failures_keeps_failing_rows_and_junit_xml(make_project, run_cli, 
     assert query(warehouse, "select value_field from test_failures.accepted_values_stg_orders_channel__web__email") == [
         ("fax",)
     ]
+
+
+def test_example_project_passes_its_tests_and_a_broken_seed_stops_the_marts(example_project, run_cli, tmp_path):
+    root = tmp_path / "growth"
+    shutil.copytree(example_project, root)
+    result = run_cli(root, "build", "-q")
+    assert result.exit_code == 0, result.output
+    tests = {name: value for name, value in statuses(root).items() if value[1] is not None}
+    assert len(tests) > 100
+    assert {value for value in tests.values()} == {("pass", 0)}
+    warehouse = root / "warehouse.duckdb"
+    before = query(warehouse, "select count(*), sum(session_id) from marts.fct_sessions")
+
+    sessions = root / "seeds/sessions.csv"
+    good = sessions.read_text()
+    last = good.rstrip("\n").splitlines()[-1].split(",")
+    duplicate = ",".join(last)
+    null_user = ",".join(["999999", "", *last[2:]])
+    fax = ",".join(["999998", last[1], last[2], "fax", *last[4:]])
+    sessions.write_text(good + "\n".join([duplicate, null_user, fax]) + "\n")
+    result = run_cli(root, "build", "-q")
+    assert result.exit_code == 1
+    failed = {name for name, (status, _) in statuses(root).items() if status == "fail"}
+    # The seed's own tests catch the bad rows, so nothing reads them: staging, its tests and the marts are skipped.
+    assert failed == {
+        "unique_sessions_session_id",
+        "not_null_sessions_user_id",
+        "accepted_values_sessions_channel__paid_search__paid_social__seo__direct__referral__email__sms__push__whatsapp",
+    }
+    assert statuses(root)["stg_sessions"] == ("skipped", None)
+    assert statuses(root)["unique_stg_sessions_session_id"] == ("skipped", None)
+    assert statuses(root)["fct_sessions"] == ("skipped", None)
+    assert "FAIL Test unique_sessions_session_id on sessions (seeds/seeds.yml:" in result.output
+    assert f"    {last[0]:<12} | 2\n" in result.output
+    assert "    fax         | 1\n" in result.output
+    assert query(warehouse, "select count(*), sum(session_id) from marts.fct_sessions") == before
