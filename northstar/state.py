@@ -121,6 +121,8 @@ def record(
     They live in a table macro, ``SELECT * FROM _northstar.nodes()``, rather than a table: BI tools and table
     listings do not see it, yet it is part of the file, so it is published (or not) together with the data.
     """
+    if not fingerprints:  # nothing was built: what the warehouse records is still true
+        return
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     rows = dict(previous)
     for uid, fingerprint in fingerprints.items():
@@ -128,8 +130,6 @@ def record(
         relation = getattr(node, "relation", None)
         key = (relation.schema, relation.identifier) if isinstance(relation, Relation) else None
         rows[uid] = Stored(uid, node.kind, key, fingerprint, now)
-    if not rows:
-        return
 
     def literal(value: str | None) -> exp.Expression:
         return exp.Literal.string(value) if value is not None else exp.cast(exp.null(), "VARCHAR")

@@ -195,3 +195,26 @@ def test_state_without_a_manifest_is_a_clear_error(make_project, run_cli, tmp_pa
     result = run_cli(root, "build", "-s", "state:modified+")
     assert result.exit_code == 2
     assert result.output == ("Error: state: selectors need --state DIR (a folder holding a previous manifest.json).\n")
+
+
+def test_data_tests_still_run_on_kept_models(make_project, run_cli):
+    root = make_project(
+        {
+            "models/marts/schema.yml": """
+                models:
+                  - name: customers
+                    columns:
+                      - name: customer_id
+                        data_tests: [not_null]
+            """
+        }
+    )
+    build(run_cli, root)
+    output = build(run_cli, root)
+    assert "kept marts.customers (unchanged)" in output
+    assert "PASS  not_null_customers_customer_id" in output
+    with duckdb.connect(str(root / "warehouse.duckdb")) as connection:  # damage a kept table behind our back
+        connection.execute("update marts.customers set customer_id = null")
+    output = build(run_cli, root, code=1)
+    assert "kept marts.customers (unchanged)" in output
+    assert "FAIL  not_null_customers_customer_id" in output
