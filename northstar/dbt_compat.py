@@ -18,7 +18,7 @@ from northstar.project import DBT_PROJECT_FILE, ProjectConfig, Target, thread_co
 from northstar.yamlfile import expect_mapping
 
 
-def _render_env_vars(value: Any, env: Mapping[str, str]) -> Any:
+def _render_env_vars(value: Any, env: Mapping[str, str], path: Path) -> Any:
     """profiles.yml and dbt_project.yml may hold ``{{ env_var('X') }}``; render just that."""
     if isinstance(value, str) and "{{" in value:
 
@@ -27,13 +27,22 @@ def _render_env_vars(value: Any, env: Mapping[str, str]) -> Any:
                 return env[name]
             if default is not None:
                 return default
-            raise ProjectError(f"Environment variable '{name}' is not set and has no default.")
+            raise ProjectError(
+                f"env_var('{name}') is not set in the environment and has no default. "
+                f"Export {name}=... or use env_var('{name}', 'default').",
+                path,
+            )
 
-        return jinja2.Environment().from_string(value).render(env_var=env_var)
+        try:
+            return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(value).render(env_var=env_var)
+        except jinja2.TemplateError as error:
+            raise ProjectError(
+                f"Cannot render {value!r}: {error}. Only {{{{ env_var('X') }}}} is supported.", path
+            ) from None
     if isinstance(value, dict):
-        return {k: _render_env_vars(v, env) for k, v in value.items()}
+        return {k: _render_env_vars(v, env, path) for k, v in value.items()}
     if isinstance(value, list):
-        return [_render_env_vars(v, env) for v in value]
+        return [_render_env_vars(v, env, path) for v in value]
     return value
 
 
@@ -74,7 +83,7 @@ def load_dbt_config(
             f"Profiles there: {', '.join(k for k in profiles if k != 'config') or 'none'}.",
             profiles_path,
         )
-    target_name = target_name or str(_render_env_vars(profile.get("target", "dev"), env))
+    target_name = target_name or str(_render_env_vars(profile.get("target", "dev"), env, profiles_path))
     outputs = profile.get("outputs") or {}
     if target_name not in outputs:
         raise ProjectError(
@@ -82,7 +91,7 @@ def load_dbt_config(
             profiles_path,
             profile.line_of("outputs"),
         )
-    output = _render_env_vars(dict(outputs[target_name]), env)
+    output = _render_env_vars(dict(outputs[target_name]), env, profiles_path)
     if output.get("type") != "duckdb":
         raise ProjectError(
             f"Target '{target_name}' is of type '{output.get('type')}'; Northstar builds into DuckDB only. "

@@ -136,3 +136,25 @@ def test_same_tables_and_rows_as_real_dbt(make_project, run_cli, tmp_path):
             f"where table_schema = '{schema}' and table_name = '{table}' order by ordinal_position"
         )
         assert query(ours, columns) == query(theirs, columns), table
+
+
+def test_profiles_env_var(make_project, run_cli, monkeypatch):
+    profiles = (
+        "jaffle:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        "      path: \"{{ env_var('NS_DB_PATH') }}\"\n"
+    )
+    root = make_project({**DBT_PROJECT, "profiles.yml": profiles}, base={})
+    monkeypatch.setenv("NS_DB_PATH", "from_env.duckdb")
+    assert run_cli(root, "build", "-q").exit_code == 0
+    assert query(root / "from_env.duckdb", "select count(*) from main.customers") == [(1,)]
+    monkeypatch.delenv("NS_DB_PATH")
+    result = run_cli(root, "build", "-q")
+    assert result.exit_code == 2
+    assert result.output == (
+        f"Error: {root / 'profiles.yml'}: env_var('NS_DB_PATH') is not set in the environment and has no default. "
+        "Export NS_DB_PATH=... or use env_var('NS_DB_PATH', 'default').\n"
+    )
+    (root / "profiles.yml").write_text(profiles.replace("env_var('NS_DB_PATH')", "env_var('NS_DB_PATH'"))
+    result = run_cli(root, "build", "-q")
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {root / 'profiles.yml'}: Cannot render ")
