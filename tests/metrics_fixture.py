@@ -220,3 +220,53 @@ GROWTH = {
               metrics: [arpu_1m, cpu]
     """,
 }
+
+
+# The shop with metric tests in the YAML: expectations on the built tables and unit tests on fixture rows.
+CHECKS = """
+          - name: checked_revenue
+            description: Completed revenue, with tests.
+            type: simple
+            type_params: {measure: revenue}
+            defaults: {grain: month}
+            tests:
+              - range: {min: 0}
+              - not_null: {per_period: true}
+                severity: warn
+              - equals:
+                  sql: >
+                    select cast(date_trunc('month', ordered_at) as date) as metric_time__month, sum(amount) as value
+                    from raw.orders where status = 'completed' group by 1
+              - equals: {metric: revenue}
+              - unit:
+                  given:
+                    - input: ref('fct_orders')
+                      rows:
+                        - {order_id: 1, user_id: 1, ordered_at: 2025-01-05 10:00:00, status: completed, amount: 10.5}
+                        - {order_id: 2, user_id: 1, ordered_at: 2025-01-06 10:00:00, status: cancelled, amount: 99}
+                        - {order_id: 3, user_id: 2, ordered_at: 2025-02-01 00:00:00, status: completed, amount: 1.25}
+                  expect:
+                    rows:
+                      - {metric_time__month: 2025-01-01, checked_revenue: 10.5}
+                      - {metric_time__month: 2025-02-01, checked_revenue: 1.25}
+          - name: checked_cpu
+            description: Spend per new user, unit tested over two inputs.
+            type: ratio
+            type_params: {numerator: spend, denominator: new_users}
+            tests:
+              - unit:
+                  by: [month, channel]
+                  given:
+                    - input: spend
+                      rows:
+                        - {spend_date: 2025-01-10, channel: seo, spend: 30}
+                    - input: ref('dim_users')
+                      rows:
+                        - {user_id: 1, first_seen_at: 2025-01-01 10:00:00, channel: seo}
+                        - {user_id: 2, first_seen_at: 2025-01-02 10:00:00, channel: seo}
+                        - {user_id: 3, first_seen_at: 2025-01-03 10:00:00, channel: seo}
+                  expect:
+                    rows:
+                      - {metric_time__month: 2025-01-01, channel: seo, checked_cpu: 10.0}
+"""
+CHECKED = {**SHOP, "metrics/shop.yml": SHOP["metrics/shop.yml"].rstrip(" ") + CHECKS}

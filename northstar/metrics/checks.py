@@ -176,7 +176,8 @@ def _equals(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], wh
             f"The equals test of metric '{metric.name}' compares with either `metric: name` or `sql: query`.", *where
         )
     keys = _keys(metric)
-    tolerance = _number(args.get("tolerance", 0), "tolerance", where)
+    # By default equal up to float rounding (a ratio computed two ways differs in the last bits).
+    tolerance = _number(args.get("tolerance", 1e-9), "tolerance", where)
     if "metric" in args:
         other = sem.metric(str(args["metric"]), metric)
         expected = compile_expression(sem, Request((other.name,), by=default_request(metric).by))

@@ -1,0 +1,141 @@
+"""metrics build materializes every metric into schema metrics, after the models it reads, and runs metric tests."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import query, write_project
+from metrics_fixture import CHECKED
+
+from northstar.cli import main
+
+
+def cli(root: Path, *args: str):
+    return CliRunner().invoke(main, [*args, "--project-dir", str(root)])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = write_project(tmp_path_factory.mktemp("checked") / "shop", CHECKED)
+    result = cli(root, "build")
+    assert result.exit_code == 0, result.output
+    return root, result.output
+
+
+def test_every_metric_is_a_table_at_its_defaults(built):
+    root, _ = built
+    warehouse = root / "warehouse.duckdb"
+    tables = query(warehouse, "select table_name from information_schema.tables where table_schema = 'metrics'")
+    assert sorted(t for (t,) in tables) == [
+        "checked_cpu",
+        "checked_revenue",
+        "completed_orders",
+        "cpu",
+        "new_users",
+        "revenue",
+        "revenue_2m",
+        "revenue_growth",
+        "revenue_to_date",
+        "spend",
+    ]
+    assert query(warehouse, "select * from metrics.cpu order by all") == [
+        (date(2025, 1, 1), "paid_search", 50.0),
+        (date(2025, 1, 1), "seo", None),
+        (date(2025, 2, 1), "paid_search", 90.0),
+        (date(2025, 2, 1), "seo", None),
+        (date(2025, 3, 1), "paid_search", 30.0),
+        (date(2025, 3, 1), "paid_social", None),
+    ]
+    assert query(warehouse, "select * from metrics.revenue order by 1") == [
+        (date(2025, 1, 1), 140.5),
+        (date(2025, 2, 1), 140.25),
+        (date(2025, 3, 1), 50.0),
+        (date(2025, 5, 1), 10.0),
+    ]
+    assert query(warehouse, "select * from metrics.spend") == [(182.0,)]
+
+
+def test_tables_and_columns_carry_the_yaml_docs(built):
+    root, _ = built
+    comments = query(
+        root / "warehouse.duckdb",
+        "select column_name, comment from duckdb_columns() where schema_name = 'metrics' and table_name = 'cpu'",
+    )
+    assert comments == [
+        ("metric_time__month", "Start of the month (UTC) of the metric time (spend.spend_date, users.first_seen_at)."),
+        ("channel", "The channel of spend."),
+        ("cpu", "Spend per new user. Owner: performance."),
+    ]
+    (table,) = query(
+        root / "warehouse.duckdb",
+        "select comment from duckdb_tables() where schema_name = 'metrics' and table_name = 'checked_revenue'",
+    )
+    assert table == ("Completed revenue, with tests.",)
+
+
+def test_metric_nodes_follow_the_models_they_read(built):
+    from northstar.build import compile_for_build
+    from northstar.datatests import add_tests
+    from northstar.metrics.nodes import add_metrics
+    from northstar.project import load_project
+
+    root, output = built
+    manifest = add_metrics(add_tests(compile_for_build(load_project(root))))
+    assert manifest.nodes["metric.shop.cpu"].depends_on == ("model.shop.fct_spend", "model.shop.dim_users")
+    assert manifest.dag.parents["test.shop.metric_checked_revenue_range"] == {"metric.shop.checked_revenue"}
+    lines = output.splitlines()
+    first_metric = next(i for i, line in enumerate(lines) if "metrics." in line)
+    last_model = max(i for i, line in enumerate(lines) if "marts." in line)
+    assert last_model < first_metric
+
+
+def test_metric_tests_run_in_build_and_in_metrics_test(built):
+    root, output = built
+    assert "Finished 22 nodes" in output and "5 PASS, 1 WARN" in output
+    assert (
+        "WARN Test metric_checked_revenue_not_null on checked_revenue (metrics/shop.yml:86): 1 failing row." in output
+    )
+    assert "    2025-04-01" in output  # April has no revenue
+    result = cli(root, "test", "-s", "test_type:metric")
+    assert result.exit_code == 0, result.output
+    assert "Finished 6 nodes" in result.output and "5 PASS, 1 WARN" in result.output
+
+
+def test_failing_unit_test_shows_unexpected_and_missing_rows(tmp_path):
+    files = dict(CHECKED)
+    files["metrics/shop.yml"] = files["metrics/shop.yml"].replace("checked_revenue: 1.25}", "checked_revenue: 1.5}")
+    root = write_project(tmp_path / "shop", files)
+    result = cli(root, "build")
+    assert result.exit_code == 1
+    assert "FAIL Test metric_checked_revenue_unit on checked_revenue" in result.output
+    assert "unexpected | 2025-02-01         | 1.25" in result.output
+    assert "missing    | 2025-02-01         | 1.5" in result.output
+    assert "Nothing published" in result.output
+    assert not (root / "warehouse.duckdb").exists()
+
+
+def test_a_metric_failing_in_duckdb_fails_the_build_and_publishes_nothing(tmp_path):
+    root = write_project(tmp_path / "shop", CHECKED)
+    assert cli(root, "build", "-q").exit_code == 0
+    before = query(root / "warehouse.duckdb", "select * from metrics.spend")
+    files = {"metrics/shop.yml": CHECKED["metrics/shop.yml"].replace("expr: spend}", "expr: spend_typo}")}
+    write_project(root, files)
+    result = cli(root, "build")
+    assert result.exit_code == 1
+    assert "Metric 'spend' failed in DuckDB: Binder Error: Cannot extract field 'spend_typo'" in result.output
+    assert "ERROR metrics/shop.yml:" in result.output
+    assert query(root / "warehouse.duckdb", "select * from metrics.spend") == before
+
+
+def test_bad_metric_test_definitions_name_the_file(make_project, run_cli):
+    files = dict(CHECKED)
+    files["metrics/shop.yml"] = files["metrics/shop.yml"].replace("- range: {min: 0}", "- range: {lo: 0}")
+    root = make_project(files, base={})
+    result = run_cli(root, "build")
+    assert result.exit_code == 2
+    assert "Unknown key 'lo' in the range test of metric 'checked_revenue'. Allowed keys: column, max, min." in (
+        result.output
+    )
