@@ -80,3 +80,15 @@ def example_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ignore = shutil.ignore_patterns(".venv", ".git", "target", "*.duckdb*", "__pycache__", "northstar", "bench", "data")
     shutil.copytree(REPO_ROOT, root, ignore=ignore)
     return root
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", help="Rewrite the tests/golden/ snapshots instead of comparing them."
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """True under ``pytest --update-golden``: golden-file tests rewrite their snapshot (review it in the diff)."""
+    return bool(request.config.getoption("--update-golden"))

@@ -1,0 +1,96 @@
+"""Golden snapshots of compiled metric SQL, one file per metric, covering every metric type.
+
+A change to the compiler shows up as a diff of tests/golden/metrics/*.sql: regenerate them with
+`pytest tests/test_metrics_golden.py --update-golden` and review the diff like code.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+from conftest import REPO_ROOT, write_project
+from metrics_fixture import GROWTH
+
+from northstar.metrics import load_semantics
+from northstar.metrics.compile import compile_request, default_request
+from northstar.project import load_project
+
+GOLDEN = Path(__file__).parent / "golden" / "metrics"
+
+# The example project's metrics (every dictionary metric) and the fixture's, for the types it lacks.
+EXAMPLE = (
+    "new_users",
+    "ad_spend_gross",
+    "cpc",
+    "cpuser",
+    "sarpu",
+    "north_star",
+    "north_star_qoq",
+    "churn_rate",
+    "ltv_cac",
+    "reactivation_uplift",
+    "open_rate",
+    "click_rate",
+    "cost_per_message",
+    "top_customer_share",
+    "login_funnel",
+    "signup_funnel",
+    "password_reset_funnel",
+    "checkout_funnel",
+)
+FIXTURE = ("revenue_to_date", "revenue_2m", "first_week_conversion", "purchase_funnel", "promo_uplift", "arpu_per_cpu")
+
+
+@pytest.fixture(scope="module")
+def example_semantics():
+    return load_semantics(load_project(REPO_ROOT))
+
+
+@pytest.fixture(scope="module")
+def fixture_semantics(tmp_path_factory: pytest.TempPathFactory):
+    return load_semantics(load_project(write_project(tmp_path_factory.mktemp("golden") / "shop", GROWTH)))
+
+
+def check(name: str, sql: str, update: bool) -> None:
+    path = GOLDEN / f"{name}.sql"
+    if update:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(sql + "\n", encoding="utf-8")
+        return
+    assert path.exists(), f"No snapshot {path}; run pytest --update-golden and review it."
+    expected = path.read_text(encoding="utf-8")
+    if expected != sql + "\n":
+        diff = "".join(difflib.unified_diff(expected.splitlines(True), (sql + "\n").splitlines(True), str(path), "now"))
+        pytest.fail(f"Compiled SQL of '{name}' changed (pytest --update-golden to accept):\n{diff}")
+
+
+@pytest.mark.parametrize("name", EXAMPLE)
+def test_example_metric_sql(example_semantics, name, update_golden):
+    metric = example_semantics.metric(name)
+    check(name, compile_request(example_semantics, default_request(metric)), update_golden)
+
+
+@pytest.mark.parametrize("name", FIXTURE)
+def test_fixture_metric_sql(fixture_semantics, name, update_golden):
+    metric = fixture_semantics.metric(name)
+    request = default_request(metric)
+    if not request.by:
+        request = type(request)(request.metrics, by=("month",))
+    check(f"shop__{name}", compile_request(fixture_semantics, request), update_golden)
+
+
+def test_every_metric_type_has_a_snapshot():
+    types = {load_semantics(load_project(REPO_ROOT)).metric(name).type for name in EXAMPLE}
+    assert types | {"cumulative", "conversion"} == {
+        "simple",
+        "ratio",
+        "derived",
+        "cumulative",
+        "conversion",
+        "cohort",
+        "retention",
+        "funnel",
+        "uplift",
+    }
