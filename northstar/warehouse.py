@@ -53,6 +53,7 @@ class WorkingCopy:
     published: Path
     base: Identity
     method: str  # how the copy was made: reflink | copy_file_range | copy | new
+    copied: tuple[int, int, int, int] | None = None  # the copy as made: if it still looks so, nothing wrote to it
 
 
 def _lock_path(published: Path) -> Path:
@@ -238,7 +239,10 @@ def start_build(published: Path, on_wait: Callable[[str], None] = lambda message
         method = copy_file(published, work)
         if base[1] is not None:  # a writer's log not yet folded into the file (it crashed): keep its data too
             copy_file(_wal(published), _wal(work))
-    return WorkingCopy(work, published, base, method)
+            return WorkingCopy(work, published, base, method)
+    # Any write moves the modification time to now: from 1970, even a write within the filesystem's clock tick shows.
+    os.utime(work, ns=(0, 0))
+    return WorkingCopy(work, published, base, method, _stat(work))
 
 
 def publish(
@@ -251,8 +255,14 @@ def publish(
     ``owned`` are the relations the build is responsible for; every other table or view belongs to some other tool.
     If the published file changed since the copy was taken, those foreign relations are copied again from it, so a
     load that happened during the build survives. Returns one line per foreign relation taken over that way.
+
+    A build that wrote nothing (every node kept, tests only read) leaves the copy byte for byte as it was made; then
+    the published file already holds the same data and stays in place, so readers need not even reconnect.
     """
     published = work.published
+    if work.copied is not None and _stat(work.path) == work.copied and not _wal(work.path).exists():
+        abandon(work)
+        return []
     with no_writers(published, on_wait):
         notes: list[str] = []
         changed = identity(published) != work.base and published.exists()

@@ -327,3 +327,17 @@ def test_a_failed_build_leaves_no_copy_behind(make_project, run_cli):
     assert run_cli(root, "build").exit_code == 1
     assert not (root / "warehouse.duckdb").exists()
     assert leftovers(root) == []
+
+
+def test_a_build_that_changed_nothing_leaves_the_published_file_in_place(make_project, run_cli):
+    root = make_project()
+    assert run_cli(root, "build").exit_code == 0
+    before = (root / "warehouse.duckdb").stat()
+    assert run_cli(root, "build").exit_code == 0
+    after = (root / "warehouse.duckdb").stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    (root / "models/marts/customers.sql").write_text("select 1 as customer_id\n")
+    assert run_cli(root, "build").exit_code == 0
+    assert (root / "warehouse.duckdb").stat().st_ino != before.st_ino
+    assert query(root / "warehouse.duckdb", "select * from marts.customers") == [(1,)]
+    assert leftovers(root) == []
