@@ -209,7 +209,12 @@ def sql_error(node: Node, statement: str, error: duckdb.Error, user_sql: str | N
     match = _LINE.search(text)
     raw = getattr(node, "raw_sql", None)
     if match and raw is not None:
-        line = source_line(statement, int(match.group(1)), raw)
+        executed_line = int(match.group(1))
+        if user_sql and user_sql in statement:
+            # Align only the user's SELECT: the CREATE ... AS lines before it exist in no source file.
+            executed_line -= statement[: statement.index(user_sql)].count("\n")
+            statement = user_sql
+        line = source_line(statement, executed_line, raw)
     kind = node.kind.capitalize()
     first, _, rest = text.partition("\n")
     message = f"{kind} '{node.name}' failed in DuckDB: {first}"
@@ -239,19 +244,33 @@ def source_line(executed: str, executed_line: int, source: str) -> int | None:
 
     >>> source_line("CREATE TABLE t AS\\nselect 1\\nfrom nowhere", 3, "{{ config(x=1) }}\\nselect 1\\nfrom nowhere")
     3
+    >>> source_line("select x\\nfrom raw.orders", 2, "{{ config(x=1) }}\\n\\nselect x\\nfrom {{ ref('orders') }}")
+    4
     """
     executed_lines = [line.strip() for line in executed.splitlines()]
     source_lines = [line.strip() for line in source.splitlines()]
     index = executed_line - 1
+    if not 0 <= index < len(executed_lines) or not source_lines:
+        return None
     matcher = difflib.SequenceMatcher(a=executed_lines, b=source_lines, autojunk=False)
-    best = None
-    for block in matcher.get_matching_blocks():
-        if block.size == 0:
-            continue
-        if block.a <= index < block.a + block.size:
+    a_end = b_end = 0  # where the previous aligned block ends in each text
+    for block in matcher.get_matching_blocks():  # the last block is an empty sentinel at the end of both texts
+        if index < block.a:
+            # The line was rendered from Jinja, so it matches no source line: it sits in the gap between two aligned
+            # blocks. Count from the gap's end when nothing is aligned before it (rendering drops leading config()
+            # lines), else from its start.
+            gap = block.b - b_end
+            if gap <= 0:
+                return max(b_end, 1)
+            offset = index - a_end if a_end else gap - (block.a - index)
+            guess = b_end + min(max(offset, 0), gap - 1)
+            # A loop renders one source line many times: prefer the gap's source line that looks most like it.
+            scored = []
+            for j in range(b_end, block.b):
+                likeness = difflib.SequenceMatcher(a=executed_lines[index], b=source_lines[j]).ratio()
+                scored.append((round(likeness, 1), -abs(j - guess), j))
+            return max(scored)[2] + 1
+        if index < block.a + block.size:
             return block.b + (index - block.a) + 1
-        if block.a <= index:
-            best = block.b + block.size  # the source line right after the last aligned block
-    if best is not None:
-        return min(best + 1, len(source_lines))
+        a_end, b_end = block.a + block.size, block.b + block.size
     return None

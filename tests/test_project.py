@@ -129,3 +129,23 @@ def test_repository_example_project_loads(example_project):
     project = load_project(Path(example_project))
     assert project.config.name
     assert project.models
+
+
+def test_python_api_builds_and_reports_each_node(make_project):
+    from northstar.build import BuildOptions, build
+
+    root = make_project({"models/marts/broken.sql": "select nope from {{ ref('stg_orders') }}"})
+    result = build(load_project(root, threads=1), BuildOptions(exclude=("broken",)))
+    assert result.success and result.published
+    assert [(r.unique_id, r.status, r.rows) for r in result.results] == [
+        ("seed.shop.orders", "success", 3),
+        ("model.shop.stg_orders", "success", None),
+        ("model.shop.customers", "success", 2),
+    ]
+    assert query(root / "warehouse.duckdb", "select count(*) from marts.customers") == [(2,)]
+    failed = build(load_project(root, threads=1), BuildOptions(select=("broken",)))
+    assert not failed.success and not failed.published
+    assert failed.result("broken").status == "error"
+    assert failed.result("broken").message.startswith(
+        "models/marts/broken.sql:1: Model 'broken' failed in DuckDB: Binder Error: Referenced column \"nope\" not found"
+    )
