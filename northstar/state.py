@@ -270,8 +270,35 @@ def _up_to_date(node: Node, old: Stored | None, fingerprint: str, existing: Mapp
 
 
 def modified_selector(manifest: Manifest, state_dir: Path) -> Callable[[str], set[str]]:
-    """The ``state:`` selector method: nodes new or changed since the run whose artifacts are in ``state_dir``."""
-    path = state_dir / "manifest.json"
+    """The ``state:`` selector method: nodes new or changed since the run whose artifacts are in ``state_dir``.
+
+    The previous manifest is read when a ``state:`` selector is first used, so ``--state`` alone costs nothing.
+    """
+    root = manifest.project.config.root
+    loaded: dict[str, Any] = {}
+
+    def previous() -> dict[str, Any]:
+        if not loaded:
+            loaded.update(_previous_nodes(state_dir / "manifest.json", state_dir))
+        return loaded
+
+    def changed(uid: str, node: Node) -> bool:
+        entry = previous()[uid]
+        if "fingerprint" in entry:
+            return entry["fingerprint"] != content_hash(node, root)
+        checksum = (entry.get("checksum") or {}).get("checksum")  # a manifest without fingerprints (dbt's, say)
+        return checksum is None or checksum != getattr(node, "checksum", None)
+
+    def select(value: str) -> set[str]:
+        new = {uid for uid in manifest.nodes if uid not in previous()}
+        if value == "new":
+            return new
+        return new | {uid for uid, node in manifest.nodes.items() if uid in previous() and changed(uid, node)}
+
+    return select
+
+
+def _previous_nodes(path: Path, state_dir: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -282,23 +309,12 @@ def modified_selector(manifest: Manifest, state_dir: Path) -> Callable[[str], se
         ) from None
     except json.JSONDecodeError as error:
         raise ProjectError(f"--state: manifest.json is not valid JSON: {error.msg}.", path, error.lineno) from None
-    previous = {**data.get("nodes", {}), **data.get("sources", {})}
-    root = manifest.project.config.root
-
-    def changed(uid: str, node: Node) -> bool:
-        entry = previous[uid]
-        if "fingerprint" in entry:
-            return entry["fingerprint"] != content_hash(node, root)
-        checksum = entry.get("checksum", {}).get("checksum")  # a manifest without fingerprints (dbt's, say)
-        return checksum is None or checksum != getattr(node, "checksum", None)
-
-    def select(value: str) -> set[str]:
-        new = {uid for uid in manifest.nodes if uid not in previous}
-        if value == "new":
-            return new
-        return new | {uid for uid, node in manifest.nodes.items() if uid in previous and changed(uid, node)}
-
-    return select
+    found: dict[str, Any] = {}
+    for section in ("nodes", "sources", "metrics", "semantic_models", "saved_queries", "exposures", "unit_tests"):
+        entries = data.get(section)
+        if isinstance(entries, dict):
+            found.update(entries)
+    return found
 
 
 def kept_message(node: Node) -> str:
