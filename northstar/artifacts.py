@@ -170,10 +170,12 @@ def write_manifest(manifest: Manifest, target_dir: Path, extra: Mapping[str, Any
     }
     # Semantic models and metrics are nodes of the graph too, as in dbt's maps.
     for uid, entry in (*data["semantic_models"].items(), *data["metrics"].items()):
-        data["parent_map"][uid] = sorted(entry["depends_on"]["nodes"])
+        data["parent_map"][uid] = sorted({*data["parent_map"].get(uid, ()), *entry["depends_on"]["nodes"]})
         data["child_map"].setdefault(uid, [])
         for parent in entry["depends_on"]["nodes"]:
-            data["child_map"].setdefault(parent, []).append(uid)
+            children = data["child_map"].setdefault(parent, [])
+            if uid not in children:
+                children.append(uid)
     path = target_dir / "manifest.json"
     write_json(path, data)
     return path

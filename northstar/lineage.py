@@ -25,7 +25,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -251,6 +251,23 @@ def warehouse_columns(path: Path) -> dict[tuple[str, str], dict[str, str]]:
     return found
 
 
+def _cached_warehouse_columns(path: Path, cache: dict[str, dict] | None) -> dict[tuple[str, str], dict[str, str]]:
+    """:func:`warehouse_columns`, cached by the file's size and modification time (a publish replaces the file)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return {}
+    key = f"warehouse:{path}:{stat.st_size}:{stat.st_mtime_ns}"
+    cached = cache.get(key) if cache is not None else None
+    if cached:
+        cache[key] = cached
+        return {(schema, table): columns for schema, table, columns in cached["tables"]}
+    found = warehouse_columns(path)
+    if cache is not None and found:
+        cache[key] = {"tables": [[schema, table, columns] for (schema, table), columns in found.items()]}
+    return found
+
+
 def _sniff(connection: duckdb.DuckDBPyConnection, relation_sql: str) -> dict[str, str]:
     """Column names and types DuckDB reads from a file (a CSV's header and sample, a Parquet footer)."""
     try:
@@ -340,19 +357,20 @@ class RelationIndex:
 
 def analyze_sql(
     uid: str,
-    sql: str,
+    sql: str | exp.Expr,
     index: RelationIndex,
     schemas: Mapping[str, Mapping[str, str]],
     parents: Iterable[str] = (),
 ) -> NodeLineage:
     """The lineage of one SELECT: every output column's edges to the columns of the nodes it reads.
 
-    ``schemas`` gives the known columns of upstream nodes by unique id; ``parents`` the node's parents in the DAG,
-    which decide between a seed and the source over the same table.
+    ``sql`` is text or an expression (which is changed in place); ``schemas`` gives the known columns of upstream
+    nodes by unique id; ``parents`` the node's parents in the DAG, which decide between a seed and the source over
+    the same table.
     """
     parents = frozenset(parents)
     try:
-        query = sqlglot.parse_one(sql, dialect="duckdb")
+        query = sql if isinstance(sql, exp.Expr) else sqlglot.parse_one(sql, dialect="duckdb")
     except SqlglotError as error:
         return NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"the SQL does not parse: {_first_line(error)}"})
     # Ephemeral models are inlined as CTEs for execution; for lineage they stay nodes of their own.
@@ -688,7 +706,7 @@ def build_lineage(
 
     ``layer`` is :func:`semantic_layer` of the manifest, read here when omitted.
     """
-    built = warehouse_columns(manifest.project.config.warehouse)
+    built = _cached_warehouse_columns(manifest.project.config.warehouse, cache)
     nodes = model_lineage(manifest, built, cache)
     graph = graph_nodes(manifest)
     layer = layer if layer is not None else semantic_layer(manifest)
@@ -706,6 +724,8 @@ class SemanticLayer:
     metrics: tuple = ()  # northstar.metrics.resolve.MetricInfo
     sql: Mapping[str, str] = field(default_factory=dict)  # metric name -> DuckDB SQL at its default grain
     specs: Mapping[str, object] = field(default_factory=dict)  # metric name -> northstar.metrics.spec.Metric
+    # metric name -> the expression the SQL was rendered from, when compiled in this run (saves parsing it again)
+    expressions: Mapping[str, exp.Expr] = field(default_factory=dict, compare=False)
 
 
 def semantic_layer(manifest: Manifest, cache: dict[str, dict] | None = None) -> SemanticLayer:
@@ -719,7 +739,7 @@ def semantic_layer(manifest: Manifest, cache: dict[str, dict] | None = None) -> 
         return SemanticLayer()
     from northstar import metrics
     from northstar.metrics import load_semantics
-    from northstar.metrics.compile import compile_request, default_request
+    from northstar.metrics.compile import compile_expression, default_request, render
 
     sem = load_semantics(manifest)
     infos = tuple(sem.info(metric) for metric in sem.spec.metrics)
@@ -727,10 +747,12 @@ def semantic_layer(manifest: Manifest, cache: dict[str, dict] | None = None) -> 
     relations = {name: str(relation) for name, relation in sorted(sem.relations.items())}
     key = "metrics:" + _fingerprint([[(d.path, d.data) for d in docs], relations, code, manifest.project.config.vars])
     cached = cache.get(key) if cache is not None else None
-    sql = cached or {m.name: compile_request(sem, default_request(m)) for m in sem.spec.metrics}
+    expressions = {} if cached else {m.name: compile_expression(sem, default_request(m)) for m in sem.spec.metrics}
+    sql = cached or {name: render(expression) for name, expression in expressions.items()}
     if cache is not None:
         cache[key] = sql
-    return SemanticLayer(tuple(sem.spec.semantic_models), infos, sql, {m.name: m for m in sem.spec.metrics})
+    specs = {m.name: m for m in sem.spec.metrics}
+    return SemanticLayer(tuple(sem.spec.semantic_models), infos, sql, specs, expressions)
 
 
 def semantic_lineage(
@@ -758,36 +780,49 @@ def semantic_lineage(
             result[uid] = NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"model '{model.model}' is not built"})
             continue
         elements = [*model.entities, *model.dimensions, *model.measures]
-        try:
-            select = exp.select(
+        key = [(e.name, e.expr) for e in elements], str(node.relation)
+
+        def select(elements=elements, node=node) -> exp.Expr:
+            return exp.select(
                 *(exp.alias_(sqlglot.parse_one(e.expr, dialect="duckdb"), e.name, quoted=False) for e in elements)
             ).from_(exp.to_table(str(node.relation), dialect="duckdb"))
-            sql = select.sql(dialect="duckdb")
-        except SqlglotError as error:
-            result[uid] = NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"an expression does not parse: {error}"})
-            continue
-        result[uid] = _cached_analysis(uid, sql, index, schemas, (parent,), cache, manifest)
+
+        result[uid] = _cached_analysis(uid, key, select, index, schemas, (parent,), cache, manifest)
     for info in layer.metrics:
         uid = f"metric.{prefix}.{info.name}"
         parents = tuple(f"semantic_model.{prefix}.{name}" for name in info.semantic_models)
         graph[uid] = GraphNode(uid, "metric", info.name, parents)
         models = tuple(manifest.by_name[m] for m in info.models if m in manifest.by_name)
-        result[uid] = _cached_analysis(uid, layer.sql[info.name], index, schemas, models, cache, manifest)
+        sql = layer.sql[info.name]
+        expression = layer.expressions.get(info.name)
+
+        def query(sql=sql, expression=expression) -> str | exp.Expr:
+            return expression if expression is not None else sql
+
+        result[uid] = _cached_analysis(uid, sql, query, index, schemas, models, cache, manifest)
     return graph, result
 
 
 def _cached_analysis(
     uid: str,
-    sql: str,
+    key: object,
+    query: Callable[[], str | exp.Expr],
     index: RelationIndex,
     schemas: Mapping[str, Mapping[str, str]],
     parents: tuple[str, ...],
     cache: dict[str, dict] | None,
     manifest: Manifest,
 ) -> NodeLineage:
-    key = _fingerprint([uid, sql, {p: schemas.get(p, {}) for p in sorted(parents)}])
+    """:func:`analyze_sql` of ``query()``, unless the cache knows ``key`` with these parents' columns."""
+    key = _fingerprint([uid, key, {p: schemas.get(p, {}) for p in sorted(parents)}])
     cached = cache.get(key) if cache is not None else None
-    lineage = from_cache(uid, cached) if cached else analyze_sql(uid, sql, index, schemas, parents)
+    if cached:
+        lineage = from_cache(uid, cached)
+    else:
+        try:
+            lineage = analyze_sql(uid, query(), index, schemas, parents)
+        except SqlglotError as error:
+            lineage = NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"an expression does not parse: {error}"})
     if cache is not None:
         cache[key] = cached or to_json(lineage)
     return NodeLineage(uid, _without_raw_rows(lineage.columns, manifest), lineage.types, lineage.unresolved)

@@ -321,7 +321,7 @@ def test_built_warehouse_gives_types_and_the_cache_is_reused(shop, run_cli):
         "orders": "BIGINT",
     }
     cache = json.loads((shop / "target" / "lineage_cache.json").read_text())
-    assert len(cache["entries"]) == 5
+    assert len(cache["entries"]) == 6  # five models and the warehouse's columns
     second = project_lineage(manifest)
     assert second.nodes["model.shop.fct_cohorts"].columns == first.nodes["model.shop.fct_cohorts"].columns
 
@@ -389,6 +389,7 @@ def test_manifest_has_column_lineage_semantic_models_and_metrics(make_project, r
     assert manifest["semantic_models"]["semantic_model.shop.orders"]["depends_on"] == {
         "nodes": ["model.shop.fct_orders"]
     }
-    assert manifest["parent_map"]["metric.shop.revenue"] == ["semantic_model.shop.orders"]
+    # The build runs the metric after its models; lineage adds the semantic model it is defined on.
+    assert manifest["parent_map"]["metric.shop.revenue"] == ["model.shop.fct_orders", "semantic_model.shop.orders"]
     assert "metric.shop.revenue" in manifest["child_map"]["semantic_model.shop.orders"]
     assert set(manifest["column_lineage"]["metric.shop.revenue"]["columns"]) == {"metric_time__month", "revenue", "*"}

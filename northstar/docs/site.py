@@ -135,19 +135,22 @@ def _properties_line(manifest: Manifest, node: ModelNode | SeedNode) -> int | No
 
 
 def metric_series(
-    connection: duckdb.DuckDBPyConnection | None, sql: str, name: str
+    connection: duckdb.DuckDBPyConnection | None, sql: str, name: str, table: str | None = None
 ) -> tuple[Series | None, str | None]:
-    """Run a metric's SQL on the warehouse and shape it for a chart, or say why it cannot be drawn."""
+    """Read a metric from the warehouse and shape it for a chart, or say why it cannot be drawn.
+
+    ``table`` is the table ``metrics build`` materialized the metric into, when there is one: the same rows as the
+    metric's query ``sql``, read at once.
+    """
     if connection is None:
         return None, "The warehouse is not built yet: run 'metrics build' to see this metric's values."
     try:
-        cursor = connection.execute(f"select * from ({sql}) limit {MAX_POINTS}")
-        rows = cursor.fetchall()
-        description = cursor.description
+        relation = connection.table(table) if table else connection.sql(sql)
+        rows = relation.limit(MAX_POINTS).fetchall()
     except duckdb.Error as error:
         return None, f"The metric could not be read from the warehouse: {str(error).splitlines()[0]}"
-    columns = [d[0] for d in description]
-    types = [str(d[1]).upper() for d in description]
+    columns = list(relation.columns)
+    types = [str(t).upper() for t in relation.types]
     time_index = next((i for i, t in enumerate(types) if "DATE" in t or "TIME" in t), None)
     if time_index is None or not rows:
         return None, "This metric has no time column to chart." if rows else "The metric has no rows yet."
@@ -195,9 +198,16 @@ def _metric_entries(manifest: Manifest, lineage: Lineage, layer: SemanticLayer) 
         except duckdb.Error:
             connection = None
     try:
+        materialized = set()
+        if connection is not None:
+            rows = connection.execute(
+                "select table_name from information_schema.tables where table_schema = 'metrics'"
+            ).fetchall()
+            materialized = {row[0] for row in rows}
         for info in layer.metrics:
             uid = f"metric.{prefix}.{info.name}"
-            series, problem = metric_series(connection, layer.sql[info.name], info.name)
+            table = f"metrics.{info.name}" if info.name in materialized else None
+            series, problem = metric_series(connection, layer.sql[info.name], info.name, table)
             found = lineage.nodes.get(uid)
             entries.append(
                 {

@@ -1,0 +1,125 @@
+"""Lineage benchmark: column lineage of the whole example project, the manifest a build writes, and `metrics docs`.
+
+Runs on a copy of the example project, seeded and built once (so types come from the warehouse and metric charts
+have data). Medians of several runs, through the Python API as the CLI calls it:
+
+- load + compile the project: the baseline every command pays anyway;
+- lineage of every model, semantic model and metric, cold (no cache, metric SQL compiled): target under 1 s;
+- the same with the cache in target/ warm (what a build pays when models did not change);
+- manifest.json with lineage vs without it: what lineage adds to every build;
+- a no-change `metrics build` with lineage vs with the manifest's lineage sections switched off;
+- `metrics docs` in-process, and as a fresh process (`metrics docs`, Python start-up included): target under 2 s.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+sys.path.insert(0, str(REPO))
+
+from common import median_seconds, print_table  # noqa: E402
+
+from northstar import artifacts, lineage  # noqa: E402
+from northstar.build import BuildOptions, build, compile_for_build  # noqa: E402
+from northstar.docs import write_site  # noqa: E402
+from northstar.project import load_project  # noqa: E402
+
+IGNORE = shutil.ignore_patterns(
+    ".venv", ".git", "target", "*.duckdb*", "__pycache__", "northstar", "bench", "data", "*.egg-info", "docs"
+)
+
+
+def _example(into: Path) -> Path:
+    root = into / "growth"
+    shutil.copytree(REPO, root, ignore=IGNORE)
+    project = load_project(root)
+    result = build(project, BuildOptions(kinds=frozenset({"seed", "model"}), command="run"))
+    if not result.success:
+        raise SystemExit("The example project does not build; nothing to measure.")
+    return root
+
+
+def main(quick: bool = False) -> None:
+    quick = quick or os.environ.get("NORTHSTAR_BENCH_QUICK") == "1"
+    repeat = 3 if quick else 7
+    with tempfile.TemporaryDirectory(prefix="bench-lineage-") as tmp:
+        root = _example(Path(tmp))
+        project = load_project(root)
+        manifest = compile_for_build(project)
+        target = project.config.target_dir
+
+        def compile_only() -> None:
+            compile_for_build(load_project(root))
+
+        def lineage_cold() -> None:
+            lineage.build_lineage(manifest)
+
+        def lineage_warm() -> None:
+            lineage.project_lineage(manifest)
+
+        def manifest_with() -> None:
+            artifacts.write_manifest(manifest, target)
+
+        original = artifacts.lineage_sections
+
+        def manifest_without() -> None:
+            artifacts.lineage_sections = lambda *args: {"semantic_models": {}, "metrics": {}}
+            try:
+                artifacts.write_manifest(manifest, target)
+            finally:
+                artifacts.lineage_sections = original
+
+        options = BuildOptions(kinds=frozenset({"seed", "model"}))
+
+        def build_with() -> None:
+            build(load_project(root), options)
+
+        def build_without() -> None:
+            artifacts.lineage_sections = lambda *args: {"semantic_models": {}, "metrics": {}}
+            try:
+                build(load_project(root), options)
+            finally:
+                artifacts.lineage_sections = original
+
+        def docs_in_process() -> None:
+            write_site(compile_for_build(load_project(root)))
+
+        metrics = shutil.which("metrics", path=str(Path(sys.executable).parent)) or "metrics"
+
+        def docs_process() -> None:
+            subprocess.run([metrics, "docs", "--project-dir", str(root)], check=True, capture_output=True)
+
+        lineage.project_lineage(manifest)  # warm the cache for the warm variants
+        found = lineage.build_lineage(manifest)
+        columns = sum(len(n.output_columns) for n in found.nodes.values())
+        base = median_seconds(compile_only, repeat)
+        rows = [["load + compile (baseline)", base, "1.0x", ""]]
+        for label, func, goal in (
+            (f"lineage, cold ({len(found.graph)} nodes, {columns} columns)", lineage_cold, "< 1 s"),
+            ("lineage, warm cache", lineage_warm, ""),
+            ("manifest.json without lineage", manifest_without, ""),
+            ("manifest.json with lineage (warm)", manifest_with, ""),
+            ("no-change build without lineage", build_without, ""),
+            ("no-change build with lineage", build_with, ""),
+            ("metrics docs, in-process", docs_in_process, "< 2 s"),
+            ("metrics docs, new process", docs_process, "< 2 s"),
+        ):
+            seconds = median_seconds(func, repeat)
+            rows.append([label, seconds, f"{seconds / base:.1f}x", goal])
+        print_table(
+            f"Lineage and docs on the example project (median of {repeat})",
+            ["what", "seconds", "vs compile", "target"],
+            rows,
+        )
+
+
+if __name__ == "__main__":
+    main(quick="--quick" in sys.argv)
