@@ -104,6 +104,7 @@ class BuildContext:
     full_refresh: bool = False
     # Two threads creating the same new schema at once make DuckDB fail with a write-write conflict: serialise it.
     schema_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+    schemas: set[str] = field(default_factory=set, compare=False, repr=False)  # created by this build, under the lock
 
 
 def build_node(node: Node, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> NodeResult:
@@ -125,7 +126,9 @@ def build_node(node: Node, cursor: duckdb.DuckDBPyConnection, context: BuildCont
 
 def _create_schema(cursor: duckdb.DuckDBPyConnection, relation: Relation, node: Node, context: BuildContext) -> None:
     with context.schema_lock:
-        _run(cursor, f"CREATE SCHEMA IF NOT EXISTS {_q(relation.schema)}", node)
+        if relation.schema not in context.schemas:
+            _run(cursor, f"CREATE SCHEMA IF NOT EXISTS {_q(relation.schema)}", node)
+            context.schemas.add(relation.schema)
 
 
 def _build_seed(node: SeedNode, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> tuple[str, int]:
@@ -152,6 +155,7 @@ def _build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: Bu
         _run(cursor, drop_statement(relation, existing), node)
     for hook in node.config.pre_hook:
         _run(cursor, hook, node)
+    created: list[tuple] = []
     if materialized == "incremental":
         from northstar.incremental import incremental_statements
 
@@ -162,11 +166,15 @@ def _build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: Bu
     else:
         _run(cursor, create_statement(relation, node.sql, materialized), node, user_sql=node.sql)
         verb = f"created {materialized}"
+        # CREATE TABLE ... AS answers with its row count: no need to count again unless a hook changed the table.
+        created = cursor.fetchall() if materialized == "table" else []
     for hook in node.config.post_hook:
         _run(cursor, hook, node)
     _document(node, relation, materialized, cursor)
     rows = None
-    if materialized != "view":
+    if materialized == "table" and created and not node.config.post_hook:
+        rows = int(created[0][0])
+    elif materialized != "view":
         rows = cursor.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
     return f"{verb} {relation}", rows
 
