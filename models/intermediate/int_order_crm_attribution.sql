@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 -- Last-click CRM attribution: an order belongs to the latest click on a CRM message (email, sms, push,
 -- whatsapp) by the same user in the window [ordered_at - attribution_window_days, ordered_at], both ends
 -- included. One row per order; orders without such a click have NULL attribution.

@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 -- The first session of each user and the channel that brought them (the acquisition channel).
 -- Two sessions can start in the same second (an app deep link and a browser tab): the lowest session_id wins,
 -- so the answer never depends on scan order.
