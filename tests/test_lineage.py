@@ -393,3 +393,79 @@ def test_manifest_has_column_lineage_semantic_models_and_metrics(make_project, r
     assert manifest["parent_map"]["metric.shop.revenue"] == ["model.shop.fct_orders", "semantic_model.shop.orders"]
     assert "metric.shop.revenue" in manifest["child_map"]["semantic_model.shop.orders"]
     assert set(manifest["column_lineage"]["metric.shop.revenue"]["columns"]) == {"metric_time__month", "revenue", "*"}
+
+
+# -- the example project: expected sets written by reading its models and metric YAML, not by running the code ------
+
+EXAMPLE_METRICS = {
+    # sum(payment_total of completed orders) of a cohort / cohort size. Cohorts: the month of each user's first
+    # session in fct_sessions (user_id, min(started_at), where session_id is not null), whose rows are stg_sessions
+    # inner-joined with int_user_first_touch (row_number over user_id by started_at, session_id). Outcomes:
+    # fct_orders' user_id and ordered_at within 3 months, is_completed (lower(status)) and payment_total; fct_orders'
+    # rows are stg_orders inner-joined with int_order_crm_attribution on order_id.
+    "sarpu": {
+        "raw.orders.order_id",
+        "raw.orders.ordered_at",
+        "raw.orders.payment_total",
+        "raw.orders.status",
+        "raw.orders.user_id",
+        "raw.sessions.session_id",
+        "raw.sessions.started_at",
+        "raw.sessions.user_id",
+    },
+    # sum(case when is_completed then payment_total end) by month of ordered_at, over fct_orders' rows.
+    "revenue": {"raw.orders.order_id", "raw.orders.ordered_at", "raw.orders.payment_total", "raw.orders.status"},
+    # count(case when is_completed then order_id end) where is_crm_attributed: the last click of the same user on a
+    # message of a CRM channel (clicked_at not null, channel in the list) within 7 days before ordered_at.
+    "north_star": {
+        "raw.communications.channel",
+        "raw.communications.clicked_at",
+        "raw.communications.message_id",
+        "raw.communications.user_id",
+        "raw.orders.order_id",
+        "raw.orders.ordered_at",
+        "raw.orders.status",
+        "raw.orders.user_id",
+    },
+    # sum(spend_gross) by month of spend_date and channel, spend_gross = spend x VAT x (1 + agency_fee_rate of the
+    # channel, a left join on channel); / paid sessions by month of started_at and channel where is_paid, over
+    # fct_sessions' rows (see sarpu); the two joined on month and channel.
+    "cpc": {
+        "raw.ad_spend.channel",
+        "raw.ad_spend.spend",
+        "raw.ad_spend.spend_date",
+        "raw.channel_fees.agency_fee_rate",
+        "raw.channel_fees.channel",
+        "raw.sessions.channel",
+        "raw.sessions.is_paid",
+        "raw.sessions.session_id",
+        "raw.sessions.started_at",
+        "raw.sessions.user_id",
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def example_lineage(example_project):
+    return build_lineage(compile_for_build(load_project(example_project)))
+
+
+@pytest.mark.parametrize("metric", sorted(EXAMPLE_METRICS))
+def test_example_metrics_read_exactly_these_raw_columns(example_lineage, metric):
+    assert set(raw(example_lineage, metric)) == EXAMPLE_METRICS[metric]
+
+
+def test_every_example_metric_reaches_raw_columns_and_nothing_is_unresolved(example_lineage):
+    metrics = [uid for uid, node in example_lineage.graph.items() if node.kind == "metric"]
+    assert len(metrics) >= 20
+    for uid in metrics:
+        assert raw(example_lineage, uid), uid
+    assert {uid: n.unresolved for uid, n in example_lineage.nodes.items() if n.unresolved} == {}
+
+
+def test_example_downstream_of_a_raw_column_reaches_the_metrics(example_project, run_cli):
+    result = run_cli(example_project, "lineage", "raw.orders.payment_total", "--downstream")
+    assert result.exit_code == 0, result.output
+    fed = result.output.split("Feeds ")[1].splitlines()[1:]
+    assert {"  fct_orders.payment_total", "  revenue.revenue", "  sarpu.sarpu", "  ltv.ltv"} <= set(fed)
+    assert "  cpc.cpc" not in fed
