@@ -406,5 +406,7 @@ def query(metrics, project_dir, vars_, target, threads, by, where, start, end, o
     """Answer METRICS from the warehouse: e.g. `metrics query north_star --by month`."""
     from northstar.metrics.cli import query_text
 
-    project = _load(project_dir, vars_, target, threads)
-    click.echo(query_text(project, metrics, _split(by), where, start, end, _split(order), limit, fmt))
+    settings = {"vars": vars_, "target": target, "warehouse": os.environ.get("NORTHSTAR_WAREHOUSE")}
+    load = lambda: _load(project_dir, vars_, target, threads)  # noqa: E731 - only on a cache miss
+    text = query_text(load, project_dir, settings, metrics, _split(by), where, start, end, _split(order), limit, fmt)
+    click.echo(text)

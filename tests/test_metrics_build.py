@@ -87,9 +87,11 @@ def test_metric_nodes_follow_the_models_they_read(built):
     assert manifest.nodes["metric.shop.cpu"].depends_on == ("model.shop.fct_spend", "model.shop.dim_users")
     assert manifest.dag.parents["test.shop.metric_checked_revenue_range"] == {"metric.shop.checked_revenue"}
     lines = output.splitlines()
-    first_metric = next(i for i, line in enumerate(lines) if "metrics." in line)
-    last_model = max(i for i, line in enumerate(lines) if "marts." in line)
-    assert last_model < first_metric
+
+    def at(text: str) -> int:
+        return next(i for i, line in enumerate(lines) if text in line)
+
+    assert at("marts.fct_spend ") < at("metrics.cpu ") and at("marts.dim_users ") < at("metrics.cpu ")
 
 
 def test_metric_tests_run_in_build_and_in_metrics_test(built):

@@ -118,7 +118,11 @@ def _range(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], whe
         outside.append(exp.LT(this=column.copy(), expression=_number(args["min"], "min", where)))
     if "max" in args:
         outside.append(exp.GT(this=column.copy(), expression=_number(args["max"], "max", where)))
-    query = exp.select("*").from_(exp.to_table(str(relation))).where(exp.or_(*outside))
+    query = (
+        exp.select("*", copy=False)
+        .from_(exp.to_table(str(relation)), copy=False)
+        .where(exp.or_(*outside, copy=False), copy=False)
+    )
     return render(query)
 
 
@@ -127,7 +131,9 @@ def _not_null(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], 
     column = str(args.get("column", metric.name))
     table = exp.to_table(str(relation))
     if not args.get("per_period"):
-        return render(exp.select("*").from_(table).where(exp.column(column).is_(exp.null())))
+        return render(
+            exp.select("*", copy=False).from_(table, copy=False).where(exp.column(column).is_(exp.null()), copy=False)
+        )
     time = next((g for g in parse_by(default_request(metric).by, metric.default_grain or "day") if g.is_time), None)
     if time is None:
         raise CompileError(
@@ -151,18 +157,21 @@ def _not_null(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], 
                 to=exp.DataType.build("date"),
             ),
             "period",
-        )
-    ).from_(table.copy())
+            copy=False,
+        ),
+        copy=False,
+    ).from_(table.copy(), copy=False)
     query = (
-        exp.select(exp.alias_(exp.column("period", "periods"), time.column))
-        .from_(periods.subquery("periods"))
+        exp.select(exp.alias_(exp.column("period", "periods"), time.column, copy=False), copy=False)
+        .from_(periods.subquery("periods"), copy=False)
         .join(
             table.copy().as_("m"),
             on=exp.EQ(this=exp.column(time.column, "m"), expression=exp.column("period", "periods")),
             join_type="left",
+            copy=False,
         )
-        .group_by(exp.Literal.number(1))
-        .having(exp.EQ(this=exp.Count(this=exp.column(column, "m")), expression=exp.Literal.number(0)))
+        .group_by(exp.Literal.number(1), copy=False)
+        .having(exp.EQ(this=exp.Count(this=exp.column(column, "m")), expression=exp.Literal.number(0)), copy=False)
     )
     return render(query)
 
@@ -190,22 +199,27 @@ def _equals(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], wh
                 f"The sql of the equals test of '{metric.name}' does not parse: {error}", *where
             ) from None
         value = exp.column("value")
-    expected_cols = [exp.column(k) for k in keys] + [exp.alias_(value, "expected")]
-    expected_q = exp.select(*expected_cols).from_(expected.subquery("query"))
-    actual_q = exp.select(*[exp.column(k) for k in keys], exp.alias_(exp.column(metric.name), "actual")).from_(
-        exp.to_table(str(relation))
-    )
+    expected_cols = [exp.column(k) for k in keys] + [exp.alias_(value, "expected", copy=False)]
+    expected_q = exp.select(*expected_cols, copy=False).from_(expected.subquery("query"), copy=False)
+    actual_q = exp.select(
+        *[exp.column(k) for k in keys], exp.alias_(exp.column(metric.name), "actual", copy=False), copy=False
+    ).from_(exp.to_table(str(relation)), copy=False)
     diff = exp.Abs(this=exp.Sub(this=exp.column("actual"), expression=exp.column("expected")))
     differs = exp.and_(
         exp.NullSafeNEQ(this=exp.column("actual"), expression=exp.column("expected")),
         exp.func("coalesce", exp.GT(this=diff, expression=tolerance), exp.true()),
+        copy=False,
     )
-    query = exp.select(*[exp.column(k) for k in keys], "actual", "expected").from_("actual")
+    query = exp.select(*[exp.column(k) for k in keys], "actual", "expected", copy=False).from_("actual", copy=False)
     if keys:
-        query = query.join("expected", using=keys, join_type="full outer")
+        query = query.join("expected", using=keys, join_type="full outer", copy=False)
     else:
-        query = query.join("expected", join_type="cross")
-    query = query.where(differs).with_("actual", as_=actual_q).with_("expected", as_=expected_q)
+        query = query.join("expected", join_type="cross", copy=False)
+    query = (
+        query.where(differs, copy=False)
+        .with_("actual", as_=actual_q, copy=False)
+        .with_("expected", as_=expected_q, copy=False)
+    )
     return render(query)
 
 
@@ -232,7 +246,7 @@ def _rows(rows: Any, what: str, where: tuple) -> exp.Select:
         expressions=[exp.Tuple(expressions=[_literal(row.get(c)) for c in columns]) for row in rows],
         alias=exp.TableAlias(this=exp.to_identifier("t"), columns=[exp.to_identifier(c) for c in columns]),
     )
-    return exp.select(*[exp.column(c) for c in columns]).from_(values)
+    return exp.select(*[exp.column(c) for c in columns], copy=False).from_(values, copy=False)
 
 
 def _unit(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], where: tuple) -> str:
@@ -294,23 +308,24 @@ def _unit(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], wher
             exp.alias_(
                 exp.func("round", exp.Cast(this=exp.column(c), to=exp.DataType.build("double")), exp.Literal.number(6)),
                 c,
+                copy=False,
             )
             if c in floats
             else exp.column(c)
             for c in columns
         ]
-        return exp.select(*cols).from_(table)
+        return exp.select(*cols, copy=False).from_(table, copy=False)
 
-    unexpected = exp.select(exp.alias_(exp.Literal.string("unexpected"), "problem"), "*").from_(
-        exp.Except(this=side("actual"), expression=side("expected"), distinct=False).subquery("rows")
+    unexpected = exp.select(exp.alias_(exp.Literal.string("unexpected"), "problem", copy=False), "*", copy=False).from_(
+        exp.Except(this=side("actual"), expression=side("expected"), distinct=False).subquery("rows"), copy=False
     )
-    missing_rows = exp.select(exp.alias_(exp.Literal.string("missing"), "problem"), "*").from_(
-        exp.Except(this=side("expected"), expression=side("actual"), distinct=False).subquery("rows")
+    missing_rows = exp.select(exp.alias_(exp.Literal.string("missing"), "problem", copy=False), "*", copy=False).from_(
+        exp.Except(this=side("expected"), expression=side("actual"), distinct=False).subquery("rows"), copy=False
     )
-    query = exp.union(unexpected, missing_rows, distinct=False)
+    query = exp.union(unexpected, missing_rows, distinct=False, copy=False)
     for name, body in ctes:
-        query = query.with_(name, as_=body)
-    query = query.with_("actual", as_=actual).with_("expected", as_=expected)
+        query = query.with_(name, as_=body, copy=False)
+    query = query.with_("actual", as_=actual, copy=False).with_("expected", as_=expected, copy=False)
     return render(query)
 
 

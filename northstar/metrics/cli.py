@@ -6,7 +6,9 @@ Kept apart from ``northstar/cli.py`` so the click layer stays thin and imports n
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 
@@ -21,7 +23,9 @@ def compile_metric(project: Any, name: str, by: tuple[str, ...], dialect: str) -
 
 
 def query_text(
-    project: Any,
+    load: Callable[[], Any],
+    project_dir: Path | None,
+    settings: dict[str, Any],
     metrics: tuple[str, ...],
     by: tuple[str, ...],
     where: str | None,
@@ -31,8 +35,11 @@ def query_text(
     limit: int | None,
     fmt: str,
 ) -> str:
-    from northstar.metrics.compile import Request
-    from northstar.metrics.query import format_rows, run_query
+    """Answer a query; SQL compiled before for the same request and unchanged files comes from the cache, so a
+    repeated query costs little more than DuckDB itself (no YAML, Jinja or sqlglot)."""
+    from northstar.metrics.cache import find_root, lookup, store
+    from northstar.metrics.query import format_rows, run_sql
+    from northstar.metrics.request import Request
 
     request = Request(
         metrics=tuple(metrics),
@@ -43,8 +50,20 @@ def query_text(
         order=order,
         limit=limit,
     )
-    result = run_query(project, request)
-    return format_rows(result.columns, result.rows, fmt)
+    root = find_root(project_dir or Path.cwd())
+    hit = lookup(root, request, settings) if root else None
+    if hit is not None:
+        sql, warehouse = hit.sql, hit.warehouse
+    else:
+        from northstar.metrics import load_semantics
+        from northstar.metrics.compile import compile_request
+
+        project = load()
+        sql = compile_request(load_semantics(project), request)
+        store(project, request, settings, sql)
+        warehouse = project.config.warehouse
+    columns, rows = run_sql(warehouse, sql)
+    return format_rows(columns, rows, fmt)
 
 
 def list_metrics_text(project: Any, output: str) -> str:

@@ -16,12 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
 
 from northstar.errors import CompileError, ProjectError, did_you_mean
 from northstar.metrics.filters import parse_condition, render_filter
+from northstar.metrics.request import Request
 from northstar.metrics.resolve import DimensionRef, Semantics
 from northstar.metrics.spec import (
     GRAINS,
@@ -39,19 +41,6 @@ from northstar.metrics.spec import (
     SimpleParams,
     Window,
 )
-
-
-@dataclass(frozen=True)
-class Request:
-    """What ``metrics query``/``compile`` asks for. ``order`` items are column names, ``-name`` for descending."""
-
-    metrics: tuple[str, ...]
-    by: tuple[str, ...] = ()
-    where: str | None = None
-    start: date | None = None
-    end: date | None = None
-    order: tuple[str, ...] = ()
-    limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -236,9 +225,14 @@ def _add_windows(a: Window | None, b: Window | None) -> Window | None:
 # -- SQL helpers ------------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)  # YAML expressions repeat across metrics; parsing is the slow part
+def _parse(sql: str) -> exp.Expression:
+    return sqlglot.parse_one(sql, dialect="duckdb")
+
+
 def qualify(sql: str, alias: str) -> exp.Expression:
     """Parse a column expression from YAML and prefix its bare columns with the table alias."""
-    tree = sqlglot.parse_one(sql, dialect="duckdb")
+    tree = _parse(sql).copy()
     for column in tree.find_all(exp.Column):
         if not column.table:
             column.set("table", exp.to_identifier(alias))
@@ -284,7 +278,7 @@ def aggregate(measure: Measure, value: exp.Expression) -> exp.Expression:
 def _and_all(conditions: list[exp.Expression]) -> exp.Expression | None:
     if not conditions:
         return None
-    return exp.and_(*[exp.Paren(this=c) if isinstance(c, exp.Or) else c for c in conditions])
+    return exp.and_(*[exp.Paren(this=c) if isinstance(c, exp.Or) else c for c in conditions], copy=False)
 
 
 @dataclass
@@ -302,14 +296,14 @@ class Rows:
 
     def source(self) -> exp.Select:
         relation = self.sem.relation(self.model)
-        select = exp.select().from_(exp.to_table(str(relation)).as_(self.alias))
+        select = exp.select(copy=False).from_(exp.to_table(str(relation)).as_(self.alias), copy=False)
         for alias, ref in self.joins.items():
             assert ref.join is not None
             target_entity = ref.owner.entity(ref.join.name)
             assert target_entity is not None
             on = exp.EQ(this=qualify(ref.join.expr, self.alias), expression=qualify(target_entity.expr, alias))
             table = exp.to_table(str(self.sem.relation(ref.owner))).as_(alias)
-            select = select.join(table, on=on, join_type="left")
+            select = select.join(table, on=on, join_type="left", copy=False)
         return select
 
     def dimension(self, name: str, what: str) -> exp.Expression:
@@ -395,25 +389,25 @@ def _leaf_select(c: Compiled, leaves: list[tuple[Leaf, str, Metric]]) -> tuple[e
     selects: list[exp.Expression] = []
     for group in c.groups:
         if group.is_time:
-            selects.append(exp.alias_(truncate(time.copy(), group.grain), group.column))
+            selects.append(exp.alias_(truncate(time.copy(), group.grain), group.column, copy=False))
         else:
-            selects.append(exp.alias_(rows.dimension(group.name, "--by"), group.column))
+            selects.append(exp.alias_(rows.dimension(group.name, "--by"), group.column, copy=False))
     described = []
     for leaf, name, _metric in leaves:
         measure = model.measure(leaf.measure)
         assert measure is not None
-        selects.append(exp.alias_(aggregate(measure, qualify(measure.expr, rows.alias)), name))
+        selects.append(exp.alias_(aggregate(measure, qualify(measure.expr, rows.alias)), name, copy=False))
         described.append(f"{name} = {measure.agg.replace('_', ' ')} of {measure.expr}")
     conditions = rows.filters(first.filters, first.measure)
     if c.where is not None:
         conditions.append(rows.condition(c.where, first.measure, "--where"))
     conditions += date_range(rows.time(first.measure), c.request.start, c.request.end, first.offset)
-    select = rows.source().select(*selects)
+    select = rows.source().select(*selects, copy=False)
     condition = _and_all(conditions)
     if condition is not None:
-        select = select.where(condition)
+        select = select.where(condition, copy=False)
     if c.groups:
-        select = select.group_by(*[exp.Literal.number(i + 1) for i in range(len(c.groups))])
+        select = select.group_by(*[exp.Literal.number(i + 1) for i in range(len(c.groups))], copy=False)
     per = f", per {', '.join(g.column for g in c.groups)}" if c.groups else ""
     shifted = f", shifted {first.offset} later" if first.offset else ""
     where = f"; rows where {' and '.join(render_filter(f) for f in first.filters)}" if first.filters else ""
@@ -431,13 +425,13 @@ def _cumulative_select(c: Compiled, leaf: Leaf, name: str, metric: Metric) -> tu
     rows = Rows(c.sem, model, metric)
     time = rows.time(leaf.measure)
     grain = next((g.grain for g in c.groups if g.is_time), None)
-    value = exp.alias_(aggregate(measure, qualify(measure.expr, rows.alias)), name)
+    value = exp.alias_(aggregate(measure, qualify(measure.expr, rows.alias)), name, copy=False)
     conditions = rows.filters(_with(leaf.filters, params.measure.filter), leaf.measure)
     if c.where is not None:
         conditions.append(rows.condition(c.where, leaf.measure, "--where"))
-    dims = [exp.alias_(rows.dimension(g.name, "--by"), g.column) for g in c.groups if not g.is_time]
+    dims = [exp.alias_(rows.dimension(g.name, "--by"), g.column, copy=False) for g in c.groups if not g.is_time]
     if grain is None:
-        select = rows.source().select(*dims, value)
+        select = rows.source().select(*dims, value, copy=False)
         conditions += date_range(time, None, c.request.end)
         what = "all time"
     else:
@@ -459,9 +453,11 @@ def _cumulative_select(c: Compiled, leaf: Leaf, name: str, metric: Metric) -> tu
                         to=exp.DataType.build("date"),
                     ),
                     column,
-                )
+                    copy=False,
+                ),
+                copy=False,
             )
-            .from_(exp.to_table(str(c.sem.relation(model))).as_(rows.alias))
+            .from_(exp.to_table(str(c.sem.relation(model))).as_(rows.alias), copy=False)
             .subquery("periods")
         )
         period_end = exp.Add(this=exp.column(column, "periods"), expression=interval(Window(1, grain)))
@@ -482,20 +478,20 @@ def _cumulative_select(c: Compiled, leaf: Leaf, name: str, metric: Metric) -> tu
             what = f"all time up to the end of each {grain}"
         source = rows.source()
         base = source.args["from_"].this
-        select = exp.select(exp.column(column, "periods"), *dims, value).from_(spine)
-        select = select.join(base, on=_and_all(on), join_type="inner")
+        select = exp.select(exp.column(column, "periods"), *dims, value, copy=False).from_(spine, copy=False)
+        select = select.join(base, on=_and_all(on), join_type="inner", copy=False)
         for join in source.args.get("joins") or []:
-            select = select.join(join)
+            select = select.join(join, copy=False)
         conditions += [
             cond.transform(lambda n: exp.column(column, "periods") if n == exp.column("__period__") else n)
             for cond in date_range(exp.column("__period__"), c.request.start, c.request.end)
         ]
     condition = _and_all(conditions)
     if condition is not None:
-        select = select.where(condition)
+        select = select.where(condition, copy=False)
     count = len(c.groups)
     if count:
-        select = select.group_by(*[exp.Literal.number(i + 1) for i in range(count)])
+        select = select.group_by(*[exp.Literal.number(i + 1) for i in range(count)], copy=False)
     return select, f"{model.name}: {name} = {measure.agg} of {measure.expr} over {what}"
 
 
@@ -532,7 +528,7 @@ def _ctes(expression: exp.Select, c: Compiled) -> exp.Select:
         for cte_name, body, comment in ctes:
             cte_name = unique(cte_name)
             body.add_comments([comment])
-            expression = expression.with_(cte_name, as_=body)
+            expression = expression.with_(cte_name, as_=body, copy=False)
         expression.meta.setdefault("ctes", []).append((cte_name, [lname for _, lname, _ in leaves], leaf.offset))
     return expression
 
@@ -543,17 +539,17 @@ def _join(expression: exp.Select, c: Compiled) -> exp.Select:
     keys = [g.column for g in c.groups]
     plain = [cte for cte in ctes if cte[2] is None] or ctes[:1]
     shifted = [cte for cte in ctes if cte not in plain]
-    expression = expression.from_(plain[0][0])
+    expression = expression.from_(plain[0][0], copy=False)
     for name, _, _ in plain[1:]:
         if keys:
-            expression = expression.join(name, using=keys, join_type="full outer")
+            expression = expression.join(name, using=keys, join_type="full outer", copy=False)
         else:
-            expression = expression.join(name, join_type="cross")
+            expression = expression.join(name, join_type="cross", copy=False)
     for name, _, _ in shifted:
         if keys:
-            expression = expression.join(name, using=keys, join_type="left")
+            expression = expression.join(name, using=keys, join_type="left", copy=False)
         else:
-            expression = expression.join(name, join_type="cross")
+            expression = expression.join(name, join_type="cross", copy=False)
     return expression
 
 
@@ -561,10 +557,12 @@ def _select(expression: exp.Select, c: Compiled) -> exp.Select:
     """Pass 3: the group-by columns, then each metric's formula over the CTE columns."""
     columns = [exp.column(g.column) for g in c.groups]
     formulas = [
-        formula.copy() if isinstance(formula, exp.Column) and formula.name == name else exp.alias_(formula.copy(), name)
+        formula.copy()
+        if isinstance(formula, exp.Column) and formula.name == name
+        else exp.alias_(formula.copy(), name, copy=False)
         for name, formula in c.formulas
     ]
-    return expression.select(*columns, *formulas)
+    return expression.select(*columns, *formulas, copy=False)
 
 
 def _order_limit(expression: exp.Select, c: Compiled) -> exp.Select:
@@ -581,9 +579,9 @@ def _order_limit(expression: exp.Select, c: Compiled) -> exp.Select:
             raise ProjectError(f"--order {item}: no such column.{hint} Valid choices: {', '.join(names)}.")
         order.append(exp.Ordered(this=exp.column(name), desc=descending, nulls_first=False))
     if order:
-        expression = expression.order_by(*order)
+        expression = expression.order_by(*order, copy=False)
     if c.request.limit is not None:
-        expression = expression.limit(c.request.limit)
+        expression = expression.limit(c.request.limit, copy=False)
     return expression
 
 

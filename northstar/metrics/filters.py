@@ -12,6 +12,7 @@ qualified or unknown column) is refused with an error naming where the filter wa
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import sqlglot
@@ -48,6 +49,7 @@ def _unsupported(*args: object) -> str:
     raise CompileError("Metric(...) in filters is not supported: filter on dimensions and entities only.")
 
 
+@lru_cache(maxsize=1024)  # a pure function of the text; filters repeat across metrics and queries
 def render_filter(text: str) -> str:
     """Replace ``{{ Dimension(...) }}``, ``{{ TimeDimension(...) }}`` and ``{{ Entity(...) }}`` by names."""
     if "{" not in text:
@@ -68,6 +70,11 @@ def render_filter(text: str) -> str:
 
 def parse_condition(text: str, what: str) -> exp.Expression:
     """Parse a filter into a condition AST, refusing subqueries, statements and qualified columns."""
+    return _parse_condition(text, what).copy()
+
+
+@lru_cache(maxsize=1024)
+def _parse_condition(text: str, what: str) -> exp.Expression:
     rendered = render_filter(text)
     try:
         statements = [s for s in sqlglot.parse(rendered, dialect="duckdb") if s is not None]

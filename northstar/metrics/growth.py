@@ -72,11 +72,11 @@ def event_rows(
     rows = Rows(sem, model, metric)
     value = qualify(measure.expr, rows.alias)
     columns = [
-        exp.alias_(qualify(entity_def.expr, rows.alias), "entity"),
-        exp.alias_(rows.time(item.name), "event_at"),
-        exp.alias_(value, "value"),
+        exp.alias_(qualify(entity_def.expr, rows.alias), "entity", copy=False),
+        exp.alias_(rows.time(item.name), "event_at", copy=False),
+        exp.alias_(value, "value", copy=False),
     ]
-    columns += [exp.alias_(rows.dimension(g.name, "--by"), g.column) for g in dims or []]
+    columns += [exp.alias_(rows.dimension(g.name, "--by"), g.column, copy=False) for g in dims or []]
     texts = (*filters, item.filter) if item.filter else filters
     conditions = rows.filters(texts, item.name)
     if where and c.where is not None:
@@ -85,8 +85,8 @@ def event_rows(
         value.copy() if measure.agg == "sum_boolean" else exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
     )
     conditions.append(counted)
-    select = rows.source().select(*columns)
-    return select.where(_and_all(conditions))
+    select = rows.source().select(*columns, copy=False)
+    return select.where(_and_all(conditions), copy=False)
 
 
 def _col(name: str, table: str | None = None) -> exp.Column:
@@ -139,11 +139,14 @@ def _cohort(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: CohortParams)
     )
     members = (
         exp.select(
-            _col("entity", "events"), *dim_cols, exp.alias_(exp.Min(this=_col("event_at", "events")), "first_at")
+            _col("entity", "events"),
+            *dim_cols,
+            exp.alias_(exp.Min(this=_col("event_at", "events")), "first_at", copy=False),
+            copy=False,
         )
-        .select(exp.alias_(size, "cohort_size"))
-        .from_(first)
-        .group_by(_col("entity", "events"), *[d.copy() for d in dim_cols])
+        .select(exp.alias_(size, "cohort_size", copy=False), copy=False)
+        .from_(first, copy=False)
+        .group_by(_col("entity", "events"), *[d.copy() for d in dim_cols], copy=False)
     )
     outcomes = event_rows(c, metric, p.measure, p.entity)
     model = c.sem.model_of(p.measure.name, metric)
@@ -163,30 +166,30 @@ def _cohort(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: CohortParams)
     selects: list[exp.Expression] = []
     keys: list[exp.Expression] = []
     if time:
-        keys.append(exp.alias_(truncate(_col("first_at", "members"), grain), time.column))
-    keys += [exp.alias_(_col(g.column, "members"), g.column) for g in dims]
+        keys.append(exp.alias_(truncate(_col("first_at", "members"), grain), time.column, copy=False))
+    keys += [exp.alias_(_col(g.column, "members"), g.column, copy=False) for g in dims]
     if age:
         months = exp.DateDiff(
             this=truncate(_col("event_at", "outcomes"), grain),
             expression=truncate(_col("first_at", "members"), grain),
             unit=exp.var(grain.upper()),
         )
-        keys.append(exp.alias_(months, COHORT_AGE))
+        keys.append(exp.alias_(months, COHORT_AGE, copy=False))
     total = exp.func("coalesce", aggregate(measure, _col("value", "outcomes")), exp.Literal.number(0))
     value = total if p.calculation == "total" else _per_member(total, exp.Max(this=_col("cohort_size", "members")))
-    selects = [*keys, exp.alias_(value, name)]
+    selects = [*keys, exp.alias_(value, name, copy=False)]
     body = (
-        exp.select(*selects)
-        .from_(exp.to_table(f"{name}_members").as_("members"))
-        .join(exp.to_table(f"{name}_outcomes").as_("outcomes"), on=_and_all(on), join_type="left")
+        exp.select(*selects, copy=False)
+        .from_(exp.to_table(f"{name}_members").as_("members"), copy=False)
+        .join(exp.to_table(f"{name}_outcomes").as_("outcomes"), on=_and_all(on), join_type="left", copy=False)
     )
     conditions = date_range(_col("first_at", "members"), c.request.start, c.request.end)
     if age:
         conditions.append(exp.Not(this=exp.Is(this=_col("entity", "outcomes"), expression=exp.Null())))
     if conditions:
-        body = body.where(_and_all(conditions))
+        body = body.where(_and_all(conditions), copy=False)
     if keys:
-        body = body.group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))])
+        body = body.group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))], copy=False)
     horizon = f" within {p.horizon} of" if p.horizon else " after"
     how = "per member" if p.calculation == "per_member" else "in total"
     return [
@@ -212,11 +215,12 @@ def _retention(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: RetentionP
     active = (
         exp.select(
             _col("entity", "events"),
-            exp.alias_(truncate(_col("event_at", "events"), grain), "period"),
+            exp.alias_(truncate(_col("event_at", "events"), grain), "period", copy=False),
             *[_col(g.column, "events") for g in dims],
+            copy=False,
         )
-        .from_(rows)
-        .distinct()
+        .from_(rows, copy=False)
+        .distinct(copy=False)
     )
     step = interval(Window(1, grain))
     next_period = exp.Cast(
@@ -227,15 +231,15 @@ def _retention(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: RetentionP
         expression=exp.Count(this=exp.Star()),
     )
     value = kept if p.calculation == "retention" else exp.Sub(this=exp.Literal.number(1), expression=kept)
-    keys = ([exp.alias_(next_period, time.column)] if time else []) + [
-        exp.alias_(_col(g.column, "prev"), g.column) for g in dims
+    keys = ([exp.alias_(next_period, time.column, copy=False)] if time else []) + [
+        exp.alias_(_col(g.column, "prev"), g.column, copy=False) for g in dims
     ]
-    last = exp.select(exp.Max(this=_col("period"))).from_(f"{name}_active").subquery()
+    last = exp.select(exp.Max(this=_col("period")), copy=False).from_(f"{name}_active", copy=False).subquery()
     conditions = [exp.LT(this=_col("period", "prev"), expression=last)]
     conditions += date_range(next_period.copy(), c.request.start, c.request.end)
     body = (
-        exp.select(*keys, exp.alias_(value, name))
-        .from_(exp.to_table(f"{name}_active").as_("prev"))
+        exp.select(*keys, exp.alias_(value, name, copy=False), copy=False)
+        .from_(exp.to_table(f"{name}_active").as_("prev"), copy=False)
         .join(
             exp.to_table(f"{name}_active").as_("curr"),
             on=_and_all(
@@ -245,11 +249,12 @@ def _retention(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: RetentionP
                 ]
             ),
             join_type="left",
+            copy=False,
         )
-        .where(_and_all(conditions))
+        .where(_and_all(conditions), copy=False)
     )
     if keys:
-        body = body.group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))])
+        body = body.group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))], copy=False)
     share = "still active" if p.calculation == "retention" else "no longer active"
     return [
         (f"{name}_active", active, f"{name}: which {p.entity} had {p.activity.name} in which {grain}"),
@@ -268,12 +273,12 @@ def _conversion(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: Conversio
     base_rows = event_rows(c, metric, p.base_measure, p.entity, leaf.filters, dims, where=True).subquery("events")
     keys = [_col("entity", "events")]
     if time:
-        keys.append(exp.alias_(truncate(_col("event_at", "events"), grain), time.column))
+        keys.append(exp.alias_(truncate(_col("event_at", "events"), grain), time.column, copy=False))
     keys += [_col(g.column, "events") for g in dims]
     base = (
-        exp.select(*keys, exp.alias_(exp.Min(this=_col("event_at", "events")), "event_at"))
-        .from_(base_rows)
-        .group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))])
+        exp.select(*keys, exp.alias_(exp.Min(this=_col("event_at", "events")), "event_at", copy=False), copy=False)
+        .from_(base_rows, copy=False)
+        .group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))], copy=False)
     )
     conversions = event_rows(c, metric, p.conversion_measure, p.entity)
     on = [
@@ -306,19 +311,19 @@ def _conversion(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: Conversio
         if p.calculation == "conversions"
         else _per_member(converted, exp.Count(this=exp.Distinct(expressions=[_col("entity", "base")])))
     )
-    out = ([exp.alias_(_col(time.column, "base"), time.column)] if time else []) + [
-        exp.alias_(_col(g.column, "base"), g.column) for g in dims
+    out = ([exp.alias_(_col(time.column, "base"), time.column, copy=False)] if time else []) + [
+        exp.alias_(_col(g.column, "base"), g.column, copy=False) for g in dims
     ]
     body = (
-        exp.select(*out, exp.alias_(value, name))
-        .from_(exp.to_table(f"{name}_base").as_("base"))
-        .join(exp.to_table(f"{name}_conversions").as_("conversions"), on=_and_all(on), join_type="left")
+        exp.select(*out, exp.alias_(value, name, copy=False), copy=False)
+        .from_(exp.to_table(f"{name}_base").as_("base"), copy=False)
+        .join(exp.to_table(f"{name}_conversions").as_("conversions"), on=_and_all(on), join_type="left", copy=False)
     )
     conditions = date_range(_col("event_at", "base"), c.request.start, c.request.end)
     if conditions:
-        body = body.where(_and_all(conditions))
+        body = body.where(_and_all(conditions), copy=False)
     if out:
-        body = body.group_by(*[exp.Literal.number(i + 1) for i in range(len(out))])
+        body = body.group_by(*[exp.Literal.number(i + 1) for i in range(len(out))], copy=False)
     within = f" within {p.window}" if p.window else ""
     return [
         (f"{name}_base", base, f"{name}: each {p.entity}'s first {p.base_measure.name} per {grain}"),
@@ -348,7 +353,7 @@ def growth_query(c: Compiled) -> exp.Select:
 def _with(query: exp.Select, ctes: list[Cte]) -> exp.Select:
     for name, body, comment in ctes:
         body.add_comments([comment])
-        query = query.with_(name, as_=body)
+        query = query.with_(name, as_=body, copy=False)
     return query
 
 
@@ -359,17 +364,17 @@ def _funnel(c: Compiled, metric: Metric, p: FunnelParams) -> exp.Select:
     ctes: list[Cte] = []
     first = p.steps[0]
     rows = event_rows(c, metric, first.measure, p.entity, filters, dims, where=True).subquery("events")
-    keys = [_col("entity", "events"), exp.alias_(truncate(_col("event_at", "events"), grain), "period")]
+    keys = [_col("entity", "events"), exp.alias_(truncate(_col("event_at", "events"), grain), "period", copy=False)]
     keys += [_col(g.column, "events") for g in dims]
     step_1 = (
-        exp.select(*keys, exp.alias_(exp.Min(this=_col("event_at", "events")), "event_at"))
-        .select(exp.alias_(exp.Window(this=exp.RowNumber()), "journey_id"))
-        .from_(rows)
-        .group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))])
+        exp.select(*keys, exp.alias_(exp.Min(this=_col("event_at", "events")), "event_at", copy=False), copy=False)
+        .select(exp.alias_(exp.Window(this=exp.RowNumber()), "journey_id", copy=False), copy=False)
+        .from_(rows, copy=False)
+        .group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))], copy=False)
     )
     conditions = date_range(_col("event_at", "events"), c.request.start, c.request.end)
     if conditions:
-        step_1 = step_1.where(_and_all(conditions))
+        step_1 = step_1.where(_and_all(conditions), copy=False)
     names = [f"{metric.name}_{step.name}" for step in p.steps]
     ctes.append((names[0], step_1, f"{metric.name}: step 1, '{first.name}': each {p.entity}'s first per {grain}"))
     for i, step in enumerate(p.steps[1:], start=1):
@@ -389,29 +394,30 @@ def _funnel(c: Compiled, metric: Metric, p: FunnelParams) -> exp.Select:
             exp.select(
                 _col("journey_id", "previous"),
                 _col("entity", "previous"),
-                exp.alias_(exp.Min(this=_col("event_at", "events")), "event_at"),
+                exp.alias_(exp.Min(this=_col("event_at", "events")), "event_at", copy=False),
+                copy=False,
             )
-            .from_(exp.to_table(names[i - 1]).as_("previous"))
-            .join(later, on=_and_all(on), join_type="inner")
-            .group_by(exp.Literal.number(1), exp.Literal.number(2))
+            .from_(exp.to_table(names[i - 1]).as_("previous"), copy=False)
+            .join(later, on=_and_all(on), join_type="inner", copy=False)
+            .group_by(exp.Literal.number(1), exp.Literal.number(2), copy=False)
         )
         within = f"within {step.window} of" if step.window else "after"
         ctes.append((names[i], body, f"{metric.name}: step {i + 1}, '{step.name}', {within} step {i}"))
     out: list[exp.Expression] = []
     if time:
-        out.append(exp.alias_(_col("period", names[0]), time.column))
-    out += [exp.alias_(_col(g.column, names[0]), g.column) for g in dims]
+        out.append(exp.alias_(_col("period", names[0]), time.column, copy=False))
+    out += [exp.alias_(_col(g.column, names[0]), g.column, copy=False) for g in dims]
     counts = [exp.Count(this=_col("journey_id", n)) for n in names]
-    selects = [exp.alias_(counts[0].copy(), p.steps[0].name)]
+    selects = [exp.alias_(counts[0].copy(), p.steps[0].name, copy=False)]
     for i, step in enumerate(p.steps[1:], start=1):
-        selects.append(exp.alias_(counts[i].copy(), step.name))
-        selects.append(exp.alias_(_per_member(counts[i].copy(), counts[i - 1].copy()), f"{step.name}_rate"))
-    selects.append(exp.alias_(_per_member(counts[-1].copy(), counts[0].copy()), metric.name))
-    query = exp.select(*out, *selects).from_(names[0])
+        selects.append(exp.alias_(counts[i].copy(), step.name, copy=False))
+        selects.append(exp.alias_(_per_member(counts[i].copy(), counts[i - 1].copy()), f"{step.name}_rate", copy=False))
+    selects.append(exp.alias_(_per_member(counts[-1].copy(), counts[0].copy()), metric.name, copy=False))
+    query = exp.select(*out, *selects, copy=False).from_(names[0], copy=False)
     for n in names[1:]:
-        query = query.join(n, using=["journey_id"], join_type="left")
+        query = query.join(n, using=["journey_id"], join_type="left", copy=False)
     if out:
-        query = query.group_by(*[exp.Literal.number(i + 1) for i in range(len(out))])
+        query = query.group_by(*[exp.Literal.number(i + 1) for i in range(len(out))], copy=False)
     return _with(query, ctes)
 
 
@@ -427,11 +433,11 @@ def _uplift(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
     arm = rows.dimension(p.group, f"Uplift metric '{metric.name}' (group)")
     exposed_at = rows.time(p.exposure.name)
     columns = [
-        exp.alias_(exp.Window(this=exp.RowNumber()), "member_id"),
-        exp.alias_(qualify(entity.expr, rows.alias), "entity"),
-        exp.alias_(exposed_at, "exposed_at"),
-        exp.alias_(arm, "arm"),
-        *[exp.alias_(rows.dimension(g.name, "--by"), g.column) for g in dims],
+        exp.alias_(exp.Window(this=exp.RowNumber()), "member_id", copy=False),
+        exp.alias_(qualify(entity.expr, rows.alias), "entity", copy=False),
+        exp.alias_(exposed_at, "exposed_at", copy=False),
+        exp.alias_(arm, "arm", copy=False),
+        *[exp.alias_(rows.dimension(g.name, "--by"), g.column, copy=False) for g in dims],
     ]
     conditions = rows.filters((*filters, p.exposure.filter) if p.exposure.filter else filters, p.exposure.name)
     if c.where is not None:
@@ -440,7 +446,7 @@ def _uplift(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
         exp.In(this=arm.copy(), expressions=[exp.Literal.string(p.treatment), exp.Literal.string(p.control)])
     )
     conditions += date_range(exposed_at.copy(), c.request.start, c.request.end)
-    members = rows.source().select(*columns).where(_and_all(conditions))
+    members = rows.source().select(*columns, copy=False).where(_and_all(conditions), copy=False)
     outcomes = event_rows(c, metric, p.outcome, p.entity)
     outcome_model = sem.model_of(p.outcome.name, metric)
     measure = outcome_model.measure(p.outcome.name)
@@ -460,12 +466,15 @@ def _uplift(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
         exp.select(
             *keys,
             exp.alias_(
-                exp.func("coalesce", aggregate(measure, _col("value", "outcomes")), exp.Literal.number(0)), "outcome"
+                exp.func("coalesce", aggregate(measure, _col("value", "outcomes")), exp.Literal.number(0)),
+                "outcome",
+                copy=False,
             ),
+            copy=False,
         )
-        .from_(exp.to_table(f"{name}_members").as_("members"))
-        .join(exp.to_table(f"{name}_outcomes").as_("outcomes"), on=_and_all(on), join_type="left")
-        .group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))])
+        .from_(exp.to_table(f"{name}_members").as_("members"), copy=False)
+        .join(exp.to_table(f"{name}_outcomes").as_("outcomes"), on=_and_all(on), join_type="left", copy=False)
+        .group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))], copy=False)
     )
 
     def when(group: str, value: exp.Expression) -> exp.Case:
@@ -473,20 +482,20 @@ def _uplift(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
 
     group_cols: list[exp.Expression] = []
     if time:
-        group_cols.append(exp.alias_(truncate(_col("exposed_at"), grain), time.column))
+        group_cols.append(exp.alias_(truncate(_col("exposed_at"), grain), time.column, copy=False))
     group_cols += [_col(g.column) for g in dims]
     arms_select = [
         *group_cols,
-        exp.alias_(exp.Count(this=when(p.treatment, exp.Literal.number(1))), "treatment_members"),
-        exp.alias_(exp.Count(this=when(p.control, exp.Literal.number(1))), "control_members"),
-        exp.alias_(exp.Avg(this=when(p.treatment, _col("outcome"))), "treatment_per_member"),
-        exp.alias_(exp.Avg(this=when(p.control, _col("outcome"))), "control_per_member"),
-        exp.alias_(exp.func("var_samp", when(p.treatment, _col("outcome"))), "treatment_variance"),
-        exp.alias_(exp.func("var_samp", when(p.control, _col("outcome"))), "control_variance"),
+        exp.alias_(exp.Count(this=when(p.treatment, exp.Literal.number(1))), "treatment_members", copy=False),
+        exp.alias_(exp.Count(this=when(p.control, exp.Literal.number(1))), "control_members", copy=False),
+        exp.alias_(exp.Avg(this=when(p.treatment, _col("outcome"))), "treatment_per_member", copy=False),
+        exp.alias_(exp.Avg(this=when(p.control, _col("outcome"))), "control_per_member", copy=False),
+        exp.alias_(exp.func("var_samp", when(p.treatment, _col("outcome"))), "treatment_variance", copy=False),
+        exp.alias_(exp.func("var_samp", when(p.control, _col("outcome"))), "control_variance", copy=False),
     ]
-    arms = exp.select(*arms_select).from_(f"{name}_per_member")
+    arms = exp.select(*arms_select, copy=False).from_(f"{name}_per_member", copy=False)
     if group_cols:
-        arms = arms.group_by(*[exp.Literal.number(i + 1) for i in range(len(group_cols))])
+        arms = arms.group_by(*[exp.Literal.number(i + 1) for i in range(len(group_cols))], copy=False)
     z = round(NormalDist().inv_cdf((1 + p.confidence) / 2), 6)
     diff = exp.Paren(this=exp.Sub(this=_col("treatment_per_member"), expression=_col("control_per_member")))
     error = exp.func(
@@ -505,14 +514,16 @@ def _uplift(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
         _col("control_members"),
         _col("treatment_per_member"),
         _col("control_per_member"),
-        exp.alias_(diff, name),
+        exp.alias_(diff, name, copy=False),
         exp.alias_(
             exp.Div(this=diff.copy(), expression=exp.func("nullif", _col("control_per_member"), exp.Literal.number(0))),
             f"{name}_relative",
+            copy=False,
         ),
-        exp.alias_(exp.Sub(this=diff.copy(), expression=margin.copy()), f"{name}_ci{level}_low"),
-        exp.alias_(exp.Add(this=diff.copy(), expression=margin.copy()), f"{name}_ci{level}_high"),
-    ).from_(f"{name}_arms")
+        exp.alias_(exp.Sub(this=diff.copy(), expression=margin.copy()), f"{name}_ci{level}_low", copy=False),
+        exp.alias_(exp.Add(this=diff.copy(), expression=margin.copy()), f"{name}_ci{level}_high", copy=False),
+        copy=False,
+    ).from_(f"{name}_arms", copy=False)
     ctes = [
         (f"{name}_members", members, f"{name}: one row per exposure ({p.treatment} or {p.control}) with its time"),
         (f"{name}_outcomes", outcomes, f"{name}: the {p.outcome.name} rows"),

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from northstar.errors import ExecutionError, ProjectError
-from northstar.metrics.compile import Request, compile_request
+from northstar.metrics.request import Request
 
 FORMATS = ("table", "csv", "json")
 
@@ -56,6 +56,7 @@ def run_sql(warehouse: Path, sql: str) -> tuple[tuple[str, ...], list[tuple]]:
 def run_query(project_or_manifest: Any, request: Request) -> QueryResult:
     """Compile ``request`` and run it against the project's warehouse."""
     from northstar.metrics import _project, load_semantics
+    from northstar.metrics.compile import compile_request
 
     sql = compile_request(load_semantics(project_or_manifest), request)
     columns, rows = run_sql(_project(project_or_manifest).config.warehouse, sql)
