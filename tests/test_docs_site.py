@@ -284,3 +284,38 @@ def test_a_model_page_lists_columns_with_types_tests_and_lineage(page):
     assert by_name["payment_total"][1].startswith("DECIMAL")
     assert "raw.orders.payment_total" in by_name["payment_total"][4]
     assert page.inner_text("pre.sql").lstrip().lower().startswith(("with", "select", "--"))
+
+
+def test_serve_serves_the_site_on_localhost(make_project, run_cli):
+    import threading
+    import urllib.request
+
+    from northstar.docs import make_server
+
+    root = make_project(SHOP_METRICS)
+    assert run_cli(root, "docs").exit_code == 0
+    folder = root / "target" / "docs"
+    with make_server(folder, 0) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            host, port = server.server_address[:2]
+            assert host == "127.0.0.1"
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5) as response:
+                assert response.read() == (folder / "index.html").read_bytes()
+        finally:
+            server.shutdown()
+            thread.join(5)
+
+
+def test_serve_on_a_busy_port_is_a_clear_error(make_project, run_cli):
+    from northstar.docs import make_server
+
+    root = make_project(SHOP_METRICS)
+    with make_server(root, 0) as busy:
+        port = busy.server_address[1]
+        result = run_cli(root, "docs", "--serve", "--port", str(port))
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        f"Error: Cannot serve on port {port}: Address already in use. Pick another with --port."
+    )

@@ -17,12 +17,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from northstar.docs.site import site_data, write_site
+from northstar.errors import ProjectError
+
+
+def make_server(folder: Path, port: int = 8080) -> http.server.ThreadingHTTPServer:
+    """An HTTP server for ``folder`` on 127.0.0.1 only (port 0: any free port), not yet serving."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    try:
+        return http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as error:
+        raise ProjectError(f"Cannot serve on port {port}: {error.strerror}. Pick another with --port.") from None
 
 
 def serve(folder: Path, port: int = 8080, echo: Callable[[str], None] = print) -> None:
     """Serve ``folder`` on http://127.0.0.1:PORT until interrupted (only this machine can reach it)."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+    with make_server(folder, port) as server:
         echo(f"Serving {folder} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)")
         try:
             server.serve_forever()
@@ -35,4 +44,4 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-__all__ = ["serve", "site_data", "write_site"]
+__all__ = ["make_server", "serve", "site_data", "write_site"]
