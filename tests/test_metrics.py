@@ -221,3 +221,26 @@ def test_python_api_metric_sql_and_list(shop):
     assert info["cpu"].semantic_models == ("spend", "users")
     assert info["cpu"].measures == ("spend", "new_users")
     assert info["completed_orders"].dimensions == ("orders.ordered_at", "order__status")
+
+
+def test_repeated_query_uses_the_cache_and_an_edit_invalidates_it(tmp_path):
+    root = write_project(tmp_path / "shop", SHOP)
+    assert cli(root, "build", "-q").exit_code == 0
+    first = out(cli(root, "query", "revenue", "--by", "quarter"))
+    assert len(list((root / "target" / "metric_cache").glob("*.json"))) == 1
+    assert out(cli(root, "query", "revenue", "--by", "quarter")) == first
+    metrics = root / "metrics" / "shop.yml"
+    metrics.write_text(
+        metrics.read_text().replace("case when status = 'completed' then amount end", "amount * 2"), encoding="utf-8"
+    )
+    assert out(cli(root, "query", "revenue", "--by", "quarter")) == table(
+        """
+        metric_time__quarter   revenue
+        --------------------  --------
+        2025-01-01            661.5000
+        2025-04-01             20.0000
+        """
+    )
+    (root / "metrics" / "broken.yml").write_text("metrics:\n  - name: revenue\n", encoding="utf-8")
+    result = cli(root, "query", "revenue", "--by", "quarter")
+    assert result.exit_code == 2 and "Error: metrics/broken.yml:2:" in result.output
