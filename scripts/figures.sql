@@ -80,3 +80,8 @@ select round(sum(checkout_failures) / sum(checkout_attempts), 3) as checkout,
        round(sum(signup_failures) / sum(signup_attempts), 3) as signup,
        round(sum(password_reset_failures) / sum(password_reset_attempts), 3) as password_reset
 from marts.fct_sessions;
+
+-- 8. The incident found blind: the weeks with the highest checkout failure rate over the whole period
+select date_trunc('week', session_date)::date as week, sum(checkout_attempts) as attempts,
+       round(sum(checkout_failures) / sum(checkout_attempts), 3) as checkout_failure_rate
+from marts.fct_sessions group by 1 order by checkout_failure_rate desc limit 4;
