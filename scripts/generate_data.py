@@ -46,14 +46,14 @@ import argparse
 import bisect
 import csv
 import math
+import multiprocessing
 import os
 import random
 import shutil
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 DAY = 86_400
 HOUR = 3_600
@@ -202,8 +202,7 @@ def _add_months(year: int, month: int, delta: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
-@dataclass(frozen=True)
-class Campaign:
+class Campaign(NamedTuple):
     campaign_id: int
     name: str
     kind: str
@@ -738,6 +737,27 @@ def _simulate_chunk(args: tuple) -> str:
     return f"{first}-{last}"
 
 
+def _run_chunks(jobs: list[tuple], workers: int) -> None:
+    """Simulate the chunks, in `workers` forked processes when there are several.
+
+    Forked processes run their share without pickling anything, so this works however the module was loaded
+    (benchmarks load it by path, where a process pool could not find `_simulate_chunk` by name).
+    """
+    if workers <= 1:
+        for job in jobs:
+            _simulate_chunk(job)
+        return
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=_run_chunks, args=(jobs[k::workers], 1)) for k in range(workers)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    failed = [process.exitcode for process in processes if process.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {workers} generator processes failed (exit codes {failed}).")
+
+
 def _write_static(world: World, tmp: Path) -> None:
     """The small tables that do not depend on the users: products, campaigns, channel fees."""
     with open(tmp / "products" / "static.csv", "w", newline="") as f:
@@ -905,11 +925,7 @@ def generate(
             (tmp / table).mkdir()
         _write_static(world, tmp)
         jobs = [(users, months, seed, i, str(tmp)) for i in range(math.ceil(users / CHUNK_USERS))]
-        if len(jobs) == 1:
-            list(map(_simulate_chunk, jobs))
-        else:
-            with ProcessPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1)) as pool:
-                list(pool.map(_simulate_chunk, jobs))
+        _run_chunks(jobs, min(len(jobs), os.cpu_count() or 1))
         _finalize(world, tmp, out, fmt)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
