@@ -164,7 +164,7 @@ def _run_build(
 def build(
     project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait, state, store_failures, junit_xml
 ) -> None:
-    """Load seeds, build models and run their tests in DAG order, then materialize the metrics.
+    """Build seeds, models, their tests and the metrics, in DAG order.
 
     Each model's tests run right after it; a failing error-severity test skips everything downstream. Each metric
     becomes a table in schema metrics once the models it reads are built, and its tests run after it. Everything
@@ -184,7 +184,7 @@ def build(
 @store_failures_option
 @junit_option
 def test(project_dir, vars_, target, threads, select, exclude, quiet, no_wait, store_failures, junit_xml) -> None:
-    """Run data tests against the published warehouse, and unit tests against their fixtures.
+    """Test the published warehouse, and models on unit-test fixtures.
 
     \b
     -s stg_orders          the tests of stg_orders
@@ -246,7 +246,7 @@ def compile_(node, project_dir, vars_, target, threads, select, exclude, output,
     With NODE, print its rendered SQL (and write it to target/compiled/); without, write every selected model there.
     When NODE names a metric, print the metric's query (--by to group it, --dialect to transpile it).
     """
-    from northstar import artifacts
+    from northstar import artifacts, datatests
     from northstar.build import BuildOptions, compile_for_build, select_nodes
     from northstar.errors import did_you_mean
 
@@ -260,7 +260,7 @@ def compile_(node, project_dir, vars_, target, threads, select, exclude, output,
         else:
             click.echo(sql)
         return
-    manifest = compile_for_build(project)
+    manifest = datatests.add_tests(compile_for_build(project))  # tests compile too: `metrics compile TEST` shows SQL
     target_dir = project.config.target_dir
     artifacts.write_manifest(manifest, target_dir)
     if node:

@@ -71,7 +71,7 @@ group by {{ column_name }}
 {% endtest %}
 
 {% test relationships(model, column_name, to, field) %}
-select * from {{ model }} as child
+select * from {{ model }}
 where {{ column_name }} is not null
   and {{ column_name }} not in (select {{ field }} from {{ to }} where {{ field }} is not null)
 {% endtest %}

@@ -508,3 +508,72 @@ def test_example_project_passes_its_tests_and_a_broken_seed_stops_the_marts(exam
     assert f"    {last[0]:<12} | 2\n" in result.output
     assert "    fax         | 1\n" in result.output
     assert query(warehouse, "select count(*), sum(session_id) from marts.fct_sessions") == before
+
+
+def test_tests_on_sources_seeds_and_ephemeral_models(make_project, run_cli):
+    root = make_project(
+        {
+            "seeds/orders.csv": BROKEN_ORDERS,
+            "models/staging/_sources.yml": """
+                sources:
+                  - name: raw
+                    tables:
+                      - name: orders
+                        columns:
+                          - name: order_id
+                            data_tests: [not_null]
+                seeds:
+                  - name: customers
+                    data_tests:
+                      - row_count: {max: 1, name: one_customer}
+            """,
+            "models/staging/web_orders.sql": (
+                "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('stg_orders') }} where channel = 'web'\n"
+            ),
+            "models/marts/web_revenue.sql": "select sum(amount) as revenue from {{ ref('web_orders') }}\n",
+            "models/staging/schema.yml": """
+                models:
+                  - name: web_orders
+                    columns:
+                      - name: order_id
+                        data_tests:
+                          - unique: {where: "customer_id = 2"}
+                          - not_null: {config: {enabled: false}}
+            """,
+        },
+        base=SHOP,
+    )
+    result = run_cli(root, "build", "-q")
+    assert result.exit_code == 1
+    assert {name: value for name, value in statuses(root).items() if value[1] is not None} == {
+        "source_not_null_raw_orders_order_id": ("fail", 1),
+        "one_customer": ("fail", 1),
+        "unique_web_orders_order_id": ("fail", 1),
+    }
+    assert "FAIL Test source_not_null_raw_orders_order_id on raw.orders (models/staging/_sources.yml:6)" in (
+        result.output
+    )
+
+
+def test_compile_prints_a_tests_sql(make_project, run_cli):
+    root = make_project(
+        {"models/staging/schema.yml": SHOP["models/staging/schema.yml"].replace("[not_null, unique]", "[not_null]")}
+        | {
+            "models/marts/schema.yml": """
+                models:
+                  - name: revenue
+                    data_tests:
+                      - expression_is_true: {expression: "revenue >= 0", where: "orders > 1"}
+            """
+        },
+        base=SHOP,
+    )
+    result = run_cli(root, "compile", "relationships_stg_orders_customer_id__customer_id__ref_customers_")
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "select * from staging.stg_orders\n"
+        "where customer_id is not null\n"
+        "  and customer_id not in (select customer_id from raw.customers where customer_id is not null)\n"
+    )
+    result = run_cli(root, "compile", "expression_is_true_revenue_revenue_0")
+    assert result.output == "select * from (SELECT * FROM marts.revenue WHERE orders > 1)\nwhere not (revenue >= 0)\n"
