@@ -410,9 +410,12 @@ def analyze_sql(
         return NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: "the SQL is not a query"})
     tracer = _Tracer({v: k for k, v in placeholders.items()}, unknown_tables)
     columns: dict[str, Deps] = {}
-    for position, name in enumerate(_output_names(root)):
-        columns[name] = tracer.projection(root, position)
-    columns[ROWS] = tracer.rowdeps(root)
+    try:
+        for position, name in enumerate(_output_names(root)):
+            columns[name] = tracer.projection(root, position)
+        columns[ROWS] = tracer.rowdeps(root)
+    except (SqlglotError, RecursionError) as error:
+        return NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"the SQL cannot be traced: {_first_line(error)}"})
     unresolved = dict(tracer.unresolved_by_output(columns))
     if "*" in [n for n in _output_names(root)]:
         unresolved[ROWS] = "a 'select *' over a table whose columns are unknown"
