@@ -127,6 +127,11 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
                 dag = datatests.build_dag(manifest, selected)
                 results = run_dag(dag, selected, run_node, connection, config.target.threads, on_result=reporter.result)
                 success = not any(r.status in BLOCKING for r in results)
+                failures_file = None
+                if not success:  # nothing is published: keep the failing rows where they can be inspected
+                    failures_file = datatests.keep_failures(
+                        connection, manifest, results, config.target_dir, options.store_failures
+                    )
                 if success:
                     made = [r.unique_id for r in results if manifest.nodes[r.unique_id].kind in state.KEEPABLE]
                     state.record(connection, manifest, plan.built(made), previous)
@@ -149,6 +154,8 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
         if success
         else f"Nothing published: {_display(config.warehouse, config.root)} is unchanged."
     )
+    if failures_file is not None:
+        tail += f" Failing rows of the tests are in {_display(failures_file, config.root)}."
     reporter.summary(results, tail)
     return BuildResult(manifest, tuple(results), elapsed, success, config.warehouse)
 
@@ -168,7 +175,8 @@ def run_tests(
     started = time.perf_counter()
     manifest = add_metrics(datatests.add_tests(compile_for_build(project, reporter=reporter)))
     selected = select_nodes(manifest, options)
-    data_tests = [uid for uid in selected if manifest.nodes[uid].test_type != "unit"]
+    # Unit tests (of models and of metrics) run on fixtures alone: they need no warehouse.
+    data_tests = [uid for uid in selected if manifest.nodes[uid].test_type not in ("unit", "metric_unit")]
     if data_tests and not config.warehouse.exists():
         raise ProjectError(
             f"{_display(config.warehouse, config.root)} does not exist yet, so there is nothing to test. "

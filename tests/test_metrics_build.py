@@ -101,9 +101,17 @@ def test_metric_tests_run_in_build_and_in_metrics_test(built):
         "WARN Test metric_checked_revenue_not_null on checked_revenue (metrics/shop.yml:86): 1 failing row." in output
     )
     assert "    2025-04-01" in output  # April has no revenue
-    result = cli(root, "test", "-s", "test_type:metric")
+    result = cli(root, "test", "-s", "test_type:metric", "-s", "test_type:metric_unit")
     assert result.exit_code == 0, result.output
     assert "Finished 6 nodes" in result.output and "5 PASS, 1 WARN" in result.output
+
+
+def test_metric_unit_tests_need_no_warehouse(tmp_path):
+    root = write_project(tmp_path / "shop", CHECKED)
+    result = cli(root, "test", "-s", "test_type:metric_unit")
+    assert result.exit_code == 0, result.output
+    assert "Finished 2 nodes" in result.output and "2 PASS" in result.output
+    assert not (root / "warehouse.duckdb").exists()
 
 
 def test_failing_unit_test_shows_unexpected_and_missing_rows(tmp_path):

@@ -17,7 +17,8 @@ Expectations read the built table ``metrics.<metric>``; unit tests run the metri
           expect:
             rows: [{metric_time__month: 2025-01-01, revenue: 100.5}]
 
-Each entry may also have ``name:`` and ``severity: warn``.
+Each entry may also have ``name:`` and ``severity: warn``. Select them with ``-s test_type:metric`` (expectations)
+or ``-s test_type:metric_unit`` (unit tests, which need no warehouse).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def metric_tests(sem: Any, metric_nodes: Mapping[str, Any], prefix: str) -> list
                     name=name,
                     path=metric.where.path,
                     line=line,
-                    test_type="metric",
+                    test_type="metric_unit" if kind == "unit" else "metric",
                     test_name=kind,
                     sql=sql,
                     depends_on=(node.unique_id,),
