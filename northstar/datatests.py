@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import duckdb
@@ -749,6 +749,39 @@ def run_data_test(node: TestNode, cursor: duckdb.DuckDBPyConnection, store: bool
         failures=failures,
         details={"test_type": node.test_type, "attached_node": node.attached_node},
     )
+
+
+def keep_failures(
+    connection: duckdb.DuckDBPyConnection,
+    manifest: Manifest,
+    results: Iterable[NodeResult],
+    target_dir: Path,
+    store_failures: bool,
+) -> Path | None:
+    """Copy the stored failing rows of the tests that did not pass into ``target/failing_rows.duckdb``.
+
+    A failed build publishes nothing, so the rows ``--store-failures`` kept in the build's copy would be lost with
+    it; this file is where they can be inspected. Returns the file, or None when no stored test failed.
+    """
+    failing = [
+        node
+        for node in (manifest.nodes.get(r.unique_id) for r in results if r.status in ("fail", "warn"))
+        if isinstance(node, TestNode) and (store_failures or node.config.store_failures)
+    ]
+    if not failing:
+        return None
+    path = target_dir / "failing_rows.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # this build's failures only
+    connection.execute(f"ATTACH {sql_literal(str(path))} AS ns_failures")
+    try:
+        connection.execute(f"CREATE SCHEMA ns_failures.{FAILURES_SCHEMA}")
+        for node in failing:
+            stored = Relation(FAILURES_SCHEMA, node.name)
+            connection.execute(f"CREATE TABLE ns_failures.{stored} AS SELECT * FROM {stored}")
+    finally:
+        connection.execute("DETACH ns_failures")
+    return path
 
 
 def failure_message(node: TestNode, failures: int, preview: str, stored: bool) -> str:

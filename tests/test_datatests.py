@@ -577,3 +577,32 @@ def test_compile_prints_a_tests_sql(make_project, run_cli):
     )
     result = run_cli(root, "compile", "expression_is_true_revenue_revenue_0")
     assert result.output == "select * from (SELECT * FROM marts.revenue WHERE orders > 1)\nwhere not (revenue >= 0)\n"
+
+
+def test_store_failures_of_a_failed_build_and_of_metrics_test(make_project, run_cli):
+    root = make_project({"seeds/orders.csv": BROKEN_ORDERS}, base=SHOP)
+    result = run_cli(root, "build", "-q", "--store-failures")
+    assert result.exit_code == 1
+    assert timeless(result.output).startswith(
+        "\nFinished 8 nodes in T: 3 OK, 1 PASS, 3 FAIL, 1 SKIP. Nothing published: warehouse.duckdb is unchanged. "
+        "Failing rows of the tests are in target/failing_rows.duckdb.\n"
+    )
+    assert not (root / "warehouse.duckdb").exists()
+    failures = root / "target/failing_rows.duckdb"
+    assert query(failures, "select table_name from information_schema.tables order by 1") == [
+        ("accepted_values_stg_orders_channel__web__email",),
+        ("not_null_stg_orders_order_id",),
+        ("unique_stg_orders_order_id",),
+    ]
+    assert query(failures, "select * from test_failures.unique_stg_orders_order_id") == [(3, 2)]
+
+    # metrics test --store-failures publishes the failing rows next to the data, whatever the tests found.
+    (root / "project.yml").write_text(WARN_ONLY)
+    assert run_cli(root, "build", "-q").exit_code == 0
+    (root / "project.yml").write_text(textwrap.dedent(SHOP["project.yml"]))
+    result = run_cli(root, "test", "-q", "--store-failures", "-s", "test_type:generic")
+    assert result.exit_code == 1
+    assert "Failing rows are in schema test_failures of warehouse.duckdb.\n" in result.output
+    assert query(root / "warehouse.duckdb", "select * from test_failures.not_null_stg_orders_order_id") == [
+        (None, 1, 3.0, "web")
+    ]
