@@ -469,3 +469,12 @@ def test_example_downstream_of_a_raw_column_reaches_the_metrics(example_project,
     fed = result.output.split("Feeds ")[1].splitlines()[1:]
     assert {"  fct_orders.payment_total", "  revenue.revenue", "  sarpu.sarpu", "  ltv.ltv"} <= set(fed)
     assert "  cpc.cpc" not in fed
+
+
+@pytest.mark.parametrize("name", ["northstar.lineage.graph", "northstar.docs.site"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0

@@ -4,7 +4,7 @@ The site is static and must open from ``file://``, where browsers refuse ``fetch
 script, ``data.js``, that sets ``window.NORTHSTAR_DOCS``, next to ``index.html`` and the bundled assets.
 
 >>> index = write_site(manifest)       # doctest: +SKIP
->>> index.name
+>>> index.name                         # doctest: +SKIP
 'index.html'
 """
 

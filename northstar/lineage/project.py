@@ -1,0 +1,277 @@
+"""The lineage of a whole project: models in DAG order, then semantic models and metrics, cached in target/."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from northstar.lineage.graph import RAW_KINDS, ROWS, ColumnRef, Deps, GraphNode, Lineage, NodeLineage, SemanticLayer
+from northstar.lineage.schemas import cached_warehouse_columns, raw_schemas, warehouse_columns
+from northstar.lineage.sql import RelationIndex, analyze_sql
+from northstar.manifest import Manifest, ModelNode, SeedNode, SourceNode
+from northstar.render import Relation
+
+
+def _fingerprint(parts: Iterable[object]) -> str:
+    return hashlib.sha256(json.dumps(list(parts), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def model_lineage(
+    manifest: Manifest,
+    built: Mapping[tuple[str, str], Mapping[str, str]] | None = None,
+    cache: dict[str, dict] | None = None,
+) -> dict[str, NodeLineage]:
+    """Lineage of every seed, source and model, in DAG order so each model is qualified with its parents' columns.
+
+    ``built`` is :func:`warehouse_columns` of the warehouse (read when omitted); ``cache`` maps a fingerprint of a
+    model's SQL and its parents' columns to a previous result, so unchanged models are not parsed again.
+    """
+    if built is None:
+        built = warehouse_columns(manifest.project.config.warehouse)
+    index = RelationIndex(manifest)
+    schemas: dict[str, dict[str, str]] = raw_schemas(manifest, built)
+    result: dict[str, NodeLineage] = {}
+    for uid in manifest.dag.sorted():
+        node = manifest.nodes.get(uid)
+        if isinstance(node, (SeedNode, SourceNode)):
+            columns = schemas.get(uid, {})
+            unresolved = {} if columns else {ROWS: "its columns are unknown: build it or declare them in YAML"}
+            # A source over a seed's table is loaded by that seed, column for column.
+            loader = {c for p in node.depends_on for c in schemas.get(p, {}) and [p]}
+            edges = {c: Deps(frozenset(ColumnRef(p, c) for p in loader if c in schemas.get(p, {}))) for c in columns}
+            result[uid] = NodeLineage(uid, {**edges, ROWS: Deps()}, columns, unresolved)
+        elif isinstance(node, ModelNode):
+            parents = {p: schemas.get(p, {}) for p in sorted(node.depends_on)}
+            key = _fingerprint([node.sql, parents])
+            cached = cache.get(key) if cache is not None else None
+            lineage = from_cache(uid, cached) if cached else analyze_sql(uid, node.sql, index, schemas, node.depends_on)
+            if cache is not None:
+                cache[key] = cached or to_json(lineage)
+            relation = node.relation
+            types = (
+                built.get((relation.schema.lower(), relation.identifier.lower()), {})
+                if isinstance(relation, Relation)
+                else {}
+            )
+            declared = {c.name: c.data_type for c in node.columns if c.data_type}
+            types = {c: types.get(c) or declared.get(c) or "UNKNOWN" for c in lineage.output_columns}
+            lineage = NodeLineage(uid, _without_raw_rows(lineage.columns, manifest), types, lineage.unresolved)
+            result[uid] = lineage
+            schemas[uid] = dict(types)
+    return result
+
+
+def _without_raw_rows(columns: Mapping[str, Deps], manifest: Manifest) -> dict[str, Deps]:
+    """Drop "reads the rows of raw.orders": a seed's or source's rows are just the table, with nothing behind them."""
+    raw = {uid for uid, node in manifest.nodes.items() if node.kind in RAW_KINDS}
+    return {c: Deps(d.value, d.filter, d.rows - raw) if d.rows & raw else d for c, d in columns.items()}
+
+
+def to_json(lineage: NodeLineage) -> dict:
+    """A node's lineage as plain JSON (the shape of manifest.json's ``column_lineage`` entries)."""
+    return {
+        "columns": {
+            column: {
+                "value": [[r.node, r.column] for r in sorted(deps.value)],
+                "filter": [[r.node, r.column] for r in sorted(deps.filter - deps.value)],
+                "rows": sorted(deps.rows),
+            }
+            for column, deps in lineage.columns.items()
+        },
+        "unresolved": dict(lineage.unresolved),
+    }
+
+
+def from_cache(uid: str, data: Mapping | None) -> NodeLineage | None:
+    if not data:
+        return None
+    columns = {
+        column: Deps(
+            frozenset(ColumnRef(*r) for r in entry["value"]),
+            frozenset(ColumnRef(*r) for r in entry["filter"]),
+            frozenset(entry["rows"]),
+        )
+        for column, entry in data["columns"].items()
+    }
+    return NodeLineage(uid, columns, unresolved=data.get("unresolved", {}))
+
+
+def graph_nodes(manifest: Manifest) -> dict[str, GraphNode]:
+    """Models, seeds and sources with their parents (data tests read columns but feed nothing: left out)."""
+    kept = {uid for uid, node in manifest.nodes.items() if isinstance(node, (ModelNode, SeedNode, SourceNode))}
+    nodes = {}
+    for uid in kept:
+        node = manifest.nodes[uid]
+        name = f"{node.source_name}.{node.name}" if isinstance(node, SourceNode) else node.name
+        parents = tuple(sorted(p for p in manifest.dag.parents.get(uid, ()) if p in kept))
+        nodes[uid] = GraphNode(uid, node.kind, name, parents)
+    return dict(sorted(nodes.items()))
+
+
+def build_lineage(
+    manifest: Manifest, cache: dict[str, dict] | None = None, layer: SemanticLayer | None = None
+) -> Lineage:
+    """The lineage of every node of ``manifest``, then of the semantic models and metrics built on it.
+
+    ``layer`` is :func:`semantic_layer` of the manifest, read here when omitted.
+    """
+    built = cached_warehouse_columns(manifest.project.config.warehouse, cache)
+    nodes = model_lineage(manifest, built, cache)
+    graph = graph_nodes(manifest)
+    layer = layer if layer is not None else semantic_layer(manifest)
+    semantic_graph, semantic_nodes = semantic_lineage(manifest, nodes, cache, layer)
+    # A model and a metric may share a name; the name then means the model (the metric is metric.<project>.<name>).
+    return Lineage({**semantic_graph, **graph}, {**nodes, **semantic_nodes}, layer)
+
+
+def semantic_layer(manifest: Manifest, cache: dict[str, dict] | None = None) -> SemanticLayer:
+    """Read the semantic models and metrics once. Their YAML mistakes raise the semantic layer's own errors.
+
+    Compiling every metric is most of the cost, so the SQL is cached under a fingerprint of the metric YAML, the
+    models' relations and the semantic layer's code.
+    """
+    docs = [d for d in manifest.project.yaml_docs if "semantic_models" in d.data or "metrics" in d.data]
+    if not docs:
+        return SemanticLayer()
+    from northstar import metrics
+    from northstar.metrics import load_semantics
+    from northstar.metrics.compile import compile_expression, default_request, render
+
+    sem = load_semantics(manifest)
+    infos = tuple(sem.info(metric) for metric in sem.spec.metrics)
+    code = sorted((p.name, p.stat().st_mtime_ns) for p in Path(metrics.__file__).parent.glob("*.py"))
+    relations = {name: str(relation) for name, relation in sorted(sem.relations.items())}
+    key = "metrics:" + _fingerprint([[(d.path, d.data) for d in docs], relations, code, manifest.project.config.vars])
+    cached = cache.get(key) if cache is not None else None
+    expressions = {} if cached else {m.name: compile_expression(sem, default_request(m)) for m in sem.spec.metrics}
+    sql = cached or {name: render(expression) for name, expression in expressions.items()}
+    if cache is not None:
+        cache[key] = sql
+    specs = {m.name: m for m in sem.spec.metrics}
+    return SemanticLayer(tuple(sem.spec.semantic_models), infos, sql, specs, expressions)
+
+
+def semantic_lineage(
+    manifest: Manifest,
+    nodes: Mapping[str, NodeLineage],
+    cache: dict[str, dict] | None = None,
+    layer: SemanticLayer | None = None,
+) -> tuple[dict[str, GraphNode], dict[str, NodeLineage]]:
+    """Semantic models (a column per entity, dimension and measure) and metrics (the columns of their SQL)."""
+    layer = layer if layer is not None else semantic_layer(manifest)
+    if not layer.semantic_models and not layer.metrics:
+        return {}, {}
+    prefix = manifest.project.config.name
+    index = RelationIndex(manifest)
+    schemas = {uid: dict(n.types) or dict.fromkeys(n.output_columns, "UNKNOWN") for uid, n in nodes.items()}
+    graph: dict[str, GraphNode] = {}
+    result: dict[str, NodeLineage] = {}
+    for model in layer.semantic_models:
+        uid = f"semantic_model.{prefix}.{model.name}"
+        parent = manifest.by_name.get(model.model)
+        node = manifest.nodes.get(parent) if parent else None
+        # Semantic models are often named like the seed or model they describe ("orders"): keep them apart.
+        graph[uid] = GraphNode(uid, "semantic_model", f"semantic_model:{model.name}", (parent,) if parent else ())
+        if node is None or not isinstance(getattr(node, "relation", None), Relation):
+            result[uid] = NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"model '{model.model}' is not built"})
+            continue
+        elements = [*model.entities, *model.dimensions, *model.measures]
+        key = [(e.name, e.expr) for e in elements], str(node.relation)
+
+        def select(elements=elements, node=node) -> exp.Expr:
+            return exp.select(
+                *(exp.alias_(sqlglot.parse_one(e.expr, dialect="duckdb"), e.name, quoted=False) for e in elements)
+            ).from_(exp.to_table(str(node.relation), dialect="duckdb"))
+
+        result[uid] = _cached_analysis(uid, key, select, index, schemas, (parent,), cache, manifest)
+    for info in layer.metrics:
+        uid = f"metric.{prefix}.{info.name}"
+        parents = tuple(f"semantic_model.{prefix}.{name}" for name in info.semantic_models)
+        graph[uid] = GraphNode(uid, "metric", info.name, parents)
+        models = tuple(manifest.by_name[m] for m in info.models if m in manifest.by_name)
+        sql = layer.sql[info.name]
+        expression = layer.expressions.get(info.name)
+
+        def query(sql=sql, expression=expression) -> str | exp.Expr:
+            return expression if expression is not None else sql
+
+        result[uid] = _cached_analysis(uid, sql, query, index, schemas, models, cache, manifest)
+    return graph, result
+
+
+def _cached_analysis(
+    uid: str,
+    key: object,
+    query: Callable[[], str | exp.Expr],
+    index: RelationIndex,
+    schemas: Mapping[str, Mapping[str, str]],
+    parents: tuple[str, ...],
+    cache: dict[str, dict] | None,
+    manifest: Manifest,
+) -> NodeLineage:
+    """:func:`analyze_sql` of ``query()``, unless the cache knows ``key`` with these parents' columns."""
+    key = _fingerprint([uid, key, {p: schemas.get(p, {}) for p in sorted(parents)}])
+    cached = cache.get(key) if cache is not None else None
+    if cached:
+        lineage = from_cache(uid, cached)
+    else:
+        try:
+            lineage = analyze_sql(uid, query(), index, schemas, parents)
+        except SqlglotError as error:
+            lineage = NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"an expression does not parse: {error}"})
+    if cache is not None:
+        cache[key] = cached or to_json(lineage)
+    return NodeLineage(uid, _without_raw_rows(lineage.columns, manifest), lineage.types, lineage.unresolved)
+
+
+CACHE_FILE = "lineage_cache.json"
+
+
+def project_lineage(manifest: Manifest, strict: bool = True) -> Lineage:
+    """:func:`build_lineage` of the project's models, semantic models and metrics, with a cache in ``target/``, so
+    models whose SQL and parents did not change are not parsed again by the next build, ``lineage`` or ``docs``.
+
+    With ``strict=False`` a semantic layer that does not load (a mistake in the metric YAML, which the metric
+    commands report) leaves the metrics out instead of raising. The layer is ``lineage.layer``.
+    """
+    from northstar.errors import NorthstarError
+
+    path = manifest.project.config.target_dir / CACHE_FILE
+    try:
+        cache = json.loads(path.read_text(encoding="utf-8"))
+        if cache.get("version") != sqlglot.__version__:
+            cache = {}
+    except (OSError, ValueError):
+        cache = {}
+    previous = cache.get("entries", {})
+    entries = _Cache(previous)
+    try:
+        layer = semantic_layer(manifest, entries)
+    except NorthstarError:
+        if strict:
+            raise
+        layer = SemanticLayer()
+    lineage = build_lineage(manifest, entries, layer)
+    if entries.keys() != previous.keys():
+        # Only what this project still uses is written back, so the file does not grow forever.
+        from northstar.artifacts import write_json
+
+        write_json(path, {"version": sqlglot.__version__, "entries": dict(entries)})
+    return lineage
+
+
+class _Cache(dict):
+    """Starts empty and reads misses from ``previous``: what ends up in it is exactly what this run used."""
+
+    def __init__(self, previous: Mapping[str, dict]) -> None:
+        super().__init__()
+        self.previous = previous
+
+    def get(self, key, default=None):
+        return super().get(key) or self.previous.get(key, default)

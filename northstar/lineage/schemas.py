@@ -1,0 +1,104 @@
+"""What Northstar knows about raw tables' columns: the built warehouse, YAML, a CSV header or a Parquet footer."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from pathlib import Path
+
+import duckdb
+
+from northstar.manifest import Manifest, SeedNode, SourceNode
+from northstar.render import External, Relation
+
+
+def warehouse_columns(path: Path) -> dict[tuple[str, str], dict[str, str]]:
+    """``(schema, table) -> {column: type}`` of a built warehouse, or ``{}`` when it cannot be read.
+
+    Opened read-only, so a BI reader or a build in progress (which writes a private copy) is never disturbed.
+    """
+    if not path.exists():
+        return {}
+    try:
+        with duckdb.connect(str(path), read_only=True) as connection:
+            rows = connection.execute(
+                "select table_schema, table_name, column_name, data_type from information_schema.columns "
+                "order by table_schema, table_name, ordinal_position"
+            ).fetchall()
+    except duckdb.Error:
+        return {}
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    for schema, table, column, data_type in rows:
+        found.setdefault((schema.lower(), table.lower()), {})[column] = data_type
+    return found
+
+
+def cached_warehouse_columns(path: Path, cache: dict[str, dict] | None) -> dict[tuple[str, str], dict[str, str]]:
+    """:func:`warehouse_columns`, cached by the file's size and modification time (a publish replaces the file)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return {}
+    key = f"warehouse:{path}:{stat.st_size}:{stat.st_mtime_ns}"
+    cached = cache.get(key) if cache is not None else None
+    if cached:
+        cache[key] = cached
+        return {(schema, table): columns for schema, table, columns in cached["tables"]}
+    found = warehouse_columns(path)
+    if cache is not None and found:
+        cache[key] = {"tables": [[schema, table, columns] for (schema, table), columns in found.items()]}
+    return found
+
+
+def _sniff(connection: duckdb.DuckDBPyConnection, relation_sql: str) -> dict[str, str]:
+    """Column names and types DuckDB reads from a file (a CSV's header and sample, a Parquet footer)."""
+    try:
+        rows = connection.execute(f"describe select * from {relation_sql}").fetchall()
+    except duckdb.Error:
+        return {}
+    return {row[0]: row[1] for row in rows}
+
+
+def _csv_header(path: Path) -> list[str]:
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return next(csv.reader(handle), [])
+    except OSError:
+        return []
+
+
+def raw_schemas(manifest: Manifest, built: Mapping[tuple[str, str], Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    """``uid -> {column: type}`` for every seed and source: the warehouse first, then YAML, then the file itself."""
+    schemas: dict[str, dict[str, str]] = {}
+    sniffer: duckdb.DuckDBPyConnection | None = None
+    seed_files = {
+        (n.relation.schema.lower(), n.relation.identifier.lower()): n
+        for n in manifest.nodes.values()
+        if isinstance(n, SeedNode)
+    }
+    try:
+        for uid, node in manifest.nodes.items():
+            if not isinstance(node, (SeedNode, SourceNode)):
+                continue
+            relation = node.relation
+            key = (relation.schema.lower(), relation.identifier.lower()) if isinstance(relation, Relation) else None
+            declared = {c.name: c.data_type or "UNKNOWN" for c in node.columns}
+            if key in built:
+                schemas[uid] = {**dict(built[key]), **{k: v for k, v in declared.items() if k not in built[key]}}
+                continue
+            if isinstance(node, SourceNode) and declared and key not in seed_files:
+                schemas[uid] = declared
+                continue
+            seed = node if isinstance(node, SeedNode) else seed_files.get(key) if key else None
+            if seed is not None:
+                # Not built yet: the header names the columns; types come with the first build.
+                schemas[uid] = {**dict.fromkeys(_csv_header(seed.abs_path), "UNKNOWN"), **declared}
+            elif isinstance(relation, External):
+                sniffer = sniffer or duckdb.connect()
+                schemas[uid] = _sniff(sniffer, relation.render()) or declared
+            else:
+                schemas[uid] = declared
+    finally:
+        if sniffer is not None:
+            sniffer.close()
+    return schemas
