@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
+from northstar import warehouse
 from northstar.errors import ProjectError
 from northstar.manifest import Manifest, ModelNode, Node, SeedNode, SourceNode
 from northstar.render import External, Relation
@@ -199,18 +200,7 @@ def _files_version(location: str) -> str:
 
 
 def _table_version(connection: duckdb.DuckDBPyConnection, relation: Relation) -> str:
-    columns = connection.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [relation.schema, relation.identifier],
-    ).fetchall()
-    row = exp.to_identifier("__northstar_row")
-    query = exp.select(
-        exp.Count(this=exp.Star()),
-        exp.cast(exp.Sum(this=exp.func("hash", exp.column(row))), "VARCHAR"),
-    ).from_(exp.alias_(exp.table_(relation.identifier, db=relation.schema, quoted=True), row))
-    count, total = connection.execute(query.sql("duckdb")).fetchone()
-    return _digest([columns, count, total])
+    return _digest(warehouse.table_version(connection, relation.schema, relation.identifier))
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import fcntl
 import os
 import shutil
 import struct
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -141,12 +142,22 @@ def identity(published: Path) -> Identity:
     return (_stat(published), _stat(_wal(published)))
 
 
+def _shared_lock(fd: int) -> None:
+    """A non-blocking shared lock on the whole file: OFD on Linux, a POSIX record lock elsewhere (macOS)."""
+    if sys.platform == "linux":
+        fcntl.fcntl(fd, fcntl.F_OFD_SETLK, _flock_struct(fcntl.F_RDLCK))
+    else:  # dropped when this process closes another descriptor of the file: publish() looks again
+        fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+
+
 def _flock_struct(kind: int) -> bytes:
     return struct.pack(_FLOCK, kind, os.SEEK_SET, 0, 0, 0)
 
 
 def _writer_pid(fd: int) -> int | None:
     """The pid of the process holding a conflicting (POSIX) lock, as DuckDB takes them, if the OS tells."""
+    if sys.platform != "linux":  # struct flock is laid out differently elsewhere
+        return None
     try:
         answer = fcntl.fcntl(fd, fcntl.F_GETLK, _flock_struct(fcntl.F_RDLCK))
     except OSError:
@@ -175,7 +186,7 @@ def no_writers(
         told = False
         while True:
             try:
-                fcntl.fcntl(fd, fcntl.F_OFD_SETLK, _flock_struct(fcntl.F_RDLCK))
+                _shared_lock(fd)
                 break
             except OSError as error:
                 if error.errno not in (errno.EAGAIN, errno.EACCES):
@@ -204,22 +215,23 @@ def copy_file(source: Path, target: Path) -> str:
     inside the kernel (and on NFS/CIFS on the server); a plain copy is the last resort.
     """
     with open(source, "rb") as src, open(target, "wb") as dst:
-        try:
-            fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
-            return "reflink"
-        except OSError:
-            pass
+        if sys.platform == "linux":
+            try:
+                fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
+                return "reflink"
+            except OSError:
+                pass
         size = os.fstat(src.fileno()).st_size
         try:
             copied = 0
             while copied < size:
-                n = os.copy_file_range(src.fileno(), dst.fileno(), size - copied)
+                n = os.copy_file_range(src.fileno(), dst.fileno(), size - copied)  # Linux only
                 if n == 0:
                     break
                 copied += n
             if copied == size:
                 return "copy_file_range"
-        except OSError:
+        except (OSError, AttributeError):
             pass
         src.seek(0)
         dst.seek(0)
@@ -270,8 +282,21 @@ def publish(
         # checkpoint would cost more than the rest of a no-change build's publish.
         if changed or _wal(work.path).exists():
             with duckdb.connect(str(work.path)) as connection:
-                if changed:
+                seen = work.base
+                for _ in range(10):
+                    now = identity(published)
+                    if now == seen or not published.exists():
+                        break
+                    # Once under Linux's OFD lock; where the lock is a POSIX one, detaching the published file drops
+                    # it, so look again until the file holds still.
                     notes = _take_foreign_changes(connection, published, owned)
+                    seen = now
+                else:
+                    raise ProjectError(
+                        f"Another tool kept writing to {published.name} while the build tried to publish. "
+                        "Nothing was published; build again when it is done.",
+                        published,
+                    )
                 connection.execute("CHECKPOINT")
         _fsync(work.path)
         wal = _wal(published)
@@ -324,6 +349,12 @@ def _take_foreign_changes(
             connection.execute(exp.Create(this=schema, kind="SCHEMA", exists=True).sql("duckdb"))
             if key in ours and ours[key][0] != kind:
                 connection.execute(_drop(key, ours[key][0]))
+            if (
+                key in ours
+                and ours[key] == theirs[key]
+                and (kind == "VIEW" or table_version(connection, *key) == table_version(connection, *key, _PUBLISHED))
+            ):
+                continue  # untouched by the other tool: one scan of each beats copying it
             if kind == "VIEW":
                 connection.execute(_drop(key, "VIEW"))
                 connection.execute(view_sql)  # DuckDB's own definition of the view, run as it stored it
@@ -340,6 +371,24 @@ def _take_foreign_changes(
         return notes
     finally:
         connection.execute(exp.Detach(this=exp.to_identifier(_PUBLISHED)).sql("duckdb"))
+
+
+def table_version(
+    connection: duckdb.DuckDBPyConnection, schema: str, name: str, catalog: str | None = None
+) -> tuple[object, ...]:
+    """What a table holds, in one scan: its columns and types, its row count and the sum of its rows' hashes."""
+    columns = connection.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = coalesce(?, current_database()) AND table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
+        [catalog, schema, name],
+    ).fetchall()
+    row = exp.to_identifier("__northstar_row")
+    query = exp.select(
+        exp.Count(this=exp.Star()),
+        exp.cast(exp.Sum(this=exp.func("hash", exp.column(row))), "VARCHAR"),
+    ).from_(exp.alias_(exp.table_(name, db=schema, catalog=catalog, quoted=True), row))
+    return (tuple(columns), *connection.execute(query.sql("duckdb")).fetchone())
 
 
 def _drop(key: tuple[str, str], kind: str) -> str:

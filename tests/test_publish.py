@@ -211,6 +211,7 @@ def test_a_load_during_a_build_is_carried_into_the_new_version(make_project, run
     assert run_cli(root, "build").exit_code == 0
     load_events(published)
     load_events(published, "create table el.old_snapshot as select 1 as x")
+    load_events(published, "create table el.steady as select 1 as x")  # not touched during the build
     (root / "seeds/orders.csv").write_text("order_id,customer_id,amount\n1,1,100\n")
 
     def el_tool() -> None:
@@ -227,6 +228,7 @@ def test_a_load_during_a_build_is_carried_into_the_new_version(make_project, run
         (0,)
     ]
     assert query(published, "select revenue from marts.customers") == [(100.0,)]
+    assert query(published, "select x from el.steady") == [(1,)]
     assert reporter.notes == [
         "el.old_snapshot was dropped by another tool during the build; dropped it too.",
         "el.new_table was written by another tool during the build; kept its latest data.",
