@@ -1,9 +1,10 @@
 """The semantic layer: YAML metrics compiled by sqlglot into one readable DuckDB query each.
 
-Modules: ``spec`` (YAML -> frozen dataclasses), ``resolve`` (names checked, joins through entities, derived metrics
-expanded), ``filters`` (MetricFlow filter syntax and ``--where``), ``compile`` (the passes building one query),
-``growth`` (cohort, retention, conversion, funnel, uplift), ``query`` (run and format), ``nodes`` (metrics as DAG
-nodes for ``metrics build``), ``tests`` (metric unit tests and expectations).
+Modules: ``spec`` (the frozen dataclasses), ``reader`` (YAML -> spec, shape errors with file:line), ``resolve``
+(names checked, joins through entities, derived metrics expanded), ``filters`` (MetricFlow filter syntax and
+``--where``), ``request`` and ``compile`` (the passes building one query), ``growth`` (cohort, retention,
+conversion, funnel, uplift), ``query`` (run and format), ``cache`` (compiled SQL per request), ``nodes`` (metrics as
+DAG nodes for ``metrics build``), ``checks`` (metric tests), ``cli`` (what the commands call).
 
 The public API, used by the CLI and by lineage:
 
@@ -66,8 +67,8 @@ def model_relations(project_or_manifest: Any) -> dict[str, Any]:
 
 def load_semantics(project_or_manifest: Any) -> Semantics:
     """Read and validate every semantic model and metric of a project (or of a manifest's project)."""
+    from northstar.metrics.reader import read_spec
     from northstar.metrics.resolve import semantics
-    from northstar.metrics.spec import read_spec
 
     project = _project(project_or_manifest)
     docs = [(doc.path, doc.data) for doc in project.yaml_docs if "semantic_models" in doc.data or "metrics" in doc.data]

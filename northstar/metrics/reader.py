@@ -1,0 +1,506 @@
+"""Read ``semantic_models`` and ``metrics`` from YAML into the frozen dataclasses of :mod:`northstar.metrics.spec`.
+
+This module checks the *shape* of each entry (known keys, known types, required fields) and remembers where it was
+written, so every later error can name the file and line. Whether names refer to things that exist is checked by
+:mod:`northstar.metrics.resolve`.
+
+>>> from northstar.yamlfile import loads
+>>> doc = loads('''
+... semantic_models:
+...   - name: orders
+...     model: ref('fct_orders')
+...     defaults: {agg_time_dimension: ordered_at}
+...     entities: [{name: order, type: primary, expr: order_id}]
+...     dimensions: [{name: ordered_at, type: time, type_params: {time_granularity: day}}]
+...     measures: [{name: revenue, agg: sum, expr: payment_total}]
+... metrics:
+...   - name: revenue
+...     type: simple
+...     type_params: {measure: revenue}
+... ''', "metrics/orders.yml")
+>>> spec = read_spec([("metrics/orders.yml", doc)])
+>>> spec.semantic_models[0].model, spec.metrics[0].params.measure.name
+('fct_orders', 'revenue')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from northstar.errors import CompileError
+from northstar.metrics.spec import (
+    AGGREGATIONS,
+    DIMENSION_TYPES,
+    ENTITY_TYPES,
+    GRAINS,
+    METRIC_TYPES,
+    CohortParams,
+    ConversionParams,
+    CumulativeParams,
+    DerivedParams,
+    Dimension,
+    Entity,
+    FunnelParams,
+    FunnelStep,
+    Measure,
+    MeasureInput,
+    Metric,
+    MetricInput,
+    Params,
+    RatioParams,
+    RetentionParams,
+    SemanticModel,
+    SimpleParams,
+    Spec,
+    UpliftParams,
+    Where,
+    Window,
+)
+from northstar.yamlfile import YamlDict, check_keys
+
+SEMANTIC_MODEL_KEYS = {
+    "name",
+    "description",
+    "model",
+    "defaults",
+    "entities",
+    "dimensions",
+    "measures",
+    "primary_entity",
+    "label",
+    "config",
+    "meta",
+}
+ENTITY_KEYS = {"name", "type", "expr", "description", "role", "label", "config", "meta"}
+DIMENSION_KEYS = {"name", "type", "type_params", "expr", "description", "label", "is_partition", "config", "meta"}
+MEASURE_KEYS = {
+    "name",
+    "agg",
+    "expr",
+    "description",
+    "agg_time_dimension",
+    "agg_params",
+    "label",
+    "create_metric",
+    "non_additive_dimension",
+    "config",
+    "meta",
+}
+METRIC_KEYS = {
+    "name",
+    "type",
+    "type_params",
+    "filter",
+    "description",
+    "label",
+    "config",
+    "meta",
+    "time_granularity",
+    # Northstar's additions: who answers for the metric, the formula in words, what `metrics build` materializes,
+    # and the metric's tests.
+    "owner",
+    "formula",
+    "defaults",
+    "tests",
+}
+_TYPE_PARAM_KEYS = {
+    "simple": {"measure"},
+    "ratio": {"numerator", "denominator"},
+    "derived": {"expr", "metrics"},
+    "cumulative": {"measure", "window", "grain_to_date", "cumulative_type_params"},
+    "conversion": {"conversion_type_params"},
+    "cohort": {"entity", "first_event", "measure", "horizon", "grain", "calculation"},
+    "retention": {"entity", "activity", "grain", "calculation"},
+    "funnel": {"entity", "steps", "grain"},
+    "uplift": {"entity", "exposure", "group", "treatment", "control", "outcome", "window", "confidence"},
+}
+_WINDOW = re.compile(r"^\s*(\d+)\s+(day|week|month|quarter|year|hour|minute)s?\s*$", re.IGNORECASE)
+
+
+def read_spec(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> Spec:
+    """Read the ``semantic_models`` and ``metrics`` of property files given as ``(path, data)`` pairs."""
+    models: list[SemanticModel] = []
+    metrics: list[Metric] = []
+    seen: dict[str, Where] = {}
+    for path, data in docs:
+        for entry in _list(data, "semantic_models", path):
+            model = _semantic_model(entry, path)
+            _unique(seen, f"semantic model '{model.name}'", f"sm:{model.name}", model.where)
+            models.append(model)
+        for entry in _list(data, "metrics", path):
+            metric = _metric(entry, path)
+            _unique(seen, f"metric '{metric.name}'", f"m:{metric.name}", metric.where)
+            metrics.append(metric)
+    return Spec(tuple(models), tuple(metrics))
+
+
+def parse_window(value: Any, what: str, where: Where) -> Window:
+    """``'14 days'`` -> Window(14, 'day'); anything else is an error naming the file and line."""
+    match = _WINDOW.match(str(value))
+    if not match:
+        raise CompileError(
+            f"{what} is '{value}', which is not a duration. Write a number and a unit, e.g. '14 days' or "
+            "'3 months' (units: minute, hour, day, week, month, quarter, year).",
+            where.path,
+            where.line,
+        )
+    return Window(int(match.group(1)), match.group(2).lower())
+
+
+def _unique(seen: dict[str, Where], what: str, key: str, where: Where) -> None:
+    if key in seen:
+        first = seen[key]
+        raise CompileError(
+            f"The {what} is defined twice: here and in {first.path}:{first.line}. Keep one of them.",
+            where.path,
+            where.line,
+        )
+    seen[key] = where
+
+
+def _list(data: Mapping[str, Any], key: str, path: str) -> list[YamlDict]:
+    value = data.get(key)
+    if value is None:
+        return []
+    line = data.line_of(key) if isinstance(data, YamlDict) else None
+    if not isinstance(value, list):
+        raise CompileError(f"'{key}' must be a list of entries (- name: ...).", path, line)
+    for item in value:
+        if not isinstance(item, dict):
+            raise CompileError(f"Each entry of '{key}' must be a mapping with a 'name'.", path, line)
+    return value
+
+
+def _line(entry: Mapping, key: str | None = None) -> int | None:
+    if not isinstance(entry, YamlDict):
+        return None
+    return entry.line_of(key) if key else entry.line
+
+
+def _name(entry: Mapping, what: str, path: str) -> str:
+    name = entry.get("name")
+    if not name or not isinstance(name, str):
+        raise CompileError(f"A {what} has no 'name'. Add `name: ...`.", path, _line(entry))
+    return name
+
+
+def _choice(
+    entry: Mapping, key: str, choices: tuple[str, ...], what: str, path: str, default: str | None = None
+) -> str:
+    value = entry.get(key, default)
+    if value not in choices:
+        shown = "nothing" if value is None else f"'{value}'"
+        raise CompileError(f"{what} has {key} {shown}. Valid choices: {', '.join(choices)}.", path, _line(entry, key))
+    return str(value)
+
+
+def _check(entry: Mapping, allowed: set[str], what: str, path: str) -> None:
+    if isinstance(entry, YamlDict) and entry.path is None:
+        entry.path = path
+    try:
+        check_keys(entry, allowed, what)
+    except Exception as error:  # ProjectError: re-raise as a CompileError of the same text
+        raise CompileError(getattr(error, "message", str(error)), path, getattr(error, "line", None)) from None
+
+
+def _semantic_model(entry: YamlDict, path: str) -> SemanticModel:
+    name = _name(entry, "semantic model", path)
+    what = f"semantic model '{name}'"
+    _check(entry, SEMANTIC_MODEL_KEYS, what, path)
+    model = _ref(entry.get("model"), what, path, _line(entry, "model"))
+    defaults = entry.get("defaults") or {}
+    _check(defaults, {"agg_time_dimension"}, f"the defaults of {what}", path)
+    entities = tuple(_entity(e, what, path) for e in _sublist(entry, "entities", what, path))
+    dimensions = tuple(_dimension(d, what, path) for d in _sublist(entry, "dimensions", what, path))
+    measures = tuple(_measure(m, what, path) for m in _sublist(entry, "measures", what, path))
+    for kind, items in (("entity", entities), ("dimension", dimensions), ("measure", measures)):
+        names = [item.name for item in items]
+        for item in items:
+            if names.count(item.name) > 1:
+                raise CompileError(
+                    f"The {what} declares {kind} '{item.name}' twice. Rename or remove one.", path, item.line
+                )
+    return SemanticModel(
+        name=name,
+        model=model,
+        where=Where(path, _line(entry)),
+        description=str(entry.get("description") or "").strip(),
+        default_agg_time=defaults.get("agg_time_dimension"),
+        primary_entity=entry.get("primary_entity"),
+        entities=entities,
+        dimensions=dimensions,
+        measures=measures,
+    )
+
+
+_REF = re.compile(r"""^\s*(?:\{\{\s*)?ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)(?:\s*\}\})?\s*$""")
+
+
+def _ref(value: Any, what: str, path: str, line: int | None) -> str:
+    match = _REF.match(str(value or ""))
+    if not match:
+        raise CompileError(f"The {what} reads model {value!r}; write it as `model: ref('fct_orders')`.", path, line)
+    return match.group(1)
+
+
+def _sublist(entry: YamlDict, key: str, what: str, path: str) -> list[YamlDict]:
+    value = entry.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise CompileError(f"'{key}' of the {what} must be a list of mappings.", path, _line(entry, key))
+    return value
+
+
+def _entity(entry: YamlDict, owner: str, path: str) -> Entity:
+    name = _name(entry, f"entity of the {owner}", path)
+    what = f"entity '{name}' of the {owner}"
+    _check(entry, ENTITY_KEYS, what, path)
+    kind = _choice(entry, "type", ENTITY_TYPES, f"The {what}", path)
+    return Entity(name, kind, str(entry.get("expr") or name), str(entry.get("description") or ""), _line(entry))
+
+
+def _dimension(entry: YamlDict, owner: str, path: str) -> Dimension:
+    name = _name(entry, f"dimension of the {owner}", path)
+    what = f"dimension '{name}' of the {owner}"
+    _check(entry, DIMENSION_KEYS, what, path)
+    kind = _choice(entry, "type", DIMENSION_TYPES, f"The {what}", path)
+    granularity = None
+    params = entry.get("type_params") or {}
+    _check(params, {"time_granularity", "validity_params"}, f"the type_params of {what}", path)
+    if kind == "time":
+        granularity = _choice(params, "time_granularity", GRAINS, f"The {what}", path, default="day")
+    expr = entry.get("expr")
+    return Dimension(
+        name, kind, str(name if expr is None else expr), granularity, str(entry.get("description") or ""), _line(entry)
+    )
+
+
+def _measure(entry: YamlDict, owner: str, path: str) -> Measure:
+    name = _name(entry, f"measure of the {owner}", path)
+    what = f"measure '{name}' of the {owner}"
+    _check(entry, MEASURE_KEYS, what, path)
+    agg = _choice(entry, "agg", AGGREGATIONS, f"The {what}", path)
+    params = entry.get("agg_params") or {}
+    _check(params, {"percentile", "use_discrete_percentile", "use_approximate_percentile"}, what, path)
+    percentile = params.get("percentile")
+    if agg == "percentile" and not (isinstance(percentile, int | float) and 0 < percentile < 1):
+        raise CompileError(
+            f"The {what} is a percentile: give `agg_params: {{percentile: 0.9}}` with a value between 0 and 1.",
+            path,
+            _line(entry),
+        )
+    expr = entry.get("expr")
+    return Measure(
+        name=name,
+        agg=agg,
+        expr=str(name if expr is None else expr),
+        agg_time_dimension=entry.get("agg_time_dimension"),
+        percentile=float(percentile) if percentile is not None else None,
+        discrete=bool(params.get("use_discrete_percentile", False)),
+        description=str(entry.get("description") or ""),
+        line=_line(entry),
+    )
+
+
+def _metric(entry: YamlDict, path: str) -> Metric:
+    name = _name(entry, "metric", path)
+    what = f"metric '{name}'"
+    _check(entry, METRIC_KEYS, what, path)
+    kind = _choice(entry, "type", METRIC_TYPES, f"The {what}", path)
+    where = Where(path, _line(entry))
+    raw = entry.get("type_params")
+    if not isinstance(raw, dict):
+        raise CompileError(
+            f"The {what} has no type_params. A {kind} metric needs: {', '.join(sorted(_TYPE_PARAM_KEYS[kind]))}.",
+            path,
+            _line(entry),
+        )
+    _check(raw, _TYPE_PARAM_KEYS[kind] | {"input_measures"}, f"the type_params of {what}", path)
+    meta = entry.get("meta") or {}
+    defaults = entry.get("defaults") or {}
+    _check(defaults, {"grain", "by"}, f"the defaults of {what}", path)
+    grain = defaults.get("grain", entry.get("time_granularity"))
+    if grain is not None and grain not in GRAINS:
+        raise CompileError(
+            f"The {what} has default grain '{grain}'. Valid choices: {', '.join(GRAINS)}.", path, _line(defaults)
+        )
+    by = defaults.get("by") or []
+    if isinstance(by, str):
+        by = [by]
+    tests = entry.get("tests") or []
+    if not isinstance(tests, list):
+        raise CompileError(f"'tests' of the {what} must be a list.", path, _line(entry, "tests"))
+    return Metric(
+        name=name,
+        type=kind,
+        params=_params(kind, raw, what, path),
+        where=where,
+        description=str(entry.get("description") or "").strip(),
+        label=str(entry.get("label") or ""),
+        owner=str(entry.get("owner") or meta.get("owner") or ""),
+        formula=str(entry.get("formula") or meta.get("formula") or "").strip(),
+        filter=_filter(entry.get("filter")),
+        default_grain=grain,
+        default_by=tuple(str(b) for b in by),
+        meta=meta,
+        tests=tuple(tests),
+    )
+
+
+def _filter(value: Any) -> str | None:
+    """MetricFlow allows one filter or a list of them (all must hold)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        parts = [str(v).strip() for v in value if str(v).strip()]
+        return " AND ".join(f"({p})" for p in parts) if parts else None
+    text = str(value).strip()
+    return text or None
+
+
+def _measure_input(value: Any, what: str, path: str, line: int | None) -> MeasureInput:
+    if isinstance(value, str):
+        return MeasureInput(value)
+    if not isinstance(value, dict) or "name" not in value:
+        raise CompileError(f"{what} must be a measure name or a mapping with a 'name'.", path, line)
+    _check(value, {"name", "filter", "alias", "fill_nulls_with", "join_to_timespine"}, what, path)
+    fill = value.get("fill_nulls_with")
+    return MeasureInput(str(value["name"]), _filter(value.get("filter")), value.get("alias"), fill)
+
+
+def _metric_input(value: Any, what: str, path: str, line: int | None) -> MetricInput:
+    if isinstance(value, str):
+        return MetricInput(value)
+    if not isinstance(value, dict) or "name" not in value:
+        raise CompileError(f"{what} must be a metric name or a mapping with a 'name'.", path, line)
+    _check(value, {"name", "filter", "alias", "offset_window", "offset_to_grain"}, what, path)
+    where = Where(path, _line(value))
+    offset = value.get("offset_window")
+    grain = value.get("offset_to_grain")
+    if grain is not None and grain not in GRAINS:
+        raise CompileError(f"{what} has offset_to_grain '{grain}'. Valid choices: {', '.join(GRAINS)}.", path, line)
+    return MetricInput(
+        name=str(value["name"]),
+        filter=_filter(value.get("filter")),
+        alias=value.get("alias"),
+        offset_window=parse_window(offset, f"The offset_window of {what}", where) if offset else None,
+        offset_to_grain=grain,
+    )
+
+
+def _required(raw: YamlDict, key: str, what: str, path: str) -> Any:
+    if raw.get(key) in (None, "", []):
+        raise CompileError(f"The type_params of {what} need '{key}'.", path, _line(raw))
+    return raw[key]
+
+
+def _params(kind: str, raw: YamlDict, what: str, path: str) -> Params:
+    line = _line(raw)
+
+    def measure(key: str, source: YamlDict = raw) -> MeasureInput:
+        return _measure_input(_required(source, key, what, path), f"'{key}' of the {what}", path, _line(source, key))
+
+    def window(key: str, source: YamlDict = raw) -> Window | None:
+        value = source.get(key)
+        return parse_window(value, f"'{key}' of the {what}", Where(path, _line(source, key))) if value else None
+
+    def grain(key: str, default: str, source: YamlDict = raw) -> str:
+        return _choice(source, key, GRAINS, f"The {what}", path, default=default)
+
+    def entity() -> str:
+        return str(_required(raw, "entity", what, path))
+
+    if kind == "simple":
+        return SimpleParams(measure("measure"))
+    if kind == "ratio":
+        num = _metric_input(_required(raw, "numerator", what, path), f"The numerator of {what}", path, line)
+        den = _metric_input(_required(raw, "denominator", what, path), f"The denominator of {what}", path, line)
+        return RatioParams(num, den)
+    if kind == "derived":
+        items = _required(raw, "metrics", what, path)
+        if not isinstance(items, list):
+            raise CompileError(f"'metrics' of the {what} must be a list.", path, _line(raw, "metrics"))
+        inputs = tuple(_metric_input(i, f"An input of {what}", path, _line(raw, "metrics")) for i in items)
+        return DerivedParams(str(_required(raw, "expr", what, path)), inputs)
+    if kind == "cumulative":
+        source = raw.get("cumulative_type_params") or raw
+        _check(source, {"measure", "window", "grain_to_date", "period_agg"} | set(raw), what, path)
+        params = CumulativeParams(measure("measure"), window("window", source), None)
+        if source.get("grain_to_date") is not None:
+            params = CumulativeParams(params.measure, params.window, grain("grain_to_date", "month", source))
+        if params.window and params.grain_to_date:
+            raise CompileError(f"The {what} has both a window and grain_to_date; keep one.", path, line)
+        return params
+    if kind == "conversion":
+        source = _required(raw, "conversion_type_params", what, path)
+        _check(
+            source,
+            {"base_measure", "conversion_measure", "entity", "window", "calculation", "constant_properties"},
+            f"the conversion_type_params of {what}",
+            path,
+        )
+        calculation = _choice(
+            source, "calculation", ("conversion_rate", "conversions"), f"The {what}", path, default="conversion_rate"
+        )
+        return ConversionParams(
+            measure("base_measure", source),
+            measure("conversion_measure", source),
+            str(_required(source, "entity", what, path)),
+            window("window", source),
+            calculation,
+        )
+    if kind == "cohort":
+        calculation = _choice(raw, "calculation", ("per_member", "total"), f"The {what}", path, default="per_member")
+        return CohortParams(
+            entity(),
+            measure("first_event"),
+            measure("measure"),
+            window("horizon"),
+            grain("grain", "month"),
+            calculation,
+        )
+    if kind == "retention":
+        calculation = _choice(raw, "calculation", ("retention", "churn"), f"The {what}", path, default="retention")
+        return RetentionParams(entity(), measure("activity"), grain("grain", "month"), calculation)
+    if kind == "funnel":
+        items = _required(raw, "steps", what, path)
+        if not isinstance(items, list) or len(items) < 2:
+            raise CompileError(f"The {what} needs at least two steps (a list under 'steps').", path, line)
+        steps = []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise CompileError(f"Step {i + 1} of the {what} must be a mapping.", path, line)
+            _check(item, {"name", "measure", "filter", "window"}, f"step {i + 1} of the {what}", path)
+            base = measure("measure", item)
+            if item.get("filter"):
+                base = MeasureInput(base.name, _and(base.filter, _filter(item.get("filter"))), base.alias)
+            steps.append(FunnelStep(str(item.get("name") or base.name), base, window("window", item)))
+        names = [s.name for s in steps]
+        if len(set(names)) != len(names):
+            raise CompileError(f"The steps of the {what} need distinct names; got {', '.join(names)}.", path, line)
+        return FunnelParams(entity(), tuple(steps), grain("grain", "day"))
+    if kind == "uplift":
+        confidence = raw.get("confidence", 0.95)
+        if not isinstance(confidence, int | float) or not 0 < confidence < 1:
+            raise CompileError(f"The confidence of {what} must be between 0 and 1, e.g. 0.95.", path, line)
+        span = window("window")
+        if span is None:
+            raise CompileError(f"The type_params of {what} need 'window', e.g. `window: 14 days`.", path, line)
+        return UpliftParams(
+            entity(),
+            measure("exposure"),
+            str(_required(raw, "group", what, path)),
+            measure("outcome"),
+            span,
+            str(raw.get("treatment", "treatment")),
+            str(raw.get("control", "control")),
+            float(confidence),
+        )
+    raise AssertionError(kind)  # pragma: no cover - _choice checked the type
+
+
+def _and(left: str | None, right: str | None) -> str | None:
+    if left and right:
+        return f"({left}) AND ({right})"
+    return left or right
