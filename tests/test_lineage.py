@@ -478,3 +478,41 @@ def test_docstring_examples(name):
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def test_subqueries_qualify_distinct_on_exclude_and_generated_tables(make_project):
+    root = make_project(
+        {
+            "models/marts/m_in.sql": (
+                "select customer_id from {{ ref('stg_orders') }}\n"
+                "where order_id in (select order_id from {{ ref('stg_orders') }} where amount > 5)\n"
+            ),
+            "models/marts/m_correlated.sql": (
+                "select o.order_id, (select count(*) from {{ ref('stg_orders') }} as i\n"
+                "  where i.customer_id = o.customer_id) as n\nfrom {{ ref('stg_orders') }} as o\n"
+            ),
+            "models/marts/m_qualify.sql": (
+                "select order_id, row_number() over (partition by customer_id order by amount) as rn\n"
+                "from {{ ref('stg_orders') }} qualify rn = 1\n"
+            ),
+            "models/marts/m_distinct_on.sql": (
+                "select distinct on (customer_id) customer_id, amount from {{ ref('stg_orders') }}\n"
+                "order by customer_id, amount desc\n"
+            ),
+            "models/marts/m_exclude.sql": "select * exclude (amount) from {{ ref('stg_orders') }}\n",
+            "models/marts/m_spine.sql": (
+                "select d.day, count(o.order_id) as orders\n"
+                "from generate_series(date '2025-01-01', date '2025-01-31', interval 1 day) as d(day)\n"
+                "left join {{ ref('stg_orders') }} as o on o.order_id = extract(day from d.day)\ngroup by 1\n"
+            ),
+        }
+    )
+    lineage = lineage_of(root)
+    assert raw(lineage, "m_in", "customer_id") == ["orders.amount", "orders.customer_id", "orders.order_id"]
+    assert raw(lineage, "m_correlated", "n") == ["orders.customer_id"]
+    assert raw(lineage, "m_qualify", "order_id") == ["orders.amount", "orders.customer_id", "orders.order_id"]
+    assert raw(lineage, "m_distinct_on", "amount") == ["orders.amount", "orders.customer_id"]
+    assert lineage.columns_of("model.shop.m_exclude") == ["order_id", "customer_id"]
+    assert raw(lineage, "m_spine", "day") == []
+    assert raw(lineage, "m_spine", "orders") == ["orders.order_id"]
+    assert {uid: n.unresolved for uid, n in lineage.nodes.items() if n.unresolved} == {}

@@ -125,6 +125,12 @@ def _output_names(scope: Scope) -> list[str]:
     return [s.alias_or_name for s in getattr(query, "selects", [])]
 
 
+def _reads_files(function: exp.Func) -> bool:
+    """Whether a table function reads files (read_parquet, read_csv, ...), which should then be a source."""
+    name = function.sql_name() if not isinstance(function, exp.Anonymous) else function.name
+    return name.lower().startswith(("read_", "parquet_scan", "sniff_", "glob"))
+
+
 class _Tracer:
     """Walks sqlglot scopes from an output column down to the tables' columns, memoising per scope."""
 
@@ -271,6 +277,9 @@ class _Tracer:
         if isinstance(source, Scope):
             return self.by_name(source, name) | joined
         node = self.placeholders.get(source.name)
+        if node is None and isinstance(source.this, exp.Func) and not _reads_files(source.this):
+            # range(), generate_series() and friends make their rows: a date spine reads nothing upstream.
+            return self._expression(search, source.this).as_filter() | joined
         if node is None:
             table_sql = exp.table_name(source) if not isinstance(source.this, exp.Func) else source.this.sql("duckdb")
             return self._unresolved(name, f"'{table_sql}' is not a seed, source or model")
