@@ -244,3 +244,41 @@ def test_repeated_query_uses_the_cache_and_an_edit_invalidates_it(tmp_path):
     (root / "metrics" / "broken.yml").write_text("metrics:\n  - name: revenue\n", encoding="utf-8")
     result = cli(root, "query", "revenue", "--by", "quarter")
     assert result.exit_code == 2 and "Error: metrics/broken.yml:2:" in result.output
+
+
+def test_every_measure_aggregation(tmp_path):
+    measures = """
+              - {name: avg_amount, agg: average, expr: amount}
+              - {name: min_amount, agg: min, expr: amount}
+              - {name: max_amount, agg: max, expr: amount}
+              - {name: median_amount, agg: median, expr: amount}
+              - {name: p90_amount, agg: percentile, expr: amount, agg_params: {percentile: 0.9}}
+              - {name: p90_amount_discrete, agg: percentile, expr: amount,
+                 agg_params: {percentile: 0.9, use_discrete_percentile: true}}
+              - {name: completed, agg: sum_boolean, expr: "status = 'completed'"}
+"""
+    text = SHOP["metrics/shop.yml"].replace(
+        "              - {name: buyers, agg: count_distinct, expr: user_id}\n",
+        "              - {name: buyers, agg: count_distinct, expr: user_id}\n" + measures,
+    )
+    names = ["buyers", "avg_amount", "min_amount", "max_amount", "median_amount", "p90_amount"]
+    names += ["p90_amount_discrete", "completed"]
+    text = text.rstrip(" ") + "".join(
+        f"          - {{name: m_{n}, type: simple, type_params: {{measure: {n}}}}}\n" for n in names
+    )
+    root = write_project(tmp_path / "shop", {**SHOP, "metrics/shop.yml": text})
+    assert cli(root, "build", "-q").exit_code == 0
+    rows = json.loads(out(cli(root, "query", *[f"m_{n}" for n in names], "--format", "json")))
+    # amounts: 0, 10, 20, 30, 40, 60.25, 80, 100.5 (8 orders of 5 buyers, 7 completed)
+    assert rows == [
+        {
+            "m_buyers": 4,
+            "m_avg_amount": 42.59375,
+            "m_min_amount": 0.0,
+            "m_max_amount": 100.5,
+            "m_median_amount": 35.0,
+            "m_p90_amount": pytest.approx(86.15),
+            "m_p90_amount_discrete": 100.5,
+            "m_completed": 7,
+        }
+    ]
