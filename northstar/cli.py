@@ -351,9 +351,10 @@ def init(directory: Path) -> None:
     "--format", "output", type=click.Choice(["tree", "json", "mermaid", "dot"]), default="tree", help="Output format."
 )
 def lineage(node, project_dir, vars_, target, threads, column, upstream, depth, output) -> None:
-    """Trace column lineage: what NODE reads, down to raw columns, or what reads it.
+    """Trace the column lineage of a node or column, up or downstream.
 
-    NODE is a model, seed, source (raw.orders), metric, or a column (raw.orders.status).
+    NODE is a model, seed, source (raw.orders), metric, or a column (raw.orders.status). By default it prints what
+    NODE reads, down to raw columns; --downstream prints every column and metric that reads it.
     """
     from northstar.build import compile_for_build
     from northstar.lineage import describe
@@ -367,7 +368,10 @@ def lineage(node, project_dir, vars_, target, threads, column, upstream, depth, 
 @click.option("--serve", is_flag=True, help="Serve the site on localhost after writing it.")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8080, help="Port for --serve (0: any free).")
 def docs(project_dir, vars_, target, threads, serve, port) -> None:
-    """Write the docs site to target/docs/: open index.html, no server needed."""
+    """Write the static docs site to target/docs/.
+
+    A catalog, the lineage graph and metric charts, in index.html that opens offline (no server needed).
+    """
     from northstar.build import compile_for_build
     from northstar.docs import serve as serve_site
     from northstar.docs import write_site
