@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from northstar import __version__
+from northstar.datatests import manifest_entry as test_entry
 from northstar.execute import NodeResult
 from northstar.manifest import Manifest, ModelNode, SeedNode, SourceNode
 from northstar.state import content_hash
@@ -148,6 +149,8 @@ def manifest_nodes(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]]:
                 entry["compiled_code"] = node.sql
                 entry["language"] = "sql"
             nodes[uid] = entry
+        elif node.kind == "test":
+            nodes[uid] = test_entry(node, project)
     return nodes, sources
 
 

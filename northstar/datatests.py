@@ -185,6 +185,7 @@ class TestNode:
     column_name: str | None = None
     description: str = ""
     raw_sql: str | None = None  # singular tests: the file, so DuckDB errors map back to its lines
+    args: Mapping[str, Any] = field(default_factory=dict)  # a generic test's arguments, as written in YAML
     kind: str = "test"
 
 
@@ -563,6 +564,7 @@ def _generic_test(
         depends_on=tuple(dict.fromkeys(depends)),
         config=config,
         attached_node=target.node.unique_id,
+        args=args,
         model_name=target.display,
         column_name=column.name if column else args.get("column_name"),
         description=str(declared.description or ""),
@@ -688,6 +690,30 @@ def build_dag(manifest: Manifest, selected: Iterable[str]) -> DAG:
                 if deps <= ancestors[child]:
                     parents[child].add(uid)
     return DAG(parents)
+
+
+def manifest_entry(node: Any, project: str) -> dict[str, Any]:
+    """A test's entry in ``manifest.json``, shaped like dbt's (``test_metadata`` for generic tests)."""
+    entry: dict[str, Any] = {
+        "unique_id": node.unique_id,
+        "resource_type": "unit_test" if node.test_type == "unit" else "test",
+        "package_name": project,
+        "name": node.name,
+        "original_file_path": node.path,
+        "test_type": node.test_type,
+        "attached_node": getattr(node, "attached_node", None),
+        "column_name": getattr(node, "column_name", None),
+        "config": node.config.as_dict(),
+        "tags": list(node.config.tags),
+        "description": node.description,
+        "depends_on": {"nodes": list(node.depends_on)},
+        "compiled_code": node.sql,
+    }
+    if node.test_type == "generic":
+        entry["test_metadata"] = {"name": node.test_name, "kwargs": dict(getattr(node, "args", {}))}
+    if node.test_type == "unit":
+        entry["model"] = node.model_name
+    return entry
 
 
 # --- running tests ------------------------------------------------------------------------------------------------

@@ -606,3 +606,23 @@ def test_store_failures_of_a_failed_build_and_of_metrics_test(make_project, run_
     assert query(root / "warehouse.duckdb", "select * from test_failures.not_null_stg_orders_order_id") == [
         (None, 1, 3.0, "web")
     ]
+
+
+def test_manifest_json_lists_tests_like_dbt(make_project, run_cli):
+    root = make_project(base=SINGULAR)
+    assert run_cli(root, "compile").exit_code == 0
+    nodes = json.loads((root / "target/manifest.json").read_text())["nodes"]
+    relationships = nodes["test.shop.relationships_stg_orders_customer_id__customer_id__ref_customers_"]
+    assert relationships["resource_type"] == "test"
+    assert relationships["test_metadata"] == {
+        "name": "relationships",
+        "kwargs": {"to": "ref('customers')", "field": "customer_id", "column_name": "customer_id"},
+    }
+    assert relationships["depends_on"] == {"nodes": ["model.shop.stg_orders", "seed.shop.customers"]}
+    assert relationships["attached_node"] == "model.shop.stg_orders"
+    singular = nodes["test.shop.at_most_two_orders"]
+    assert (singular["test_type"], singular["config"]["severity"], singular["original_file_path"]) == (
+        "singular",
+        "warn",
+        "tests/singular/at_most_two_orders.sql",
+    )
