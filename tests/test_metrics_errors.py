@@ -203,3 +203,21 @@ def test_duplicate_metric_names(make_project, run_cli):
         f"metrics/shop.yml:{first}. "
         "Keep one of them."
     )
+
+
+def test_unsupported_metricflow_options_are_refused_not_ignored(make_project, run_cli):
+    files = with_metrics(
+        """
+          - name: c
+            type: cumulative
+            type_params:
+              measure: revenue
+              cumulative_type_params: {window: 7 days, period_agg: first}
+"""
+    )
+    message = error_of(make_project, run_cli, files)
+    assert message == (
+        f"Error: metrics/shop.yml:{line_of(files, 'period_agg')}: The metric 'c' sets period_agg, which Northstar "
+        "does not support yet: a cumulative metric reports its value at the end of each period (period_agg: last). "
+        "Remove it."
+    )

@@ -411,6 +411,7 @@ def _params(kind: str, raw: YamlDict, what: str, path: str) -> Params:
     def entity() -> str:
         return str(_required(raw, "entity", what, path))
 
+    _refuse_unsupported(raw, what, path)
     if kind == "simple":
         return SimpleParams(measure("measure"))
     if kind == "ratio":
@@ -498,6 +499,33 @@ def _params(kind: str, raw: YamlDict, what: str, path: str) -> Params:
             float(confidence),
         )
     raise AssertionError(kind)  # pragma: no cover - _choice checked the type
+
+
+# MetricFlow options Northstar reads but does not implement: refusing them beats silently computing something else.
+_UNSUPPORTED = {
+    "constant_properties": "conversion metrics match on the entity only",
+    "join_to_timespine": "periods without rows are left out, not filled",
+    "period_agg": "a cumulative metric reports its value at the end of each period (period_agg: last)",
+}
+
+
+def _refuse_unsupported(raw: Any, what: str, path: str) -> None:
+    stack = [raw]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                allowed = key == "period_agg" and value == "last" or key == "join_to_timespine" and not value
+                if key in _UNSUPPORTED and value not in (None, [], {}) and not allowed:
+                    line = item.line_of(key) if isinstance(item, YamlDict) else None
+                    raise CompileError(
+                        f"The {what} sets {key}, which Northstar does not support yet: {_UNSUPPORTED[key]}. Remove it.",
+                        path,
+                        line,
+                    )
+                stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _and(left: str | None, right: str | None) -> str | None:
