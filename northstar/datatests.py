@@ -435,12 +435,14 @@ class _Target:
 
 
 def _targets(manifest: Manifest) -> list[_Target]:
+    project = manifest.project
+    lines = {f.name: f.properties.line for f in (*project.models, *project.seeds) if f.properties is not None}
     targets = []
     for node in manifest.nodes.values():
         if isinstance(node, ModelNode | SeedNode):
             if node.yaml_path is None:
                 continue
-            line = node.columns[0].line if node.columns else None
+            line = lines.get(node.name)
             targets.append(_Target(node, "", node.name, node.name, node.yaml_path, line, node.columns, node.tests))
         elif isinstance(node, SourceNode):
             label = f"{node.source_name}_{node.name}"
@@ -464,9 +466,9 @@ class _Compiler:
         )
         # Project macros come after the built-ins, so a project may redefine a built-in test, as in dbt.
         self.renv = replace(base, macros=(builtin, *base.macros, *extra))
-        self.known = set(_test_macros(env, BUILTIN_TESTS, "<built-in>"))
+        self.known = _test_macros(env, BUILTIN_TESTS, "<built-in>")
         for path in (*project.macro_files, *generic_files):
-            self.known |= _test_macros(env, (project.root / path).read_text(encoding="utf-8"), path)
+            self.known.update(_test_macros(env, (project.root / path).read_text(encoding="utf-8"), path))
         self.generic_files = set(generic_files)
         self._templates: dict[str, jinja2.Template] = {}
 
@@ -491,12 +493,49 @@ def _is_generic_file(test_paths: Iterable[str], path: str) -> bool:
     return False
 
 
-def _test_macros(env: jinja2.Environment, source: str, path: str) -> set[str]:
+@dataclass(frozen=True)
+class _Signature:
+    """A generic test's parameters, to check YAML arguments before rendering."""
+
+    params: tuple[str, ...]
+    required: tuple[str, ...]
+    open: bool  # the macro reads ``kwargs``: any argument goes
+
+
+def _test_macros(env: jinja2.Environment, source: str, path: str) -> dict[str, _Signature]:
     try:
         tree = env.parse(source, name=path, filename=path)
     except jinja2.TemplateSyntaxError as error:
         raise CompileError(f"Jinja syntax error: {error.message}.", path, error.lineno) from None
-    return {m.name[len("test_") :] for m in tree.find_all(jinja2.nodes.Macro) if m.name.startswith("test_")}
+    found = {}
+    for macro in tree.find_all(jinja2.nodes.Macro):
+        if macro.name.startswith("test_"):
+            params = tuple(arg.name for arg in macro.args)
+            required = params[: len(params) - len(macro.defaults)]
+            reads_kwargs = any(name.name == "kwargs" for name in macro.find_all(jinja2.nodes.Name))
+            found[macro.name[len("test_") :]] = _Signature(params, required, reads_kwargs)
+    return found
+
+
+def _check_arguments(signature: _Signature, args: Mapping[str, Any], where: str, path: str, line: int | None) -> None:
+    given = {"model", *args}
+    for arg in args:
+        if arg not in signature.params and not signature.open:
+            choices = [p for p in signature.params if p not in ("model", "column_name")]
+            raise ProjectError(
+                f"{where}: unknown argument '{arg}'.{did_you_mean(arg, choices)} "
+                f"Its arguments: {', '.join(choices) or 'none'}.",
+                path,
+                line,
+            )
+    missing = [p for p in signature.required if p not in given]
+    if missing:
+        what = "a column (declare it under a column's data_tests)" if missing == ["column_name"] else None
+        raise ProjectError(
+            f"{where}: needs {what or 'argument ' + ', '.join(repr(m) for m in missing)}.",
+            path,
+            line,
+        )
 
 
 def _generic_tests(manifest: Manifest, compiler: _Compiler, defaults: Mapping[str, Any]) -> list[TestNode]:
@@ -536,6 +575,7 @@ def _generic_test(
     args = dict(declared.args)
     if column is not None:
         args.setdefault("column_name", column.name)
+    _check_arguments(compiler.known[declared.test_name], args, where, path, line)
     name = declared.name or generic_test_name(target.prefix + declared.test_name, target.label, args)
     depends = [target.node.unique_id]
     call_args: dict[str, Any] = {"model": _target_sql(target.node, config.where, path, line)}

@@ -626,3 +626,27 @@ def test_manifest_json_lists_tests_like_dbt(make_project, run_cli):
         "warn",
         "tests/singular/at_most_two_orders.sql",
     )
+
+
+def test_arguments_are_checked_against_the_tests_signature(make_project, run_cli):
+    def error(tests_yaml: str) -> str:
+        root = make_project({"models/staging/schema.yml": tests_yaml}, base=SHOP)
+        result = run_cli(root, "compile")
+        assert result.exit_code == 2
+        return result.output
+
+    column = "models:\n  - name: stg_orders\n    columns:\n      - name: channel\n        data_tests:\n{}"
+    assert error(column.format("          - accepted_values: {valuez: [web]}\n")) == (
+        "Error: models/staging/schema.yml:6: Test 'accepted_values' on stg_orders.channel: unknown argument "
+        "'valuez'. Did you mean 'values'? Its arguments: values, quote.\n"
+    )
+    assert error(column.format("          - relationships: {to: ref('customers')}\n")) == (
+        "Error: models/staging/schema.yml:6: Test 'relationships' on stg_orders.channel: needs argument 'field'.\n"
+    )
+    assert error("models:\n  - name: stg_orders\n    data_tests: [not_null]\n") == (
+        "Error: models/staging/schema.yml:2: Test 'not_null' on stg_orders: needs a column (declare it under a "
+        "column's data_tests).\n"
+    )
+    assert error(column.format("          - relationships: {to: ref('custmers'), field: id}\n")) == (
+        "Error: models/staging/schema.yml:6: ref('custmers') names no model or seed. Did you mean 'customers'?\n"
+    )
