@@ -10,6 +10,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -105,7 +106,8 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
                 modified = state.modified_selector(manifest, options.state) if options.state else None
                 selected = select_nodes(manifest, options, modified)
                 previous = state.stored(connection)
-                versions = state.source_versions(connection, manifest)
+                known = state.remembered_versions(config.target_dir, work.base)
+                versions = state.source_versions(connection, manifest, known)
                 plan = state.plan_build(manifest, selected, previous, existing, versions, options.full_refresh)
                 runners = {
                     **default_runners(),
@@ -139,7 +141,10 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
                 connection.close()
             if success:
                 owned = _owned(manifest, previous) | datatests.failure_relations(manifest) | metric_relations(manifest)
-                for note in warehouse.publish(work, owned, reporter.waiting):
+                remember = functools.partial(
+                    state.remember_versions, config.target_dir, manifest=manifest, versions=versions
+                )
+                for note in warehouse.publish(work, owned, reporter.waiting, remember):
                     reporter.waiting(note)
             else:
                 warehouse.abandon(work)

@@ -163,12 +163,16 @@ def record(
     connection.execute(macro.sql("duckdb"))
 
 
-def source_versions(connection: duckdb.DuckDBPyConnection, manifest: Manifest) -> dict[str, str]:
+def source_versions(
+    connection: duckdb.DuckDBPyConnection, manifest: Manifest, known: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """A version of the data behind each source that another tool loads (not a seed): changes when the data does.
 
-    A table is hashed row by row (one scan, only for sources outside the project); files read in place are known by
-    name, size and modification time; remote files cannot be checked cheaply, so they always count as changed.
+    A table is hashed row by row (one scan, only for sources outside the project) unless ``known`` already has its
+    version (see :func:`remembered_versions`); files read in place are known by name, size and modification time;
+    remote files cannot be checked cheaply, so they always count as changed.
     """
+    known = known or {}
     versions = {}
     existing = {
         (s, n)
@@ -185,8 +189,41 @@ def source_versions(connection: duckdb.DuckDBPyConnection, manifest: Manifest) -
         elif (relation.schema, relation.identifier) not in existing:
             versions[uid] = "missing"
         else:
-            versions[uid] = _table_version(connection, relation)
+            versions[uid] = known.get(str(relation)) or _table_version(connection, relation)
     return versions
+
+
+SOURCES_FILE = "northstar_sources.json"
+
+
+def remembered_versions(target_dir: Path, published: warehouse.Identity) -> dict[str, str]:
+    """Source table versions a previous build computed, by relation, if the warehouse file is still exactly the one
+    that build left (same inode, size and modification time, no log): then no tool has written a row since, and
+    hashing the sources again would only cost a scan of each.
+    """
+    try:
+        data = json.loads((target_dir / SOURCES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("warehouse") != json.loads(json.dumps(published)):
+        return {}
+    return dict(data.get("versions") or {})
+
+
+def remember_versions(
+    target_dir: Path, published: warehouse.Identity, manifest: Manifest, versions: Mapping[str, str]
+) -> None:
+    """Keep the source versions of this build for the next one, tied to the warehouse file they describe."""
+    by_relation = {
+        str(node.relation): versions[uid]
+        for uid, node in manifest.nodes.items()
+        if uid in versions and isinstance(node, SourceNode) and isinstance(node.relation, Relation)
+    }
+    target_dir.mkdir(parents=True, exist_ok=True)
+    path = target_dir / SOURCES_FILE
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"warehouse": published, "versions": by_relation}), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _files_version(location: str) -> str:

@@ -261,6 +261,7 @@ def publish(
     work: WorkingCopy,
     owned: frozenset[tuple[str, str]],
     on_wait: Callable[[str], None] = lambda message: None,
+    on_publish: Callable[[Identity], None] = lambda published: None,
 ) -> list[str]:
     """Atomically replace the published warehouse with the finished working copy.
 
@@ -270,10 +271,14 @@ def publish(
 
     A build that wrote nothing (every node kept, tests only read) leaves the copy byte for byte as it was made; then
     the published file already holds the same data and stays in place, so readers need not even reconnect.
+
+    ``on_publish`` gets the identity of the published file the build's snapshot describes (the new file, or the old
+    one when nothing was swapped), unless other tools' changes were merged in, which the snapshot does not describe.
     """
     published = work.published
     if work.copied is not None and _stat(work.path) == work.copied and not _wal(work.path).exists():
         abandon(work)
+        on_publish(work.base)
         return []
     with no_writers(published, on_wait):
         notes: list[str] = []
@@ -299,6 +304,8 @@ def publish(
                     )
                 connection.execute("CHECKPOINT")
         _fsync(work.path)
+        # Taken before the swap: a write landing right after it must not be mistaken for part of this build.
+        new: Identity = (_stat(work.path), None)
         wal = _wal(published)
         aside = (
             published.with_name(f"{_set_aside_prefix(published)}{published.stat().st_ino}") if wal.exists() else None
@@ -312,6 +319,8 @@ def publish(
             aside.unlink(missing_ok=True)
         _wal(work.path).unlink(missing_ok=True)
         _fsync(published.parent)
+    if not notes:
+        on_publish(new)
     return notes
 
 
