@@ -31,7 +31,7 @@ from typing import Any
 from sqlglot import exp
 
 from northstar.errors import CompileError
-from northstar.metrics.compile import Request, compile_expression, default_request, parse_by, render
+from northstar.metrics.compile import Request, compile_expression, default_request, parse_by, relation_table, render
 from northstar.metrics.spec import Metric
 from northstar.yamlfile import YamlDict
 
@@ -121,7 +121,7 @@ def _range(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], whe
         outside.append(exp.GT(this=column.copy(), expression=_number(args["max"], "max", where)))
     query = (
         exp.select("*", copy=False)
-        .from_(exp.to_table(str(relation)), copy=False)
+        .from_(relation_table(relation), copy=False)
         .where(exp.or_(*outside, copy=False), copy=False)
     )
     return render(query)
@@ -130,7 +130,7 @@ def _range(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], whe
 def _not_null(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], where: tuple) -> str:
     _check_args(args, {"per_period", "column"}, f"the not_null test of metric '{metric.name}'", where)
     column = str(args.get("column", metric.name))
-    table = exp.to_table(str(relation))
+    table = relation_table(relation)
     if not args.get("per_period"):
         return render(
             exp.select("*", copy=False).from_(table, copy=False).where(exp.column(column).is_(exp.null()), copy=False)
@@ -155,7 +155,7 @@ def _not_null(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], 
                         )
                     ]
                 ),
-                to=exp.DataType.build("date"),
+                to=exp.DataType(this=exp.DataType.Type.DATE),
             ),
             "period",
             copy=False,
@@ -204,7 +204,7 @@ def _equals(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], wh
     expected_q = exp.select(*expected_cols, copy=False).from_(expected.subquery("query"), copy=False)
     actual_q = exp.select(
         *[exp.column(k) for k in keys], exp.alias_(exp.column(metric.name), "actual", copy=False), copy=False
-    ).from_(exp.to_table(str(relation)), copy=False)
+    ).from_(relation_table(relation), copy=False)
     diff = exp.Abs(this=exp.Sub(this=exp.column("actual"), expression=exp.column("expected")))
     differs = exp.and_(
         exp.NullSafeNEQ(this=exp.column("actual"), expression=exp.column("expected")),
@@ -232,9 +232,11 @@ def _literal(value: Any) -> exp.Expression:
     if isinstance(value, int | float | Decimal):
         return exp.Literal.number(value)
     if isinstance(value, datetime):
-        return exp.Cast(this=exp.Literal.string(value.isoformat(sep=" ")), to=exp.DataType.build("timestamp"))
+        return exp.Cast(
+            this=exp.Literal.string(value.isoformat(sep=" ")), to=exp.DataType(this=exp.DataType.Type.TIMESTAMP)
+        )
     if isinstance(value, date):
-        return exp.Cast(this=exp.Literal.string(value.isoformat()), to=exp.DataType.build("date"))
+        return exp.Cast(this=exp.Literal.string(value.isoformat()), to=exp.DataType(this=exp.DataType.Type.DATE))
     return exp.Literal.string(str(value))
 
 
@@ -292,7 +294,7 @@ def _unit(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], wher
     def swap(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Table) and node.db and (node.db, node.name) in fixtures:
             alias = node.alias or node.name
-            return exp.to_table(fixtures[(node.db, node.name)]).as_(alias)
+            return exp.table_(fixtures[(node.db, node.name)]).as_(alias)
         return node
 
     actual = query.transform(swap)
@@ -307,7 +309,11 @@ def _unit(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], wher
     def side(table: str) -> exp.Select:
         cols = [
             exp.alias_(
-                exp.func("round", exp.Cast(this=exp.column(c), to=exp.DataType.build("double")), exp.Literal.number(6)),
+                exp.func(
+                    "round",
+                    exp.Cast(this=exp.column(c), to=exp.DataType(this=exp.DataType.Type.DOUBLE)),
+                    exp.Literal.number(6),
+                ),
                 c,
                 copy=False,
             )

@@ -41,6 +41,7 @@ from northstar.metrics.spec import (
     SimpleParams,
     Window,
 )
+from northstar.render import Relation
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ def _formula(state: _Plan, metric: Metric, filters: tuple[str, ...], offset: Win
         num = _input(state, metric, p.numerator, own, offset)
         den = _input(state, metric, p.denominator, own, offset)
         return exp.Div(
-            this=exp.Cast(this=num, to=exp.DataType.build("double")),
+            this=exp.Cast(this=num, to=exp.DataType(this=exp.DataType.Type.DOUBLE)),
             expression=exp.func("nullif", den, exp.Literal.number(0)),
         )
     if isinstance(p, DerivedParams):
@@ -239,9 +240,16 @@ def qualify(sql: str, alias: str) -> exp.Expression:
     return tree
 
 
+def relation_table(relation: Relation) -> exp.Table:
+    """A warehouse relation as a table node, built rather than parsed from its name."""
+    return exp.table_(relation.identifier, db=relation.schema)
+
+
 def truncate(value: exp.Expression, grain: str) -> exp.Expression:
     """The period a timestamp falls in, as a DATE: ``CAST(DATE_TRUNC('month', t) AS DATE)``."""
-    return exp.Cast(this=exp.func("date_trunc", exp.Literal.string(grain), value), to=exp.DataType.build("date"))
+    return exp.Cast(
+        this=exp.func("date_trunc", exp.Literal.string(grain), value), to=exp.DataType(this=exp.DataType.Type.DATE)
+    )
 
 
 def interval(window: Window) -> exp.Interval:
@@ -296,13 +304,13 @@ class Rows:
 
     def source(self) -> exp.Select:
         relation = self.sem.relation(self.model)
-        select = exp.select(copy=False).from_(exp.to_table(str(relation)).as_(self.alias), copy=False)
+        select = exp.select(copy=False).from_(relation_table(relation).as_(self.alias), copy=False)
         for alias, ref in self.joins.items():
             assert ref.join is not None
             target_entity = ref.owner.entity(ref.join.name)
             assert target_entity is not None
             on = exp.EQ(this=qualify(ref.join.expr, self.alias), expression=qualify(target_entity.expr, alias))
-            table = exp.to_table(str(self.sem.relation(ref.owner))).as_(alias)
+            table = relation_table(self.sem.relation(ref.owner)).as_(alias)
             select = select.join(table, on=on, join_type="left", copy=False)
         return select
 
@@ -363,12 +371,14 @@ def date_range(time: exp.Expression, start: date | None, end: date | None, shift
         out.append(
             exp.GTE(
                 this=value.copy(),
-                expression=exp.Cast(this=exp.Literal.string(start.isoformat()), to=exp.DataType.build("date")),
+                expression=exp.Cast(
+                    this=exp.Literal.string(start.isoformat()), to=exp.DataType(this=exp.DataType.Type.DATE)
+                ),
             )
         )
     if end is not None:
         upper = exp.Add(
-            this=exp.Cast(this=exp.Literal.string(end.isoformat()), to=exp.DataType.build("date")),
+            this=exp.Cast(this=exp.Literal.string(end.isoformat()), to=exp.DataType(this=exp.DataType.Type.DATE)),
             expression=interval(Window(1, "day")),
         )
         out.append(exp.LT(this=value.copy(), expression=upper))
@@ -450,14 +460,14 @@ def _cumulative_select(c: Compiled, leaf: Leaf, name: str, metric: Metric) -> tu
                                 )
                             ]
                         ),
-                        to=exp.DataType.build("date"),
+                        to=exp.DataType(this=exp.DataType.Type.DATE),
                     ),
                     column,
                     copy=False,
                 ),
                 copy=False,
             )
-            .from_(exp.to_table(str(c.sem.relation(model))).as_(rows.alias), copy=False)
+            .from_(relation_table(c.sem.relation(model)).as_(rows.alias), copy=False)
             .subquery("periods")
         )
         period_end = exp.Add(this=exp.column(column, "periods"), expression=interval(Window(1, grain)))

@@ -95,7 +95,7 @@ def _col(name: str, table: str | None = None) -> exp.Column:
 
 def _per_member(numerator: exp.Expression, members: exp.Expression) -> exp.Expression:
     return exp.Div(
-        this=exp.Cast(this=numerator, to=exp.DataType.build("double")),
+        this=exp.Cast(this=numerator, to=exp.DataType(this=exp.DataType.Type.DOUBLE)),
         expression=exp.func("nullif", members, exp.Literal.number(0)),
     )
 
@@ -180,8 +180,8 @@ def _cohort(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: CohortParams)
     selects = [*keys, exp.alias_(value, name, copy=False)]
     body = (
         exp.select(*selects, copy=False)
-        .from_(exp.to_table(f"{name}_members").as_("members"), copy=False)
-        .join(exp.to_table(f"{name}_outcomes").as_("outcomes"), on=_and_all(on), join_type="left", copy=False)
+        .from_(exp.table_(f"{name}_members").as_("members"), copy=False)
+        .join(exp.table_(f"{name}_outcomes").as_("outcomes"), on=_and_all(on), join_type="left", copy=False)
     )
     conditions = date_range(_col("first_at", "members"), c.request.start, c.request.end)
     if age:
@@ -224,10 +224,10 @@ def _retention(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: RetentionP
     )
     step = interval(Window(1, grain))
     next_period = exp.Cast(
-        this=exp.Add(this=_col("period", "prev"), expression=step.copy()), to=exp.DataType.build("date")
+        this=exp.Add(this=_col("period", "prev"), expression=step.copy()), to=exp.DataType(this=exp.DataType.Type.DATE)
     )
     kept = exp.Div(
-        this=exp.Cast(this=exp.Count(this=_col("entity", "curr")), to=exp.DataType.build("double")),
+        this=exp.Cast(this=exp.Count(this=_col("entity", "curr")), to=exp.DataType(this=exp.DataType.Type.DOUBLE)),
         expression=exp.Count(this=exp.Star()),
     )
     value = kept if p.calculation == "retention" else exp.Sub(this=exp.Literal.number(1), expression=kept)
@@ -239,9 +239,9 @@ def _retention(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: RetentionP
     conditions += date_range(next_period.copy(), c.request.start, c.request.end)
     body = (
         exp.select(*keys, exp.alias_(value, name, copy=False), copy=False)
-        .from_(exp.to_table(f"{name}_active").as_("prev"), copy=False)
+        .from_(exp.table_(f"{name}_active").as_("prev"), copy=False)
         .join(
-            exp.to_table(f"{name}_active").as_("curr"),
+            exp.table_(f"{name}_active").as_("curr"),
             on=_and_all(
                 [
                     exp.EQ(this=_col("entity", "curr"), expression=_col("entity", "prev")),
@@ -316,8 +316,8 @@ def _conversion(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: Conversio
     ]
     body = (
         exp.select(*out, exp.alias_(value, name, copy=False), copy=False)
-        .from_(exp.to_table(f"{name}_base").as_("base"), copy=False)
-        .join(exp.to_table(f"{name}_conversions").as_("conversions"), on=_and_all(on), join_type="left", copy=False)
+        .from_(exp.table_(f"{name}_base").as_("base"), copy=False)
+        .join(exp.table_(f"{name}_conversions").as_("conversions"), on=_and_all(on), join_type="left", copy=False)
     )
     conditions = date_range(_col("event_at", "base"), c.request.start, c.request.end)
     if conditions:
@@ -397,7 +397,7 @@ def _funnel(c: Compiled, metric: Metric, p: FunnelParams) -> exp.Select:
                 exp.alias_(exp.Min(this=_col("event_at", "events")), "event_at", copy=False),
                 copy=False,
             )
-            .from_(exp.to_table(names[i - 1]).as_("previous"), copy=False)
+            .from_(exp.table_(names[i - 1]).as_("previous"), copy=False)
             .join(later, on=_and_all(on), join_type="inner", copy=False)
             .group_by(exp.Literal.number(1), exp.Literal.number(2), copy=False)
         )
@@ -472,8 +472,8 @@ def _uplift(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
             ),
             copy=False,
         )
-        .from_(exp.to_table(f"{name}_members").as_("members"), copy=False)
-        .join(exp.to_table(f"{name}_outcomes").as_("outcomes"), on=_and_all(on), join_type="left", copy=False)
+        .from_(exp.table_(f"{name}_members").as_("members"), copy=False)
+        .join(exp.table_(f"{name}_outcomes").as_("outcomes"), on=_and_all(on), join_type="left", copy=False)
         .group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))], copy=False)
     )
 
