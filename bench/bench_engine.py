@@ -211,6 +211,21 @@ def duckdb_floor(root: Path, statements: list[str]) -> None:
     path.unlink(missing_ok=True)
 
 
+def warehouse_contents(root: Path) -> dict[tuple[str, str, str], int]:
+    """(schema, name, kind) -> row count of every relation in the built warehouse."""
+    import duckdb
+
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as connection:
+        relations = connection.execute(
+            "select table_schema, table_name, table_type from information_schema.tables "
+            "where table_schema not like '%northstar%' and table_name not like '\\_%' escape '\\'"
+        ).fetchall()
+        return {
+            (schema, name, kind): connection.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+            for schema, name, kind in relations
+        }
+
+
 def find_dbt() -> str | None:
     candidate = Path("/tmp/dbtvenv/bin/dbt")
     if candidate.is_file():
@@ -232,6 +247,7 @@ def main(quick: bool = False) -> None:
     sizes = (10, 100) if quick else SIZES
     dbt = find_dbt()
     rows = []
+    same: dict[int, bool] = {}
     with tempfile.TemporaryDirectory(prefix="northstar-bench-") as tmp:
         for n in sizes:
             root = generate_project(Path(tmp) / f"n{n}", n)
@@ -246,9 +262,12 @@ def main(quick: bool = False) -> None:
             )
             dbt_time = None
             if dbt and not (quick and n > 10):
+                metrics_build(root)
+                ours = warehouse_contents(root)
                 dbt_time = median_seconds(
                     lambda root=root: dbt_build(dbt, root), repeat=1 if n >= 1000 else repeat, warmup=0
                 )
+                same[n] = ours == warehouse_contents(root)
             rows.append(
                 (
                     n,
@@ -284,6 +303,10 @@ def main(quick: bool = False) -> None:
     )
     if dbt is None:
         print("dbt not found (/tmp/dbtvenv/bin/dbt or PATH): dbt columns skipped.")
+    for n, equal in same.items():
+        print(
+            f"N={n}: dbt and Northstar built {'the same' if equal else 'DIFFERENT'} relations with the same row counts."
+        )
     print("Targets: overhead < 10 ms/model at N=100; parse+render+DAG < 1.5 s at N=1000; metrics --help < 0.3 s.")
 
 
