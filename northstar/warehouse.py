@@ -303,8 +303,11 @@ def publish(
                         published,
                     )
                 connection.execute("CHECKPOINT")
+        # A second in the past, so that a write by another tool right after the swap, even within the filesystem's
+        # clock tick, changes the modification time; taken before the swap, so that write is not mistaken for ours.
+        second_ago = time.time_ns() - 1_000_000_000
+        os.utime(work.path, ns=(second_ago, second_ago))
         _fsync(work.path)
-        # Taken before the swap: a write landing right after it must not be mistaken for part of this build.
         new: Identity = (_stat(work.path), None)
         wal = _wal(published)
         aside = (
