@@ -115,6 +115,7 @@ def main(ctx: click.Context, debug: bool) -> None:
       metrics build              seeds, models, tests and metrics, in DAG order
       metrics build -s +fct_orders
       metrics compile stg_orders print a model's rendered SQL
+      metrics query north_star --by month
       metrics ls                 list the project's nodes
     """
     ctx.meta["northstar.debug"] = debug
@@ -407,7 +408,14 @@ def _names_metric(project: Any, name: str) -> bool:
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many rows.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", help="Output format.")
 def query(metrics, project_dir, vars_, target, threads, by, where, start, end, order, limit, fmt) -> None:
-    """Answer METRICS from the warehouse: e.g. `metrics query north_star --by month`."""
+    """Answer metrics from the published warehouse.
+
+    \b
+      metrics query north_star --by month
+      metrics query cpc cpuser --by month --by channel --format json
+      metrics query sarpu --by month --by cohort_age
+      metrics query revenue --by user__channel --where "user__channel = 'seo'" --order -revenue --limit 5
+    """
     from northstar.metrics.cli import query_text
 
     settings = {"vars": vars_, "target": target, "warehouse": os.environ.get("NORTHSTAR_WAREHOUSE")}
