@@ -214,3 +214,20 @@ def test_undefined_name_in_a_simple_template_names_the_line(make_project, run_cl
     result = run_cli(root, "compile", "u")
     assert result.exit_code == 2
     assert result.output == "Error: models/u.sql:2: Jinja error: 'nope' is undefined.\n"
+
+
+def test_is_incremental_is_true_once_an_incremental_model_exists(make_project, run_cli):
+    root = make_project(
+        {
+            "models/marts/events.sql": (
+                "{{ config(materialized='incremental', unique_key='order_id') }}\n"
+                "select order_id, amount from {{ ref('orders') }}\n"
+                "{% if is_incremental() %}where order_id > (select max(order_id) from {{ this }}){% endif %}\n"
+            )
+        }
+    )
+    assert run_cli(root, "compile", "events").output == "select order_id, amount from raw.orders\n"
+    assert run_cli(root, "build", "-q").exit_code == 0
+    assert run_cli(root, "compile", "events").output == (
+        "select order_id, amount from raw.orders\nwhere order_id > (select max(order_id) from marts.events)\n"
+    )
