@@ -85,14 +85,15 @@ def build_lock(
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = lock_path.read_text().strip() or "another process"
+            holder = lock_path.read_text().strip()
+            pid = f" (pid {holder})" if holder else ""  # empty for the instant between locking and writing the pid
             if not wait:
                 raise ProjectError(
-                    f"Another build of {published.name} is running (pid {holder}). "
+                    f"Another build of {published.name} is running{pid}. "
                     "Wait for it to finish, or run without --no-wait to queue behind it.",
                     lock_path,
                 ) from None
-            on_wait(f"Waiting for another build of {published.name} (pid {holder}) to finish...")
+            on_wait(f"Waiting for another build of {published.name}{pid} to finish...")
             fcntl.flock(fd, fcntl.LOCK_EX)
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
