@@ -355,6 +355,16 @@ def test_metric_lineage_reaches_raw_columns_through_its_semantic_model(make_proj
     assert raw(lineage, "revenue", "revenue") == ["raw.orders.amount", "raw.orders.ordered_at", "raw.orders.status"]
     assert lineage.graph["metric.shop.revenue"].parents == ("semantic_model.shop.orders",)
     assert lineage.columns_of("semantic_model.shop.orders") == ["order", "ordered_at", "revenue"]
+    # The metric reads its measure and its time dimension, which read the model's columns.
+    assert lineage.parents(ColumnRef("metric.shop.revenue", "revenue")) == [
+        ("value", ColumnRef("semantic_model.shop.orders", "revenue")),
+        ("filter", ColumnRef("semantic_model.shop.orders", "ordered_at")),
+        ("rows", ColumnRef("semantic_model.shop.orders", "*")),
+    ]
+    assert lineage.parents(ColumnRef("semantic_model.shop.orders", "revenue")) == [
+        ("value", ColumnRef("model.shop.fct_orders", "amount")),
+        ("rows", ColumnRef("model.shop.fct_orders", "*")),
+    ]
     result = run_cli(root, "lineage", "raw.orders.amount", "--downstream")
     assert result.exit_code == 0, result.output
     assert result.output.split("Feeds")[1] == (

@@ -190,10 +190,18 @@ def semantic_lineage(
             ).from_(exp.to_table(str(node.relation), dialect="duckdb"))
 
         result[uid] = _cached_analysis(uid, key, select, index, schemas, (parent,), cache, manifest)
+    # semantic model -> (the model it reads, its lineage, its entities' names)
+    over = {
+        f"semantic_model.{prefix}.{m.name}": (
+            graph[f"semantic_model.{prefix}.{m.name}"].parents[0],
+            result[f"semantic_model.{prefix}.{m.name}"],
+            {e.name for e in m.entities},
+        )
+        for m in layer.semantic_models
+        if graph[f"semantic_model.{prefix}.{m.name}"].parents
+    }
     for info in layer.metrics:
         uid = f"metric.{prefix}.{info.name}"
-        parents = tuple(f"semantic_model.{prefix}.{name}" for name in info.semantic_models)
-        graph[uid] = GraphNode(uid, "metric", info.name, parents)
         models = tuple(manifest.by_name[m] for m in info.models if m in manifest.by_name)
         sql = layer.sql[info.name]
         expression = layer.expressions.get(info.name)
@@ -201,8 +209,48 @@ def semantic_lineage(
         def query(sql=sql, expression=expression) -> str | exp.Expr:
             return expression if expression is not None else sql
 
-        result[uid] = _cached_analysis(uid, sql, query, index, schemas, models, cache, manifest)
+        found = _cached_analysis(uid, sql, query, index, schemas, models, cache, manifest)
+        used = {*info.measures, *(d.rpartition(".")[2].rpartition("__")[2] for d in info.dimensions)}
+        found = _through_semantic_models(found, over, used)
+        read = {r.node for d in found.columns.values() for r in d.value | d.filter} | {
+            n for d in found.columns.values() for n in d.rows
+        }
+        named = [f"semantic_model.{prefix}.{name}" for name in info.semantic_models]
+        parents = tuple(dict.fromkeys([*named, *sorted(s for s in over if s in read)]))
+        graph[uid] = GraphNode(uid, "metric", info.name, parents)
+        result[uid] = found
     return graph, result
+
+
+def _through_semantic_models(
+    metric: NodeLineage, semantic: Mapping[str, tuple[str, NodeLineage, set[str]]], used: set[str]
+) -> NodeLineage:
+    """Route a metric's edges through the semantic models it is defined on.
+
+    The metric's SQL reads the models' columns; where a measure, dimension or entity of a semantic model over that
+    model reads exactly columns the metric reads (``revenue`` = ``case when is_completed then payment_total end``),
+    the metric reads that element instead, so the lineage shows metric -> measure -> model column. Only elements the
+    metric uses (its measures and dimensions, and entities) are considered, and the raw columns reached stay the same.
+    """
+    columns: dict[str, Deps] = {}
+    for column, deps in metric.columns.items():
+        reads = deps.value | deps.filter
+        value, filter_, rows = set(deps.value), set(deps.filter), set(deps.rows)
+        covered: set[ColumnRef] = set()
+        for uid, (model, lineage, entities) in semantic.items():
+            if not any(r.node == model for r in reads) and model not in deps.rows:
+                continue
+            for element, element_deps in lineage.columns.items():
+                if element == ROWS or (element not in used and element not in entities):
+                    continue
+                sources = {r for r in element_deps.value if r.node == model}
+                if sources and sources <= reads:
+                    (value if sources & deps.value else filter_).add(ColumnRef(uid, element))
+                    covered |= sources
+            if model in rows:
+                rows = (rows - {model}) | {uid}
+        columns[column] = Deps(frozenset(value - covered), frozenset(filter_ - covered), frozenset(rows))
+    return NodeLineage(metric.unique_id, columns, metric.types, metric.unresolved)
 
 
 def _cached_analysis(
