@@ -207,6 +207,7 @@ def compile_project(
     for p in parsed:
         relations[p.model.name] = p.relation
         by_name[p.model.name] = f"model.{prefix}.{p.model.name}"
+    _check_unique_relations(project, parsed)
 
     source_relations: dict[tuple[str, str], Relation | External] = {}
     for table in project.sources:
@@ -285,6 +286,24 @@ def compile_project(
 
     nodes = _inline_ephemerals(nodes, dag)
     return Manifest(project=project, nodes=nodes, dag=dag, render_env=renv, by_name=by_name)
+
+
+def _check_unique_relations(project: Project, parsed: list[_Parsed]) -> None:
+    """Two nodes building the same table would overwrite each other in turn; DuckDB names ignore case."""
+    owners: dict[tuple[str, str], str] = {}
+    nodes = [(seed.path, (seed.schema, seed.alias)) for seed in project.seeds]
+    nodes += [
+        (p.model.path, (p.relation.schema, p.relation.identifier)) for p in parsed if isinstance(p.relation, Relation)
+    ]
+    for path, (schema, identifier) in nodes:
+        key = (schema.lower(), identifier.lower())
+        if key in owners:
+            raise CompileError(
+                f"Both {owners[key]} and {path} build {schema}.{identifier}. Give one of them another name, "
+                "alias or schema.",
+                path,
+            )
+        owners[key] = path
 
 
 def _seed_node(project: Project, seed: Seed, prefix: str) -> SeedNode:

@@ -249,3 +249,11 @@ def test_warehouse_that_is_not_a_duckdb_file(make_project, run_cli, monkeypatch,
         f"Error: The warehouse {tmp_path} is a folder; NORTHSTAR_WAREHOUSE must name a DuckDB file, "
         "e.g. warehouse.duckdb.\n"
     )
+
+
+def test_two_nodes_building_the_same_relation(make_project, run_cli):
+    root = make_project({"models/marts/other.sql": "{{ config(alias='Customers') }}\nselect 1 as x"})
+    assert error_of(run_cli, root) == (
+        "Error: models/marts/other.sql: Both models/marts/customers.sql and models/marts/other.sql build "
+        "marts.Customers. Give one of them another name, alias or schema.\n"
+    )
