@@ -4,14 +4,13 @@ A node's *content hash* covers its own definition: rendered SQL, config, relatio
 source's location. Its *fingerprint* adds the fingerprints of its inputs (and, for a source another tool loads, a
 hash of the data itself), so a change anywhere upstream changes every fingerprint downstream of it.
 
-Fingerprints of what a build made are stored in the warehouse itself, in ``_northstar.nodes``, so they travel with
-the published file and can never describe tables other than the ones beside them. A build keeps a selected seed or
-model when its fingerprint equals the stored one and its relation exists; everything else is built.
+Fingerprints of what a build made are stored in the warehouse itself (``select * from _northstar.nodes()``), so they
+travel with the published file and can never describe tables other than the ones beside them. A build keeps a
+selected seed or model when its fingerprint equals the stored one and its relation exists; everything else is built.
 
 ``state:modified`` compares content hashes with a previous run's ``manifest.json`` instead (dbt's CI workflow).
 
->>> plan = plan_build(manifest, selected, stored(connection), existing, source_versions(connection, manifest))
-... # doctest: +SKIP
+>>> plan = plan_build(manifest, selected, stored(con), existing, source_versions(con, manifest))  # doctest: +SKIP
 >>> sorted(plan.kept)[:1]  # doctest: +SKIP
 ['model.growth.stg_orders']
 """
