@@ -33,8 +33,12 @@ def _project(project_or_manifest: Any) -> Project:
     return getattr(project_or_manifest, "project", project_or_manifest)
 
 
-def model_relations(project_or_manifest: Any) -> dict[str, Any]:
-    """Model name -> warehouse relation, without rendering any model (a manifest's relations if given one)."""
+def model_relations(project_or_manifest: Any, only: set[str] | None = None) -> dict[str, Any]:
+    """Model name -> warehouse relation, without rendering any model (a manifest's relations if given one).
+
+    A model whose SQL calls ``config()`` needs Jinja to read its schema or alias; with ``only``, that is done for
+    those models alone, so answering a metric does not pay for parsing models it does not read.
+    """
     nodes = getattr(project_or_manifest, "nodes", None)
     if nodes is not None:
         return {
@@ -45,10 +49,15 @@ def model_relations(project_or_manifest: Any) -> dict[str, Any]:
     from northstar.render import Relation, make_environment, static_config
 
     project = _project(project_or_manifest)
-    env = make_environment()
+    env = None
     relations: dict[str, Any] = {}
     for model in project.models:
-        static = static_config(env, model.sql, model.path) if "config(" in model.sql else {}
+        static: dict[str, Any] = {}
+        if "config(" in model.sql:
+            if only is not None and model.name not in only:
+                continue
+            env = env or make_environment()
+            static = static_config(env, model.sql, model.path)
         props = model.properties
         raw = merge_config(
             resolve_folder_config(project.config.models, (*model.folders, model.name)),
@@ -72,7 +81,8 @@ def load_semantics(project_or_manifest: Any) -> Semantics:
 
     project = _project(project_or_manifest)
     docs = [(doc.path, doc.data) for doc in project.yaml_docs if "semantic_models" in doc.data or "metrics" in doc.data]
-    return semantics(read_spec(docs), model_relations(project_or_manifest))
+    spec = read_spec(docs)
+    return semantics(spec, model_relations(project_or_manifest, {model.model for model in spec.semantic_models}))
 
 
 def metric_sql(project_or_manifest: Any, metric_name: str) -> str:
