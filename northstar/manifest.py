@@ -355,7 +355,6 @@ def _inline_ephemerals(nodes: dict[str, Node], dag: DAG) -> dict[str, Node]:
     ephemeral = {uid for uid, n in nodes.items() if isinstance(n, ModelNode) and n.materialized == "ephemeral"}
     if not ephemeral:
         return nodes
-    import sqlglot
     from sqlglot import exp
 
     order = {uid: i for i, uid in enumerate(dag.sorted())}
@@ -368,13 +367,10 @@ def _inline_ephemerals(nodes: dict[str, Node], dag: DAG) -> dict[str, Node]:
         needed = [e for e in needed if _reaches_through_ephemerals(dag, e, uid, ephemeral)]
         if not needed:
             continue
-        try:
-            query = sqlglot.parse_one(node.sql, dialect="duckdb")
-        except sqlglot.errors.ParseError as error:
-            raise CompileError(f"Cannot inline ephemeral models: SQL does not parse: {error}", node.path) from None
+        query = _parse_for_inlining(node, f"it reads the ephemeral model '{nodes[needed[-1]].name}'")
         ctes = [
             exp.CTE(
-                this=sqlglot.parse_one(nodes[e].sql, dialect="duckdb"),
+                this=_parse_for_inlining(nodes[e], f"it is ephemeral and {node.name} reads it"),
                 alias=exp.TableAlias(this=exp.to_identifier(EPHEMERAL_PREFIX + nodes[e].name)),
             )
             for e in needed
@@ -388,6 +384,21 @@ def _inline_ephemerals(nodes: dict[str, Node], dag: DAG) -> dict[str, Node]:
             query.set(key, exp.With(expressions=ctes))
         result[uid] = _replace(node, sql=query.sql(dialect="duckdb", pretty=True))
     return result
+
+
+def _parse_for_inlining(node: ModelNode, why: str) -> Any:
+    """Parse a model's rendered SQL to inline ephemeral CTEs; a failure names the model's file, not a traceback."""
+    import sqlglot
+
+    try:
+        return sqlglot.parse_one(node.sql, dialect="duckdb")
+    except sqlglot.errors.SqlglotError as error:
+        first = str(error).splitlines()[0]
+        raise CompileError(
+            f"Model '{node.name}' must be a single SELECT that sqlglot can parse, because {why}. sqlglot says "
+            f"(lines of the compiled SQL, see `metrics compile {node.name}`): {first}",
+            node.path,
+        ) from None
 
 
 def _reaches_through_ephemerals(dag: DAG, start: str, target: str, ephemeral: set[str]) -> bool:

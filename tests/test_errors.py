@@ -257,3 +257,17 @@ def test_two_nodes_building_the_same_relation(make_project, run_cli):
         "Error: models/marts/other.sql: Both models/marts/customers.sql and models/marts/other.sql build "
         "marts.Customers. Give one of them another name, alias or schema.\n"
     )
+
+
+def test_ephemeral_sql_that_cannot_be_inlined(make_project, run_cli):
+    root = make_project(
+        {
+            "models/staging/eph.sql": "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('orders') }} (",
+            "models/marts/uses.sql": "select * from {{ ref('eph') }}",
+        }
+    )
+    # sqlglot's own wording varies between its versions: compare up to it.
+    assert error_of(run_cli, root).startswith(
+        "Error: models/staging/eph.sql: Model 'eph' must be a single SELECT that sqlglot can parse, because it is "
+        "ephemeral and uses reads it. sqlglot says (lines of the compiled SQL, see `metrics compile eph`): "
+    )
