@@ -289,7 +289,7 @@ def compile_(node, project_dir, vars_, target, threads, select, exclude, output,
 @exclude_option
 @click.option(
     "--resource-type",
-    type=click.Choice(["model", "seed", "source", "all"]),
+    type=click.Choice(["model", "seed", "source", "test", "all"]),
     default="all",
     help="Only nodes of this kind.",
 )
@@ -299,6 +299,7 @@ def ls(project_dir, vars_, target, threads, select, exclude, resource_type, outp
     """List the project's nodes in DAG order (or, with --metrics, its metrics)."""
     import json
 
+    from northstar import datatests
     from northstar.build import BuildOptions, select_nodes
     from northstar.manifest import compile_project
 
@@ -308,8 +309,8 @@ def ls(project_dir, vars_, target, threads, select, exclude, resource_type, outp
 
         click.echo(list_metrics_text(project, output))
         return
-    manifest = compile_project(project)
-    kinds = {"model", "seed", "source"} if resource_type == "all" else {resource_type}
+    manifest = datatests.add_tests(compile_project(project))
+    kinds = {"model", "seed", "source", "test"} if resource_type == "all" else {resource_type}
     for uid in select_nodes(manifest, BuildOptions(select=select, exclude=exclude, kinds=frozenset(kinds))):
         node = manifest.nodes[uid]
         name = f"{node.source_name}.{node.name}" if node.kind == "source" else node.name

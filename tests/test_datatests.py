@@ -650,3 +650,14 @@ def test_arguments_are_checked_against_the_tests_signature(make_project, run_cli
     assert error(column.format("          - relationships: {to: ref('custmers'), field: id}\n")) == (
         "Error: models/staging/schema.yml:6: ref('custmers') names no model or seed. Did you mean 'customers'?\n"
     )
+
+
+def test_ls_lists_a_models_tests(make_project, run_cli):
+    root = make_project(base=SINGULAR)
+    result = run_cli(root, "ls", "-s", "revenue")
+    assert result.exit_code == 0, result.output
+    assert result.output == "revenue\nat_most_two_orders\nrevenue_is_positive\n"
+    result = run_cli(root, "ls", "--resource-type", "test", "-s", "test_type:singular", "--output", "path")
+    assert result.output == (
+        "tests/orders_have_amounts.sql\ntests/singular/at_most_two_orders.sql\ntests/singular/revenue_is_positive.sql\n"
+    )
