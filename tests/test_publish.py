@@ -42,8 +42,10 @@ MODELS = [f"m{i}" for i in range(6)]
 
 def metrics(root: Path, *args: str, **kwargs) -> subprocess.Popen:
     """``metrics ARGS`` in a separate process, as a user or a scheduler would run it."""
+    script = Path(sys.executable).with_name("metrics")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "northstar"]
     return subprocess.Popen(
-        [sys.executable, "-m", "northstar", *args, "--project-dir", str(root)],
+        [*command, *args, "--project-dir", str(root)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -52,9 +54,13 @@ def metrics(root: Path, *args: str, **kwargs) -> subprocess.Popen:
 
 
 def versions(root: Path) -> set[int]:
-    """The versions found in the published warehouse; opening it checks it is complete and readable."""
-    sql = " union all ".join(f"select version from main.{m}" for m in MODELS)
-    return {row[0] for row in query(root / "warehouse.duckdb", sql)}
+    """The versions found in the published warehouse, after checking it is readable and every table complete."""
+    sql = " union all ".join(f"select '{m}', version, n from main.{m}" for m in MODELS)
+    rows = query(root / "warehouse.duckdb", sql)
+    assert sorted((m, n) for m, _, n in rows) == [
+        (m, (3 if i == 0 else 1) * (2000000 + i)) for i, m in enumerate(MODELS)
+    ]
+    return {version for _, version, _ in rows}
 
 
 def leftovers(root: Path) -> list[str]:
