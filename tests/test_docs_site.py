@@ -328,3 +328,21 @@ def test_serve_on_a_busy_port_is_a_clear_error(make_project, run_cli):
     assert result.output.splitlines()[-1] == (
         f"Error: Cannot serve on port {port}: Address already in use. Pick another with --port."
     )
+
+
+def test_a_warehouse_held_by_a_writer_leaves_the_charts_out_and_says_why(make_project, run_cli):
+    import duckdb
+
+    root = make_project(SHOP_METRICS)
+    assert run_cli(root, "build").exit_code == 0
+    manifest = compile_for_build(load_project(root))
+    with duckdb.connect(str(root / "warehouse.duckdb")):  # a writer (here: this process, read-write)
+        data = site_data(manifest)
+    revenue = next(n for n in data["nodes"] if n["name"] == "revenue")
+    assert revenue["series"] is None
+    assert revenue["series_problem"].startswith("The warehouse could not be opened: ")
+    assert [c["name"] for c in next(n for n in data["nodes"] if n["name"] == "fct_orders")["columns"]] == [
+        "customer_id",
+        "amount",
+        "ordered_at",
+    ]

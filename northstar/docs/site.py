@@ -192,11 +192,13 @@ def _metric_entries(manifest: Manifest, lineage: Lineage, layer: SemanticLayer) 
     entries = []
     warehouse = manifest.project.config.warehouse
     connection = None
+    unreadable = None
     if layer.metrics and warehouse.exists():
         try:
             connection = duckdb.connect(str(warehouse), read_only=True)
-        except duckdb.Error:
-            connection = None
+        except duckdb.Error as error:
+            # Another process may hold the file open for writing; the site is still written, without charts.
+            unreadable = f"The warehouse could not be opened: {str(error).splitlines()[0]}"
     try:
         materialized = set()
         if connection is not None:
@@ -208,6 +210,7 @@ def _metric_entries(manifest: Manifest, lineage: Lineage, layer: SemanticLayer) 
             uid = f"metric.{prefix}.{info.name}"
             table = f"metrics.{info.name}" if info.name in materialized else None
             series, problem = metric_series(connection, layer.sql[info.name], info.name, table)
+            problem = unreadable or problem
             found = lineage.nodes.get(uid)
             entries.append(
                 {
