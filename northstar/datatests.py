@@ -651,7 +651,9 @@ def add_tests(manifest: Manifest) -> Manifest:
     """
     from northstar.unittests import unit_test_nodes
 
-    defaults = resolve_folder_config(manifest.project.config.data_tests, ())
+    # dbt nests project-wide test config under the project name; both spellings work.
+    config = manifest.project.config
+    defaults = resolve_folder_config(config.data_tests, (config.name,))
     compiler = _Compiler(manifest)
     tests: list[Any] = [
         *_generic_tests(manifest, compiler, defaults),

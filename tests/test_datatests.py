@@ -231,6 +231,10 @@ def test_project_level_severity_and_bad_severity(make_project, run_cli):
     result = run_cli(root, "build", "-q")
     assert result.exit_code == 0, result.output
     assert statuses(root)["unique_stg_orders_order_id"] == ("warn", 1)
+    # dbt's spelling, under the project's name
+    (root / "project.yml").write_text(WARN_ONLY.replace("  +severity", "  shop:\n    +severity"))
+    assert run_cli(root, "build", "-q").exit_code == 0
+    assert statuses(root)["unique_stg_orders_order_id"] == ("warn", 1)
 
     (root / "models/staging/schema.yml").write_text(
         "models:\n  - name: stg_orders\n    columns:\n      - name: order_id\n"
