@@ -253,3 +253,45 @@ def test_fixture_and_expect_columns_are_checked_when_the_test_runs(make_project,
         "ERROR models/marts/unit_tests.yml:2: Unit test bad on monthly_revenue: expect names column(s) client, which "
         "'monthly_revenue' does not return (it returns customer_id, month, revenue, orders).\n"
     ) in result.output
+
+
+INCREMENTAL = {
+    **SHOP,
+    "models/marts/new_orders.sql": """
+        {{ config(materialized='incremental', unique_key='order_id') }}
+        select order_id, amount from {{ ref('stg_orders') }}
+        {% if is_incremental() %}
+        where order_id > (select max(order_id) from {{ this }})
+        {% endif %}
+    """,
+    "models/marts/unit_tests.yml": """
+        unit_tests:
+          - name: only_new_orders
+            model: new_orders
+            overrides:
+              macros: {is_incremental: true}
+            given:
+              - input: ref('stg_orders')
+                rows: [{order_id: 1, amount: 1}, {order_id: 5, amount: 2}]
+              - input: this
+                rows: [{order_id: 3, amount: 9}]
+            expect:
+              rows: [{order_id: 5, amount: 2}]
+          - name: first_build_takes_all
+            model: new_orders
+            given:
+              - input: ref('stg_orders')
+                rows: [{order_id: 1, amount: 1}, {order_id: 5, amount: 2}]
+            expect:
+              rows: [{order_id: 1, amount: 1}, {order_id: 5, amount: 2}]
+    """,
+}
+
+
+def test_incremental_models_are_unit_tested_as_first_builds_unless_told(make_project, run_cli):
+    root = make_project(base=INCREMENTAL)
+    assert run_cli(root, "build", "-q").exit_code == 0
+    # The warehouse now holds new_orders, so its compiled SQL is the incremental branch; unit tests do not care.
+    result = run_cli(root, "test", "-q", "-s", "test_type:unit")
+    assert result.exit_code == 0, result.output
+    assert statuses(root) == {"only_new_orders": ("pass", 0), "first_build_takes_all": ("pass", 0)}
