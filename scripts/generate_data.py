@@ -898,6 +898,8 @@ def _finalize(world: World, tmp: Path, out_dir: Path, fmt: str) -> None:
 
     con = duckdb.connect(str(tmp / "build.duckdb"))
     con.execute("set preserve_insertion_order = true")
+    # Stay memory-reasonable at millions of users: DuckDB spills its sorts and joins to disk past this.
+    con.execute(f"set memory_limit = '2GB'; set temp_directory = '{(tmp / 'spill').as_posix()}'")
     for table in STAGED_COLUMNS:
         con.execute(_staged_table(tmp, table))
     con.execute(FINALIZE_SQL.format(start=world.start_date.isoformat()))
