@@ -157,6 +157,7 @@ def build_config(
     if not isinstance(column_types, Mapping):
         raise ProjectError(f"{where}: column_types must be a mapping of column: TYPE.", path, line)
     known = {key: raw.pop(key) for key in list(raw) if key in MODEL_CONFIG_KEYS}
+    _check_types(known, where, path, line)
     return NodeConfig(
         materialized=materialized,
         schema=known.get("schema"),
@@ -175,3 +176,16 @@ def build_config(
 
 
 _FIELDS = {"schema", "alias", "tags", "enabled", "unique_key", "pre_hook", "post_hook", "meta"}
+
+
+def _check_types(known: Mapping[str, Any], where: str, path: str | None, line: int | None) -> None:
+    """The config values whose type matters downstream; a wrong one is the user's mistake, named as such."""
+    for key in ("schema", "alias"):
+        value = known.get(key)
+        if value is not None and not (isinstance(value, str) and value.strip()):
+            example = "marts" if key == "schema" else "orders"
+            raise ProjectError(f"{where} has {key}={value!r}; it must be a name, e.g. {key}='{example}'.", path, line)
+    if not isinstance(known.get("enabled", True), bool):
+        raise ProjectError(f"{where} has enabled={known['enabled']!r}; use true or false.", path, line)
+    if not isinstance(known.get("meta") or {}, Mapping):
+        raise ProjectError(f"{where} has meta={known['meta']!r}; meta must be a mapping of key: value.", path, line)

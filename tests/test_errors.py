@@ -271,3 +271,17 @@ def test_ephemeral_sql_that_cannot_be_inlined(make_project, run_cli):
         "Error: models/staging/eph.sql: Model 'eph' must be a single SELECT that sqlglot can parse, because it is "
         "ephemeral and uses reads it. sqlglot says (lines of the compiled SQL, see `metrics compile eph`): "
     )
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("alias=3", "Model 'm' has alias=3; it must be a name, e.g. alias='orders'."),
+        ("schema=''", "Model 'm' has schema=''; it must be a name, e.g. schema='marts'."),
+        ("enabled='no'", "Model 'm' has enabled='no'; use true or false."),
+        ("meta=3", "Model 'm' has meta=3; meta must be a mapping of key: value."),
+    ],
+)
+def test_config_values_of_the_wrong_type(make_project, run_cli, config, expected):
+    root = make_project({"models/marts/m.sql": f"{{{{ config({config}) }}}}\nselect 1 as x"})
+    assert error_of(run_cli, root) == f"Error: models/marts/m.sql: {expected}\n"
