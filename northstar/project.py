@@ -293,6 +293,10 @@ def load_config(
     check_keys(data, PROJECT_KEYS, PROJECT_FILE)
     if "name" not in data:
         raise ProjectError("project.yml has no 'name'. Add e.g. `name: my_project`.", PROJECT_FILE, 1)
+    if not isinstance(data["name"], str) or not data["name"].strip():
+        raise ProjectError(
+            f"name must be a word such as `name: my_project`, got {data['name']!r}.", PROJECT_FILE, data.line_of("name")
+        )
     warehouse = Path(str(data.get("warehouse", "warehouse.duckdb")))
     env_warehouse = env.get("NORTHSTAR_WAREHOUSE")
     if env_warehouse:
