@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from northstar import artifacts, datatests, selection, state, warehouse
+from northstar import artifacts, datatests, selection, state, testrun, warehouse
 from northstar.console import Reporter
 from northstar.errors import ProjectError
 from northstar.execute import BLOCKING, BuildContext, NodeResult, build_node, run_dag
@@ -111,7 +111,7 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
                 plan = state.plan_build(manifest, selected, previous, existing, versions, options.full_refresh)
                 runners = {
                     **default_runners(),
-                    "test": datatests.make_runner(manifest, options.store_failures),
+                    "test": testrun.make_runner(manifest, options.store_failures),
                     "metric": run_metric,
                 }
                 names = {uid: manifest.nodes[uid].name for uid in selected}
@@ -131,7 +131,7 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
                 success = not any(r.status in BLOCKING for r in results)
                 failures_file = None
                 if not success:  # nothing is published: keep the failing rows where they can be inspected
-                    failures_file = datatests.keep_failures(
+                    failures_file = testrun.keep_failures(
                         connection, manifest, results, config.target_dir, options.store_failures
                     )
                 if success:
@@ -190,7 +190,7 @@ def run_tests(
     reporter.begin(
         len(selected), {uid: manifest.nodes[uid].name for uid in selected}, f"Found {_count(manifest, selected)}."
     )
-    runner = datatests.make_runner(manifest, options.store_failures)
+    runner = testrun.make_runner(manifest, options.store_failures)
 
     def run_test(uid: str, cursor: duckdb.DuckDBPyConnection) -> NodeResult:
         return runner(manifest.nodes[uid], cursor, None)

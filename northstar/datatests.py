@@ -9,7 +9,7 @@ it reads:
 - singular tests: the other ``.sql`` files under the test paths;
 - unit tests (``unit_tests:`` in YAML), read by :mod:`northstar.unittests`.
 
-:func:`make_runner` runs one test node; :func:`build_dag` makes ``build`` run each model's tests right after it and
+:mod:`northstar.testrun` runs the nodes; :func:`build_dag` makes ``build`` run each model's tests right after it and
 hold the model's children until its error-severity tests pass.
 
 >>> generic_test_name("accepted_values", "stg_orders", {"column_name": "status", "values": ["done", "open"]})
@@ -19,14 +19,11 @@ hold the model's children until its error-severity tests pass.
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
-import duckdb
 import jinja2
 import jinja2.nodes
 import sqlglot
@@ -35,15 +32,12 @@ from sqlglot import exp
 
 from northstar.config import resolve_folder_config
 from northstar.dag import DAG
-from northstar.errors import CompileError, ExecutionError, NorthstarError, ProjectError, did_you_mean
-from northstar.execute import NodeResult
+from northstar.errors import CompileError, NorthstarError, ProjectError, did_you_mean
 from northstar.manifest import Manifest, ModelNode, Node, SeedNode, SourceNode
-from northstar.materialize import create_statement
 from northstar.project import Column
 from northstar.render import Ephemeral, External, Relation, RenderEnv, compile_template, render
 
 FAILURES_SCHEMA = "test_failures"
-PREVIEW_ROWS = 5
 
 # The built-in generic tests. Each selects the failing rows of ``model`` (a relation, or a filtered subquery when
 # the test has ``where:``). They follow dbt's and dbt_utils' definitions: NULLs never fail a test other than
@@ -294,7 +288,7 @@ def _canonical(test: str) -> str:
     return ALIASES.get(test, test)
 
 
-_CONDITION = re.compile(r"^\s*(>=|<=|!=|<>|==|=|>|<)\s*(\d+)\s*$")
+THRESHOLD = re.compile(r"^\s*(>=|<=|!=|<>|==|=|>|<)\s*(\d+)\s*$")
 
 
 def _test_config(
@@ -312,7 +306,7 @@ def _test_config(
     if severity not in ("error", "warn"):
         raise ProjectError(f"{where} has severity '{severity}'. Use error or warn.", path, line)
     for key in ("warn_if", "error_if"):
-        if key in merged and not _CONDITION.match(str(merged[key])):
+        if key in merged and not THRESHOLD.match(str(merged[key])):
             raise ProjectError(
                 f"{where}: {key} '{merged[key]}' must be a comparison such as '>0' or '>=10'.", path, line
             )
@@ -328,35 +322,6 @@ def _test_config(
         enabled=bool(merged.get("enabled", True)),
         meta=dict(merged.get("meta") or {}),
     )
-
-
-def _holds(condition: str, failures: int) -> bool:
-    match = _CONDITION.match(condition)
-    if match is None:  # validated when the config was read
-        return failures != 0
-    op, number = match.group(1), int(match.group(2))
-    return {
-        ">=": failures >= number,
-        "<=": failures <= number,
-        "!=": failures != number,
-        "<>": failures != number,
-        "==": failures == number,
-        "=": failures == number,
-        ">": failures > number,
-        "<": failures < number,
-    }[op]
-
-
-def test_status(config: TestConfig, failures: int) -> str:
-    """pass, warn or fail, by dbt's rule: error_if decides a failure (severity error), then warn_if a warning."""
-    if config.severity == "error" and _holds(config.error_if, failures):
-        return "fail"
-    if _holds(config.warn_if, failures):
-        return "warn"
-    return "pass"
-
-
-test_status.__test__ = False  # type: ignore[attr-defined]
 
 
 _RELATION_CALL = re.compile(r"^\s*(ref|source)\s*\(.*\)\s*$", re.DOTALL)
@@ -756,133 +721,3 @@ def manifest_entry(node: Any, project: str) -> dict[str, Any]:
     if node.test_type == "unit":
         entry["model"] = node.model_name
     return entry
-
-
-# --- running tests ------------------------------------------------------------------------------------------------
-
-Runner = Callable[[Any, duckdb.DuckDBPyConnection, Any], NodeResult]
-
-
-def make_runner(manifest: Manifest, store_failures: bool = False) -> Runner:
-    """The runner of ``test`` nodes for one invocation; ``store_failures`` keeps every test's failing rows."""
-    from northstar.unittests import Sandbox, run_unit_test
-
-    schema_lock = threading.Lock()
-    schema_ready: list[bool] = []
-    sandbox = Sandbox(manifest)
-
-    def run(node: Any, cursor: duckdb.DuckDBPyConnection, context: Any) -> NodeResult:
-        if node.test_type == "unit":
-            return run_unit_test(node, sandbox)
-        store = store_failures or node.config.store_failures
-        if store:
-            with schema_lock:  # concurrent CREATE SCHEMA statements conflict in DuckDB's catalog
-                if not schema_ready:
-                    cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {FAILURES_SCHEMA}")
-                    schema_ready.append(True)
-        return run_data_test(node, cursor, store)
-
-    return run
-
-
-def run_data_test(node: TestNode, cursor: duckdb.DuckDBPyConnection, store: bool = False) -> NodeResult:
-    """Count the rows ``node`` selects and judge them by its config; show the first rows when it does not pass."""
-    start = time.perf_counter()
-    query = node.sql
-    try:
-        if store:
-            relation = Relation(FAILURES_SCHEMA, node.name)
-            cursor.execute(create_statement(relation, node.sql, "table"))
-            query = f"SELECT * FROM {relation}"
-        counted = f"SELECT * FROM ({query}) LIMIT {node.config.limit}" if node.config.limit is not None else query
-        failures = cursor.execute(f"SELECT count(*) FROM ({counted}) AS failing_rows").fetchone()[0]
-        status = test_status(node.config, failures)
-        preview = ""
-        if status != "pass":
-            cursor.execute(f"SELECT * FROM ({query}) AS failing_rows LIMIT {PREVIEW_ROWS}")
-            columns = [d[0] for d in cursor.description]
-            preview = format_table(columns, cursor.fetchall())
-    except duckdb.Error as error:
-        first = str(error).strip().splitlines()[0]
-        fault = ExecutionError(f"Test '{node.name}' failed in DuckDB: {first}", node.path, node.line)
-        return NodeResult(node.unique_id, "error", str(fault), time.perf_counter() - start, error=fault)
-    elapsed = time.perf_counter() - start
-    if status == "pass":
-        return NodeResult(node.unique_id, "pass", "", elapsed, failures=failures)
-    return NodeResult(
-        node.unique_id,
-        status,
-        failure_message(node, failures, preview, store),
-        elapsed,
-        failures=failures,
-        details={"test_type": node.test_type, "attached_node": node.attached_node},
-    )
-
-
-def keep_failures(
-    connection: duckdb.DuckDBPyConnection,
-    manifest: Manifest,
-    results: Iterable[NodeResult],
-    target_dir: Path,
-    store_failures: bool,
-) -> Path | None:
-    """Copy the stored failing rows of the tests that did not pass into ``target/failing_rows.duckdb``.
-
-    A failed build publishes nothing, so the rows ``--store-failures`` kept in the build's copy would be lost with
-    it; this file is where they can be inspected. Returns the file, or None when no stored test failed.
-    """
-    failing = [
-        node
-        for node in (manifest.nodes.get(r.unique_id) for r in results if r.status in ("fail", "warn"))
-        if isinstance(node, TestNode) and (store_failures or node.config.store_failures)
-    ]
-    if not failing:
-        return None
-    path = target_dir / "failing_rows.duckdb"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)  # this build's failures only
-    connection.execute(f"ATTACH {sql_literal(str(path))} AS ns_failures")
-    try:
-        connection.execute(f"CREATE SCHEMA ns_failures.{FAILURES_SCHEMA}")
-        for node in failing:
-            stored = Relation(FAILURES_SCHEMA, node.name)
-            connection.execute(f"CREATE TABLE ns_failures.{stored} AS SELECT * FROM {stored}")
-    finally:
-        connection.execute("DETACH ns_failures")
-    return path
-
-
-def failure_message(node: TestNode, failures: int, preview: str, stored: bool) -> str:
-    where = f"{node.path}:{node.line}" if node.line else node.path
-    on = f" on {node.model_name}" if node.model_name else ""
-    rows = f"{failures:,} failing row{'s' if failures != 1 else ''}"
-    lines = [f"Test {node.name}{on} ({where}): {rows}."]
-    if preview:
-        lines.append(f"  First {PREVIEW_ROWS} failing rows:" if failures > PREVIEW_ROWS else "  Failing rows:")
-        lines.extend("    " + line for line in preview.splitlines())
-    if stored:
-        lines.append(f"  All failing rows are in {FAILURES_SCHEMA}.{node.name}.")
-    return "\n".join(lines)
-
-
-def format_table(columns: list[str], rows: list[tuple[Any, ...]], width: int = 40) -> str:
-    """Rows as a plain aligned text table; NULL for None, long values cut.
-
-    >>> print(format_table(["id", "name"], [(1, "a"), (None, "bb")]))
-    id   | name
-    -----+-----
-    1    | a
-    NULL | bb
-    """
-
-    def cell(value: Any) -> str:
-        text = "NULL" if value is None else str(value)
-        return text if len(text) <= width else text[: width - 3] + "..."
-
-    cells = [[cell(v) for v in row] for row in rows]
-    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    widths = [max(w, 4) for w in widths]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
-    lines.append("-+-".join("-" * w for w in widths))
-    lines.extend(" | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells)
-    return "\n".join(lines)

@@ -45,12 +45,13 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from northstar.datatests import TestConfig, _test_config, format_table, resolve_relation_call
+from northstar.datatests import TestConfig, _test_config, resolve_relation_call
 from northstar.errors import NorthstarError, ProjectError, did_you_mean
 from northstar.execute import NodeResult
 from northstar.manifest import Manifest, ModelNode, SeedNode
 from northstar.materialize import seed_statement
 from northstar.render import Ephemeral, Relation, compile_template, quote, render
+from northstar.testrun import format_table
 from northstar.yamlfile import check_keys, expect_list, expect_mapping
 
 UNIT_TEST_KEYS = {"name", "model", "description", "given", "expect", "overrides", "config"}
