@@ -35,6 +35,7 @@ from northstar.render import (
     make_environment,
     prepare_template,
     render,
+    render_property,
     syntax_error,
 )
 
@@ -211,7 +212,7 @@ def compile_project(
 
     source_relations: dict[tuple[str, str], Relation | External] = {}
     for table in project.sources:
-        node = _source_node(project, table, prefix, seed_by_relation)
+        node = _source_node(project, table, prefix, seed_by_relation, env_vars)
         nodes[node.unique_id] = node
         by_name[f"{table.source_name}.{table.name}"] = node.unique_id
         source_relations[(table.source_name, table.name)] = node.relation
@@ -323,10 +324,18 @@ def _seed_node(project: Project, seed: Seed, prefix: str) -> SeedNode:
 
 
 def _source_node(
-    project: Project, table: SourceTable, prefix: str, seed_by_relation: Mapping[tuple[str, str], str]
+    project: Project,
+    table: SourceTable,
+    prefix: str,
+    seed_by_relation: Mapping[tuple[str, str], str],
+    env_vars: Mapping[str, str] | None,
 ) -> SourceNode:
-    if table.external_location:
-        location = table.external_location
+    # The location may use var()/env_var(), e.g. to read Parquet files in place only when a var is set; an empty
+    # result means the source is a table after all.
+    location = render_property(
+        table.external_location or "", project.config.vars, os.environ if env_vars is None else env_vars, table.path
+    ).strip()
+    if location:
         if "://" not in location and not os.path.isabs(location):
             location = str(project.root / location)
         relation: Relation | External = External(location)

@@ -100,6 +100,39 @@ class Rendered:
     config: Mapping[str, Any] = field(default_factory=dict)
 
 
+# dbt's var('x', none) returns None: a default of None is still a default, so "no default" needs its own marker.
+_NO_DEFAULT: Any = object()
+
+
+def render_property(text: str, vars: Mapping[str, Any], env_vars: Mapping[str, str], path: str) -> str:
+    """Render Jinja in a YAML property value (as dbt does), with only ``var()`` and ``env_var()`` available.
+
+    >>> render_property("{{ var('dir', '') }}/{name}.parquet", {"dir": "data"}, {}, "sources.yml")
+    'data/{name}.parquet'
+    """
+    if "{{" not in text and "{%" not in text:
+        return text
+
+    def var(name: str, default: Any = _NO_DEFAULT) -> Any:
+        if name in vars:
+            return vars[name]
+        if default is _NO_DEFAULT:
+            raise CompileError(f"var('{name}') is not defined. Set it under `vars:` or pass --vars.", path)
+        return default
+
+    def env_var(name: str, default: Any = _NO_DEFAULT) -> Any:
+        if name in env_vars:
+            return env_vars[name]
+        if default is _NO_DEFAULT:
+            raise CompileError(f"env_var('{name}') is not set and has no default. Export {name}=...", path)
+        return default
+
+    try:
+        return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(text).render(var=var, env_var=env_var)
+    except jinja2.TemplateError as error:
+        raise CompileError(f"Jinja error in a property value {text!r}: {error}.", path) from None
+
+
 class _MacroReturn(Exception):
     def __init__(self, value: Any) -> None:
         self.value = value
@@ -371,12 +404,12 @@ def render(
         sources.append(key)
         return renv.sources[key]
 
-    def var(name: str = "", default: Any = None) -> Any:
+    def var(name: str = "", default: Any = _NO_DEFAULT) -> Any:
         if not name or not isinstance(name, str):
             raise CompileError("var() takes the name of a var, e.g. var('vat_rate') or var('vat_rate', 0.2).", path)
         if name in renv.vars:
             return renv.vars[name]
-        if default is not None:
+        if default is not _NO_DEFAULT:
             return default
         line = line_of(source, r"var\(\s*['\"]" + re.escape(name))
         raise CompileError(
@@ -386,10 +419,10 @@ def render(
             line,
         )
 
-    def env_var(name: str, default: Any = None) -> Any:
+    def env_var(name: str, default: Any = _NO_DEFAULT) -> Any:
         if name in renv.env_vars:
             return renv.env_vars[name]
-        if default is not None:
+        if default is not _NO_DEFAULT:
             return default
         raise CompileError(
             f"env_var('{name}') is not set in the environment and has no default. "
