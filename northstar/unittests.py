@@ -62,10 +62,11 @@ OVERRIDE_KEYS = {"vars", "macros", "env_vars"}
 
 @dataclass(frozen=True)
 class Fixture:
-    """Rows as written in YAML or CSV: column names and one tuple per row (CSV values are strings)."""
+    """Rows as written in YAML or CSV: column names and one tuple per row (CSV values are strings), or a query."""
 
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
+    sql: str | None = None  # format: sql, a SELECT of literal rows, run in the sandbox
 
 
 @dataclass(frozen=True)
@@ -219,8 +220,12 @@ def _fixture(manifest: Manifest, item: Mapping[str, Any], path: str, line: int |
         if not isinstance(rows, str):
             raise ProjectError(f"{where}: format csv needs `rows: |` followed by CSV text with a header.", path, line)
         return _csv_rows(rows)
+    if fmt == "sql":
+        if not isinstance(rows, str):
+            raise ProjectError(f"{where}: format sql needs `rows:` followed by a SELECT.", path, line)
+        return Fixture((), (), sql=rows.strip().rstrip(";"))
     if fmt != "dict":
-        raise ProjectError(f"{where}: format '{fmt}' is not supported; use dict (the default) or csv.", path, line)
+        raise ProjectError(f"{where}: format '{fmt}' is not supported; use dict (the default), csv or sql.", path, line)
     rows = expect_list(rows, "rows", path, line)
     columns: dict[str, None] = {}
     for row in rows:
@@ -388,15 +393,16 @@ def run_unit_test(node: UnitTestNode, sandbox: Sandbox) -> NodeResult:
                 first = str(error).strip().splitlines()[0]
                 raise NorthstarError(f"model '{node.model_name}' failed on the fixtures: {first}") from None
             actual_types = {row[0]: row[1] for row in connection.execute(f"DESCRIBE {actual}").fetchall()}
-            unknown = [c for c in node.expect.columns if c not in actual_types]
+            expect = _evaluated(connection, node.expect, "expect")
+            unknown = [c for c in expect.columns if c not in actual_types]
             if unknown:
                 raise NorthstarError(
                     f"expect names column(s) {', '.join(unknown)}, which '{node.model_name}' does not return "
                     f"(it returns {', '.join(actual_types)})."
                 )
             expected = Relation("main", "__ns_expected")
-            _load(connection, expected, node.expect, [(c, actual_types[c]) for c in node.expect.columns], "expect")
-            columns = ", ".join(quote(c) for c in node.expect.columns)
+            _load(connection, expected, expect, [(c, actual_types[c]) for c in expect.columns], "expect")
+            columns = ", ".join(quote(c) for c in expect.columns)
             missing = connection.execute(
                 f"SELECT {columns} FROM {expected} EXCEPT ALL SELECT {columns} FROM {actual} ORDER BY ALL"
             ).fetchall()
@@ -411,7 +417,7 @@ def run_unit_test(node: UnitTestNode, sandbox: Sandbox) -> NodeResult:
     failures = len(missing) + len(unexpected)
     if not failures:
         return NodeResult(node.unique_id, "pass", "", elapsed, failures=0)
-    message = _failure_message(node, list(node.expect.columns), missing, unexpected)
+    message = _failure_message(node, list(expect.columns), missing, unexpected)
     return NodeResult(
         node.unique_id,
         "fail",
@@ -438,6 +444,18 @@ def _failure_message(node: UnitTestNode, columns: list[str], missing: list[tuple
     return "\n".join(lines)
 
 
+def _evaluated(connection: duckdb.DuckDBPyConnection, fixture: Fixture, what: str) -> Fixture:
+    """A ``format: sql`` fixture as rows (its query runs in the sandbox); other fixtures as they are."""
+    if fixture.sql is None:
+        return fixture
+    try:
+        connection.execute(fixture.sql)
+    except duckdb.Error as error:
+        raise NorthstarError(f"{what}: its SQL fails: {str(error).strip().splitlines()[0]}") from None
+    columns = tuple(d[0] for d in connection.description)
+    return Fixture(columns, tuple(connection.fetchall()))
+
+
 def _load(
     connection: duckdb.DuckDBPyConnection,
     relation: Relation,
@@ -446,6 +464,7 @@ def _load(
     what: str,
 ) -> None:
     """Create ``relation`` holding the fixture rows, with the real relation's column types when known."""
+    fixture = _evaluated(connection, fixture, what)
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(relation.schema)}")
     table = exp.Table(this=exp.to_identifier(relation.identifier), db=exp.to_identifier(relation.schema))
     if types:

@@ -295,3 +295,28 @@ def test_incremental_models_are_unit_tested_as_first_builds_unless_told(make_pro
     result = run_cli(root, "test", "-q", "-s", "test_type:unit")
     assert result.exit_code == 0, result.output
     assert statuses(root) == {"only_new_orders": ("pass", 0), "first_build_takes_all": ("pass", 0)}
+
+
+def test_sql_fixtures(make_project, run_cli):
+    root = make_project(
+        {
+            "models/marts/unit_tests.yml": """
+                unit_tests:
+                  - name: sql_rows
+                    model: monthly_revenue
+                    given:
+                      - input: ref('stg_orders')
+                        format: sql
+                        rows: |
+                          select 1 as customer_id, timestamp '2024-03-02 10:00:00' as ordered_at, 4.5 as amount,
+                                 'completed' as status
+                    expect:
+                      format: sql
+                      rows: select 1 as customer_id, date '2024-03-01' as month, 4.5 as revenue
+            """
+        },
+        base=SHOP,
+    )
+    result = run_cli(root, "test", "-q")
+    assert result.exit_code == 0, result.output
+    assert statuses(root) == {"sql_rows": ("pass", 0)}
