@@ -154,7 +154,8 @@ def _unit_test(manifest: Manifest, entry: Any, path: str) -> UnitTestNode:
     overrides = expect_mapping(entry.get("overrides"), "overrides", path, entry.line_of("overrides"))
     check_keys(overrides, OVERRIDE_KEYS, f"overrides of unit test '{name}'")
     # The compiled SQL of an incremental model depends on whether the warehouse holds it; a unit test must not.
-    if overrides or model.materialized == "incremental":
+    reads_ephemeral = any(isinstance(manifest.nodes[u].relation, Ephemeral) for u in model.depends_on)
+    if overrides or (model.materialized == "incremental" and not reads_ephemeral):
         sql = _render_with_overrides(manifest, model, overrides, where, path, line)
     config = _test_config(
         expect_mapping(entry.get("config"), "config", path, entry.line_of("config")), {}, where, path, line
