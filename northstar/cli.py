@@ -362,7 +362,11 @@ def lineage(node, project_dir, vars_, target, threads, column, upstream, depth, 
     from northstar.lineage import describe
 
     project = _load(project_dir, vars_, target, threads)
-    click.echo(describe(compile_for_build(project), node, column, upstream, depth, output))
+
+    def warn(text: str) -> None:
+        click.echo(click.style("Warning: ", fg="yellow") + text, err=True)
+
+    click.echo(describe(compile_for_build(project), node, column, upstream, depth, output, warn))
 
 
 @main.command()

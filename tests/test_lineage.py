@@ -526,3 +526,15 @@ def test_subqueries_qualify_distinct_on_exclude_and_generated_tables(make_projec
     assert raw(lineage, "m_spine", "day") == []
     assert raw(lineage, "m_spine", "orders") == ["orders.order_id"]
     assert {uid: n.unresolved for uid, n in lineage.nodes.items() if n.unresolved} == {}
+
+
+def test_a_broken_metric_yaml_fails_metric_lineage_but_not_model_lineage(make_project, run_cli):
+    broken = METRICS["metrics/orders.yml"].replace("measure: revenue}", "measure: revenu}")
+    root = make_project({**SHOP, **METRICS, "metrics/orders.yml": broken}, base={})
+    result = run_cli(root, "lineage", "revenue")
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: metrics/orders.yml:")
+    result = run_cli(root, "lineage", "stg_orders.amount", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["raw_columns"] == ["raw.orders.amount", "raw.orders.status"]
+    assert result.stderr.startswith("Warning: Metrics are left out of this lineage: metrics/orders.yml:")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from northstar.errors import ProjectError, did_you_mean
+from northstar.errors import NorthstarError, ProjectError, did_you_mean
 from northstar.lineage.graph import ROWS, ColumnRef, Lineage, NodeLineage
 from northstar.lineage.project import project_lineage
 from northstar.manifest import Manifest
@@ -162,12 +163,22 @@ def describe(
     upstream: bool = True,
     depth: int | None = None,
     output: str = "tree",
+    warn: Callable[[str], None] | None = None,
 ) -> str:
     """What ``metrics lineage NAME`` prints: NAME is a model, seed, source, metric, or one of their columns.
 
-    Raises :class:`ProjectError` naming the closest existing node or column when NAME or COLUMN do not exist.
+    Raises :class:`ProjectError` naming the closest existing node or column when NAME or COLUMN do not exist. A
+    mistake in the metric YAML is raised only when NAME is not a model, seed or source; otherwise ``warn`` is told
+    that metrics are left out.
     """
-    lineage = project_lineage(manifest)
+    try:
+        lineage = project_lineage(manifest)
+    except NorthstarError as error:
+        lineage = project_lineage(manifest, strict=False)
+        if not lineage.resolve(name)[0]:
+            raise
+        if warn is not None:
+            warn(f"Metrics are left out of this lineage: {error}")
     uid, named_column = lineage.resolve(name)
     if not uid:
         raise ProjectError(
