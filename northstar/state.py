@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import sqlglot
 from sqlglot import exp
 
 from northstar import warehouse
@@ -39,10 +40,19 @@ from northstar.render import External, Relation
 SCHEMA = "_northstar"
 TABLE = "nodes"
 # Node kinds that make a relation in the warehouse and may be kept; tests, metrics and the rest always run.
-KEEPABLE = frozenset({"seed", "model"})
+KEEPABLE = frozenset({"seed", "model", "metric"})
 UNCHANGED = "unchanged"
 # Kinds whose fingerprints feed their children's: what a relation is built from (tests and metrics only read).
-_INPUTS = frozenset({"seed", "model", "source"})
+_INPUTS = frozenset({"seed", "model", "source", "metric"})
+# Functions whose result changes from one run to the next: a node calling them is rebuilt every time.
+_VOLATILE_TYPES = tuple(
+    getattr(exp, name)
+    for name in ("CurrentDate", "CurrentTimestamp", "CurrentTime", "CurrentDatetime", "Localtimestamp", "Rand", "Uuid")
+    if hasattr(exp, name)
+)
+_VOLATILE_NAMES = frozenset(
+    {"now", "today", "random", "uuidv7", "get_current_time", "get_current_timestamp", "transaction_timestamp"}
+)
 
 
 def _digest(value: Any) -> str:
@@ -80,7 +90,31 @@ def content_hash(node: Node, root: Path | None = None) -> str:
         )
     if isinstance(node, SourceNode):
         return _digest(["source", _location(node, root or Path("/")), node.description, _docs(node)])
+    if node.kind == "metric":  # materialized from its compiled SQL, like a table model
+        sql = getattr(node, "sql", None)
+        return _digest(["metric", str(getattr(node, "relation", None)), sql, node.description, _docs(node)])
     return _digest([node.kind, repr(node)])
+
+
+def volatile(node: Node) -> bool:
+    """Whether a node's SQL calls a function such as ``now()``, ``current_date`` or ``random()``, so the same SQL
+    gives other rows on another day: such a node is never kept. SQL that does not parse counts as volatile.
+
+    >>> from types import SimpleNamespace
+    >>> volatile(SimpleNamespace(sql="select * from orders where day < current_date"))
+    True
+    """
+    sql = getattr(node, "sql", None)
+    if not sql:
+        return False
+    try:
+        tree = sqlglot.parse_one(sql, dialect="duckdb")
+    except sqlglot.errors.SqlglotError:
+        return True
+    return any(
+        isinstance(item, _VOLATILE_TYPES) or (isinstance(item, exp.Anonymous) and item.name.lower() in _VOLATILE_NAMES)
+        for item in tree.walk()
+    )
 
 
 @dataclass(frozen=True)
@@ -92,9 +126,10 @@ class Stored:
     relation: tuple[str, str] | None  # (schema, name); None for an ephemeral model
     fingerprint: str
     built_at: str
+    volatile: bool = False  # its SQL calls now(), random()...: rebuilt every time
 
 
-_COLUMNS = ("unique_id", "kind", "schema_name", "relation_name", "fingerprint", "built_at")
+_COLUMNS = ("unique_id", "kind", "schema_name", "relation_name", "fingerprint", "built_at", "volatile")
 
 
 def stored(connection: duckdb.DuckDBPyConnection) -> dict[str, Stored]:
@@ -102,11 +137,11 @@ def stored(connection: duckdb.DuckDBPyConnection) -> dict[str, Stored]:
     query = exp.select(*_COLUMNS).from_(exp.Table(this=exp.Anonymous(this=TABLE), db=exp.to_identifier(SCHEMA)))
     try:
         rows = connection.execute(query.sql("duckdb")).fetchall()
-    except duckdb.CatalogException:  # asking the catalog first (duckdb_functions()) costs more than this
-        return {}
+    except (duckdb.CatalogException, duckdb.BinderException):  # none yet, or from an older Northstar
+        return {}  # (asking the catalog first, via duckdb_functions(), costs more than this)
     return {
-        uid: Stored(uid, kind, (schema, name) if name is not None else None, fingerprint, built_at)
-        for uid, kind, schema, name, fingerprint, built_at in rows
+        uid: Stored(uid, kind, (schema, name) if name is not None else None, fingerprint, built_at, bool(flag))
+        for uid, kind, schema, name, fingerprint, built_at, flag in rows
     }
 
 
@@ -129,7 +164,7 @@ def record(
         node = manifest.nodes[uid]
         relation = getattr(node, "relation", None)
         key = (relation.schema, relation.identifier) if isinstance(relation, Relation) else None
-        rows[uid] = Stored(uid, node.kind, key, fingerprint, now)
+        rows[uid] = Stored(uid, node.kind, key, fingerprint, now, volatile(node))
 
     def literal(value: str | None) -> exp.Expression:
         return exp.Literal.string(value) if value is not None else exp.cast(exp.null(), "VARCHAR")
@@ -146,6 +181,7 @@ def record(
                 row.built_at,
             )
         )
+        + (exp.true() if row.volatile else exp.false(),)
         for row in sorted(rows.values(), key=lambda r: r.unique_id)
     ]
     body = exp.select(*_COLUMNS).from_(exp.values(values, alias="nodes", columns=list(_COLUMNS)))
@@ -287,7 +323,7 @@ def plan_build(
 
 
 def _up_to_date(node: Node, old: Stored | None, fingerprint: str, existing: Mapping[tuple[str, str], str]) -> bool:
-    if old is None or old.fingerprint != fingerprint:
+    if old is None or old.fingerprint != fingerprint or old.volatile:
         return False
     relation = getattr(node, "relation", None)
     if not isinstance(relation, Relation):  # ephemeral: nothing in the warehouse to check

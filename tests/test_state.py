@@ -240,3 +240,24 @@ def test_source_hashes_are_reused_while_the_warehouse_file_is_as_the_last_build_
     assert statuses(root)["events"] == "built"
     build(run_cli, root)
     assert statuses(root)["events"] == "kept"
+
+
+def test_a_model_calling_now_or_random_is_rebuilt_every_time(make_project, run_cli):
+    root = make_project(
+        {
+            "models/marts/today.sql": "select current_date as day, count(*) as n from {{ ref('orders') }}\n",
+            "models/marts/sample.sql": "select * from {{ ref('orders') }} where random() < 2\n",
+        }
+    )
+    build(run_cli, root)
+    build(run_cli, root)
+    assert statuses(root) == {
+        "orders": "kept",
+        "stg_orders": "kept",
+        "customers": "kept",
+        "today": "built",
+        "sample": "built",
+    }
+    assert query(
+        root / "warehouse.duckdb", "select volatile from _northstar.nodes() where unique_id like '%today'"
+    ) == [(True,)]
