@@ -11,11 +11,13 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 from conftest import query
 
 from northstar import warehouse
 from northstar.build import BuildOptions, build
 from northstar.console import Reporter
+from northstar.errors import ProjectError
 from northstar.project import load_project
 
 # Every model carries the build's version; a consistent warehouse has one version everywhere.
@@ -349,3 +351,31 @@ def test_a_build_that_changed_nothing_leaves_the_published_file_in_place(make_pr
     assert (root / "warehouse.duckdb").stat().st_ino != before.st_ino
     assert query(root / "warehouse.duckdb", "select * from marts.customers") == [(1,)]
     assert leftovers(root) == []
+
+
+def test_a_writer_that_never_lets_go_is_named_in_a_clear_error(make_project, run_cli):
+    root = make_project()
+    published = root / "warehouse.duckdb"
+    assert run_cli(root, "build").exit_code == 0
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, duckdb\nc = duckdb.connect(sys.argv[1])\nprint('open', flush=True)\nsys.stdin.readline()\n",
+            str(published),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout.readline() == "open\n"
+        with pytest.raises(ProjectError) as caught, warehouse.no_writers(published, timeout=0.2):
+            pass
+        assert str(caught.value) == (
+            f"{published}: Process {writer.pid} keeps warehouse.duckdb open for writing. Nothing was published. "
+            "Close that connection (or make the tool disconnect between loads) and build again."
+        )
+    finally:
+        writer.stdin.close()
+        writer.wait(timeout=10)
