@@ -112,6 +112,9 @@ having not (true
 # dbt_utils names for the same tests, so existing dbt projects keep working (``dbt_utils.`` is stripped too).
 ALIASES = {"unique_combination_of_columns": "unique_combination", "equal_rowcount": "row_count"}
 
+# Arguments of the built-ins that take a list; a single string would be read letter by letter.
+LIST_ARGUMENTS = {"accepted_values": ("values",), "unique_combination": ("combination_of_columns", "columns")}
+
 CONFIG_KEYS = {"severity", "where", "store_failures", "warn_if", "error_if", "limit", "tags", "enabled", "meta"}
 # dbt config keys that change nothing here; accepted so dbt projects load.
 IGNORED_CONFIG_KEYS = {"store_failures_as", "fail_calc", "database", "schema", "alias", "group", "docs"}
@@ -541,6 +544,9 @@ def _generic_test(
     if column is not None:
         args.setdefault("column_name", column.name)
     _check_arguments(compiler.known[declared.test_name], args, where, path, line)
+    for key in LIST_ARGUMENTS.get(declared.test_name, ()):
+        if key in args and not isinstance(args[key], list):
+            raise ProjectError(f"{where}: {key} must be a list, e.g. `{key}: [a, b]`.", path, line)
     name = declared.name or generic_test_name(target.prefix + declared.test_name, target.label, args)
     depends = [target.node.unique_id]
     call_args: dict[str, Any] = {"model": _target_sql(target.node, config.where, path, line)}

@@ -647,6 +647,10 @@ def test_arguments_are_checked_against_the_tests_signature(make_project, run_cli
     assert error(column.format("          - relationships: {to: ref('customers')}\n")) == (
         "Error: models/staging/schema.yml:6: Test 'relationships' on stg_orders.channel: needs argument 'field'.\n"
     )
+    assert error(column.format("          - accepted_values: {values: web}\n")) == (
+        "Error: models/staging/schema.yml:6: Test 'accepted_values' on stg_orders.channel: values must be a list, "
+        "e.g. `values: [a, b]`.\n"
+    )
     assert error("models:\n  - name: stg_orders\n    data_tests: [not_null]\n") == (
         "Error: models/staging/schema.yml:2: Test 'not_null' on stg_orders: needs a column (declare it under a "
         "column's data_tests).\n"
