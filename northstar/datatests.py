@@ -36,6 +36,7 @@ from northstar.errors import CompileError, NorthstarError, ProjectError, did_you
 from northstar.manifest import Manifest, ModelNode, Node, SeedNode, SourceNode
 from northstar.project import Column
 from northstar.render import Ephemeral, External, Relation, RenderEnv, compile_template, render
+from northstar.yamlfile import expect_mapping
 
 FAILURES_SCHEMA = "test_failures"
 
@@ -269,13 +270,13 @@ def _declared(entry: Any, path: str, line: int | None) -> _Declared:
             path,
             line,
         )
-    config = dict(body.get("config") or {})
+    config = dict(expect_mapping(body.get("config"), f"config of test '{test}'", path, line))
     args: dict[str, Any] = {}
     for key, value in body.items():
         if key in ("config", "name", "description"):
             continue
         if key == "arguments":  # dbt 1.10: arguments nested under their own key
-            args.update(value or {})
+            args.update(expect_mapping(value, f"arguments of test '{test}'", path, line))
         elif key in CONFIG_KEYS or key in IGNORED_CONFIG_KEYS:
             config.setdefault(key, value)
         else:
@@ -313,6 +314,9 @@ def _test_config(
             raise ProjectError(
                 f"{where}: {key} '{merged[key]}' must be a comparison such as '>0' or '>=10'.", path, line
             )
+    limit = merged.get("limit")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        raise ProjectError(f"{where}: limit must be a whole number of rows, got {limit!r}.", path, line)
     tags = merged.get("tags") or ()
     return TestConfig(
         severity=severity,
@@ -320,7 +324,7 @@ def _test_config(
         store_failures=bool(merged.get("store_failures", False)),
         warn_if=str(merged.get("warn_if", "!= 0")),
         error_if=str(merged.get("error_if", "!= 0")),
-        limit=int(merged["limit"]) if merged.get("limit") is not None else None,
+        limit=limit,
         tags=(tags,) if isinstance(tags, str) else tuple(str(t) for t in tags),
         enabled=bool(merged.get("enabled", True)),
         meta=dict(merged.get("meta") or {}),
