@@ -203,6 +203,7 @@ def test_warn_severity_where_and_thresholds(make_project, run_cli):
                       - name: channel
                         data_tests:
                           - accepted_values: {values: [web, email], where: "order_id <> 4"}
+                          - accepted_values: {values: [web], name: web_only, config: {limit: 1, severity: warn}}
             """,
         },
         base=SHOP,
@@ -214,8 +215,9 @@ def test_warn_severity_where_and_thresholds(make_project, run_cli):
         "unique_stg_orders_order_id": ("pass", 0),
         "few_duplicates_are_fine": ("warn", 1),
         "accepted_values_stg_orders_channel__web__email": ("pass", 0),
+        "web_only": ("warn", 1),  # email and fax fail; limit 1 counts one
     }
-    assert "Finished 8 nodes in T: 4 OK, 2 PASS, 2 WARN. Published warehouse.duckdb.\n" in timeless(result.output)
+    assert "Finished 9 nodes in T: 4 OK, 2 PASS, 3 WARN. Published warehouse.duckdb.\n" in timeless(result.output)
     assert "WARN Test not_null_stg_orders_order_id on stg_orders (models/staging/schema.yml:6): 1 failing row.\n" in (
         result.output
     )
