@@ -158,3 +158,26 @@ def test_profiles_env_var(make_project, run_cli, monkeypatch):
     result = run_cli(root, "build", "-q")
     assert result.exit_code == 2
     assert result.output.startswith(f"Error: {root / 'profiles.yml'}: Cannot render ")
+
+
+def test_benchmark_project_builds(tmp_path, run_cli):
+    """bench/bench_engine.py's generated dbt project (joins, aggregations, windows, a macro, vars) builds."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from bench_engine import generate_project, warehouse_contents
+
+    root = generate_project(tmp_path / "bench", 8)
+    result = run_cli(root, "build", "-q")
+    assert result.exit_code == 0, result.output
+    contents = warehouse_contents(root)
+    assert sorted(name for _, name, _ in contents) == [
+        "customer_days",
+        *[f"m{i:04d}" for i in range(8)],
+        "orders",
+        "sessions",
+        "stg_orders",
+        "stg_sessions",
+    ]
+    assert all(schema == "main" for schema, _, _ in contents)
+    assert contents[("main", "orders", "BASE TABLE")] == 4000
