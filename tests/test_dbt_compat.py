@@ -160,11 +160,10 @@ def test_profiles_env_var(make_project, run_cli, monkeypatch):
     assert result.output.startswith(f"Error: {root / 'profiles.yml'}: Cannot render ")
 
 
-def test_benchmark_project_builds(tmp_path, run_cli):
+def test_benchmark_project_builds(tmp_path, run_cli, monkeypatch):
     """bench/bench_engine.py's generated dbt project (joins, aggregations, windows, a macro, vars) builds."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    bench = Path(__file__).resolve().parent.parent / "bench"
+    monkeypatch.syspath_prepend(str(bench))
     from bench_engine import generate_project, warehouse_contents
 
     root = generate_project(tmp_path / "bench", 8)
