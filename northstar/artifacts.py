@@ -171,6 +171,12 @@ def write_manifest(manifest: Manifest, target_dir: Path, extra: Mapping[str, Any
         **lineage_sections(manifest, nodes, sources),
         **(extra or {}),
     }
+    for uid, entry in data["metrics"].items():
+        if uid in manifest.nodes:  # the metric's table, as state:modified compares it
+            entry["northstar_fingerprint"] = content_hash(manifest.nodes[uid], manifest.project.config.root)
+    for uid, entry in data["nodes"].items():
+        if "fingerprint" not in entry and uid in manifest.nodes:  # data tests and other kinds
+            entry["fingerprint"] = content_hash(manifest.nodes[uid], manifest.project.config.root)
     # Semantic models and metrics are nodes of the graph too, as in dbt's maps.
     for uid, entry in (*data["semantic_models"].items(), *data["metrics"].items()):
         data["parent_map"][uid] = sorted({*data["parent_map"].get(uid, ()), *entry["depends_on"]["nodes"]})

@@ -93,7 +93,8 @@ def content_hash(node: Node, root: Path | None = None) -> str:
     if node.kind == "metric":  # materialized from its compiled SQL, like a table model
         sql = getattr(node, "sql", None)
         return _digest(["metric", str(getattr(node, "relation", None)), sql, node.description, _docs(node)])
-    return _digest([node.kind, repr(node)])
+    sql = getattr(node, "sql", None)  # a data test: its compiled query says what it checks
+    return _digest([node.kind, sql] if isinstance(sql, str) else [node.kind, repr(node)])
 
 
 def volatile(node: Node) -> bool:
@@ -337,18 +338,18 @@ def modified_selector(manifest: Manifest, state_dir: Path) -> Callable[[str], se
     The previous manifest is read when a ``state:`` selector is first used, so ``--state`` alone costs nothing.
     """
     root = manifest.project.config.root
-    loaded: dict[str, Any] = {}
+    loaded: dict[str, tuple[str | None, str | None]] = {}
 
-    def previous() -> dict[str, Any]:
+    def previous() -> dict[str, tuple[str | None, str | None]]:
         if not loaded:
             loaded.update(_previous_nodes(state_dir / "manifest.json", state_dir))
         return loaded
 
     def changed(uid: str, node: Node) -> bool:
-        entry = previous()[uid]
-        if "fingerprint" in entry:
-            return entry["fingerprint"] != content_hash(node, root)
-        checksum = (entry.get("checksum") or {}).get("checksum")  # a manifest without fingerprints (dbt's, say)
+        fingerprint, checksum = previous()[uid]
+        if fingerprint is not None:
+            return fingerprint != content_hash(node, root)
+        # A manifest without our fingerprints (dbt's, say): compare file checksums where there are some.
         return checksum is None or checksum != getattr(node, "checksum", None)
 
     def select(value: str) -> set[str]:
@@ -360,7 +361,7 @@ def modified_selector(manifest: Manifest, state_dir: Path) -> Callable[[str], se
     return select
 
 
-def _previous_nodes(path: Path, state_dir: Path) -> dict[str, Any]:
+def _previous_nodes(path: Path, state_dir: Path) -> dict[str, tuple[str | None, str | None]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -371,11 +372,16 @@ def _previous_nodes(path: Path, state_dir: Path) -> dict[str, Any]:
         ) from None
     except json.JSONDecodeError as error:
         raise ProjectError(f"--state: manifest.json is not valid JSON: {error.msg}.", path, error.lineno) from None
-    found: dict[str, Any] = {}
+    found: dict[str, tuple[str | None, str | None]] = {}  # unique_id -> (our fingerprint, file checksum)
     for section in ("nodes", "sources", "metrics", "semantic_models", "saved_queries", "exposures", "unit_tests"):
         entries = data.get(section)
-        if isinstance(entries, dict):
-            found.update(entries)
+        if not isinstance(entries, dict):
+            continue
+        # Other sections have a "fingerprint" of their own making; ours is under another key there.
+        key = "fingerprint" if section in ("nodes", "sources") else "northstar_fingerprint"
+        for uid, entry in entries.items():
+            if isinstance(entry, dict):
+                found[uid] = (entry.get(key), (entry.get("checksum") or {}).get("checksum"))
     return found
 
 

@@ -261,3 +261,24 @@ def test_a_model_calling_now_or_random_is_rebuilt_every_time(make_project, run_c
     assert query(
         root / "warehouse.duckdb", "select volatile from _northstar.nodes() where unique_id like '%today'"
     ) == [(True,)]
+
+
+def test_state_modified_leaves_out_unchanged_data_tests(make_project, run_cli, tmp_path):
+    root = make_project(
+        {
+            "models/marts/schema.yml": """
+                models:
+                  - name: customers
+                    columns:
+                      - name: customer_id
+                        data_tests: [not_null]
+            """
+        }
+    )
+    build(run_cli, root)
+    shutil.copytree(root / "target", tmp_path / "base")
+    output = build(run_cli, root, "-s", "state:modified+", "--state", str(tmp_path / "base"))
+    assert output.splitlines()[0] == "Found nothing selected."
+    (root / "models/marts/customers.sql").write_text("select 1 as customer_id\n")
+    output = build(run_cli, root, "-s", "state:modified+", "--state", str(tmp_path / "base"))
+    assert output.splitlines()[0] == "Found 1 model, 1 test."
