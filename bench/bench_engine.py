@@ -282,7 +282,8 @@ def main(quick: bool = False) -> None:
                 )
             )
     print_table(
-        "Engine: median wall seconds (build = `metrics build` subprocess; floor = DuckDB alone, same SQL, same order)",
+        "Engine: median wall seconds (build = `metrics build` subprocess, threads: 2 as in the profile; "
+        "floor = DuckDB alone, same SQL, same order, one connection)",
         [
             "models",
             "cold build s",
