@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import datetime
 import re
+import threading
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import jinja2
@@ -352,6 +354,29 @@ class RenderEnv:
     run_started_at: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
     invocation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
+    @cached_property
+    def macro_scope(self) -> _MacroScope:
+        """The macros, instantiated once: making a Jinja module per macro per model cost ~0.5 ms a model at 30."""
+        return _MacroScope(self.macros)
+
+
+class _MacroScope:
+    """Macro functions bound to one namespace dict that :func:`render` refills for each model, under a lock.
+
+    Jinja macros look names up (``ref``, ``this``, other macros) in the dict given to ``make_module`` when they run,
+    not when they are made, so one set of modules serves every model.
+    """
+
+    def __init__(self, macros: tuple[jinja2.Template, ...]) -> None:
+        self.names: dict[str, Any] = {}
+        self.lock = threading.RLock()
+        self.functions: dict[str, Callable[..., Any]] = {}
+        for macro_template in macros:
+            module = macro_template.make_module(vars=self.names, shared=True)
+            for name, value in vars(module).items():
+                if not name.startswith("_") and callable(value):
+                    self.functions[name] = _wrap_macro(value)
+
 
 def render(
     renv: RenderEnv,
@@ -468,17 +493,17 @@ def render(
         **(extra or {}),
     }
     context["builtins"] = {"ref": ref, "source": source_fn, "config": config}
-    for macro_template in renv.macros:
-        module = macro_template.make_module(vars=context, shared=True)
-        for name, value in vars(module).items():
-            if not name.startswith("_") and callable(value):
-                context[name] = _wrap_macro(value)
+    scope = renv.macro_scope
+    context.update(scope.functions)
     at = [0]  # the line a SimpleTemplate is evaluating; compiled templates report theirs through the traceback
     try:
-        if isinstance(template, SimpleTemplate):
-            sql = _render_simple(template, context, renv.env, at)
-        else:
-            sql = template.render(context)
+        with scope.lock:
+            scope.names.clear()
+            scope.names.update(context)
+            if isinstance(template, SimpleTemplate):
+                sql = _render_simple(template, context, renv.env, at)
+            else:
+                sql = template.render(context)
     except NorthstarError as error:
         if error.path is None:
             error.path = path
