@@ -231,3 +231,20 @@ def test_is_incremental_is_true_once_an_incremental_model_exists(make_project, r
     assert run_cli(root, "compile", "events").output == (
         "select order_id, amount from raw.orders\nwhere order_id > (select max(order_id) from marts.events)\n"
     )
+
+
+def test_macros_see_the_calling_models_context(make_project, run_cli):
+    root = make_project(
+        {
+            "macros/ctx.sql": (
+                "{% macro me() %}'{{ this }}'{% endmacro %}\n"
+                "{% macro from_orders() %}{{ ref('orders') }}{% endmacro %}\n"
+            ),
+            "models/marts/one.sql": "select {{ me() }} as me from {{ from_orders() }}",
+            "models/staging/two.sql": "select {{ me() }} as me from {{ from_orders() }}",
+        }
+    )
+    assert compiled(run_cli, root, "one") == "select 'marts.one' as me from raw.orders\n"
+    assert compiled(run_cli, root, "two") == "select 'staging.two' as me from raw.orders\n"
+    # A ref() inside a macro is an edge of the model that called it.
+    assert run_cli(root, "ls", "-s", "+two").output == "orders\ntwo\n"
