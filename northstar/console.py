@@ -67,7 +67,7 @@ class Reporter:
         if result.rows is not None and result.status == "success":
             detail += f" {result.rows:,} rows"
         if result.failures:
-            detail += f" {result.failures:,} failing rows"
+            detail += f" {result.failures:,} failing row{'s' if result.failures != 1 else ''}"
         text = f"{index:>3} of {self.total} {label:<5} {what} "
         right = f" [{detail} in {result.elapsed:.2f}s]"
         dots = "." * max(3, self.width - len(text) - len(right))

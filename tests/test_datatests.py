@@ -362,7 +362,7 @@ def test_singular_tests_with_config_and_refs(make_project, run_cli):
         "  7 of 11 PASS  relationships_stg_orders_customer_id__customer_id__ref_customers_ ... [PASS in T]\n"
         "  8 of 11 PASS  unique_stg_orders_order_id ... [PASS in T]\n"
         "  9 of 11 OK    created table marts.revenue ... [OK 2 rows in T]\n"
-        " 10 of 11 WARN  at_most_two_orders ... [WARN 1 failing rows in T]\n"
+        " 10 of 11 WARN  at_most_two_orders ... [WARN 1 failing row in T]\n"
         " 11 of 11 PASS  revenue_is_positive ... [PASS in T]\n"
         "\n"
         "Finished 11 nodes in T: 4 OK, 6 PASS, 1 WARN. Published warehouse.duckdb.\n"
