@@ -130,6 +130,7 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
                 results = run_dag(dag, selected, run_node, connection, config.target.threads, on_result=reporter.result)
                 success = not any(r.status in BLOCKING for r in results)
                 failures_file = None
+                up_to_date = False
                 if not success:  # nothing is published: keep the failing rows where they can be inspected
                     failures_file = testrun.keep_failures(
                         connection, manifest, results, config.target_dir, options.store_failures
@@ -140,6 +141,8 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
             finally:
                 connection.close()
             if success:
+                # Asked before publishing, which drops an untouched copy: the summary then says nothing changed.
+                up_to_date = warehouse.untouched(work)
                 owned = _owned(manifest, previous) | datatests.failure_relations(manifest) | metric_relations(manifest)
                 remember = functools.partial(
                     state.remember_versions, config.target_dir, manifest=manifest, versions=versions
@@ -154,11 +157,13 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
     elapsed = time.perf_counter() - started
     _write_artifacts(manifest, results, elapsed, options)
     kept = sum(1 for r in results if r.details.get("state") == state.UNCHANGED)
-    tail = (
-        f"Published {_display(config.warehouse, config.root)}" + (f" ({kept} unchanged, kept)." if kept else ".")
-        if success
-        else f"Nothing published: {_display(config.warehouse, config.root)} is unchanged."
-    )
+    shown = _display(config.warehouse, config.root)
+    if not success:
+        tail = f"Nothing published: {shown} is unchanged."
+    elif up_to_date:
+        tail = f"Nothing changed: {shown} is up to date."
+    else:
+        tail = f"Published {shown}" + (f" ({kept} unchanged, kept)." if kept else ".")
     if failures_file is not None:
         tail += f" Failing rows of the tests are in {_display(failures_file, config.root)}."
     reporter.summary(results, tail)

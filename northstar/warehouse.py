@@ -258,6 +258,12 @@ def start_build(published: Path, on_wait: Callable[[str], None] = lambda message
     return WorkingCopy(work, published, base, method, _stat(work))
 
 
+def untouched(work: WorkingCopy) -> bool:
+    """Whether the build wrote nothing to its copy (every node kept, tests only read): then :func:`publish` drops
+    the copy and leaves the published file in place, since it already holds the same data."""
+    return work.copied is not None and _stat(work.path) == work.copied and not _wal(work.path).exists()
+
+
 def publish(
     work: WorkingCopy,
     owned: frozenset[tuple[str, str]],
@@ -277,7 +283,7 @@ def publish(
     one when nothing was swapped), unless other tools' changes were merged in, which the snapshot does not describe.
     """
     published = work.published
-    if work.copied is not None and _stat(work.path) == work.copied and not _wal(work.path).exists():
+    if untouched(work):
         abandon(work)
         on_publish(work.base)
         return []
