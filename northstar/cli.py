@@ -112,11 +112,11 @@ def main(ctx: click.Context, debug: bool) -> None:
 
     \b
     Typical use, from a project folder:
-      metrics build              seeds, models, tests and metrics, in DAG order
-      metrics build -s +fct_orders
-      metrics compile stg_orders print a model's rendered SQL
+      metrics build                 seeds, models, tests and metrics, in DAG order
+      metrics build -s +fct_orders  the same for fct_orders and its parents only
+      metrics compile stg_orders    print a model's rendered SQL
       metrics query north_star --by month
-      metrics ls                 list the project's nodes
+      metrics ls                    list the project's nodes
     """
     ctx.meta["northstar.debug"] = debug
 
@@ -266,7 +266,11 @@ def compile_(node, project_dir, vars_, target, threads, select, exclude, output,
     artifacts.write_manifest(manifest, target_dir)
     if node:
         if node not in manifest.by_name:
-            raise ProjectError(f"No node named '{node}'.{did_you_mean(node, manifest.by_name)}")
+            names = [*manifest.by_name, *_metric_names(project)]
+            raise ProjectError(
+                f"No model, seed, test or metric named '{node}'.{did_you_mean(node, names)} "
+                "Run 'metrics ls' (or 'metrics ls --metrics') to list them."
+            )
         model = manifest.node(node)
         sql = getattr(model, "sql", None)
         if sql is None:
@@ -283,7 +287,7 @@ def compile_(node, project_dir, vars_, target, threads, select, exclude, output,
     click.echo(f"Compiled {len(selected)} models to {where}")
 
 
-@main.command(name="ls")
+@main.command(name="ls", short_help="List the project's nodes, or with --metrics its metrics.")
 @_common
 @select_option
 @exclude_option
@@ -394,12 +398,17 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
 
 
-def _names_metric(project: Any, name: str) -> bool:
-    return any(
-        isinstance(entry, dict) and entry.get("name") == name
+def _metric_names(project: Any) -> list[str]:
+    return [
+        entry["name"]
         for doc in project.yaml_docs
         for entry in (doc.data.get("metrics") or [])
-    )
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str)
+    ]
+
+
+def _names_metric(project: Any, name: str) -> bool:
+    return name in _metric_names(project)
 
 
 @main.command()
@@ -423,6 +432,11 @@ def query(metrics, project_dir, vars_, target, threads, by, where, start, end, o
     """
     from northstar.metrics.cli import query_text
 
+    if start is not None and end is not None and start > end:
+        raise click.UsageError(
+            f"--start {start:%Y-%m-%d} is after --end {end:%Y-%m-%d}: no day can match. Swap them.",
+            click.get_current_context(),
+        )
     settings = {"vars": vars_, "target": target, "warehouse": os.environ.get("NORTHSTAR_WAREHOUSE")}
     load = lambda: _load(project_dir, vars_, target, threads)  # noqa: E731 - only on a cache miss
     text = query_text(load, project_dir, settings, metrics, _split(by), where, start, end, _split(order), limit, fmt)

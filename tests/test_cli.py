@@ -86,7 +86,10 @@ def test_compile_unknown_node_and_a_seed(make_project, run_cli):
     root = make_project()
     result = run_cli(root, "compile", "customer")
     assert result.exit_code == 2
-    assert result.output == "Error: No node named 'customer'. Did you mean 'customers'?\n"
+    assert result.output == (
+        "Error: No model, seed, test or metric named 'customer'. Did you mean 'customers'? "
+        "Run 'metrics ls' (or 'metrics ls --metrics') to list them.\n"
+    )
     result = run_cli(root, "compile", "orders")
     assert result.exit_code == 2
     assert result.output == "Error: 'orders' is a seed; only models have compiled SQL.\n"

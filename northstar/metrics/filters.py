@@ -78,10 +78,16 @@ def _parse_condition(text: str, what: str) -> exp.Expression:
     rendered = render_filter(text)
     try:
         statements = [s for s in sqlglot.parse(rendered, dialect="duckdb") if s is not None]
+    except sqlglot.errors.TokenError:  # an unclosed quote: the tokenizer fails before the parser
+        raise ProjectError(f"{what} {text!r} is not valid SQL: a quote is not closed.") from None
     except sqlglot.errors.ParseError as error:
         first = error.errors[0] if error.errors else {}
         detail = first.get("description") or str(error).splitlines()[0]
-        raise ProjectError(f"{what} {text!r} is not valid SQL: {detail}.") from None
+        if "<class" in detail:  # "Required keyword: 'expression' missing for <class '...GT'>" names sqlglot's insides
+            detail = "an operator has nothing on one side"
+        raise ProjectError(
+            f"{what} {text!r} is not valid SQL: {detail}. Write a condition such as channel = 'email'."
+        ) from None
     if len(statements) != 1:
         raise ProjectError(f"{what} {text!r} must be one condition, not several statements.")
     condition = statements[0]

@@ -1,0 +1,46 @@
+"""A first user's mistakes, through the CLI: each gives an error that says what is wrong and how to fix it."""
+
+from click.testing import CliRunner
+from metrics_fixture import SHOP
+
+from northstar.cli import main
+
+
+def test_top_level_help_lists_every_command_without_truncating_its_summary():
+    result = CliRunner().invoke(main, ["--help"], terminal_width=80)
+    assert result.exit_code == 0
+    commands = result.output.split("Commands:\n")[1]
+    assert "..." not in commands
+    assert "  ls       List the project's nodes, or with --metrics its metrics.\n" in result.output
+    assert "    metrics compile stg_orders    print a model's rendered SQL\n" in result.output
+
+
+def test_compile_of_an_unknown_node_suggests_a_metric_and_says_how_to_list_names(make_project, run_cli):
+    root = make_project(SHOP, base={})
+    result = run_cli(root, "compile", "revenu")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: No model, seed, test or metric named 'revenu'. Did you mean 'revenue'? "
+        "Run 'metrics ls' (or 'metrics ls --metrics') to list them.\n"
+    )
+
+
+def test_query_with_start_after_end_is_a_usage_error(make_project, run_cli):
+    root = make_project(SHOP, base={})
+    result = run_cli(root, "query", "revenue", "--start", "2026-01-01", "--end", "2025-01-01")
+    assert result.exit_code == 2
+    assert result.output.endswith("Error: --start 2026-01-01 is after --end 2025-01-01: no day can match. Swap them.\n")
+
+
+def test_where_with_an_unclosed_quote_or_a_dangling_operator_says_so_without_sqlglot_internals(make_project, run_cli):
+    root = make_project(SHOP, base={})
+    assert run_cli(root, "build", "--quiet").exit_code == 0
+    result = run_cli(root, "query", "revenue", "--where", "status = 'completed")
+    assert result.exit_code == 2
+    assert result.output == 'Error: --where "status = \'completed" is not valid SQL: a quote is not closed.\n'
+    result = run_cli(root, "query", "revenue", "--where", "order_id >")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: --where 'order_id >' is not valid SQL: an operator has nothing on one side. "
+        "Write a condition such as channel = 'email'.\n"
+    )
