@@ -183,8 +183,21 @@ def _document(
     node: ModelNode | SeedNode, relation: Relation, materialized: str, cursor: duckdb.DuckDBPyConnection
 ) -> None:
     docs = {column.name: column.description for column in node.columns}
-    if not node.description and not any(docs.values()):
-        return
+    for statement in document_statements(cursor, relation, materialized, node.description, docs):
+        _run(cursor, statement, node)
+
+
+def document_statements(
+    cursor: duckdb.DuckDBPyConnection,
+    relation: Relation,
+    materialized: str,
+    description: str,
+    column_docs: Mapping[str, str],
+) -> list[str]:
+    """The COMMENT ON statements for a relation just built: its description and those of its documented columns
+    that it really has (YAML may document a column the SQL no longer selects)."""
+    if not description and not any(column_docs.values()):
+        return []
     actual = {
         row[0]
         for row in cursor.execute(
@@ -192,8 +205,7 @@ def _document(
             [relation.schema, relation.identifier],
         ).fetchall()
     }
-    for statement in comment_statements(relation, materialized, node.description, docs, actual):
-        _run(cursor, statement, node)
+    return comment_statements(relation, materialized, description, column_docs, actual)
 
 
 def _q(identifier: str) -> str:

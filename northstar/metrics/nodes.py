@@ -186,8 +186,8 @@ def run_metric(node: MetricNode, cursor: Any, context: Any) -> Any:
     """Materialize one metric as a table with its comments; a DuckDB error fails the node, naming the metric file."""
     import duckdb
 
-    from northstar.execute import NodeResult
-    from northstar.materialize import comment_statements, create_statement
+    from northstar.execute import NodeResult, document_statements
+    from northstar.materialize import create_statement
 
     start = time.perf_counter()
     relation = node.relation
@@ -199,15 +199,8 @@ def run_metric(node: MetricNode, cursor: Any, context: Any) -> Any:
         else:
             cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
         cursor.execute(create_statement(relation, node.sql, "table"))
-        actual = {
-            row[0]
-            for row in cursor.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-                [relation.schema, relation.identifier],
-            ).fetchall()
-        }
         docs: Mapping[str, str] = {c.name: c.description for c in node.columns}
-        for statement in comment_statements(relation, "table", node.description, docs, actual):
+        for statement in document_statements(cursor, relation, "table", node.description, docs):
             cursor.execute(statement)
         rows = cursor.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
     except duckdb.Error as error:
