@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import jinja2.nodes
 
 from northstar.config import NodeConfig, build_config, merge_config, resolve_folder_config
 from northstar.dag import DAG
@@ -32,11 +31,12 @@ from northstar.render import (
     Relation,
     RenderEnv,
     compile_macros,
+    config_literals,
     make_environment,
+    parse_template,
     prepare_template,
     render,
     render_property,
-    syntax_error,
 )
 
 # Config that decides a model's relation must be known before any model renders.
@@ -141,24 +141,16 @@ class _Parsed:
 
 
 def _parse_model(env: jinja2.Environment, project: Project, model: ModelFile) -> _Parsed:
-    try:
-        tree = env.parse(model.sql, name=model.path, filename=model.path)
-    except jinja2.TemplateSyntaxError as error:
-        raise syntax_error(error, model.path) from None
-    static: dict[str, Any] = {}
-    for call in tree.find_all(jinja2.nodes.Call):
-        if isinstance(call.node, jinja2.nodes.Name) and call.node.name == "config":
-            for keyword in call.kwargs:
-                try:
-                    static[keyword.key] = keyword.value.as_const()
-                except jinja2.nodes.Impossible:
-                    if keyword.key in _STRUCTURAL_KEYS:
-                        raise CompileError(
-                            f"config({keyword.key}=...) must be a literal value (e.g. '{keyword.key}': 'table'), "
-                            "because other models need this model's relation before it renders.",
-                            model.path,
-                            call.lineno,
-                        ) from None
+    tree = parse_template(env, model.sql, model.path)
+    static, dynamic = config_literals(tree)
+    for key, line in dynamic.items():
+        if key in _STRUCTURAL_KEYS:
+            raise CompileError(
+                f"config({key}=...) must be a literal value (e.g. '{key}': 'table'), "
+                "because other models need this model's relation before it renders.",
+                model.path,
+                line,
+            )
     props = model.properties
     raw = merge_config(
         resolve_folder_config(project.config.models, (*model.folders, model.name)),

@@ -291,19 +291,30 @@ def _render_simple(template: SimpleTemplate, context: Mapping[str, Any], env: ji
 
 def static_config(env: jinja2.Environment, source: str, path: str) -> dict[str, Any]:
     """The literal keyword arguments of every ``config(...)`` call in a template."""
+    return config_literals(parse_template(env, source, path))[0]
+
+
+def parse_template(env: jinja2.Environment, source: str, path: str) -> jinja2.nodes.Template:
+    """The Jinja AST of a template; a syntax error names the file and line."""
     try:
-        tree = env.parse(source, name=path, filename=path)
+        return env.parse(source, name=path, filename=path)
     except jinja2.TemplateSyntaxError as error:
         raise syntax_error(error, path) from None
+
+
+def config_literals(tree: jinja2.nodes.Template) -> tuple[dict[str, Any], dict[str, int]]:
+    """The literal keyword arguments of every ``config(...)`` call in a parsed template, and the keys given any other
+    expression (known only once rendered) with the line of their first such call."""
     found: dict[str, Any] = {}
+    dynamic: dict[str, int] = {}
     for call in tree.find_all(jinja2.nodes.Call):
         if isinstance(call.node, jinja2.nodes.Name) and call.node.name == "config":
             for keyword in call.kwargs:
                 try:
                     found[keyword.key] = keyword.value.as_const()
                 except jinja2.nodes.Impossible:
-                    continue
-    return found
+                    dynamic.setdefault(keyword.key, call.lineno)
+    return found, dynamic
 
 
 def line_of(source: str, pattern: str) -> int | None:
