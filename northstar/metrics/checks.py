@@ -31,7 +31,15 @@ from typing import Any
 from sqlglot import exp
 
 from northstar.errors import CompileError
-from northstar.metrics.compile import Request, compile_expression, default_request, parse_by, relation_table, render
+from northstar.metrics.compile import (
+    Request,
+    compile_expression,
+    default_request,
+    parse_by,
+    period_series,
+    relation_table,
+    render,
+)
 from northstar.metrics.spec import Metric
 from northstar.yamlfile import YamlDict
 
@@ -141,27 +149,9 @@ def _not_null(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], 
             f"not_null per_period needs a time grain: metric '{metric.name}' has no `defaults: {{grain: ...}}`.",
             *where,
         )
-    step = exp.Interval(this=exp.Literal.string("1"), unit=exp.var(time.grain.upper()))
-    periods = exp.select(
-        exp.alias_(
-            exp.Cast(
-                this=exp.Unnest(
-                    expressions=[
-                        exp.func(
-                            "generate_series",
-                            exp.Min(this=exp.column(time.column)),
-                            exp.Max(this=exp.column(time.column)),
-                            step,
-                        )
-                    ]
-                ),
-                to=exp.DataType(this=exp.DataType.Type.DATE),
-            ),
-            "period",
-            copy=False,
-        ),
-        copy=False,
-    ).from_(table.copy(), copy=False)
+    periods = exp.select(period_series(exp.column(time.column), time.grain, "period"), copy=False).from_(
+        table.copy(), copy=False
+    )
     query = (
         exp.select(exp.alias_(exp.column("period", "periods"), time.column, copy=False), copy=False)
         .from_(periods.subquery("periods"), copy=False)

@@ -256,6 +256,17 @@ def interval(window: Window) -> exp.Interval:
     return exp.Interval(this=exp.Literal.string(str(window.count)), unit=exp.var(window.unit.upper()))
 
 
+def period_series(value: exp.Expression, grain: str, alias: str) -> exp.Alias:
+    """Every period from the first to the last of a DATE column, gaps included, one row each:
+    ``CAST(UNNEST(GENERATE_SERIES(MIN(v), MAX(v), INTERVAL '1' MONTH)) AS DATE) AS alias``."""
+    series = exp.func("generate_series", exp.Min(this=value), exp.Max(this=value.copy()), interval(Window(1, grain)))
+    return exp.alias_(
+        exp.Cast(this=exp.Unnest(expressions=[series]), to=exp.DataType(this=exp.DataType.Type.DATE)),
+        alias,
+        copy=False,
+    )
+
+
 def aggregate(measure: Measure, value: exp.Expression) -> exp.Expression:
     """The SQL aggregation of a measure."""
     agg = measure.agg
@@ -447,26 +458,7 @@ def _cumulative_select(c: Compiled, leaf: Leaf, name: str, metric: Metric) -> tu
     else:
         column = f"metric_time__{grain}"
         spine = (
-            exp.select(
-                exp.alias_(
-                    exp.Cast(
-                        this=exp.Unnest(
-                            expressions=[
-                                exp.func(
-                                    "generate_series",
-                                    exp.Min(this=truncate(time.copy(), grain)),
-                                    exp.Max(this=truncate(time.copy(), grain)),
-                                    interval(Window(1, grain)),
-                                )
-                            ]
-                        ),
-                        to=exp.DataType(this=exp.DataType.Type.DATE),
-                    ),
-                    column,
-                    copy=False,
-                ),
-                copy=False,
-            )
+            exp.select(period_series(truncate(time.copy(), grain), grain, column), copy=False)
             .from_(relation_table(c.sem.relation(model)).as_(rows.alias), copy=False)
             .subquery("periods")
         )
