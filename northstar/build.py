@@ -115,8 +115,7 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
                     "metric": run_metric,
                 }
                 names = {uid: manifest.nodes[uid].name for uid in selected}
-                counts = _count(manifest, selected)
-                reporter.begin(len(selected), names, f"Found {counts}.")
+                reporter.begin(len(selected), names, _found(manifest, selected, options))
                 context = BuildContext(existing=existing, full_refresh=options.full_refresh)
 
                 def run_node(uid: str, cursor: duckdb.DuckDBPyConnection) -> NodeResult:
@@ -193,7 +192,7 @@ def run_tests(
             "Run `metrics build` first, or run only unit tests: `metrics test -s test_type:unit`."
         )
     reporter.begin(
-        len(selected), {uid: manifest.nodes[uid].name for uid in selected}, f"Found {_count(manifest, selected)}."
+        len(selected), {uid: manifest.nodes[uid].name for uid in selected}, _found(manifest, selected, options)
     )
     runner = testrun.make_runner(manifest, options.store_failures)
 
@@ -265,14 +264,18 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _count(manifest: Manifest, selected: list[str]) -> str:
+def _found(manifest: Manifest, selected: list[str], options: BuildOptions) -> str:
+    """The header line: ``Found 1 seed, 2 models.``, or why there is nothing to do (a typo'd tag: selects nothing)."""
     counts: dict[str, int] = {}
     for uid in selected:
         kind = manifest.nodes[uid].kind
         counts[kind] = counts.get(kind, 0) + 1
-    if not counts:
-        return "nothing selected"
-    return ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in counts.items())
+    if counts:
+        return "Found " + ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in counts.items()) + "."
+    if options.select or options.exclude:
+        given = " ".join([*(f"--select {s}" for s in options.select), *(f"--exclude {e}" for e in options.exclude)])
+        return f"Nothing to do: no node matches {given}. `metrics ls` lists the nodes."
+    return "Nothing to do: the project has no nodes for this command."
 
 
 def _write_artifacts(manifest: Manifest, results: list[NodeResult], elapsed: float, options: BuildOptions) -> None:

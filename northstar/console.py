@@ -65,7 +65,7 @@ class Reporter:
         what = result.message.splitlines()[0] if result.status == "success" else name
         detail = label
         if result.rows is not None and result.status == "success":
-            detail += f" {result.rows:,} rows"
+            detail += f" {result.rows:,} row{'s' if result.rows != 1 else ''}"
         if result.failures:
             detail += f" {result.failures:,} failing row{'s' if result.failures != 1 else ''}"
         text = f"{index:>3} of {self.total} {label:<5} {what} "

@@ -280,7 +280,9 @@ def test_state_modified_leaves_out_unchanged_data_tests(make_project, run_cli, t
     build(run_cli, root)
     shutil.copytree(root / "target", tmp_path / "base")
     output = build(run_cli, root, "-s", "state:modified+", "--state", str(tmp_path / "base"))
-    assert output.splitlines()[0] == "Found nothing selected."
+    assert output.splitlines()[0] == (
+        "Nothing to do: no node matches --select state:modified+. `metrics ls` lists the nodes."
+    )
     (root / "models/marts/customers.sql").write_text("select 1 as customer_id\n")
     output = build(run_cli, root, "-s", "state:modified+", "--state", str(tmp_path / "base"))
     assert output.splitlines()[0] == "Found 1 model, 1 test."

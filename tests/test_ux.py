@@ -44,3 +44,15 @@ def test_where_with_an_unclosed_quote_or_a_dangling_operator_says_so_without_sql
         "Error: --where 'order_id >' is not valid SQL: an operator has nothing on one side. "
         "Write a condition such as channel = 'email'.\n"
     )
+
+
+def test_a_selection_matching_nothing_says_so_and_one_row_is_singular(make_project, run_cli):
+    root = make_project({"seeds/orders.csv": "order_id,customer_id,amount\n1,1,10.5\n"})
+    result = run_cli(root, "build", "-s", "tag:nightly", "--exclude", "orders")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == (
+        "Nothing to do: no node matches --select tag:nightly --exclude orders. `metrics ls` lists the nodes."
+    )
+    result = run_cli(root, "seed")
+    assert "  1 of 1 OK    loaded seed raw.orders ..." in result.output
+    assert "[OK 1 row in " in result.output
