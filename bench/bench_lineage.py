@@ -15,6 +15,7 @@ Wall times on a busy 2-core machine are inflated by other work, so the table als
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -31,6 +32,7 @@ from common import median_seconds, print_table  # noqa: E402
 
 from northstar import artifacts, lineage  # noqa: E402
 from northstar.build import BuildOptions, build, compile_for_build  # noqa: E402
+from northstar.console import Reporter  # noqa: E402
 from northstar.docs import write_site  # noqa: E402
 from northstar.project import load_project  # noqa: E402
 
@@ -39,11 +41,16 @@ IGNORE = shutil.ignore_patterns(
 )
 
 
+def _quiet() -> Reporter:
+    """A reporter whose summary and notes go nowhere: the benchmark's output is its table."""
+    return Reporter(quiet=True, stream=io.StringIO())
+
+
 def _example(into: Path) -> Path:
     root = into / "growth"
     shutil.copytree(REPO, root, ignore=IGNORE)
     project = load_project(root)
-    result = build(project, BuildOptions(kinds=frozenset({"seed", "model"}), command="run"))
+    result = build(project, BuildOptions(kinds=frozenset({"seed", "model"}), command="run"), _quiet())
     if not result.success:
         raise SystemExit("The example project does not build; nothing to measure.")
     return root
@@ -55,11 +62,11 @@ def main(quick: bool = False) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-lineage-") as tmp:
         root = _example(Path(tmp))
         project = load_project(root)
-        manifest = compile_for_build(project)
+        manifest = compile_for_build(project, reporter=_quiet())
         target = project.config.target_dir
 
         def compile_only() -> None:
-            compile_for_build(load_project(root))
+            compile_for_build(load_project(root), reporter=_quiet())
 
         def lineage_cold() -> None:
             lineage.build_lineage(manifest)
@@ -82,17 +89,17 @@ def main(quick: bool = False) -> None:
         options = BuildOptions(kinds=frozenset({"seed", "model"}))
 
         def build_with() -> None:
-            build(load_project(root), options)
+            build(load_project(root), options, _quiet())
 
         def build_without() -> None:
             artifacts.lineage_sections = lambda *args: {"semantic_models": {}, "metrics": {}}
             try:
-                build(load_project(root), options)
+                build(load_project(root), options, _quiet())
             finally:
                 artifacts.lineage_sections = original
 
         def docs_in_process() -> None:
-            write_site(compile_for_build(load_project(root)))
+            write_site(compile_for_build(load_project(root), reporter=_quiet()))
 
         metrics = shutil.which("metrics", path=str(Path(sys.executable).parent)) or "metrics"
 
