@@ -251,6 +251,11 @@ def compile_project(
         deps += [by_name[f"{s}.{t}"] for s, t in result.sources]
         props = p.model.properties
         sql = result.sql.strip().rstrip(";").strip()
+        if not sql:  # else DuckDB's "syntax error at or near AS" in a CREATE statement the user never wrote
+            raise CompileError(
+                f"Model '{p.model.name}' is empty: a model is one select statement. Write it, or delete the file.",
+                p.model.path,
+            )
         node = ModelNode(
             unique_id=by_name[p.model.name],
             name=p.model.name,
