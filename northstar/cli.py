@@ -28,6 +28,13 @@ class _Group(click.Group):
                 raise
             click.echo(click.style("Error: ", fg="red", bold=True) + str(error), err=True)
             ctx.exit(error.exit_code)
+        except click.UsageError as error:
+            # dbt takes `--select a b`; click reads b as a stray argument. Say how to write it here.
+            command = error.ctx.command if error.ctx is not None else None
+            takes_select = command is not None and any(p.name == "select" for p in command.params)
+            if takes_select and error.message.startswith("Got unexpected extra argument"):
+                error.message += ". To select several nodes, quote them (-s 'a b') or repeat -s (-s a -s b)."
+            raise
         except KeyboardInterrupt:
             click.echo(click.style("Interrupted: nothing was published.", fg="red"), err=True)
             ctx.exit(130)
@@ -43,7 +50,8 @@ select_option = click.option(
     "--select",
     "-s",
     multiple=True,
-    help="Nodes to include, dbt syntax: name, +name, name+, tag:x, path:models/marts.",
+    help="Nodes to include, dbt syntax: name, +name (and parents), name+ (and children), tag:x, path:models/marts, "
+    "source:raw.orders, test_type:unit, state:modified+; a,b intersects, 'a b' (or -s a -s b) unites.",
 )
 exclude_option = click.option("--exclude", multiple=True, help="Nodes to leave out, same syntax as --select.")
 threads_option = click.option(
@@ -52,7 +60,9 @@ threads_option = click.option(
 vars_option = click.option("--vars", "vars_", default=None, help="YAML mapping of vars, e.g. '{vat_rate: 0.2}'.")
 target_option = click.option("--target", "-t", default=None, help="Target in profiles.yml (dbt projects only).")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="Print only errors and the summary.")
-full_refresh_option = click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
+full_refresh_option = click.option(
+    "--full-refresh", is_flag=True, help="Rebuild every node (incremental models from scratch); keep nothing unchanged."
+)
 no_wait_option = click.option("--no-wait", is_flag=True, help="Fail instead of waiting when another build runs.")
 state_option = click.option(
     "--state",
@@ -240,7 +250,12 @@ def seed(project_dir, vars_, target, threads, select, exclude, quiet, no_wait) -
 @exclude_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the SQL to this file.")
 @click.option("--by", "by", multiple=True, help="For a metric: month|week|quarter|day|year or a dimension.")
-@click.option("--dialect", default="duckdb", show_default=True, help="For a metric: write the SQL for this engine.")
+@click.option(
+    "--dialect",
+    default="duckdb",
+    show_default=True,
+    help="For a metric: write the SQL for this engine (snowflake, bigquery, postgres, ...).",
+)
 def compile_(node, project_dir, vars_, target, threads, select, exclude, output, by, dialect) -> None:
     """Render models to SQL, without building anything.
 

@@ -67,3 +67,21 @@ def test_an_empty_model_file_is_named_before_anything_runs(make_project, run_cli
         "Write it, or delete the file.\n"
     )
     assert not (root / "warehouse.duckdb").exists()
+
+
+def test_dbt_style_select_of_two_names_says_how_to_write_it(make_project, run_cli):
+    root = make_project()
+    result = run_cli(root, "ls", "-s", "stg_orders", "customers")
+    assert result.exit_code == 2
+    assert result.output.endswith(
+        "Error: Got unexpected extra argument (customers). "
+        "To select several nodes, quote them (-s 'a b') or repeat -s (-s a -s b).\n"
+    )
+    assert run_cli(root, "ls", "-s", "stg_orders customers").output == "stg_orders\ncustomers\n"
+
+
+def test_build_help_says_full_refresh_rebuilds_everything():
+    result = CliRunner().invoke(main, ["build", "--help"], terminal_width=100)
+    assert "  --full-refresh           Rebuild every node (incremental models from scratch); keep nothing" in (
+        result.output
+    )
