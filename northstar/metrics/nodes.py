@@ -53,13 +53,14 @@ def metric_relations(manifest: Any) -> frozenset[tuple[str, str]]:
 
 def add_metrics(manifest: Any) -> Any:
     """The manifest with a ``metric`` node per metric and a ``test`` node per metric test (nothing if none)."""
-    from northstar.metrics import load_semantics
-    from northstar.metrics.checks import metric_tests
-    from northstar.metrics.compile import default_request
-
     project = manifest.project
     if not any("metrics" in doc.data for doc in project.yaml_docs):
         return manifest
+    # Imported only now: the metric compiler and sqlglot's DuckDB generator cost ~45 ms of start-up that a
+    # project without metrics need not pay.
+    from northstar.metrics import load_semantics
+    from northstar.metrics.checks import metric_tests
+    from northstar.metrics.compile import default_request
     sem = load_semantics(manifest)
     prefix = project.config.name
     relation_owner = {
