@@ -36,6 +36,7 @@ from northstar.errors import CompileError, NorthstarError, ProjectError, did_you
 from northstar.manifest import Manifest, ModelNode, Node, SeedNode, SourceNode
 from northstar.project import Column
 from northstar.render import Ephemeral, External, Relation, RenderEnv, compile_template, render
+from northstar.testconfig import CONFIG_KEYS, IGNORED_CONFIG_KEYS, TestConfig, read_test_config
 from northstar.yamlfile import expect_mapping
 
 FAILURES_SCHEMA = "test_failures"
@@ -116,10 +117,6 @@ ALIASES = {"unique_combination_of_columns": "unique_combination", "equal_rowcoun
 # Arguments of the built-ins that take a list; a single string would be read letter by letter.
 LIST_ARGUMENTS = {"accepted_values": ("values",), "unique_combination": ("combination_of_columns", "columns")}
 
-CONFIG_KEYS = {"severity", "where", "store_failures", "warn_if", "error_if", "limit", "tags", "enabled", "meta"}
-# dbt config keys that change nothing here; accepted so dbt projects load.
-IGNORED_CONFIG_KEYS = {"store_failures_as", "fail_calc", "database", "schema", "alias", "group", "docs"}
-
 
 class TestBlock(Extension):
     """dbt's ``{% test name(model, column_name, ...) %} ... {% endtest %}``: a macro called ``test_<name>``."""
@@ -133,35 +130,6 @@ class TestBlock(Extension):
         parser.parse_signature(node)
         node.body = parser.parse_statements(("name:endtest",), drop_needle=True)
         return node
-
-
-@dataclass(frozen=True)
-class TestConfig:
-    """A test's configuration: YAML ``config:``/inline keys, ``config()`` in SQL, project ``data_tests:``."""
-
-    __test__ = False
-    severity: str = "error"
-    where: str | None = None
-    store_failures: bool = False
-    warn_if: str = "!= 0"
-    error_if: str = "!= 0"
-    limit: int | None = None
-    tags: tuple[str, ...] = ()
-    enabled: bool = True
-    meta: Mapping[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "severity": self.severity,
-            "where": self.where,
-            "store_failures": self.store_failures,
-            "warn_if": self.warn_if,
-            "error_if": self.error_if,
-            "limit": self.limit,
-            "tags": list(self.tags),
-            "enabled": self.enabled,
-            "meta": dict(self.meta),
-        }
 
 
 @dataclass(frozen=True)
@@ -290,45 +258,6 @@ def _declared(entry: Any, path: str, line: int | None) -> _Declared:
 def _canonical(test: str) -> str:
     test = test.strip().rsplit(".", 1)[-1]  # dbt_utils.accepted_range -> accepted_range
     return ALIASES.get(test, test)
-
-
-THRESHOLD = re.compile(r"^\s*(>=|<=|!=|<>|==|=|>|<)\s*(\d+)\s*$")
-
-
-def _test_config(
-    raw: Mapping[str, Any], defaults: Mapping[str, Any], where: str, path: str, line: int | None
-) -> TestConfig:
-    merged = {**defaults, **{k.lstrip("+"): v for k, v in raw.items()}}
-    unknown = set(merged) - CONFIG_KEYS - IGNORED_CONFIG_KEYS
-    if unknown:
-        raise ProjectError(
-            f"{where} has unknown config {', '.join(sorted(unknown))}. Allowed: {', '.join(sorted(CONFIG_KEYS))}.",
-            path,
-            line,
-        )
-    severity = str(merged.get("severity", "error")).lower()
-    if severity not in ("error", "warn"):
-        raise ProjectError(f"{where} has severity '{severity}'. Use error or warn.", path, line)
-    for key in ("warn_if", "error_if"):
-        if key in merged and not THRESHOLD.match(str(merged[key])):
-            raise ProjectError(
-                f"{where}: {key} '{merged[key]}' must be a comparison such as '>0' or '>=10'.", path, line
-            )
-    limit = merged.get("limit")
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
-        raise ProjectError(f"{where}: limit must be a whole number of rows, got {limit!r}.", path, line)
-    tags = merged.get("tags") or ()
-    return TestConfig(
-        severity=severity,
-        where=str(merged["where"]) if merged.get("where") else None,
-        store_failures=bool(merged.get("store_failures", False)),
-        warn_if=str(merged.get("warn_if", "!= 0")),
-        error_if=str(merged.get("error_if", "!= 0")),
-        limit=limit,
-        tags=(tags,) if isinstance(tags, str) else tuple(str(t) for t in tags),
-        enabled=bool(merged.get("enabled", True)),
-        meta=dict(merged.get("meta") or {}),
-    )
 
 
 _RELATION_CALL = re.compile(r"^\s*(ref|source)\s*\(.*\)\s*$", re.DOTALL)
@@ -543,7 +472,7 @@ def _generic_test(
             path,
             line,
         )
-    config = _test_config(declared.config, defaults, where, path, line)
+    config = read_test_config(declared.config, defaults, where, path, line)
     args = dict(declared.args)
     if column is not None:
         args.setdefault("column_name", column.name)
@@ -596,7 +525,7 @@ def _singular_tests(manifest: Manifest, compiler: _Compiler, defaults: Mapping[s
         template = compile_template(compiler.renv.env, source, path)
         rendered = compiler.render(template, source, path)
         name = PurePosixPath(path).stem
-        config = _test_config(rendered.config, defaults, f"Test '{name}'", path, None)
+        config = read_test_config(rendered.config, defaults, f"Test '{name}'", path, None)
         depends = [manifest.by_name[r] for r in rendered.refs]
         depends += [manifest.by_name[f"{s}.{t}"] for s, t in rendered.sources]
         if not config.enabled:

@@ -17,12 +17,13 @@ from typing import Any
 
 import duckdb
 
-from northstar.datatests import FAILURES_SCHEMA, THRESHOLD, TestConfig, TestNode, sql_literal
+from northstar.datatests import FAILURES_SCHEMA, TestNode, sql_literal
 from northstar.errors import ExecutionError
 from northstar.execute import NodeResult
 from northstar.manifest import Manifest
 from northstar.materialize import create_statement
 from northstar.render import Relation
+from northstar.testconfig import THRESHOLD, TestConfig
 
 PREVIEW_ROWS = 5
 

@@ -45,12 +45,13 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from northstar.datatests import TestConfig, _test_config, resolve_relation_call
+from northstar.datatests import resolve_relation_call
 from northstar.errors import NorthstarError, ProjectError, did_you_mean
 from northstar.execute import NodeResult
 from northstar.manifest import Manifest, ModelNode, SeedNode
 from northstar.materialize import seed_statement
 from northstar.render import Ephemeral, Relation, compile_template, quote, render
+from northstar.testconfig import TestConfig, read_test_config
 from northstar.testrun import format_table
 from northstar.yamlfile import check_keys, expect_list, expect_mapping
 
@@ -157,7 +158,7 @@ def _unit_test(manifest: Manifest, entry: Any, path: str) -> UnitTestNode:
     reads_ephemeral = any(isinstance(manifest.nodes[u].relation, Ephemeral) for u in model.depends_on)
     if overrides or (model.materialized == "incremental" and not reads_ephemeral):
         sql = _render_with_overrides(manifest, model, overrides, where, path, line)
-    config = _test_config(
+    config = read_test_config(
         expect_mapping(entry.get("config"), "config", path, entry.line_of("config")), {}, where, path, line
     )
     return UnitTestNode(

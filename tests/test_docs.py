@@ -18,6 +18,12 @@ MODULES = [
     "northstar.yamlfile",
     "northstar.build",
     "northstar.warehouse",
+    "northstar.state",
+    "northstar.datatests",
+    "northstar.testconfig",
+    "northstar.testrun",
+    "northstar.metrics.reader",
+    "northstar.metrics.filters",
 ]
 
 

@@ -49,7 +49,8 @@ _COMMON = {"name", "severity", "description"}
 
 def metric_tests(sem: Any, metric_nodes: Mapping[str, Any], prefix: str) -> list[Any]:
     """A ``TestNode`` for every test of every metric."""
-    from northstar.datatests import TestConfig, TestNode
+    from northstar.datatests import TestNode
+    from northstar.testconfig import TestConfig
 
     tests = []
     for metric in sem.spec.metrics:
