@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import click
 import duckdb
 
 from northstar import artifacts, datatests, selection, state, testrun, warehouse
@@ -77,6 +78,10 @@ def select_nodes(
     return [uid for uid in manifest.dag.sorted() if uid in chosen and manifest.nodes[uid].kind in options.kinds]
 
 
+def _to_stderr(text: str) -> None:
+    click.echo(text, err=True)
+
+
 def compile_for_build(
     project: Project,
     full_refresh: bool = False,
@@ -85,7 +90,7 @@ def compile_for_build(
 ) -> Manifest:
     if existing is None:
         existing = warehouse.existing_relations(project.config.warehouse)
-    warn = reporter.waiting if reporter else print
+    warn = reporter.waiting if reporter else _to_stderr  # stderr: `metrics compile m > m.sql` gets SQL alone
     return compile_project(project, existing_relations=frozenset(existing), full_refresh=full_refresh, warn=warn)
 
 

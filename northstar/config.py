@@ -9,7 +9,7 @@ project's folder config, which beats the project default.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,6 +125,31 @@ def resolve_folder_config(tree: Mapping[str, Any], parts: Sequence[str]) -> dict
         layers.append({k: v for k, v in child.items() if k.startswith("+") or not isinstance(v, Mapping)})
         node = child
     return merge_config(*layers)
+
+
+def unused_config_paths(tree: Mapping[str, Any], node_paths: Iterable[Sequence[str]]) -> list[tuple[str, int | None]]:
+    """Folder paths of a config tree that match no node (a typo such as ``stagin:``), with their YAML lines.
+
+    >>> unused_config_paths({"staging": {"+materialized": "view"}}, [("stagin", "stg_orders")])
+    [('staging', None)]
+    """
+    used = {tuple(path[:n]) for path in node_paths for n in range(1, len(path) + 1)}
+    found: list[tuple[str, int | None]] = []
+
+    def walk(node: Mapping[str, Any], prefix: tuple[str, ...]) -> None:
+        for key, value in node.items():
+            name = str(key)
+            if name.startswith("+") or not isinstance(value, Mapping) or name.replace("-", "_") in MODEL_CONFIG_KEYS:
+                continue
+            path = (*prefix, name)
+            if path in used:
+                walk(value, path)
+            else:
+                line = node.line_of(key) if hasattr(node, "line_of") else None
+                found.append((".".join(path), line))
+
+    walk(tree, ())
+    return found
 
 
 def build_config(

@@ -20,7 +20,7 @@ from typing import Any
 
 import jinja2
 
-from northstar.config import NodeConfig, build_config, merge_config, resolve_folder_config
+from northstar.config import NodeConfig, build_config, merge_config, resolve_folder_config, unused_config_paths
 from northstar.dag import DAG
 from northstar.errors import CompileError
 from northstar.project import Column, ModelFile, Project, Seed, SourceTable, read_source, schema_for
@@ -168,6 +168,20 @@ def _parse_model(env: jinja2.Environment, project: Project, model: ModelFile) ->
     return _Parsed(model, template, config, relation)
 
 
+def _warn_unused_config(project: Project, warn: Callable[[str], None]) -> None:
+    """dbt's "unused configuration paths": a misspelt folder under models:/seeds: would silently configure nothing."""
+    config = project.config
+    for section, nodes in (("models", project.models), ("seeds", project.seeds)):
+        tree = getattr(config, section)
+        folders = sorted({n.folders[0] for n in nodes if n.folders})
+        for path, line in unused_config_paths(tree, [(*n.folders, n.name) for n in nodes]):
+            where = config.config_file.name + (f":{line}" if line else "")
+            warn(
+                f"Warning: {where}: {section}: '{path}' matches no folder or file under {section}/, so its config "
+                f"applies to nothing. Folders: {', '.join(folders) or '(none)'}."
+            )
+
+
 def compile_project(
     project: Project,
     *,
@@ -186,6 +200,7 @@ def compile_project(
     )
     parsed = [_parse_model(env, project, model) for model in project.models]
     parsed = [p for p in parsed if p.config.enabled]
+    _warn_unused_config(project, warn)
 
     nodes: dict[str, Node] = {}
     by_name: dict[str, str] = {}

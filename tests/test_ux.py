@@ -85,3 +85,23 @@ def test_build_help_says_full_refresh_rebuilds_everything():
     assert "  --full-refresh           Rebuild every node (incremental models from scratch); keep nothing" in (
         result.output
     )
+
+
+def test_a_misspelt_folder_in_project_yml_is_a_warning_naming_the_line(make_project, run_cli):
+    project_yml = """
+        name: shop
+        models:
+          +materialized: table
+          stagin:
+            +materialized: view
+        seeds:
+          +schema: raw
+    """
+    root = make_project({"project.yml": project_yml})
+    result = run_cli(root, "compile", "stg_orders")
+    assert result.exit_code == 0
+    assert result.output == (
+        "Warning: project.yml:4: models: 'stagin' matches no folder or file under models/, so its config applies to "
+        "nothing. Folders: marts, staging.\n"
+        "select order_id, customer_id, amount from raw.orders\n"
+    )
