@@ -105,3 +105,14 @@ def test_a_misspelt_folder_in_project_yml_is_a_warning_naming_the_line(make_proj
         "nothing. Folders: marts, staging.\n"
         "select order_id, customer_id, amount from raw.orders\n"
     )
+
+
+def test_query_in_a_project_without_metrics_says_where_they_go(make_project, run_cli):
+    root = make_project()
+    assert run_cli(root, "build", "--quiet").exit_code == 0
+    result = run_cli(root, "query", "revenue")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: No metric named 'revenue'. The project defines no metrics yet: declare them in YAML under metrics/ "
+        "(see README, Metrics).\n"
+    )

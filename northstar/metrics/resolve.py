@@ -111,7 +111,9 @@ class Semantics:
         if metric is None:
             choices = [m.name for m in self.spec.metrics]
             where = f"Metric '{context.name}' uses metric '{name}'" if context else f"No metric named '{name}'"
-            hint = did_you_mean(name, choices) or f" Valid metrics: {', '.join(sorted(choices)) or 'none'}."
+            hint = did_you_mean(name, choices) or f" Valid metrics: {', '.join(sorted(choices))}."
+            if not choices:
+                hint = " The project defines no metrics yet: declare them in YAML under metrics/ (see README, Metrics)."
             raise CompileError(
                 f"{where}, which does not exist.{hint}" if context else f"{where}.{hint}",
                 context.where.path if context else None,
