@@ -24,6 +24,7 @@ MODULES = [
     "northstar.testrun",
     "northstar.metrics.reader",
     "northstar.metrics.filters",
+    "northstar.metrics.plan",
 ]
 
 

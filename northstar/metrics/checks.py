@@ -35,11 +35,11 @@ from northstar.metrics.compile import (
     Request,
     compile_expression,
     default_request,
-    parse_by,
     period_series,
     relation_table,
     render,
 )
+from northstar.metrics.plan import parse_by
 from northstar.metrics.spec import Metric
 from northstar.yamlfile import YamlDict
 

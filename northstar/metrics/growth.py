@@ -17,9 +17,6 @@ from sqlglot import exp
 
 from northstar.errors import CompileError, ProjectError
 from northstar.metrics.compile import (
-    Compiled,
-    Group,
-    Leaf,
     Rows,
     _and_all,
     _order_limit,
@@ -29,6 +26,7 @@ from northstar.metrics.compile import (
     qualify,
     truncate,
 )
+from northstar.metrics.plan import Compiled, Group, Leaf
 from northstar.metrics.spec import (
     CohortParams,
     ConversionParams,

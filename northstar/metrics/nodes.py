@@ -61,6 +61,7 @@ def add_metrics(manifest: Any) -> Any:
     from northstar.metrics import load_semantics
     from northstar.metrics.checks import metric_tests
     from northstar.metrics.compile import default_request
+
     sem = load_semantics(manifest)
     prefix = project.config.name
     relation_owner = {
@@ -135,7 +136,7 @@ def _table_doc(metric: Any) -> str:
 
 def column_docs(sem: Any, metric: Any, request: Any) -> dict[str, str]:
     """A comment for each column of a metric's table: metric time, dimensions, values."""
-    from northstar.metrics.compile import parse_by
+    from northstar.metrics.plan import parse_by
     from northstar.metrics.spec import FunnelParams, UpliftParams
 
     docs: dict[str, str] = {}
