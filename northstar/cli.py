@@ -357,7 +357,10 @@ def init(directory: Path) -> None:
     from northstar.scaffold import init_project
 
     written = init_project(directory)
-    click.echo(f"Created {len(written)} files in {directory}. Next:\n  cd {directory}\n  metrics build")
+    if directory.resolve() == Path.cwd().resolve():  # `metrics init .`: no "cd ." to suggest
+        click.echo(f"Created {len(written)} files in the current folder. Next:\n  metrics build")
+    else:
+        click.echo(f"Created {len(written)} files in {directory}. Next:\n  cd {directory}\n  metrics build")
 
 
 @main.command(name="lineage")

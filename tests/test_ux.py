@@ -116,3 +116,10 @@ def test_query_in_a_project_without_metrics_says_where_they_go(make_project, run
         "Error: No metric named 'revenue'. The project defines no metrics yet: declare them in YAML under metrics/ "
         "(see README, Metrics).\n"
     )
+
+
+def test_init_of_the_current_folder_does_not_suggest_cd_dot(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["init", "."])
+    assert result.exit_code == 0
+    assert result.output == "Created 10 files in the current folder. Next:\n  metrics build\n"
