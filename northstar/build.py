@@ -276,7 +276,9 @@ def _found(manifest: Manifest, selected: list[str], options: BuildOptions) -> st
         kind = manifest.nodes[uid].kind
         counts[kind] = counts.get(kind, 0) + 1
     if counts:
-        return "Found " + ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in counts.items()) + "."
+        order = ["seed", "model", "test", "metric"]  # a stable order, not the DAG's (which varies as models change)
+        kinds = sorted(counts, key=lambda kind: order.index(kind) if kind in order else len(order))
+        return "Found " + ", ".join(f"{counts[k]} {k}{'s' if counts[k] != 1 else ''}" for k in kinds) + "."
     if options.select or options.exclude:
         given = " ".join([*(f"--select {s}" for s in options.select), *(f"--exclude {e}" for e in options.exclude)])
         return f"Nothing to do: no node matches {given}. `metrics ls` lists the nodes."

@@ -123,3 +123,10 @@ def test_init_of_the_current_folder_does_not_suggest_cd_dot(tmp_path, monkeypatc
     result = CliRunner().invoke(main, ["init", "."])
     assert result.exit_code == 0
     assert result.output == "Created 10 files in the current folder. Next:\n  metrics build\n"
+
+
+def test_found_line_counts_kinds_in_a_stable_order(make_project, run_cli):
+    root = make_project({"models/marts/a_constant.sql": "select 1 as x\n"})
+    result = run_cli(root, "build")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == "Found 1 seed, 3 models."
