@@ -328,7 +328,7 @@ def ls(project_dir, vars_, target, threads, select, exclude, resource_type, outp
 
         click.echo(list_metrics_text(project, output))
         return
-    manifest = datatests.add_tests(compile_project(project))
+    manifest = datatests.add_tests(compile_project(project, warn=lambda text: click.echo(text, err=True)))
     kinds = {"model", "seed", "source", "test"} if resource_type == "all" else {resource_type}
     for uid in select_nodes(manifest, BuildOptions(select=select, exclude=exclude, kinds=frozenset(kinds))):
         node = manifest.nodes[uid]

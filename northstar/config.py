@@ -152,6 +152,29 @@ def unused_config_paths(tree: Mapping[str, Any], node_paths: Iterable[Sequence[s
     return found
 
 
+def misspelt_config_keys(tree: Mapping[str, Any]) -> list[tuple[str, str, int | None]]:
+    """``+key`` settings of a config tree that are no known config but close to one (``+materialised``).
+
+    dbt accepts any key as a custom config, so these are not errors; but a typo would silently change nothing.
+
+    >>> misspelt_config_keys({"staging": {"+materialised": "view"}})
+    [('+materialised', 'materialized', None)]
+    """
+    import difflib
+
+    found: list[tuple[str, str, int | None]] = []
+    for key, value in tree.items():
+        name = str(key)
+        if name.startswith("+"):
+            bare = name[1:].replace("-", "_")
+            close = difflib.get_close_matches(bare, sorted(MODEL_CONFIG_KEYS), n=1, cutoff=0.8)
+            if bare not in MODEL_CONFIG_KEYS and close:
+                found.append((name, close[0], tree.line_of(key) if hasattr(tree, "line_of") else None))
+        elif isinstance(value, Mapping):
+            found.extend(misspelt_config_keys(value))
+    return found
+
+
 def build_config(
     raw: Mapping[str, Any], default_materialized: str, where: str, path: str | None, line: int | None
 ) -> NodeConfig:

@@ -20,7 +20,14 @@ from typing import Any
 
 import jinja2
 
-from northstar.config import NodeConfig, build_config, merge_config, resolve_folder_config, unused_config_paths
+from northstar.config import (
+    NodeConfig,
+    build_config,
+    merge_config,
+    misspelt_config_keys,
+    resolve_folder_config,
+    unused_config_paths,
+)
 from northstar.dag import DAG
 from northstar.errors import CompileError
 from northstar.project import Column, ModelFile, Project, Seed, SourceTable, read_source, schema_for
@@ -180,6 +187,9 @@ def _warn_unused_config(project: Project, warn: Callable[[str], None]) -> None:
                 f"Warning: {where}: {section}: '{path}' matches no folder or file under {section}/, so its config "
                 f"applies to nothing. Folders: {', '.join(folders) or '(none)'}."
             )
+        for key, known, line in misspelt_config_keys(tree):
+            where = config.config_file.name + (f":{line}" if line else "")
+            warn(f"Warning: {where}: {section}: '{key}' is no config Northstar knows. Did you mean '+{known}'?")
 
 
 def compile_project(

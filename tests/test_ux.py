@@ -130,3 +130,22 @@ def test_found_line_counts_kinds_in_a_stable_order(make_project, run_cli):
     result = run_cli(root, "build")
     assert result.exit_code == 0
     assert result.output.splitlines()[0] == "Found 1 seed, 3 models."
+
+
+def test_a_misspelt_config_key_in_project_yml_is_a_warning_with_the_right_spelling(make_project, run_cli):
+    project_yml = """
+        name: shop
+        models:
+          +materialized: table
+          staging:
+            +materialised: view
+        seeds:
+          +schema: raw
+    """
+    root = make_project({"project.yml": project_yml})
+    result = run_cli(root, "ls", "-s", "stg_orders")
+    assert result.exit_code == 0
+    assert result.output == (
+        "Warning: project.yml:5: models: '+materialised' is no config Northstar knows. Did you mean '+materialized'?\n"
+        "stg_orders\n"
+    )
