@@ -188,10 +188,12 @@ class Rows:
         return conditions
 
 
-def date_range(time: exp.Expression, start: date | None, end: date | None, shift: Window | None = None):
+def date_range(
+    time: exp.Expression, start: date | None, end: date | None, shift: Window | None = None
+) -> list[exp.Expression]:
     """Row conditions keeping ``start <= time < end + 1 day`` (both dates inclusive)."""
     value = exp.Add(this=time, expression=interval(shift)) if shift else time
-    out = []
+    out: list[exp.Expression] = []
     if start is not None:
         out.append(
             exp.GTE(

@@ -27,6 +27,7 @@ from northstar.metrics.spec import (
     DerivedParams,
     MeasureInput,
     Metric,
+    MetricInput,
     Params,
     RatioParams,
     RetentionParams,
@@ -185,7 +186,9 @@ def _formula(state: _Plan, metric: Metric, filters: tuple[str, ...], offset: Win
     )
 
 
-def _input(state: _Plan, metric: Metric, item, filters: tuple[str, ...], offset: Window | None) -> exp.Expression:
+def _input(
+    state: _Plan, metric: Metric, item: MetricInput, filters: tuple[str, ...], offset: Window | None
+) -> exp.Expression:
     used = state.sem.metric(item.name, metric)
     shift = _add_windows(offset, item.offset_window)
     return _formula(state, used, with_filter(filters, item.filter), shift)

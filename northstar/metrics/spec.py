@@ -238,10 +238,6 @@ class Metric:
     tests: tuple[Any, ...] = ()
 
     @property
-    def is_growth(self) -> bool:
-        return self.type in GROWTH_TYPES
-
-    @property
     def own_shape(self) -> bool:
         """Funnels and uplifts output several columns of their own; other metrics are one value per group."""
         return self.type in ("funnel", "uplift")
