@@ -16,6 +16,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import PurePosixPath
 from typing import Any
 
 from northstar.dag import DAG
@@ -79,6 +80,8 @@ def resolver(
         method, sep, value = body.partition(":")
         if not sep:
             method, value = "", body
+        elif not value:
+            raise ProjectError(f"Selector '{body}' needs a value after the colon, e.g. tag:daily or path:models/marts.")
         if method.startswith("config."):
             key = method.split(".", 1)[1]
             return {
@@ -103,7 +106,7 @@ def resolver(
         if method == "resource_type":
             return {uid for uid, n in nodes.items() if n.kind == value}
         if method == "fqn":
-            return {uid for uid, n in nodes.items() if fnmatch.fnmatch(n.name, value)}
+            return {uid for uid, n in nodes.items() if _fqn_matches(uid, n, value)}
         if method == "state":
             if state_modified is None:
                 raise ProjectError("state: selectors need --state DIR (a folder holding a previous manifest.json).")
@@ -119,6 +122,8 @@ def resolver(
         found = {uid for uid, n in nodes.items() if fnmatch.fnmatchcase(_display_name(n), value) or uid == value}
         if not found:
             found = {uid for uid, n in nodes.items() if _path_matches(getattr(n, "path", "") or "", value, False)}
+        if not found and "." in value:  # dbt reads a dotted name as a fully qualified one: marts.fct_orders
+            found = {uid for uid, n in nodes.items() if _fqn_matches(uid, n, value)}
         if not found:
             names = sorted({n.name for n in nodes.values()})
             raise ProjectError(f"--select '{value}' matches no node.{did_you_mean(value, names)}")
@@ -135,6 +140,24 @@ def _display_name(node: Any) -> str:
 def _tags(node: Any) -> Iterable[str]:
     config = getattr(node, "config", None)
     return config.tags if config is not None else getattr(node, "tags", ())
+
+
+def _fqn_matches(uid: str, node: Any, value: str) -> bool:
+    """dbt's fqn: project, folders under the model/seed path, name; ``marts`` or ``growth.marts.fct_*`` match a prefix.
+
+    >>> class N: name, path = "fct_orders", "models/marts/fct_orders.sql"
+    >>> [_fqn_matches("model.growth.fct_orders", N, v) for v in ("marts", "growth.marts.fct_orders", "staging")]
+    [True, True, False]
+    """
+    parts = value.split(".")
+    project = uid.split(".")[1] if uid.count(".") >= 2 else ""
+    fqn = (project, *PurePosixPath(getattr(node, "path", "") or "").parts[1:-1], node.name)
+    for full in (fqn, fqn[1:]):
+        if len(parts) <= len(full) and all(
+            fnmatch.fnmatchcase(f, p) for f, p in zip(full[: len(parts)], parts, strict=True)
+        ):
+            return True
+    return len(parts) == 1 and fnmatch.fnmatchcase(node.name, value)
 
 
 def _path_matches(path: str, value: str, exact: bool) -> bool:

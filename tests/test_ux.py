@@ -149,3 +149,16 @@ def test_a_misspelt_config_key_in_project_yml_is_a_warning_with_the_right_spelli
         "Warning: project.yml:5: models: '+materialised' is no config Northstar knows. Did you mean '+materialized'?\n"
         "stg_orders\n"
     )
+
+
+def test_dotted_names_select_by_fqn_as_in_dbt_and_an_empty_method_value_is_an_error(make_project, run_cli):
+    root = make_project()
+    for selector in ("marts.customers", "fqn:marts", "fqn:shop.marts.cust*"):
+        result = run_cli(root, "ls", "-s", selector)
+        assert (result.exit_code, result.output) == (0, "customers\n"), selector
+    assert run_cli(root, "ls", "-s", "fqn:staging.customers").output == ""
+    result = run_cli(root, "ls", "-s", "tag:")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: Selector 'tag:' needs a value after the colon, e.g. tag:daily or path:models/marts.\n"
+    )
