@@ -70,6 +70,9 @@ def default_runners() -> dict[str, Runner]:
 def select_nodes(
     manifest: Manifest, options: BuildOptions, state_modified: Callable[[str], set[str]] | None = None
 ) -> list[str]:
+    """The unique ids to run, in DAG order: ``--select``/``--exclude`` (``state_modified`` answers
+    ``state:modified``), plus the tests of the chosen nodes when tests are among ``options.kinds``, as dbt's
+    indirect selection does; only nodes of those kinds."""
     resolve = selection.resolver(manifest.nodes, state_modified)
     chosen = selection.select(manifest.dag, resolve, options.select, options.exclude)
     if "test" in options.kinds:  # dbt's indirect selection: the tests of the chosen nodes come along
@@ -88,6 +91,8 @@ def compile_for_build(
     reporter: Reporter | None = None,
     existing: Mapping[tuple[str, str], str] | None = None,
 ) -> Manifest:
+    """The project compiled as a build sees it: ``is_incremental()`` is true for models whose relation is in
+    ``existing`` (by default, those of the published warehouse); warnings go to the reporter, or stdout."""
     if existing is None:
         existing = warehouse.existing_relations(project.config.warehouse)
     warn = reporter.waiting if reporter else _to_stderr  # stderr: `metrics compile m > m.sql` gets SQL alone

@@ -68,6 +68,8 @@ def load_dbt_config(
     threads: int | None,
     env: Mapping[str, str],
 ) -> ProjectConfig:
+    """A dbt project's ``dbt_project.yml`` and its profile's target from ``profiles.yml`` (in the project,
+    ``$DBT_PROFILES_DIR`` or ``~/.dbt``) as the same :class:`ProjectConfig` a ``project.yml`` gives."""
     data = expect_mapping(yamlfile.load(root / DBT_PROJECT_FILE, DBT_PROJECT_FILE), "dbt_project.yml", DBT_PROJECT_FILE)
     if "name" not in data:
         raise ProjectError("dbt_project.yml has no 'name'.", DBT_PROJECT_FILE, 1)

@@ -452,6 +452,7 @@ def existing_relations(path: Path) -> dict[tuple[str, str], str]:
 
 
 def relations_in(connection: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    """Every table and view of the connected database: ``{(schema, name): "BASE TABLE" | "VIEW" | ...}``."""
     rows = connection.execute(
         "SELECT table_schema, table_name, table_type FROM information_schema.tables "
         "WHERE table_catalog = current_database()"
