@@ -83,7 +83,8 @@ class Reporter:
         failed = counts.get("error", 0) + counts.get("fail", 0)
         color = "red" if failed else "green"
         self.echo("", force=True)
-        line = f"Finished {len(results)} nodes in {elapsed:.2f}s: {', '.join(parts) or 'nothing to do'}."
+        nodes = f"{len(results)} node{'s' if len(results) != 1 else ''}"
+        line = f"Finished {nodes} in {elapsed:.2f}s: {', '.join(parts) or 'nothing to do'}."
         self.echo(click.style(line, fg=color) + (f" {tail}" if tail else ""), force=True)
         problems = [r for r in results if r.status in ("error", "fail", "warn") and r.message]
         for result in problems:

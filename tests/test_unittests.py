@@ -119,7 +119,7 @@ def test_a_failing_unit_test_names_missing_and_unexpected_rows(make_project, run
     assert result.exit_code == 1
     assert timeless(result.output) == (
         "\n"
-        "Finished 1 nodes in T: 1 FAIL.\n"
+        "Finished 1 node in T: 1 FAIL.\n"
         "\n"
         "FAIL Unit test revenue_by_calendar_month on monthly_revenue (models/marts/unit_tests.yml:2): "
         "1 missing row, 1 unexpected row.\n"

@@ -56,6 +56,7 @@ def test_a_selection_matching_nothing_says_so_and_one_row_is_singular(make_proje
     result = run_cli(root, "seed")
     assert "  1 of 1 OK    loaded seed raw.orders ..." in result.output
     assert "[OK 1 row in " in result.output
+    assert "Finished 1 node in " in result.output
 
 
 def test_an_empty_model_file_is_named_before_anything_runs(make_project, run_cli):
