@@ -163,3 +163,13 @@ def test_dotted_names_select_by_fqn_as_in_dbt_and_an_empty_method_value_is_an_er
     assert result.output == (
         "Error: Selector 'tag:' needs a value after the colon, e.g. tag:daily or path:models/marts.\n"
     )
+
+
+def test_a_misspelt_grain_in_by_suggests_the_grain(make_project, run_cli):
+    root = make_project(SHOP, base={})
+    assert run_cli(root, "build", "--quiet").exit_code == 0
+    result = run_cli(root, "query", "revenue", "--by", "monthh")
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: --by uses 'monthh', which is not a dimension or entity reachable from ")
+    assert "Did you mean 'month'? Valid choices: " in result.output
+    assert result.output.endswith(" Or a time grain: day, week, month, quarter, year.\n")

@@ -199,10 +199,12 @@ class Semantics:
         owner = f"metric '{context.name}'" if context else f"semantic model '{model.name}'"
         if not found:
             names = sorted(choices)
-            hint = did_you_mean(base, names)
+            grains = GRAINS if what == "--by" else ()  # --by monthh means the grain month
+            hint = did_you_mean(base, [*names, *grains])
+            times = f" Or a time grain: {', '.join(grains)}." if grains else ""
             raise CompileError(
                 f"{what or 'The query'} uses '{name}', which is not a dimension or entity reachable from semantic "
-                f"model '{model.name}' (read by {owner}).{hint} Valid choices: {', '.join(names)}.",
+                f"model '{model.name}' (read by {owner}).{hint} Valid choices: {', '.join(names)}.{times}",
                 *where,
             )
         if len(found) > 1:
