@@ -1,18 +1,12 @@
 """Every CLI command in-process: build, run, seed, compile, ls, init, --help, --quiet, run_results.json, exit codes."""
 
 import json
-import re
 from decimal import Decimal
 
 from click.testing import CliRunner
-from conftest import query
+from conftest import query, timeless
 
 from northstar.cli import main
-
-
-def timeless(output: str) -> str:
-    """Progress lines carry timings (and dots padding them); replace them so whole outputs can be compared."""
-    return re.sub(r"\.{3,}", "...", re.sub(r"\d+\.\d\ds", "T", output))
 
 
 def test_build_prints_one_line_per_node_and_a_summary(make_project, run_cli):

@@ -2,12 +2,11 @@
 failure output, --store-failures, --junit-xml, and a build that stops bad data before it reaches the marts."""
 
 import json
-import re
 import shutil
 import textwrap
 import xml.etree.ElementTree as ET
 
-from conftest import query
+from conftest import query, timeless
 
 SHOP = {
     "project.yml": """
@@ -53,11 +52,6 @@ BROKEN_ORDERS = (
     ",1,3,web\n"  # a null id
     "4,2,8,fax\n"  # an unknown channel
 )
-
-
-def timeless(output: str) -> str:
-    """Progress lines carry timings (and dots padding them); replace them so whole outputs can be compared."""
-    return re.sub(r"\.{3,}", "...", re.sub(r"\d+\.\d\ds", "T", output))
 
 
 def statuses(root) -> dict[str, tuple[str, int | None]]:

@@ -4,8 +4,7 @@ import json
 import shutil
 
 import duckdb
-from conftest import query
-from test_cli import timeless
+from conftest import query, timeless
 
 FILES = {
     "models/marts/big_customers.sql": "select * from {{ ref('customers') }} where revenue > 10\n",

@@ -1,9 +1,8 @@
 """Unit tests of models: fixtures in (inline rows, inline CSV, CSV files), expected rows out, in memory only."""
 
 import json
-import re
 
-from conftest import query
+from conftest import query, timeless
 
 SHOP = {
     "project.yml": """
@@ -68,10 +67,6 @@ SHOP = {
     """,
     "tests/fixtures/two_orders.csv": "order_id,customer_id,amount\n1,1,10\n2,,3.5\n",
 }
-
-
-def timeless(output: str) -> str:
-    return re.sub(r"\.{3,}", "...", re.sub(r"\d+\.\d\ds", "T", output))
 
 
 def statuses(root) -> dict[str, tuple[str, int | None]]:
