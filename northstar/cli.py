@@ -308,7 +308,7 @@ def compile_(node, project_dir, vars_, target, threads, select, exclude, output,
 @exclude_option
 @click.option(
     "--resource-type",
-    type=click.Choice(["model", "seed", "source", "test", "all"]),
+    type=click.Choice(["model", "seed", "source", "test", "metric", "all"]),
     default="all",
     help="Only nodes of this kind.",
 )
@@ -329,6 +329,10 @@ def ls(project_dir, vars_, target, threads, select, exclude, resource_type, outp
         click.echo(list_metrics_text(project, output))
         return
     manifest = datatests.add_tests(compile_project(project, warn=lambda text: click.echo(text, err=True)))
+    if resource_type == "metric":  # dbt's `ls --resource-type metric`; metric nodes cost the metric compiler
+        from northstar.metrics.nodes import add_metrics
+
+        manifest = add_metrics(manifest)
     kinds = {"model", "seed", "source", "test"} if resource_type == "all" else {resource_type}
     for uid in select_nodes(manifest, BuildOptions(select=select, exclude=exclude, kinds=frozenset(kinds))):
         node = manifest.nodes[uid]
