@@ -241,6 +241,14 @@ def sql_error(node: Node, statement: str, error: duckdb.Error, user_sql: str | N
     details = [part.rstrip() for part in rest.splitlines() if part.strip()]
     if match and line is not None:
         details = _renumber(details, match.group(0), f"LINE {line}:")
+    if node.kind == "seed":
+        # The statement is Northstar's CREATE ... AS over the CSV: its snippet points at nothing the user wrote.
+        details = [part for part in details if not part.startswith("LINE ") and set(part.strip()) != {"^"}]
+        types = node.config.column_types
+        if types and any(word in first.lower() for word in ("type", "convert", "cast")):
+            listed = ", ".join(f"{column}: {kind}" for column, kind in types.items())
+            where = getattr(node, "yaml_path", None) or "project.yml"
+            details.append(f"Check the seed's column_types ({listed}), set in {where}.")
     if details:
         message += "\n" + "\n".join("  " + part for part in details)
     return ExecutionError(message, node.path, line)

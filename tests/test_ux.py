@@ -180,3 +180,22 @@ def test_ls_resource_type_metric_lists_metrics_like_dbt(make_project, run_cli):
     result = run_cli(root, "ls", "--resource-type", "metric", "-s", "revenue_growth", "-s", "spend")
     assert result.exit_code == 0, result.output
     assert result.output == "revenue_growth\nspend\n"
+
+
+def test_a_misspelt_seed_column_type_points_at_column_types_not_at_a_create_statement(make_project, run_cli):
+    seeds_yml = """
+        seeds:
+          - name: orders
+            config:
+              column_types:
+                amount: decimall(10,2)
+    """
+    root = make_project({"seeds/seeds.yml": seeds_yml})
+    result = run_cli(root, "seed")
+    assert result.exit_code == 1
+    assert result.output.split("Nothing published: warehouse.duckdb is unchanged.\n\n")[1] == (
+        "ERROR seeds/orders.csv: Seed 'orders' failed in DuckDB: "
+        "Catalog Error: Type with name decimall does not exist!\n"
+        '  Did you mean "decimal"?\n'
+        "  Check the seed's column_types (amount: decimall(10,2)), set in seeds/seeds.yml.\n"
+    )
