@@ -199,3 +199,17 @@ def test_a_misspelt_seed_column_type_points_at_column_types_not_at_a_create_stat
         '  Did you mean "decimal"?\n'
         "  Check the seed's column_types (amount: decimall(10,2)), set in seeds/seeds.yml.\n"
     )
+
+
+def test_a_measure_expr_that_is_not_sql_is_named_at_its_line_not_a_traceback(make_project, run_cli):
+    broken = SHOP["metrics/shop.yml"].replace(
+        "{name: order_count, agg: count, expr: order_id}", "{name: order_count, agg: count, expr: order_id +}"
+    )
+    root = make_project({**SHOP, "metrics/shop.yml": broken}, base={})
+    result = run_cli(root, "build")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: metrics/shop.yml:13: The expr of the measure 'order_count' of the semantic model 'orders' is not "
+        "valid SQL: 'order_id +'. Write a column or an expression on the model's columns, "
+        "e.g. expr: amount * quantity.\n"
+    )

@@ -257,7 +257,8 @@ def _entity(entry: YamlDict, owner: str, path: str) -> Entity:
     what = f"entity '{name}' of the {owner}"
     _check(entry, ENTITY_KEYS, what, path)
     kind = _choice(entry, "type", ENTITY_TYPES, f"The {what}", path)
-    return Entity(name, kind, str(entry.get("expr") or name), str(entry.get("description") or ""), _line(entry))
+    expr = _sql_expr(entry, str(entry.get("expr") or name), what, path)
+    return Entity(name, kind, expr, str(entry.get("description") or ""), _line(entry))
 
 
 def _dimension(entry: YamlDict, owner: str, path: str) -> Dimension:
@@ -270,10 +271,8 @@ def _dimension(entry: YamlDict, owner: str, path: str) -> Dimension:
     _check(params, {"time_granularity", "validity_params"}, f"the type_params of {what}", path)
     if kind == "time":
         granularity = _choice(params, "time_granularity", GRAINS, f"The {what}", path, default="day")
-    expr = entry.get("expr")
-    return Dimension(
-        name, kind, str(name if expr is None else expr), granularity, str(entry.get("description") or ""), _line(entry)
-    )
+    expr = _sql_expr(entry, str(name if entry.get("expr") is None else entry["expr"]), what, path)
+    return Dimension(name, kind, expr, granularity, str(entry.get("description") or ""), _line(entry))
 
 
 def _measure(entry: YamlDict, owner: str, path: str) -> Measure:
@@ -290,17 +289,33 @@ def _measure(entry: YamlDict, owner: str, path: str) -> Measure:
             path,
             _line(entry),
         )
-    expr = entry.get("expr")
+    expr = _sql_expr(entry, str(name if entry.get("expr") is None else entry["expr"]), what, path)
     return Measure(
         name=name,
         agg=agg,
-        expr=str(name if expr is None else expr),
+        expr=expr,
         agg_time_dimension=entry.get("agg_time_dimension"),
         percentile=float(percentile) if percentile is not None else None,
         discrete=bool(params.get("use_discrete_percentile", False)),
         description=str(entry.get("description") or ""),
         line=_line(entry),
     )
+
+
+def _sql_expr(entry: Mapping, expr: str, what: str, path: str) -> str:
+    """``expr`` if it parses as SQL; else an error at its line (it used to surface as a sqlglot traceback)."""
+    import sqlglot  # here, not at the top: a cached `metrics query` reads no YAML and should import no sqlglot
+
+    try:
+        sqlglot.parse_one(expr, dialect="duckdb")
+    except sqlglot.errors.SqlglotError:
+        raise CompileError(
+            f"The expr of the {what} is not valid SQL: {expr!r}. Write a column or an expression on the model's "
+            "columns, e.g. expr: amount * quantity.",
+            path,
+            _line(entry, "expr"),
+        ) from None
+    return expr
 
 
 def _metric(entry: YamlDict, path: str) -> Metric:
