@@ -213,3 +213,14 @@ def test_a_measure_expr_that_is_not_sql_is_named_at_its_line_not_a_traceback(mak
         "valid SQL: 'order_id +'. Write a column or an expression on the model's columns, "
         "e.g. expr: amount * quantity.\n"
     )
+
+
+def test_a_derived_expr_with_an_unclosed_quote_is_an_error_at_the_metric(make_project, run_cli):
+    broken = SHOP["metrics/shop.yml"].replace("expr: revenue - last_month", 'expr: "revenue - \'x"')
+    assert broken != SHOP["metrics/shop.yml"]
+    root = make_project({**SHOP, "metrics/shop.yml": broken}, base={})
+    result = run_cli(root, "build")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: metrics/shop.yml:61: The expr of derived metric 'revenue_growth' is not valid SQL: \"revenue - 'x\".\n"
+    )

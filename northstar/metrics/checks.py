@@ -186,7 +186,7 @@ def _equals(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], wh
     else:
         try:
             expected = sqlglot.parse_one(str(args["sql"]), dialect="duckdb")
-        except sqlglot.errors.ParseError as error:
+        except sqlglot.errors.SqlglotError as error:  # ParseError, or TokenError: an unclosed quote
             raise CompileError(
                 f"The sql of the equals test of '{metric.name}' does not parse: {error}", *where
             ) from None

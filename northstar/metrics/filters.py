@@ -127,7 +127,7 @@ def check_derived_expr(metric: Metric, params: DerivedParams) -> None:
     """A derived expression may only name its inputs (by alias when given)."""
     try:
         parsed = sqlglot.parse_one(params.expr, dialect="duckdb")
-    except sqlglot.errors.ParseError:
+    except sqlglot.errors.SqlglotError:  # ParseError, or TokenError: an unclosed quote
         raise CompileError(
             f"The expr of derived metric '{metric.name}' is not valid SQL: {params.expr!r}.",
             metric.where.path,
