@@ -316,8 +316,11 @@ def _target_sql(node: Node, where: str | None, path: str, line: int | None) -> s
     if where is not None:
         try:
             query = query.where(sqlglot.condition(where, dialect="duckdb"))
-        except sqlglot.errors.ParseError as error:
-            raise ProjectError(f"where: '{where}' is not a SQL condition: {error}", path, line) from None
+        except sqlglot.errors.SqlglotError as error:  # ParseError, or TokenError: an unclosed quote
+            detail = ": a quote is not closed" if isinstance(error, sqlglot.errors.TokenError) else ""
+            raise ProjectError(
+                f"where: {where!r} is not a SQL condition{detail}. Write one such as status = 'completed'.", path, line
+            ) from None
     return query.subquery().sql(dialect="duckdb")
 
 

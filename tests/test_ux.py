@@ -224,3 +224,29 @@ def test_a_derived_expr_with_an_unclosed_quote_is_an_error_at_the_metric(make_pr
     assert result.output == (
         "Error: metrics/shop.yml:61: The expr of derived metric 'revenue_growth' is not valid SQL: \"revenue - 'x\".\n"
     )
+
+
+def test_a_data_test_where_that_is_not_sql_is_an_error_at_its_line(make_project, run_cli):
+    schema = """
+        models:
+          - name: customers
+            columns:
+              - name: revenue
+                data_tests:
+                  - not_null:
+                      config:
+                        where: "orders = 'x"
+    """
+    root = make_project({"models/marts/schema.yml": schema})
+    result = run_cli(root, "build")
+    assert result.exit_code == 2
+    assert result.output == (
+        'Error: models/marts/schema.yml:6: where: "orders = \'x" is not a SQL condition: a quote is not closed. '
+        "Write one such as status = 'completed'.\n"
+    )
+    root = make_project({"models/marts/schema.yml": schema.replace('"orders = \'x"', "'orders ='")})
+    result = run_cli(root, "build")
+    assert result.output == (
+        "Error: models/marts/schema.yml:6: where: 'orders =' is not a SQL condition. "
+        "Write one such as status = 'completed'.\n"
+    )
