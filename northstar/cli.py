@@ -272,7 +272,7 @@ def compile_(node, project_dir, vars_, target, threads, select, exclude, output,
 
         sql = compile_metric(project, node, _split(by), dialect)
         if output:
-            output.write_text(sql + "\n", encoding="utf-8")
+            _write_sql(output, sql)
         else:
             click.echo(sql)
         return
@@ -292,7 +292,7 @@ def compile_(node, project_dir, vars_, target, threads, select, exclude, output,
             raise ProjectError(f"'{node}' is a {model.kind}; only models have compiled SQL.")
         artifacts.write_compiled(manifest, target_dir, [model.unique_id])
         if output:
-            output.write_text(sql + "\n", encoding="utf-8")
+            _write_sql(output, sql)
         else:
             click.echo(sql)
         return
@@ -413,6 +413,16 @@ def docs(project_dir, vars_, target, threads, serve, port) -> None:
     click.echo(f"Wrote {index}")
     if serve:
         serve_site(index.parent, port, click.echo)
+
+
+def _write_sql(output: Path, sql: str) -> None:
+    """``compile -o PATH``: create missing folders like --junit-xml does; an unwritable path is the user's to fix."""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(sql + "\n", encoding="utf-8")
+    except OSError as error:
+        why = f"{error.filename} is a file, not a folder" if isinstance(error, FileExistsError) else error.strerror
+        raise ProjectError(f"Cannot write {output}: {why}. Choose another path for --output.") from None
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:

@@ -250,3 +250,17 @@ def test_a_data_test_where_that_is_not_sql_is_an_error_at_its_line(make_project,
         "Error: models/marts/schema.yml:6: where: 'orders =' is not a SQL condition. "
         "Write one such as status = 'completed'.\n"
     )
+
+
+def test_compile_output_creates_its_folder_and_an_unwritable_path_is_an_error(make_project, run_cli, tmp_path):
+    root = make_project()
+    result = run_cli(root, "compile", "stg_orders", "-o", str(tmp_path / "new" / "stg.sql"))
+    assert (result.exit_code, result.output) == (0, "")
+    assert (tmp_path / "new" / "stg.sql").read_text() == "select order_id, customer_id, amount from raw.orders\n"
+    (tmp_path / "afile").write_text("")
+    result = run_cli(root, "compile", "stg_orders", "-o", str(tmp_path / "afile" / "stg.sql"))
+    assert result.exit_code == 2
+    assert result.output == (
+        f"Error: Cannot write {tmp_path / 'afile' / 'stg.sql'}: {tmp_path / 'afile'} is a file, not a folder. "
+        "Choose another path for --output.\n"
+    )
