@@ -35,6 +35,17 @@ class _Group(click.Group):
             if takes_select and error.message.startswith("Got unexpected extra argument"):
                 error.message += ". To select several nodes, quote them (-s 'a b') or repeat -s (-s a -s b)."
             raise
+        except OSError as error:  # a path the user gave that cannot be written: a message, not a traceback
+            if ctx.meta.get("northstar.debug"):
+                raise
+            in_the_way = isinstance(error, FileExistsError | NotADirectoryError)
+            why = "a file is in the way where a folder is needed" if in_the_way else (error.strerror or str(error))
+            where = f"{error.filename}: " if error.filename else ""
+            click.echo(
+                click.style("Error: ", fg="red", bold=True) + f"{where}{why}. Check the path and its permissions.",
+                err=True,
+            )
+            ctx.exit(2)
         except KeyboardInterrupt:
             click.echo(click.style("Interrupted: nothing was published.", fg="red"), err=True)
             ctx.exit(130)

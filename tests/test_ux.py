@@ -264,3 +264,13 @@ def test_compile_output_creates_its_folder_and_an_unwritable_path_is_an_error(ma
         f"Error: Cannot write {tmp_path / 'afile' / 'stg.sql'}: {tmp_path / 'afile'} is a file, not a folder. "
         "Choose another path for --output.\n"
     )
+
+
+def test_a_path_blocked_by_a_file_is_an_error_not_a_traceback(tmp_path):
+    (tmp_path / "afile").write_text("")
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "afile" / "shop")])
+    assert result.exit_code == 2
+    assert result.output == (
+        f"Error: {tmp_path / 'afile' / 'shop'}: a file is in the way where a folder is needed. "
+        "Check the path and its permissions.\n"
+    )
