@@ -287,7 +287,8 @@ def _found(manifest: Manifest, selected: list[str], options: BuildOptions) -> st
     if options.select or options.exclude:
         given = " ".join([*(f"--select {s}" for s in options.select), *(f"--exclude {e}" for e in options.exclude)])
         return f"Nothing to do: no node matches {given}. `metrics ls` lists the nodes."
-    return "Nothing to do: the project has no nodes for this command."
+    what = {"seed": "seeds", "run": "models", "test": "tests"}.get(options.command, "seeds, models or metrics")
+    return f"Nothing to do: the project has no {what}."
 
 
 def _write_artifacts(manifest: Manifest, results: list[NodeResult], elapsed: float, options: BuildOptions) -> None:

@@ -274,3 +274,11 @@ def test_a_path_blocked_by_a_file_is_an_error_not_a_traceback(tmp_path):
         f"Error: {tmp_path / 'afile' / 'shop'}: a file is in the way where a folder is needed. "
         "Check the path and its permissions.\n"
     )
+
+
+def test_test_in_a_project_without_tests_says_there_are_none(make_project, run_cli):
+    root = make_project()
+    assert run_cli(root, "build", "--quiet").exit_code == 0
+    result = run_cli(root, "test")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == "Nothing to do: the project has no tests."
