@@ -286,6 +286,12 @@ def _found(manifest: Manifest, selected: list[str], options: BuildOptions) -> st
         return "Found " + ", ".join(f"{counts[k]} {k}{'s' if counts[k] != 1 else ''}" for k in kinds) + "."
     if options.select or options.exclude:
         given = " ".join([*(f"--select {s}" for s in options.select), *(f"--exclude {e}" for e in options.exclude)])
+        only = {"seed": "seed", "run": "model", "test": "test"}.get(options.command)
+        if only:  # `metrics run -s some_seed` selects a node, just not one this command runs
+            return (
+                f"Nothing to do: no {only} matches {given} (`metrics {options.command}` runs {only}s only). "
+                "`metrics ls` lists the nodes."
+            )
         return f"Nothing to do: no node matches {given}. `metrics ls` lists the nodes."
     what = {"seed": "seeds", "run": "models", "test": "tests"}.get(options.command, "seeds, models or metrics")
     return f"Nothing to do: the project has no {what}."

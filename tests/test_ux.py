@@ -282,3 +282,13 @@ def test_test_in_a_project_without_tests_says_there_are_none(make_project, run_c
     result = run_cli(root, "test")
     assert result.exit_code == 0
     assert result.output.splitlines()[0] == "Nothing to do: the project has no tests."
+
+
+def test_run_of_a_seed_says_run_builds_models_only(make_project, run_cli):
+    root = make_project()
+    result = run_cli(root, "run", "-s", "orders")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == (
+        "Nothing to do: no model matches --select orders (`metrics run` runs models only). "
+        "`metrics ls` lists the nodes."
+    )
