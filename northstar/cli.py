@@ -47,7 +47,9 @@ class _Group(click.Group):
             )
             ctx.exit(2)
         except KeyboardInterrupt:
-            click.echo(click.style("Interrupted: nothing was published.", fg="red"), err=True)
+            publishes = ctx.invoked_subcommand in ("build", "run", "seed")  # the others write no warehouse
+            text = "Interrupted: nothing was published." if publishes else "Interrupted."
+            click.echo(click.style(text, fg="red"), err=True)
             ctx.exit(130)
 
 

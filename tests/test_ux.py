@@ -292,3 +292,14 @@ def test_run_of_a_seed_says_run_builds_models_only(make_project, run_cli):
         "Nothing to do: no model matches --select orders (`metrics run` runs models only). "
         "`metrics ls` lists the nodes."
     )
+
+
+def test_ctrl_c_outside_a_build_does_not_claim_nothing_was_published(make_project, run_cli, monkeypatch):
+    import northstar.scaffold
+
+    def interrupted(directory):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(northstar.scaffold, "init_project", interrupted)
+    result = CliRunner().invoke(main, ["init", "shop"])
+    assert (result.exit_code, result.output) == (130, "Interrupted.\n")
