@@ -337,6 +337,10 @@ def ls(project_dir, vars_, target, threads, select, exclude, resource_type, outp
 
     project = _load(project_dir, vars_, target, threads)
     if metrics_:
+        if select or exclude:  # it would silently list every metric
+            raise click.UsageError(
+                "--metrics lists every metric; to select some, use --resource-type metric with -s/--exclude."
+            )
         from northstar.metrics.cli import list_metrics_text
 
         click.echo(list_metrics_text(project, output))

@@ -303,3 +303,12 @@ def test_ctrl_c_outside_a_build_does_not_claim_nothing_was_published(make_projec
     monkeypatch.setattr(northstar.scaffold, "init_project", interrupted)
     result = CliRunner().invoke(main, ["init", "shop"])
     assert (result.exit_code, result.output) == (130, "Interrupted.\n")
+
+
+def test_ls_metrics_with_a_selection_says_how_to_select_metrics(make_project, run_cli):
+    root = make_project(SHOP, base={})
+    result = run_cli(root, "ls", "--metrics", "-s", "revenue")
+    assert result.exit_code == 2
+    assert result.output.endswith(
+        "Error: --metrics lists every metric; to select some, use --resource-type metric with -s/--exclude.\n"
+    )
