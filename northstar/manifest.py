@@ -178,13 +178,21 @@ def _parse_model(env: jinja2.Environment, project: Project, model: ModelFile) ->
 def _warn_unused_config(project: Project, warn: Callable[[str], None]) -> None:
     """dbt's "unused configuration paths": a misspelt folder under models:/seeds: would silently configure nothing."""
     config = project.config
-    for section, nodes in (("models", project.models), ("seeds", project.seeds)):
+    kinds = (
+        ("models", "model-paths", config.model_paths, project.models),
+        ("seeds", "seed-paths", config.seed_paths, project.seeds),
+    )
+    for section, key, paths, nodes in kinds:
+        missing = [path for path in paths if not (config.root / path).is_dir()]
+        if missing and not nodes and key == "model-paths":  # no seeds/ is normal; no models/ is a wrong path
+            warn(f"Warning: {config.config_file.name}: {key}: no folder {', '.join(missing)}, so there are no models.")
         tree = getattr(config, section)
         folders = sorted({n.folders[0] for n in nodes if n.folders})
+        under = ", ".join(f"{path}/" for path in paths)
         for path, line in unused_config_paths(tree, [(*n.folders, n.name) for n in nodes]):
             where = config.config_file.name + (f":{line}" if line else "")
             warn(
-                f"Warning: {where}: {section}: '{path}' matches no folder or file under {section}/, so its config "
+                f"Warning: {where}: {section}: '{path}' matches no folder or file under {under}, so its config "
                 f"applies to nothing. Folders: {', '.join(folders) or '(none)'}."
             )
         for key, known, line in misspelt_config_keys(tree):

@@ -312,3 +312,16 @@ def test_ls_metrics_with_a_selection_says_how_to_select_metrics(make_project, ru
     assert result.output.endswith(
         "Error: --metrics lists every metric; to select some, use --resource-type metric with -s/--exclude.\n"
     )
+
+
+def test_a_model_path_that_does_not_exist_is_a_warning(make_project, run_cli):
+    project_yml = """
+        name: shop
+        model-paths: [modls]
+        seeds:
+          +schema: raw
+    """
+    root = make_project({"project.yml": project_yml})
+    result = run_cli(root, "ls")
+    assert result.exit_code == 0
+    assert result.output == "Warning: project.yml: model-paths: no folder modls, so there are no models.\norders\n"
