@@ -144,34 +144,12 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.meta["northstar.debug"] = debug
 
 
-def _run_build(
-    command: str,
-    kinds: set[str],
-    project: Any,
-    select: tuple,
-    exclude: tuple,
-    full_refresh: bool,
-    quiet: bool,
-    no_wait: bool,
-    state: Path | None = None,
-    store_failures: bool = False,
-    junit_xml: Path | None = None,
-) -> None:
+def _run_build(project: Any, quiet: bool, **options: Any) -> None:
+    """Build with ``BuildOptions(**options)`` and exit 0 if every node succeeded, else 1."""
     from northstar.build import BuildOptions, build
     from northstar.console import Reporter
 
-    options = BuildOptions(
-        select=select,
-        exclude=exclude,
-        kinds=frozenset(kinds),
-        full_refresh=full_refresh,
-        wait=not no_wait,
-        command=command,
-        state=state,
-        store_failures=store_failures,
-        junit_xml=junit_xml,
-    )
-    result = build(project, options, Reporter(quiet=quiet))
+    result = build(project, BuildOptions(**options), Reporter(quiet=quiet))
     sys.exit(0 if result.success else 1)
 
 
@@ -195,8 +173,19 @@ def build(
     builds into a private copy of the warehouse, published atomically only when every node succeeded.
     """
     project = _load(project_dir, vars_, target, threads)
-    kinds = {"seed", "model", "test", "metric"}
-    _run_build("build", kinds, project, select, exclude, full_refresh, quiet, no_wait, state, store_failures, junit_xml)
+    _run_build(
+        project,
+        quiet,
+        command="build",
+        kinds=frozenset({"seed", "model", "test", "metric"}),
+        select=select,
+        exclude=exclude,
+        full_refresh=full_refresh,
+        wait=not no_wait,
+        state=state,
+        store_failures=store_failures,
+        junit_xml=junit_xml,
+    )
 
 
 @main.command()
@@ -241,7 +230,17 @@ def test(project_dir, vars_, target, threads, select, exclude, quiet, no_wait, s
 def run(project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait, state) -> None:
     """Build models only (no seeds, no tests)."""
     project = _load(project_dir, vars_, target, threads)
-    _run_build("run", {"model"}, project, select, exclude, full_refresh, quiet, no_wait, state)
+    _run_build(
+        project,
+        quiet,
+        command="run",
+        kinds=frozenset({"model"}),
+        select=select,
+        exclude=exclude,
+        full_refresh=full_refresh,
+        wait=not no_wait,
+        state=state,
+    )
 
 
 @main.command()
@@ -253,7 +252,9 @@ def run(project_dir, vars_, target, threads, select, exclude, full_refresh, quie
 def seed(project_dir, vars_, target, threads, select, exclude, quiet, no_wait) -> None:
     """Load the CSV files under seeds/ into the warehouse."""
     project = _load(project_dir, vars_, target, threads)
-    _run_build("seed", {"seed"}, project, select, exclude, False, quiet, no_wait)
+    _run_build(
+        project, quiet, command="seed", kinds=frozenset({"seed"}), select=select, exclude=exclude, wait=not no_wait
+    )
 
 
 @main.command(name="compile")
