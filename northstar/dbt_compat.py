@@ -10,35 +10,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from northstar import yamlfile
 from northstar.errors import ProjectError
 from northstar.project import DBT_PROJECT_FILE, ProjectConfig, Target, thread_count
+from northstar.render import render_property
 from northstar.yamlfile import expect_mapping
 
 
 def _render_env_vars(value: Any, env: Mapping[str, str], path: Path) -> Any:
-    """profiles.yml and dbt_project.yml may hold ``{{ env_var('X') }}``; render just that."""
-    if isinstance(value, str) and "{{" in value:
-
-        def env_var(name: str, default: str | None = None) -> str:
-            if name in env:
-                return env[name]
-            if default is not None:
-                return default
-            raise ProjectError(
-                f"env_var('{name}') is not set in the environment and has no default. "
-                f"Export {name}=... or use env_var('{name}', 'default').",
-                path,
-            )
-
-        try:
-            return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(value).render(env_var=env_var)
-        except jinja2.TemplateError as error:
-            raise ProjectError(
-                f"Cannot render {value!r}: {error}. Only {{{{ env_var('X') }}}} is supported.", path
-            ) from None
+    """profiles.yml and dbt_project.yml may hold ``{{ env_var('X') }}``: render every string value that does."""
+    if isinstance(value, str):
+        return render_property(value, {}, env, path)
     if isinstance(value, dict):
         return {k: _render_env_vars(v, env, path) for k, v in value.items()}
     if isinstance(value, list):

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -106,7 +107,7 @@ class Rendered:
 _NO_DEFAULT: Any = object()
 
 
-def render_property(text: str, vars: Mapping[str, Any], env_vars: Mapping[str, str], path: str) -> str:
+def render_property(text: str, vars: Mapping[str, Any], env_vars: Mapping[str, str], path: str | Path) -> str:
     """Render Jinja in a YAML property value (as dbt does), with only ``var()`` and ``env_var()`` available.
 
     >>> render_property("{{ var('dir', '') }}/{name}.parquet", {"dir": "data"}, {}, "sources.yml")
@@ -126,13 +127,17 @@ def render_property(text: str, vars: Mapping[str, Any], env_vars: Mapping[str, s
         if name in env_vars:
             return env_vars[name]
         if default is _NO_DEFAULT:
-            raise CompileError(f"env_var('{name}') is not set and has no default. Export {name}=...", path)
+            raise CompileError(
+                f"env_var('{name}') is not set in the environment and has no default. "
+                f"Export {name}=... or use env_var('{name}', 'default').",
+                path,
+            )
         return default
 
     try:
         return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(text).render(var=var, env_var=env_var)
     except jinja2.TemplateError as error:
-        raise CompileError(f"Jinja error in a property value {text!r}: {error}.", path) from None
+        raise CompileError(f"Cannot render {text!r}: {error}.", path) from None
 
 
 class _MacroReturn(Exception):
