@@ -172,8 +172,8 @@ def metrics_build(root: Path, cold: bool = False) -> None:
 
 
 def parse_render_dag(root: Path) -> int:
-    from northstar.manifest import compile_project
-    from northstar.project import load_project
+    from northstar.project.loader import load_project
+    from northstar.render.manifest import compile_project
 
     manifest = compile_project(load_project(root), env_vars={})
     return len(manifest.dag.sorted())
@@ -181,10 +181,10 @@ def parse_render_dag(root: Path) -> int:
 
 def compiled_statements(root: Path) -> list[str]:
     """The statements a build runs, in DAG order: seed loads, then CREATE VIEW/TABLE ... AS <compiled SQL>."""
-    from northstar.manifest import ModelNode, SeedNode, compile_project
-    from northstar.materialize import create_statement, seed_statement
-    from northstar.project import load_project
-    from northstar.render import Relation
+    from northstar.engine.materialize import create_statement, seed_statement
+    from northstar.project.loader import load_project
+    from northstar.render.jinja import Relation
+    from northstar.render.manifest import ModelNode, SeedNode, compile_project
 
     manifest = compile_project(load_project(root), env_vars={})
     schemas: dict[str, None] = {}

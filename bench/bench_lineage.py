@@ -31,10 +31,10 @@ sys.path.insert(0, str(REPO))
 from common import median_seconds, print_table  # noqa: E402
 
 from northstar import artifacts, lineage  # noqa: E402
-from northstar.build import BuildOptions, build, compile_for_build  # noqa: E402
 from northstar.console import Reporter  # noqa: E402
 from northstar.docs import write_site  # noqa: E402
-from northstar.project import load_project  # noqa: E402
+from northstar.engine.pipeline import BuildOptions, build, compile_for_build  # noqa: E402
+from northstar.project.loader import load_project  # noqa: E402
 
 IGNORE = shutil.ignore_patterns(
     ".venv", ".git", "target", "*.duckdb*", "__pycache__", "northstar", "bench", "data", "*.egg-info", "docs"

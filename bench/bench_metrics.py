@@ -70,11 +70,11 @@ def _in_process(func, repeat: int) -> tuple[float, float]:
 def main(quick: bool = False) -> None:
     quick = quick or os.environ.get("NORTHSTAR_BENCH_QUICK") == "1"
     repeat = 3 if quick else 9
-    from northstar.build import BuildOptions, build
     from northstar.console import Reporter
+    from northstar.engine.pipeline import BuildOptions, build
     from northstar.metrics import load_semantics
     from northstar.metrics.compile import compile_request, default_request
-    from northstar.project import load_project
+    from northstar.project.loader import load_project
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "growth"

@@ -35,9 +35,9 @@ import duckdb  # noqa: E402
 from common import median_seconds, print_table  # noqa: E402
 
 from northstar import warehouse  # noqa: E402
-from northstar.build import BuildOptions, build  # noqa: E402
 from northstar.console import Reporter  # noqa: E402
-from northstar.project import load_project  # noqa: E402
+from northstar.engine.pipeline import BuildOptions, build  # noqa: E402
+from northstar.project.loader import load_project  # noqa: E402
 
 MODELS = 100
 STAGING = 10

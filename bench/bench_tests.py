@@ -29,9 +29,9 @@ sys.path.insert(0, str(REPO))
 
 from common import print_table  # noqa: E402
 
-from northstar.build import BuildOptions, build, run_tests  # noqa: E402
 from northstar.console import Reporter  # noqa: E402
-from northstar.project import load_project  # noqa: E402
+from northstar.engine.pipeline import BuildOptions, build, run_tests  # noqa: E402
+from northstar.project.loader import load_project  # noqa: E402
 
 IGNORE = shutil.ignore_patterns(
     ".venv", ".git", "target", "*.duckdb*", "__pycache__", "northstar", "bench", "data", "*.egg-info"

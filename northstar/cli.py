@@ -103,7 +103,7 @@ def _common(func: Any) -> Any:
 
 
 def _load(project_dir: Path | None, vars_: str | None, target: str | None, threads: int | None) -> Any:
-    from northstar.project import find_project_root, load_project
+    from northstar.project.loader import find_project_root, load_project
 
     cli_vars = _parse_vars(vars_)
     if project_dir is not None:
@@ -118,7 +118,7 @@ def _load(project_dir: Path | None, vars_: str | None, target: str | None, threa
 def _parse_vars(text: str | None) -> dict[str, Any]:
     if not text:
         return {}
-    from northstar import yamlfile
+    from northstar.project import yamlfile
 
     data = yamlfile.loads(text, "--vars")
     if not isinstance(data, dict):
@@ -146,8 +146,8 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 def _run_build(project: Any, quiet: bool, **options: Any) -> None:
     """Build with ``BuildOptions(**options)`` and exit 0 if every node succeeded, else 1."""
-    from northstar.build import BuildOptions, build
     from northstar.console import Reporter
+    from northstar.engine.pipeline import BuildOptions, build
 
     result = build(project, BuildOptions(**options), Reporter(quiet=quiet))
     sys.exit(0 if result.success else 1)
@@ -203,8 +203,8 @@ def test(project_dir, vars_, target, threads, select, exclude, quiet, no_wait, s
     -s stg_orders          the tests of stg_orders
     -s test_type:unit      only unit tests (no warehouse needed); also generic, singular
     """
-    from northstar.build import BuildOptions, run_tests
     from northstar.console import Reporter
+    from northstar.engine.pipeline import BuildOptions, run_tests
 
     project = _load(project_dir, vars_, target, threads)
     options = BuildOptions(
@@ -276,8 +276,9 @@ def compile_(node, project_dir, vars_, target, threads, select, exclude, output,
     With NODE, print its rendered SQL (and write it to target/compiled/); without, write every selected model there.
     When NODE names a metric, print the metric's query (--by to group it, --dialect to transpile it).
     """
-    from northstar import artifacts, datatests
-    from northstar.build import BuildOptions, compile_for_build, select_nodes
+    from northstar.checks import datatests
+    from northstar.engine import artifacts
+    from northstar.engine.pipeline import BuildOptions, compile_for_build, select_nodes
     from northstar.errors import did_you_mean
 
     project = _load(project_dir, vars_, target, threads)
@@ -332,9 +333,9 @@ def ls(project_dir, vars_, target, threads, select, exclude, resource_type, outp
     """List the project's nodes in DAG order (or, with --metrics, its metrics)."""
     import json
 
-    from northstar import datatests
-    from northstar.build import BuildOptions, select_nodes
-    from northstar.manifest import compile_project
+    from northstar.checks import datatests
+    from northstar.engine.pipeline import BuildOptions, select_nodes
+    from northstar.render.manifest import compile_project
 
     project = _load(project_dir, vars_, target, threads)
     if metrics_:
@@ -402,7 +403,7 @@ def lineage(node, project_dir, vars_, target, threads, column, upstream, depth, 
     NODE is a model, seed, source (raw.orders), metric, or a column (raw.orders.status). By default it prints what
     NODE reads, down to raw columns; --downstream prints every column and metric that reads it.
     """
-    from northstar.build import compile_for_build
+    from northstar.engine.pipeline import compile_for_build
     from northstar.lineage import describe
 
     project = _load(project_dir, vars_, target, threads)
@@ -422,9 +423,9 @@ def docs(project_dir, vars_, target, threads, serve, port) -> None:
 
     A catalog, the lineage graph and metric charts, in index.html that opens offline (no server needed).
     """
-    from northstar.build import compile_for_build
     from northstar.docs import serve as serve_site
     from northstar.docs import write_site
+    from northstar.engine.pipeline import compile_for_build
 
     project = _load(project_dir, vars_, target, threads)
     index = write_site(compile_for_build(project))

@@ -13,7 +13,7 @@ from typing import TextIO
 
 import click
 
-from northstar.execute import NodeResult
+from northstar.engine.execute import NodeResult
 
 _STATUS = {
     "success": ("OK", "green"),

@@ -16,10 +16,10 @@ import pytest
 import yaml
 from conftest import REPO_ROOT
 
-from northstar.build import compile_for_build
 from northstar.docs import site_data
 from northstar.docs.site import yaml_entry
-from northstar.project import load_project
+from northstar.engine.pipeline import compile_for_build
+from northstar.project.loader import load_project
 
 ARTIFACTS = REPO_ROOT / "target" / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

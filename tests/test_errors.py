@@ -176,8 +176,8 @@ def test_debug_shows_the_traceback(make_project):
 
 
 def test_python_api_raises_typed_errors(make_project):
-    from northstar.manifest import compile_project
-    from northstar.project import load_project
+    from northstar.project.loader import load_project
+    from northstar.render.manifest import compile_project
 
     root = make_project({"project.yml": "nam: shop\n"})
     with pytest.raises(ProjectError) as info:

@@ -7,9 +7,9 @@ import json
 import duckdb
 import pytest
 
-from northstar.build import compile_for_build
+from northstar.engine.pipeline import compile_for_build
 from northstar.lineage import ColumnRef, build_lineage, project_lineage
-from northstar.project import load_project
+from northstar.project.loader import load_project
 
 SHOP = {
     "project.yml": """

@@ -213,7 +213,7 @@ def test_query_before_build_says_to_build(tmp_path):
 
 def test_python_api_metric_sql_and_list(shop):
     from northstar.metrics import list_metrics, metric_sql
-    from northstar.project import load_project
+    from northstar.project.loader import load_project
 
     project = load_project(shop)
     assert "GROUP BY" in metric_sql(project, "cpu")

@@ -77,10 +77,10 @@ def test_tables_and_columns_carry_the_yaml_docs(built):
 
 
 def test_metric_nodes_follow_the_models_they_read(built):
-    from northstar.build import compile_for_build
-    from northstar.datatests import add_tests
+    from northstar.checks.datatests import add_tests
+    from northstar.engine.pipeline import compile_for_build
     from northstar.metrics.nodes import add_metrics
-    from northstar.project import load_project
+    from northstar.project.loader import load_project
 
     root, output = built
     manifest = add_metrics(add_tests(compile_for_build(load_project(root))))

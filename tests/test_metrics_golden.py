@@ -15,7 +15,7 @@ from metrics_fixture import GROWTH
 
 from northstar.metrics import load_semantics
 from northstar.metrics.compile import compile_request, default_request
-from northstar.project import load_project
+from northstar.project.loader import load_project
 
 GOLDEN = Path(__file__).parent / "golden" / "metrics"
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from conftest import query
 
-from northstar.project import find_project_root, load_project
+from northstar.project.loader import find_project_root, load_project
 
 RELATIONS = "select table_schema, table_name, table_type from information_schema.tables order by 1, 2"
 
@@ -49,7 +49,7 @@ def test_each_folder_builds_into_its_own_schema_and_overrides_win(make_project, 
 
 
 def test_config_precedence_model_beats_yaml_beats_folder(make_project):
-    from northstar.manifest import compile_project
+    from northstar.render.manifest import compile_project
 
     root = make_project(
         {
@@ -132,7 +132,7 @@ def test_repository_example_project_loads(example_project):
 
 
 def test_python_api_builds_and_reports_each_node(make_project):
-    from northstar.build import BuildOptions, build
+    from northstar.engine.pipeline import BuildOptions, build
 
     root = make_project({"models/marts/broken.sql": "select nope from {{ ref('stg_orders') }}"})
     result = build(load_project(root, threads=1), BuildOptions(exclude=("broken",)))

@@ -14,11 +14,11 @@ import duckdb
 import pytest
 from conftest import query
 
-from northstar import warehouse
-from northstar.build import BuildOptions, build
 from northstar.console import Reporter
+from northstar.engine.pipeline import BuildOptions, build
 from northstar.errors import ProjectError
-from northstar.project import load_project
+from northstar.project.loader import load_project
+from northstar.warehouse import working_copy as warehouse
 
 # Every model carries the build's version; a consistent warehouse has one version everywhere.
 VERSIONED = {

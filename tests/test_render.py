@@ -171,8 +171,8 @@ def test_jinja_control_flow_and_filters(make_project, run_cli):
 
 
 def test_python_api_renders_the_same_sql(make_project):
-    from northstar.manifest import compile_project
-    from northstar.project import load_project
+    from northstar.project.loader import load_project
+    from northstar.render.manifest import compile_project
 
     root = make_project()
     manifest = compile_project(load_project(root), env_vars={})
@@ -184,9 +184,9 @@ def test_python_api_renders_the_same_sql(make_project):
 
 def test_simple_templates_render_exactly_like_jinja(make_project):
     """Most models skip Jinja's code generator (render.SimpleTemplate); the text must be identical either way."""
-    from northstar.manifest import compile_project
-    from northstar.project import load_project
-    from northstar.render import SimpleTemplate, prepare_template, render
+    from northstar.project.loader import load_project
+    from northstar.render.jinja import SimpleTemplate, prepare_template, render
+    from northstar.render.manifest import compile_project
 
     root = make_project(
         {

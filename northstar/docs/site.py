@@ -24,7 +24,7 @@ import duckdb
 
 from northstar import __version__
 from northstar.lineage import ROWS, ColumnRef, Lineage, SemanticLayer, project_lineage
-from northstar.manifest import Manifest, ModelNode, SeedNode, SourceNode
+from northstar.render.manifest import Manifest, ModelNode, SeedNode, SourceNode
 
 ASSETS = Path(__file__).parent / "assets"
 MAX_SERIES = 8  # lines per metric chart; the largest series are kept

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from northstar.errors import NorthstarError, ProjectError, did_you_mean
 from northstar.lineage.graph import ROWS, ColumnRef, Lineage, NodeLineage
 from northstar.lineage.project import project_lineage
-from northstar.manifest import Manifest
+from northstar.render.manifest import Manifest
 
 
 @dataclass(frozen=True)

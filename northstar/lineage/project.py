@@ -14,8 +14,8 @@ from sqlglot.errors import SqlglotError
 from northstar.lineage.graph import RAW_KINDS, ROWS, ColumnRef, Deps, GraphNode, Lineage, NodeLineage, SemanticLayer
 from northstar.lineage.schemas import cached_warehouse_columns, raw_schemas, warehouse_columns
 from northstar.lineage.sql import RelationIndex, analyze_sql
-from northstar.manifest import Manifest, ModelNode, SeedNode, SourceNode
-from northstar.render import Relation
+from northstar.render.jinja import Relation
+from northstar.render.manifest import Manifest, ModelNode, SeedNode, SourceNode
 
 
 def _fingerprint(parts: Iterable[object]) -> str:
@@ -308,7 +308,7 @@ def project_lineage(manifest: Manifest, strict: bool = True) -> Lineage:
     lineage = build_lineage(manifest, entries, layer)
     if entries.keys() != previous.keys():
         # Only what this project still uses is written back, so the file does not grow forever.
-        from northstar.artifacts import write_json
+        from northstar.engine.artifacts import write_json
 
         write_json(path, {"version": sqlglot.__version__, "entries": dict(entries)})
     return lineage

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 
-from northstar.manifest import Manifest, SeedNode, SourceNode
-from northstar.render import External, Relation
+from northstar.render.jinja import External, Relation
+from northstar.render.manifest import Manifest, SeedNode, SourceNode
 
 
 def warehouse_columns(path: Path) -> dict[tuple[str, str], dict[str, str]]:

@@ -11,8 +11,8 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, build_scope
 
 from northstar.lineage.graph import ROWS, ColumnRef, Deps, NodeLineage
-from northstar.manifest import Manifest
-from northstar.render import EPHEMERAL_PREFIX, Ephemeral, External, Relation
+from northstar.render.jinja import EPHEMERAL_PREFIX, Ephemeral, External, Relation
+from northstar.render.manifest import Manifest
 
 
 class RelationIndex:

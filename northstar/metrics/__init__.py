@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from northstar.metrics.resolve import MetricInfo, Semantics
-    from northstar.project import Project
+    from northstar.project.loader import Project
 
 
 def _project(project_or_manifest: Any) -> Project:
@@ -44,9 +44,9 @@ def model_relations(project_or_manifest: Any, only: set[str] | None = None) -> d
         return {
             n.name: n.relation for n in nodes.values() if n.kind in ("model", "seed") and hasattr(n.relation, "schema")
         }
-    from northstar.config import build_config, merge_config, resolve_folder_config
-    from northstar.project import schema_for
-    from northstar.render import Relation, make_environment, static_config
+    from northstar.project.config import build_config, merge_config, resolve_folder_config
+    from northstar.project.loader import schema_for
+    from northstar.render.jinja import Relation, make_environment, static_config
 
     project = _project(project_or_manifest)
     env = None

@@ -41,7 +41,7 @@ from northstar.metrics.compile import (
 )
 from northstar.metrics.plan import parse_by
 from northstar.metrics.spec import Metric
-from northstar.yamlfile import YamlDict
+from northstar.project.yamlfile import YamlDict
 
 KINDS = ("range", "not_null", "equals", "unit")
 _COMMON = {"name", "severity", "description"}
@@ -49,8 +49,8 @@ _COMMON = {"name", "severity", "description"}
 
 def metric_tests(sem: Any, metric_nodes: Mapping[str, Any], prefix: str) -> list[Any]:
     """A ``TestNode`` for every test of every metric."""
-    from northstar.datatests import TestNode
-    from northstar.testconfig import TestConfig
+    from northstar.checks.config import TestConfig
+    from northstar.checks.datatests import TestNode
 
     tests = []
     for metric in sem.spec.metrics:

@@ -35,7 +35,7 @@ from northstar.metrics.spec import (
     SemanticModel,
     Window,
 )
-from northstar.render import Relation
+from northstar.render.jinja import Relation
 
 # -- SQL helpers ------------------------------------------------------------------------------------------------
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from northstar.dag import DAG
 from northstar.errors import CompileError, ExecutionError, NorthstarError, ProjectError
-from northstar.project import Column
-from northstar.render import Relation
+from northstar.project.loader import Column
+from northstar.render.jinja import Relation
 
 SCHEMA = "metrics"
 
@@ -188,8 +188,8 @@ def run_metric(node: MetricNode, cursor: Any, context: Any) -> Any:
     """Materialize one metric as a table with its comments; a DuckDB error fails the node, naming the metric file."""
     import duckdb
 
-    from northstar.execute import NodeResult, document_statements
-    from northstar.materialize import create_statement
+    from northstar.engine.execute import NodeResult, document_statements
+    from northstar.engine.materialize import create_statement
 
     start = time.perf_counter()
     relation = node.relation

@@ -4,7 +4,7 @@ This module checks the *shape* of each entry (known keys, known types, required 
 written, so every later error can name the file and line. Whether names refer to things that exist is checked by
 :mod:`northstar.metrics.resolve`.
 
->>> from northstar.yamlfile import loads
+>>> from northstar.project.yamlfile import loads
 >>> doc = loads('''
 ... semantic_models:
 ...   - name: orders
@@ -58,7 +58,7 @@ from northstar.metrics.spec import (
     Where,
     Window,
 )
-from northstar.yamlfile import YamlDict, check_keys
+from northstar.project.yamlfile import YamlDict, check_keys
 
 SEMANTIC_MODEL_KEYS = {
     "name",

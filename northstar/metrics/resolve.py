@@ -36,7 +36,7 @@ from northstar.metrics.spec import (
     Spec,
     UpliftParams,
 )
-from northstar.render import Relation
+from northstar.render.jinja import Relation
 
 
 @dataclass(frozen=True)

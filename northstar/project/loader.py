@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from northstar import yamlfile
-from northstar.config import NodeConfig, build_config, merge_config, resolve_folder_config
 from northstar.errors import ProjectError
-from northstar.yamlfile import YamlDict, check_keys, expect_list, expect_mapping
+from northstar.project import yamlfile
+from northstar.project.config import NodeConfig, build_config, merge_config, resolve_folder_config
+from northstar.project.yamlfile import YamlDict, check_keys, expect_list, expect_mapping
 
 PROJECT_FILE = "project.yml"
 DBT_PROJECT_FILE = "dbt_project.yml"
@@ -285,7 +285,7 @@ def load_config(
     """Read the project settings, from ``project.yml`` or, failing that, ``dbt_project.yml``."""
     env = os.environ if env is None else env
     if not (root / PROJECT_FILE).is_file():
-        from northstar.dbt_compat import load_dbt_config
+        from northstar.project.dbt import load_dbt_config
 
         return load_dbt_config(root, cli_vars or {}, target_name, threads, env)
     path = root / PROJECT_FILE

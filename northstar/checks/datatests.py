@@ -7,9 +7,9 @@ it reads:
   the tiny ``{% test %}`` templates of :data:`BUILTIN_TESTS`; a project adds its own in ``macros/`` or
   ``tests/generic/``, and they are used from YAML exactly like the built-ins;
 - singular tests: the other ``.sql`` files under the test paths;
-- unit tests (``unit_tests:`` in YAML), read by :mod:`northstar.unittests`.
+- unit tests (``unit_tests:`` in YAML), read by :mod:`northstar.checks.unittests`.
 
-:mod:`northstar.testrun` runs the nodes; :func:`build_dag` makes ``build`` run each model's tests right after it and
+:mod:`northstar.checks.run` runs the nodes; :func:`build_dag` makes ``build`` run each model's tests right after it and
 hold the model's children until its error-severity tests pass.
 
 >>> generic_test_name("accepted_values", "stg_orders", {"column_name": "status", "values": ["done", "open"]})
@@ -30,14 +30,14 @@ import sqlglot
 from jinja2.ext import Extension
 from sqlglot import exp
 
-from northstar.config import resolve_folder_config
+from northstar.checks.config import CONFIG_KEYS, IGNORED_CONFIG_KEYS, TestConfig, read_test_config
 from northstar.dag import DAG
 from northstar.errors import CompileError, NorthstarError, ProjectError, did_you_mean
-from northstar.manifest import Manifest, ModelNode, Node, SeedNode, SourceNode
-from northstar.project import Column
-from northstar.render import Ephemeral, External, Relation, RenderEnv, compile_template, render
-from northstar.testconfig import CONFIG_KEYS, IGNORED_CONFIG_KEYS, TestConfig, read_test_config
-from northstar.yamlfile import expect_mapping
+from northstar.project.config import resolve_folder_config
+from northstar.project.loader import Column
+from northstar.project.yamlfile import expect_mapping
+from northstar.render.jinja import Ephemeral, External, Relation, RenderEnv, compile_template, render
+from northstar.render.manifest import Manifest, ModelNode, Node, SeedNode, SourceNode
 
 FAILURES_SCHEMA = "test_failures"
 
@@ -556,7 +556,7 @@ def add_tests(manifest: Manifest) -> Manifest:
 
     Test names are unique within the project; a duplicate is an error that asks for ``name:``.
     """
-    from northstar.unittests import unit_test_nodes
+    from northstar.checks.unittests import unit_test_nodes
 
     # dbt nests project-wide test config under the project name; both spellings work.
     config = manifest.project.config

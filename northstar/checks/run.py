@@ -1,7 +1,7 @@
 """Run test nodes: count the rows a data test selects, judge them by the test's config, show the first of them.
 
 :func:`make_runner` is the runner ``build`` and ``test`` use for every ``test`` node (unit tests go to
-:mod:`northstar.unittests`); :func:`keep_failures` saves the failing rows of a build that published nothing.
+:mod:`northstar.checks.unittests`); :func:`keep_failures` saves the failing rows of a build that published nothing.
 
 >>> test_status(TestConfig(severity="error", error_if=">10", warn_if=">0"), 3)
 'warn'
@@ -17,13 +17,13 @@ from typing import Any
 
 import duckdb
 
-from northstar.datatests import FAILURES_SCHEMA, TestNode, sql_literal
+from northstar.checks.config import THRESHOLD, TestConfig
+from northstar.checks.datatests import FAILURES_SCHEMA, TestNode, sql_literal
+from northstar.engine.execute import NodeResult
+from northstar.engine.materialize import create_statement
 from northstar.errors import ExecutionError
-from northstar.execute import NodeResult
-from northstar.manifest import Manifest
-from northstar.materialize import create_statement
-from northstar.render import Relation
-from northstar.testconfig import THRESHOLD, TestConfig
+from northstar.render.jinja import Relation
+from northstar.render.manifest import Manifest
 
 PREVIEW_ROWS = 5
 
@@ -62,7 +62,7 @@ Runner = Callable[[Any, duckdb.DuckDBPyConnection, Any], NodeResult]
 
 def make_runner(manifest: Manifest, store_failures: bool = False) -> Runner:
     """The runner of ``test`` nodes for one invocation; ``store_failures`` keeps every test's failing rows."""
-    from northstar.unittests import Sandbox, run_unit_test
+    from northstar.checks.unittests import Sandbox, run_unit_test
 
     schema_lock = threading.Lock()
     schema_ready: list[bool] = []

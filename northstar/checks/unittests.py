@@ -45,15 +45,15 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from northstar.datatests import resolve_relation_call
+from northstar.checks.config import TestConfig, read_test_config
+from northstar.checks.datatests import resolve_relation_call
+from northstar.checks.run import format_table
+from northstar.engine.execute import NodeResult
+from northstar.engine.materialize import seed_statement
 from northstar.errors import NorthstarError, ProjectError, did_you_mean
-from northstar.execute import NodeResult
-from northstar.manifest import Manifest, ModelNode, SeedNode
-from northstar.materialize import seed_statement
-from northstar.render import Ephemeral, Relation, compile_template, quote, render
-from northstar.testconfig import TestConfig, read_test_config
-from northstar.testrun import format_table
-from northstar.yamlfile import check_keys, expect_list, expect_mapping
+from northstar.project.yamlfile import check_keys, expect_list, expect_mapping
+from northstar.render.jinja import Ephemeral, Relation, compile_template, quote, render
+from northstar.render.manifest import Manifest, ModelNode, SeedNode
 
 UNIT_TEST_KEYS = {"name", "model", "description", "given", "expect", "overrides", "config"}
 GIVEN_KEYS = {"input", "rows", "format", "fixture"}

@@ -22,11 +22,11 @@ from collections.abc import Iterable
 import duckdb
 from sqlglot import exp
 
+from northstar.engine.execute import sql_error
+from northstar.engine.materialize import create_statement
 from northstar.errors import ExecutionError
-from northstar.execute import sql_error
-from northstar.manifest import ModelNode
-from northstar.materialize import create_statement
-from northstar.render import Relation
+from northstar.render.jinja import Relation
+from northstar.render.manifest import ModelNode
 
 _NEW = "__northstar_new"  # alias of the new rows in generated statements
 _TARGET = "__northstar_target"

@@ -3,7 +3,7 @@
 Statements are built from the node's relation and its rendered SELECT; the SELECT itself is the user's SQL, kept as
 written so DuckDB's error positions map back to the user's file.
 
->>> from northstar.render import Relation
+>>> from northstar.render.jinja import Relation
 >>> print(create_statement(Relation("marts", "orders"), "select 1 as id", "table"))
 CREATE OR REPLACE TABLE marts.orders AS
 select 1 as id
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from northstar.render import Relation
+from northstar.render.jinja import Relation
 
 
 def sql_string(value: str) -> str:

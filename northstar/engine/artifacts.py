@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from northstar import __version__
-from northstar.datatests import manifest_entry as test_entry
-from northstar.execute import NodeResult
-from northstar.manifest import Manifest, ModelNode, SeedNode, SourceNode
-from northstar.state import content_hash
+from northstar.checks.datatests import manifest_entry as test_entry
+from northstar.engine.execute import NodeResult
+from northstar.render.manifest import Manifest, ModelNode, SeedNode, SourceNode
+from northstar.warehouse.state import content_hash
 
 RUN_RESULTS_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json"
 MANIFEST_SCHEMA = "https://schemas.getdbt.com/dbt/manifest/v12.json"

@@ -12,8 +12,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 
-from northstar.execute import NodeResult
-from northstar.manifest import Manifest
+from northstar.engine.execute import NodeResult
+from northstar.render.manifest import Manifest
 
 
 def junit_tree(manifest: Manifest, results: Iterable[NodeResult], elapsed: float) -> ET.ElementTree:

@@ -1,8 +1,8 @@
 """A data test's configuration: severity, ``where``, ``warn_if``/``error_if``, ``limit``, ``store_failures``...
 
 Read from YAML ``config:`` (or a test's inline keys), ``config()`` in a singular test's SQL and the project's
-``data_tests:`` defaults, validated once here; :mod:`northstar.datatests` declares tests with it and
-:mod:`northstar.testrun` judges their failing rows by it.
+``data_tests:`` defaults, validated once here; :mod:`northstar.checks.datatests` declares tests with it and
+:mod:`northstar.checks.run` judges their failing rows by it.
 
 >>> read_test_config({"severity": "warn", "error_if": ">10"}, {}, "Test 't'", "models/schema.yml", 3).error_if
 '>10'

@@ -32,10 +32,10 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from northstar import warehouse
 from northstar.errors import ProjectError
-from northstar.manifest import Manifest, ModelNode, Node, SeedNode, SourceNode
-from northstar.render import External, Relation
+from northstar.render.jinja import External, Relation
+from northstar.render.manifest import Manifest, ModelNode, Node, SeedNode, SourceNode
+from northstar.warehouse import working_copy as warehouse
 
 SCHEMA = "_northstar"
 TABLE = "nodes"

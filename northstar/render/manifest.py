@@ -20,7 +20,9 @@ from typing import Any
 
 import jinja2
 
-from northstar.config import (
+from northstar.dag import DAG
+from northstar.errors import CompileError
+from northstar.project.config import (
     NodeConfig,
     build_config,
     merge_config,
@@ -28,10 +30,8 @@ from northstar.config import (
     resolve_folder_config,
     unused_config_paths,
 )
-from northstar.dag import DAG
-from northstar.errors import CompileError
-from northstar.project import Column, ModelFile, Project, Seed, SourceTable, read_source, schema_for
-from northstar.render import (
+from northstar.project.loader import Column, ModelFile, Project, Seed, SourceTable, read_source, schema_for
+from northstar.render.jinja import (
     EPHEMERAL_PREFIX,
     Ephemeral,
     External,

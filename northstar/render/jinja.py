@@ -163,8 +163,8 @@ def _wrap_macro(macro: Callable[..., Any]) -> Callable[..., Any]:
 
 def make_environment() -> jinja2.Environment:
     return jinja2.Environment(
-        # northstar.datatests.TestBlock reads dbt's {% test %} blocks (custom generic tests) in macro files.
-        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", "northstar.datatests.TestBlock"],
+        # northstar.checks.datatests.TestBlock reads dbt's {% test %} blocks (custom generic tests) in macro files.
+        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", "northstar.checks.datatests.TestBlock"],
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,

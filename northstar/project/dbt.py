@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from northstar import yamlfile
 from northstar.errors import ProjectError
-from northstar.project import DBT_PROJECT_FILE, ProjectConfig, Target, thread_count
-from northstar.render import render_property
-from northstar.yamlfile import expect_mapping
+from northstar.project import yamlfile
+from northstar.project.loader import DBT_PROJECT_FILE, ProjectConfig, Target, thread_count
+from northstar.project.yamlfile import expect_mapping
+from northstar.render.jinja import render_property
 
 
 def _render_env_vars(value: Any, env: Mapping[str, str], path: Path) -> Any:

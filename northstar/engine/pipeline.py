@@ -20,14 +20,18 @@ from typing import Any
 import click
 import duckdb
 
-from northstar import artifacts, datatests, selection, state, testrun, warehouse
+from northstar.checks import datatests
+from northstar.checks import run as testrun
 from northstar.console import Reporter
+from northstar.engine import artifacts, selection
+from northstar.engine.execute import BLOCKING, BuildContext, NodeResult, build_node, run_dag
 from northstar.errors import ProjectError
-from northstar.execute import BLOCKING, BuildContext, NodeResult, build_node, run_dag
-from northstar.manifest import Manifest, Node, compile_project
 from northstar.metrics.nodes import add_metrics, metric_relations, run_metric
-from northstar.project import Project
-from northstar.render import Relation
+from northstar.project.loader import Project
+from northstar.render.jinja import Relation
+from northstar.render.manifest import Manifest, Node, compile_project
+from northstar.warehouse import state
+from northstar.warehouse import working_copy as warehouse
 
 # A runner builds (or checks) one node kind inside the working copy.
 Runner = Callable[[Node, duckdb.DuckDBPyConnection, BuildContext], NodeResult]
@@ -310,6 +314,6 @@ def _write_artifacts(manifest: Manifest, results: list[NodeResult], elapsed: flo
     artifacts.write_manifest(manifest, target)
     artifacts.write_run_results(target, results, elapsed, manifest.render_env.invocation_id, args, relations)
     if options.junit_xml is not None:
-        from northstar.junit import write_junit
+        from northstar.checks.junit import write_junit
 
         write_junit(options.junit_xml, manifest, results, elapsed)

@@ -18,10 +18,10 @@ from typing import Any
 import duckdb
 
 from northstar.dag import DAG
+from northstar.engine.materialize import comment_statements, create_statement, drop_statement, seed_statement
 from northstar.errors import ExecutionError, NorthstarError
-from northstar.manifest import ModelNode, Node, SeedNode, SourceNode
-from northstar.materialize import comment_statements, create_statement, drop_statement, seed_statement
-from northstar.render import Relation
+from northstar.render.jinja import Relation
+from northstar.render.manifest import ModelNode, Node, SeedNode, SourceNode
 
 # Statuses that stop everything downstream.
 BLOCKING = frozenset({"error", "fail"})
@@ -157,7 +157,7 @@ def _build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: Bu
         _run(cursor, hook, node)
     created: list[tuple] = []
     if materialized == "incremental":
-        from northstar.incremental import incremental_statements
+        from northstar.engine.incremental import incremental_statements
 
         statements = incremental_statements(node, cursor, existing == wanted and not context.full_refresh)
         for statement in statements:
