@@ -69,6 +69,7 @@ def add_metrics(manifest: Any) -> Any:
         for uid, node in manifest.nodes.items()
         if node.kind in ("model", "seed") and isinstance(getattr(node, "relation", None), Relation)
     }
+    relation_owner.update({(SCHEMA, metric.name): f"metric.{prefix}.{metric.name}" for metric in sem.spec.metrics})
     nodes = dict(manifest.nodes)
     by_name = dict(manifest.by_name)
     parents = dict(manifest.dag.parents)
@@ -76,19 +77,23 @@ def add_metrics(manifest: Any) -> Any:
     for metric in sem.spec.metrics:
         uid = f"metric.{prefix}.{metric.name}"
         request = default_request(metric)
-        reads = []
-        for model_name in sem.info(metric).models:
-            relation = sem.relations.get(model_name)
-            owner = relation_owner.get((relation.schema, relation.identifier)) if relation else None
-            if owner:
-                reads.append(owner)
+        sql = _sql(sem, metric, request)
+        # Every relation the SQL reads, not only the semantic models' own: a filter or a dimension joined through an
+        # entity (user__segment) reads another model, and a change there must rebuild this table.
+        reads = [
+            owner
+            for model_name in sem.info(metric).models
+            if (relation := sem.relations.get(model_name)) is not None
+            and (owner := relation_owner.get((relation.schema, relation.identifier)))
+        ]
+        reads += read_nodes(sql, relation_owner)
         node = MetricNode(
             unique_id=uid,
             name=metric.name,
             path=metric.where.path,
             line=metric.where.line,
             metric_type=metric.type,
-            sql=_sql(sem, metric, request),
+            sql=sql,
             relation=Relation(SCHEMA, metric.name),
             depends_on=tuple(dict.fromkeys(reads)),
             description=_table_doc(metric),
@@ -105,10 +110,25 @@ def add_metrics(manifest: Any) -> Any:
                 test.path,
                 test.line,
             )
+        # A test comparing with another metric's query reads that metric's models: it runs after them.
+        test = replace(test, depends_on=tuple(dict.fromkeys([*test.depends_on, *read_nodes(test.sql, relation_owner)])))
         nodes[test.unique_id] = test
         by_name[test.name] = test.unique_id
         parents[test.unique_id] = test.depends_on
     return replace(manifest, nodes=nodes, dag=DAG(parents), by_name=by_name)
+
+
+def read_nodes(sql: str, owners: Mapping[tuple[str, str], str]) -> list[str]:
+    """The nodes owning the warehouse relations a query reads (CTE names and unknown tables are left out)."""
+    import sqlglot
+    from sqlglot import exp
+
+    found = []
+    for table in sqlglot.parse_one(sql, dialect="duckdb").find_all(exp.Table):
+        owner = owners.get((table.db, table.name))
+        if owner is not None:
+            found.append(owner)
+    return list(dict.fromkeys(found))
 
 
 def _sql(sem: Any, metric: Any, request: Any) -> str:
