@@ -27,17 +27,18 @@ from typing import Any
 import jinja2
 import jinja2.nodes
 import sqlglot
-from jinja2.ext import Extension
 from sqlglot import exp
 
 from northstar.checks.config import CONFIG_KEYS, IGNORED_CONFIG_KEYS, TestConfig, read_test_config
+from northstar.checks.unittests import unit_test_nodes
 from northstar.dag import DAG
-from northstar.errors import CompileError, NorthstarError, ProjectError, did_you_mean
+from northstar.errors import CompileError, ProjectError, did_you_mean
 from northstar.project.config import resolve_folder_config
 from northstar.project.loader import Column
 from northstar.project.yamlfile import expect_mapping
-from northstar.render.jinja import Ephemeral, External, Relation, RenderEnv, compile_template, render
+from northstar.render.jinja import Ephemeral, External, Relation, compile_template, render
 from northstar.render.manifest import Manifest, ModelNode, Node, SeedNode, SourceNode
+from northstar.render.refs import resolve_relation_call
 
 FAILURES_SCHEMA = "test_failures"
 
@@ -116,20 +117,6 @@ ALIASES = {"unique_combination_of_columns": "unique_combination", "equal_rowcoun
 
 # Arguments of the built-ins that take a list; a single string would be read letter by letter.
 LIST_ARGUMENTS = {"accepted_values": ("values",), "unique_combination": ("combination_of_columns", "columns")}
-
-
-class TestBlock(Extension):
-    """dbt's ``{% test name(model, column_name, ...) %} ... {% endtest %}``: a macro called ``test_<name>``."""
-
-    __test__ = False  # not a pytest class
-    tags = {"test"}
-
-    def parse(self, parser: jinja2.parser.Parser) -> jinja2.nodes.Macro:
-        node = jinja2.nodes.Macro(lineno=next(parser.stream).lineno)
-        node.name = "test_" + parser.parse_assign_target(name_only=True).name
-        parser.parse_signature(node)
-        node.body = parser.parse_statements(("name:endtest",), drop_needle=True)
-        return node
 
 
 @dataclass(frozen=True)
@@ -258,45 +245,6 @@ def _declared(entry: Any, path: str, line: int | None) -> _Declared:
 def _canonical(test: str) -> str:
     test = test.strip().rsplit(".", 1)[-1]  # dbt_utils.accepted_range -> accepted_range
     return ALIASES.get(test, test)
-
-
-_RELATION_CALL = re.compile(r"^\s*(ref|source)\s*\(.*\)\s*$", re.DOTALL)
-
-
-def resolve_relation_call(
-    renv: RenderEnv, by_name: Mapping[str, str], text: str, path: str, line: int | None
-) -> tuple[Relation | External | Ephemeral, str] | None:
-    """Evaluate ``ref('x')`` or ``source('s', 't')`` written in YAML: the relation and the node id it names.
-
-    Returns None when ``text`` is not such a call.
-    """
-    if not isinstance(text, str) or not _RELATION_CALL.match(text):
-        return None
-    found: list[tuple[Any, str]] = []
-
-    def ref(*names: str, **kwargs: Any) -> Any:
-        name = names[-1] if names else ""
-        if name not in renv.relations:
-            raise CompileError(f"{text} names no model or seed.{did_you_mean(name, renv.relations)}", path, line)
-        found.append((renv.relations[name], by_name[name]))
-        return renv.relations[name]
-
-    def source(source_name: str, table_name: str) -> Any:
-        key = (source_name, table_name)
-        if key not in renv.sources:
-            known = [f"{s}.{t}" for s, t in renv.sources]
-            hint = did_you_mean(f"{source_name}.{table_name}", known)
-            raise CompileError(f"{text} names no declared source table.{hint}", path, line)
-        found.append((renv.sources[key], by_name[f"{source_name}.{table_name}"]))
-        return renv.sources[key]
-
-    try:
-        renv.env.compile_expression(text)(ref=ref, source=source)
-    except NorthstarError:
-        raise
-    except Exception as error:
-        raise CompileError(f"Cannot evaluate {text!r}: {error}.", path, line) from None
-    return found[-1] if found else None
 
 
 def _target_sql(node: Node, where: str | None, path: str, line: int | None) -> str:
@@ -556,8 +504,6 @@ def add_tests(manifest: Manifest) -> Manifest:
 
     Test names are unique within the project; a duplicate is an error that asks for ``name:``.
     """
-    from northstar.checks.unittests import unit_test_nodes
-
     # dbt nests project-wide test config under the project name; both spellings work.
     config = manifest.project.config
     defaults = resolve_folder_config(config.data_tests, (config.name,))

@@ -19,11 +19,13 @@ import duckdb
 
 from northstar.checks.config import THRESHOLD, TestConfig
 from northstar.checks.datatests import FAILURES_SCHEMA, TestNode, sql_literal
+from northstar.checks.unittests import Sandbox, run_unit_test
 from northstar.engine.execute import NodeResult
 from northstar.engine.materialize import create_statement
 from northstar.errors import ExecutionError
 from northstar.render.jinja import Relation
 from northstar.render.manifest import Manifest
+from northstar.texttable import format_table
 
 PREVIEW_ROWS = 5
 
@@ -62,8 +64,6 @@ Runner = Callable[[Any, duckdb.DuckDBPyConnection, Any], NodeResult]
 
 def make_runner(manifest: Manifest, store_failures: bool = False) -> Runner:
     """The runner of ``test`` nodes for one invocation; ``store_failures`` keeps every test's failing rows."""
-    from northstar.checks.unittests import Sandbox, run_unit_test
-
     schema_lock = threading.Lock()
     schema_ready: list[bool] = []
     sandbox = Sandbox(manifest)
@@ -159,27 +159,4 @@ def failure_message(node: TestNode, failures: int, preview: str, stored: bool) -
         lines.extend("    " + line for line in preview.splitlines())
     if stored:
         lines.append(f"  All failing rows are in {FAILURES_SCHEMA}.{node.name}.")
-    return "\n".join(lines)
-
-
-def format_table(columns: list[str], rows: list[tuple[Any, ...]], width: int = 40) -> str:
-    """Rows as a plain aligned text table; NULL for None, long values cut.
-
-    >>> print(format_table(["id", "name"], [(1, "a"), (None, "bb")]))
-    id   | name
-    -----+-----
-    1    | a
-    NULL | bb
-    """
-
-    def cell(value: Any) -> str:
-        text = "NULL" if value is None else str(value)
-        return text if len(text) <= width else text[: width - 3] + "..."
-
-    cells = [[cell(v) for v in row] for row in rows]
-    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    widths = [max(w, 4) for w in widths]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
-    lines.append("-+-".join("-" * w for w in widths))
-    lines.extend(" | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells)
     return "\n".join(lines)

@@ -46,14 +46,14 @@ import duckdb
 from sqlglot import exp
 
 from northstar.checks.config import TestConfig, read_test_config
-from northstar.checks.datatests import resolve_relation_call
-from northstar.checks.run import format_table
 from northstar.engine.execute import NodeResult
 from northstar.engine.materialize import seed_statement
 from northstar.errors import NorthstarError, ProjectError, did_you_mean
 from northstar.project.yamlfile import check_keys, expect_list, expect_mapping
 from northstar.render.jinja import Ephemeral, Relation, compile_template, quote, render
 from northstar.render.manifest import Manifest, ModelNode, SeedNode
+from northstar.render.refs import resolve_relation_call
+from northstar.texttable import format_table
 
 UNIT_TEST_KEYS = {"name", "model", "description", "given", "expect", "overrides", "config"}
 GIVEN_KEYS = {"input", "rows", "format", "fixture"}

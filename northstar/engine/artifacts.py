@@ -10,7 +10,6 @@ import dataclasses
 import datetime
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,20 +17,13 @@ from typing import Any
 from northstar import __version__
 from northstar.checks.datatests import manifest_entry as test_entry
 from northstar.engine.execute import NodeResult
+from northstar.jsonfile import write_json
 from northstar.render.manifest import Manifest, ModelNode, SeedNode, SourceNode
 from northstar.warehouse.state import content_hash
 
 RUN_RESULTS_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json"
 MANIFEST_SCHEMA = "https://schemas.getdbt.com/dbt/manifest/v12.json"
 NORTHSTAR_MANIFEST_VERSION = 1
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write through a temporary file and a rename, so a tool reading target/ never sees half an artifact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _metadata(invocation_id: str, schema: str) -> dict[str, Any]:

@@ -22,8 +22,8 @@ from collections.abc import Iterable
 import duckdb
 from sqlglot import exp
 
-from northstar.engine.execute import sql_error
 from northstar.engine.materialize import create_statement
+from northstar.engine.source_lines import sql_error
 from northstar.errors import ExecutionError
 from northstar.render.jinja import Relation
 from northstar.render.manifest import ModelNode

@@ -11,6 +11,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from northstar.jsonfile import write_json
 from northstar.lineage.graph import RAW_KINDS, ROWS, ColumnRef, Deps, GraphNode, Lineage, NodeLineage, SemanticLayer
 from northstar.lineage.schemas import cached_warehouse_columns, raw_schemas, warehouse_columns
 from northstar.lineage.sql import RelationIndex, analyze_sql
@@ -308,8 +309,6 @@ def project_lineage(manifest: Manifest, strict: bool = True) -> Lineage:
     lineage = build_lineage(manifest, entries, layer)
     if entries.keys() != previous.keys():
         # Only what this project still uses is written back, so the file does not grow forever.
-        from northstar.engine.artifacts import write_json
-
         write_json(path, {"version": sqlglot.__version__, "entries": dict(entries)})
     return lineage
 

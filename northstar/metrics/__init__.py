@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from northstar.project.loader import Project
 
 
-def _project(project_or_manifest: Any) -> Project:
+def project_of(project_or_manifest: Any) -> Project:
+    """The project itself, or the project a manifest was compiled from."""
     return getattr(project_or_manifest, "project", project_or_manifest)
 
 
@@ -48,7 +49,7 @@ def model_relations(project_or_manifest: Any, only: set[str] | None = None) -> d
     from northstar.project.loader import schema_for
     from northstar.render.jinja import Relation, make_environment, static_config
 
-    project = _project(project_or_manifest)
+    project = project_of(project_or_manifest)
     env = None
     relations: dict[str, Any] = {}
     for model in project.models:
@@ -79,7 +80,7 @@ def load_semantics(project_or_manifest: Any) -> Semantics:
     from northstar.metrics.reader import read_spec
     from northstar.metrics.resolve import semantics
 
-    project = _project(project_or_manifest)
+    project = project_of(project_or_manifest)
     docs = [(doc.path, doc.data) for doc in project.yaml_docs if "semantic_models" in doc.data or "metrics" in doc.data]
     spec = read_spec(docs)
     return semantics(spec, model_relations(project_or_manifest, {model.model for model in spec.semantic_models}))
@@ -99,4 +100,4 @@ def list_metrics(project_or_manifest: Any) -> list[MetricInfo]:
     return [sem.info(metric) for metric in sem.spec.metrics]
 
 
-__all__ = ["load_semantics", "metric_sql", "list_metrics", "model_relations"]
+__all__ = ["load_semantics", "metric_sql", "list_metrics", "model_relations", "project_of"]

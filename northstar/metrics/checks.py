@@ -31,17 +31,12 @@ from typing import Any
 from sqlglot import exp
 
 from northstar.errors import CompileError
-from northstar.metrics.compile import (
-    Request,
-    compile_expression,
-    default_request,
-    period_series,
-    relation_table,
-    render,
-)
+from northstar.metrics.builders import period_series, relation_table
+from northstar.metrics.compile import Request, compile_expression, default_request, render
 from northstar.metrics.plan import parse_by
 from northstar.metrics.spec import Metric
 from northstar.project.yamlfile import YamlDict
+from northstar.render.refs import parse_relation_call
 
 KINDS = ("range", "not_null", "equals", "unit")
 _COMMON = {"name", "severity", "description"}
@@ -263,7 +258,8 @@ def _unit(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], wher
         if not isinstance(item, dict) or "input" not in item:
             raise CompileError(f"Each given of metric '{metric.name}''s unit test needs `input: ref('model')`.", *where)
         text = str(item["input"]).strip()
-        model = text[5:-2] if text.startswith("ref(") else by_model.get(text, text)
+        call = parse_relation_call(text, *where)
+        model = call.name if call is not None and call.function == "ref" else by_model.get(text, text)
         target = sem.relations.get(model)
         if target is None:
             raise CompileError(

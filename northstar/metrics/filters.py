@@ -13,16 +13,11 @@ qualified or unknown column) is refused with an error naming where the filter wa
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import sqlglot
 from sqlglot import exp
 
 from northstar.errors import CompileError, ProjectError
-
-if TYPE_CHECKING:
-    from northstar.metrics.resolve import Semantics
-    from northstar.metrics.spec import DerivedParams, Metric, SemanticModel
 
 
 class _Name:
@@ -109,42 +104,3 @@ def _parse_condition(text: str, what: str) -> exp.Expression:
 def referenced_names(text: str) -> set[str]:
     """The dimension names a filter refers to."""
     return {column.name for column in parse_condition(text, "Filter").find_all(exp.Column)}
-
-
-def check_filter(sem: Semantics, model: SemanticModel, text: str, metric: Metric) -> None:
-    """Every name in a metric's filter must resolve for the rows it filters."""
-    try:
-        names = referenced_names(text)
-    except (ProjectError, CompileError) as error:
-        raise CompileError(f"Metric '{metric.name}': {error.message}", metric.where.path, metric.where.line) from None
-    for name in names:
-        if name.startswith("metric_time"):
-            continue
-        sem.dimension(model, name, metric, f"The filter of metric '{metric.name}'")
-
-
-def check_derived_expr(metric: Metric, params: DerivedParams) -> None:
-    """A derived expression may only name its inputs (by alias when given)."""
-    try:
-        parsed = sqlglot.parse_one(params.expr, dialect="duckdb")
-    except sqlglot.errors.SqlglotError:  # ParseError, or TokenError: an unclosed quote
-        raise CompileError(
-            f"The expr of derived metric '{metric.name}' is not valid SQL: {params.expr!r}.",
-            metric.where.path,
-            metric.where.line,
-        ) from None
-    refs = [item.ref for item in params.metrics]
-    if parsed.find(exp.Query):
-        raise CompileError(
-            f"The expr of derived metric '{metric.name}' contains a query; combine its inputs ({', '.join(refs)}).",
-            metric.where.path,
-            metric.where.line,
-        )
-    for column in parsed.find_all(exp.Column):
-        if column.name not in refs:
-            raise CompileError(
-                f"The expr of derived metric '{metric.name}' uses '{column.name}', which is not one of its inputs. "
-                f"Valid choices: {', '.join(refs)} (list it under type_params.metrics).",
-                metric.where.path,
-                metric.where.line,
-            )

@@ -16,13 +16,13 @@ from statistics import NormalDist
 from sqlglot import exp
 
 from northstar.errors import CompileError, ProjectError
-from northstar.metrics.compile import (
+from northstar.metrics.builders import (
     Rows,
-    _and_all,
-    _order_limit,
     aggregate,
+    and_all,
     date_range,
     interval,
+    order_limit,
     qualify,
     truncate,
 )
@@ -84,7 +84,7 @@ def event_rows(
     )
     conditions.append(counted)
     select = rows.source().select(*columns, copy=False)
-    return select.where(_and_all(conditions), copy=False)
+    return select.where(and_all(conditions), copy=False)
 
 
 def _col(name: str, table: str | None = None) -> exp.Column:
@@ -179,13 +179,13 @@ def _cohort(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: CohortParams)
     body = (
         exp.select(*selects, copy=False)
         .from_(exp.table_(f"{name}_members").as_("members"), copy=False)
-        .join(exp.table_(f"{name}_outcomes").as_("outcomes"), on=_and_all(on), join_type="left", copy=False)
+        .join(exp.table_(f"{name}_outcomes").as_("outcomes"), on=and_all(on), join_type="left", copy=False)
     )
     conditions = date_range(_col("first_at", "members"), c.request.start, c.request.end)
     if age:
         conditions.append(exp.Not(this=exp.Is(this=_col("entity", "outcomes"), expression=exp.Null())))
     if conditions:
-        body = body.where(_and_all(conditions), copy=False)
+        body = body.where(and_all(conditions), copy=False)
     if keys:
         body = body.group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))], copy=False)
     horizon = f" within {p.horizon} of" if p.horizon else " after"
@@ -240,7 +240,7 @@ def _retention(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: RetentionP
         .from_(exp.table_(f"{name}_active").as_("prev"), copy=False)
         .join(
             exp.table_(f"{name}_active").as_("curr"),
-            on=_and_all(
+            on=and_all(
                 [
                     exp.EQ(this=_col("entity", "curr"), expression=_col("entity", "prev")),
                     exp.EQ(this=_col("period", "curr"), expression=next_period.copy()),
@@ -249,7 +249,7 @@ def _retention(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: RetentionP
             join_type="left",
             copy=False,
         )
-        .where(_and_all(conditions), copy=False)
+        .where(and_all(conditions), copy=False)
     )
     if keys:
         body = body.group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))], copy=False)
@@ -315,11 +315,11 @@ def _conversion(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: Conversio
     body = (
         exp.select(*out, exp.alias_(value, name, copy=False), copy=False)
         .from_(exp.table_(f"{name}_base").as_("base"), copy=False)
-        .join(exp.table_(f"{name}_conversions").as_("conversions"), on=_and_all(on), join_type="left", copy=False)
+        .join(exp.table_(f"{name}_conversions").as_("conversions"), on=and_all(on), join_type="left", copy=False)
     )
     conditions = date_range(_col("event_at", "base"), c.request.start, c.request.end)
     if conditions:
-        body = body.where(_and_all(conditions), copy=False)
+        body = body.where(and_all(conditions), copy=False)
     if out:
         body = body.group_by(*[exp.Literal.number(i + 1) for i in range(len(out))], copy=False)
     within = f" within {p.window}" if p.window else ""
@@ -345,7 +345,7 @@ def growth_query(c: Compiled) -> exp.Select:
         query = _uplift(c, metric, p)
     else:  # pragma: no cover
         raise AssertionError(p)
-    return _order_limit(query, c)
+    return order_limit(query, c)
 
 
 def _with(query: exp.Select, ctes: list[Cte]) -> exp.Select:
@@ -372,7 +372,7 @@ def _funnel(c: Compiled, metric: Metric, p: FunnelParams) -> exp.Select:
     )
     conditions = date_range(_col("event_at", "events"), c.request.start, c.request.end)
     if conditions:
-        step_1 = step_1.where(_and_all(conditions), copy=False)
+        step_1 = step_1.where(and_all(conditions), copy=False)
     names = [f"{metric.name}_{step.name}" for step in p.steps]
     ctes.append((names[0], step_1, f"{metric.name}: step 1, '{first.name}': each {p.entity}'s first per {grain}"))
     for i, step in enumerate(p.steps[1:], start=1):
@@ -396,7 +396,7 @@ def _funnel(c: Compiled, metric: Metric, p: FunnelParams) -> exp.Select:
                 copy=False,
             )
             .from_(exp.table_(names[i - 1]).as_("previous"), copy=False)
-            .join(later, on=_and_all(on), join_type="inner", copy=False)
+            .join(later, on=and_all(on), join_type="inner", copy=False)
             .group_by(exp.Literal.number(1), exp.Literal.number(2), copy=False)
         )
         within = f"within {step.window} of" if step.window else "after"
@@ -444,7 +444,7 @@ def _uplift(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
         exp.In(this=arm.copy(), expressions=[exp.Literal.string(p.treatment), exp.Literal.string(p.control)])
     )
     conditions += date_range(exposed_at.copy(), c.request.start, c.request.end)
-    members = rows.source().select(*columns, copy=False).where(_and_all(conditions), copy=False)
+    members = rows.source().select(*columns, copy=False).where(and_all(conditions), copy=False)
     outcomes = event_rows(c, metric, p.outcome, p.entity)
     outcome_model = sem.model_of(p.outcome.name, metric)
     measure = outcome_model.measure(p.outcome.name)
@@ -471,7 +471,7 @@ def _uplift(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
             copy=False,
         )
         .from_(exp.table_(f"{name}_members").as_("members"), copy=False)
-        .join(exp.table_(f"{name}_outcomes").as_("outcomes"), on=_and_all(on), join_type="left", copy=False)
+        .join(exp.table_(f"{name}_outcomes").as_("outcomes"), on=and_all(on), join_type="left", copy=False)
         .group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))], copy=False)
     )
 

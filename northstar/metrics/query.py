@@ -55,11 +55,11 @@ def run_sql(warehouse: Path, sql: str) -> tuple[tuple[str, ...], list[tuple]]:
 
 def run_query(project_or_manifest: Any, request: Request) -> QueryResult:
     """Compile ``request`` and run it against the project's warehouse."""
-    from northstar.metrics import _project, load_semantics
+    from northstar.metrics import load_semantics, project_of
     from northstar.metrics.compile import compile_request
 
     sql = compile_request(load_semantics(project_or_manifest), request)
-    columns, rows = run_sql(_project(project_or_manifest).config.warehouse, sql)
+    columns, rows = run_sql(project_of(project_or_manifest).config.warehouse, sql)
     return QueryResult(sql, columns, tuple(rows))
 
 

@@ -59,6 +59,7 @@ from northstar.metrics.spec import (
     Window,
 )
 from northstar.project.yamlfile import YamlDict, check_keys
+from northstar.render.refs import parse_relation_call
 
 SEMANTIC_MODEL_KEYS = {
     "name",
@@ -235,14 +236,14 @@ def _semantic_model(entry: YamlDict, path: str) -> SemanticModel:
     )
 
 
-_REF = re.compile(r"""^\s*(?:\{\{\s*)?ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)(?:\s*\}\})?\s*$""")
-
-
 def _ref(value: Any, what: str, path: str, line: int | None) -> str:
-    match = _REF.match(str(value or ""))
-    if not match:
+    try:
+        call = parse_relation_call(value, path, line)
+    except CompileError:
+        call = None
+    if call is None or call.function != "ref" or len(call.args) != 1:
         raise CompileError(f"The {what} reads model {value!r}; write it as `model: ref('fct_orders')`.", path, line)
-    return match.group(1)
+    return call.name
 
 
 def _sublist(entry: YamlDict, key: str, what: str, path: str) -> list[YamlDict]:

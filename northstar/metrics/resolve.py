@@ -17,7 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from northstar.errors import CompileError, did_you_mean
+import sqlglot
+from sqlglot import exp
+
+from northstar.errors import CompileError, ProjectError, did_you_mean
+from northstar.metrics.filters import referenced_names
 from northstar.metrics.spec import (
     GRAINS,
     CohortParams,
@@ -272,8 +276,6 @@ class Semantics:
             model = self.model_of(measure)
             dimensions.append(f"{model.name}.{self.agg_time(model, measure).name}")
         for text in _filters(self, metric):
-            from northstar.metrics.filters import referenced_names
-
             dimensions.extend(referenced_names(text))
         refs = [self.spec.semantic_model(name) for name in models]
         return MetricInfo(
@@ -364,8 +366,6 @@ def semantics(spec: Spec, relations: Mapping[str, Relation]) -> Semantics:
 
 
 def _validate_metric(sem: Semantics, metric: Metric) -> None:
-    from northstar.metrics.filters import check_filter
-
     inputs = sem.measure_inputs(metric)  # also: unknown metrics, cycles
     for item in inputs:
         sem.model_of(item.name, metric)
@@ -401,9 +401,7 @@ def _validate_metric(sem: Semantics, metric: Metric) -> None:
                     metric.where.line,
                 )
         if isinstance(p, DerivedParams):
-            from northstar.metrics.filters import check_derived_expr
-
-            check_derived_expr(metric, p)
+            _check_derived_expr(metric, p)
     entity = getattr(p, "entity", None)
     if entity is not None:
         for item in inputs:
@@ -432,6 +430,45 @@ def _validate_metric(sem: Semantics, metric: Metric) -> None:
     for item in inputs:
         model = sem.model_of(item.name, metric)
         if item.filter:
-            check_filter(sem, model, item.filter, metric)
+            _check_filter(sem, model, item.filter, metric)
         if metric.filter and item in population:
-            check_filter(sem, model, metric.filter, metric)
+            _check_filter(sem, model, metric.filter, metric)
+
+
+def _check_filter(sem: Semantics, model: SemanticModel, text: str, metric: Metric) -> None:
+    """Every name in a metric's filter must resolve for the rows it filters."""
+    try:
+        names = referenced_names(text)
+    except (ProjectError, CompileError) as error:
+        raise CompileError(f"Metric '{metric.name}': {error.message}", metric.where.path, metric.where.line) from None
+    for name in names:
+        if name.startswith("metric_time"):
+            continue
+        sem.dimension(model, name, metric, f"The filter of metric '{metric.name}'")
+
+
+def _check_derived_expr(metric: Metric, params: DerivedParams) -> None:
+    """A derived expression may only name its inputs (by alias when given)."""
+    try:
+        parsed = sqlglot.parse_one(params.expr, dialect="duckdb")
+    except sqlglot.errors.SqlglotError:  # ParseError, or TokenError: an unclosed quote
+        raise CompileError(
+            f"The expr of derived metric '{metric.name}' is not valid SQL: {params.expr!r}.",
+            metric.where.path,
+            metric.where.line,
+        ) from None
+    refs = [item.ref for item in params.metrics]
+    if parsed.find(exp.Query):
+        raise CompileError(
+            f"The expr of derived metric '{metric.name}' contains a query; combine its inputs ({', '.join(refs)}).",
+            metric.where.path,
+            metric.where.line,
+        )
+    for column in parsed.find_all(exp.Column):
+        if column.name not in refs:
+            raise CompileError(
+                f"The expr of derived metric '{metric.name}' uses '{column.name}', which is not one of its inputs. "
+                f"Valid choices: {', '.join(refs)} (list it under type_params.metrics).",
+                metric.where.path,
+                metric.where.line,
+            )

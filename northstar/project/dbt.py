@@ -12,7 +12,7 @@ from typing import Any
 
 from northstar.errors import ProjectError
 from northstar.project import yamlfile
-from northstar.project.loader import DBT_PROJECT_FILE, ProjectConfig, Target, thread_count
+from northstar.project.settings import DBT_PROJECT_FILE, ProjectConfig, Target, thread_count
 from northstar.project.yamlfile import expect_mapping
 from northstar.render.jinja import render_property
 

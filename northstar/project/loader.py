@@ -18,10 +18,9 @@ from typing import Any
 from northstar.errors import ProjectError
 from northstar.project import yamlfile
 from northstar.project.config import NodeConfig, build_config, merge_config, resolve_folder_config
+from northstar.project.dbt import load_dbt_config
+from northstar.project.settings import DBT_PROJECT_FILE, PROJECT_FILE, ProjectConfig, Target, thread_count
 from northstar.project.yamlfile import YamlDict, check_keys, expect_list, expect_mapping
-
-PROJECT_FILE = "project.yml"
-DBT_PROJECT_FILE = "dbt_project.yml"
 
 PROJECT_KEYS = {
     "name",
@@ -116,61 +115,6 @@ SOURCE_TABLE_KEYS = {
     "quoting",
     "loader",
 }
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where and how to build: dbt's ``target``, also available in Jinja."""
-
-    name: str
-    schema: str
-    path: Path
-    threads: int
-    profile_name: str | None = None
-
-    def jinja(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "schema": self.schema,
-            "type": "duckdb",
-            "path": str(self.path),
-            "threads": self.threads,
-            "database": self.path.stem,
-            "profile_name": self.profile_name,
-        }
-
-
-@dataclass(frozen=True)
-class ProjectConfig:
-    """The settings of ``project.yml`` (or of ``dbt_project.yml`` plus ``profiles.yml``)."""
-
-    name: str
-    version: str
-    root: Path
-    config_file: Path
-    target: Target
-    model_paths: tuple[str, ...] = ("models",)
-    seed_paths: tuple[str, ...] = ("seeds",)
-    macro_paths: tuple[str, ...] = ("macros",)
-    test_paths: tuple[str, ...] = ("tests",)
-    metric_paths: tuple[str, ...] = ("metrics",)
-    target_path: str = "target"
-    vars: Mapping[str, Any] = field(default_factory=dict)
-    models: Mapping[str, Any] = field(default_factory=dict)
-    seeds: Mapping[str, Any] = field(default_factory=dict)
-    data_tests: Mapping[str, Any] = field(default_factory=dict)
-    # "folder": models/staging/x.sql builds into schema staging (Northstar). "dbt": target schema, and a custom
-    # schema becomes <target>_<custom>, as dbt's generate_schema_name does.
-    schema_naming: str = "folder"
-    default_seed_schema: str = "raw"
-
-    @property
-    def warehouse(self) -> Path:
-        return self.target.path
-
-    @property
-    def target_dir(self) -> Path:
-        return self.root / self.target_path
 
 
 @dataclass(frozen=True)
@@ -285,8 +229,6 @@ def load_config(
     """Read the project settings, from ``project.yml`` or, failing that, ``dbt_project.yml``."""
     env = os.environ if env is None else env
     if not (root / PROJECT_FILE).is_file():
-        from northstar.project.dbt import load_dbt_config
-
         return load_dbt_config(root, cli_vars or {}, target_name, threads, env)
     path = root / PROJECT_FILE
     data = expect_mapping(yamlfile.load(path, PROJECT_FILE), "project.yml", PROJECT_FILE)
@@ -336,15 +278,6 @@ def load_config(
             data.get("data_tests", data.get("tests")), "data_tests", PROJECT_FILE, data.line_of("data_tests")
         ),
     )
-
-
-def thread_count(value: Any, path: str | Path, line: int | None) -> int:
-    """The ``threads:`` setting: a positive integer, or the number of cores when absent."""
-    if value is None:
-        return os.cpu_count() or 1
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ProjectError(f"threads must be a positive whole number, got {value!r}.", path, line)
-    return value
 
 
 def read_source(path: Path, display: str) -> str:

@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.ext
 import jinja2.nodes
+import jinja2.parser
 
 from northstar.errors import CompileError, NorthstarError, did_you_mean
 
@@ -161,10 +163,24 @@ def _wrap_macro(macro: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+class TestBlock(jinja2.ext.Extension):
+    """dbt's ``{% test name(model, column_name, ...) %} ... {% endtest %}``: a macro called ``test_<name>``."""
+
+    __test__ = False  # not a pytest class
+    tags = {"test"}
+
+    def parse(self, parser: jinja2.parser.Parser) -> jinja2.nodes.Macro:
+        node = jinja2.nodes.Macro(lineno=next(parser.stream).lineno)
+        node.name = "test_" + parser.parse_assign_target(name_only=True).name
+        parser.parse_signature(node)
+        node.body = parser.parse_statements(("name:endtest",), drop_needle=True)
+        return node
+
+
 def make_environment() -> jinja2.Environment:
     return jinja2.Environment(
-        # northstar.checks.datatests.TestBlock reads dbt's {% test %} blocks (custom generic tests) in macro files.
-        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", "northstar.checks.datatests.TestBlock"],
+        # TestBlock reads dbt's {% test %} blocks (custom generic tests) in macro files.
+        extensions=[jinja2.ext.do, jinja2.ext.loopcontrols, TestBlock],
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,

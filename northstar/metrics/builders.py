@@ -1,0 +1,213 @@
+"""The sqlglot building blocks of metric queries, shared by :mod:`~northstar.metrics.compile` (simple, ratio,
+derived and cumulative metrics) and :mod:`~northstar.metrics.growth` (cohort, retention, conversion, funnel, uplift):
+a semantic model's rows with the joins its dimensions need, periods, intervals, aggregations, conditions, and the
+ORDER BY and LIMIT every query ends with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+
+import sqlglot
+from sqlglot import exp
+
+from northstar.errors import CompileError, ProjectError, did_you_mean
+from northstar.metrics.filters import parse_condition
+from northstar.metrics.plan import Compiled
+from northstar.metrics.resolve import DimensionRef, Semantics
+from northstar.metrics.spec import GRAINS, Measure, Metric, SemanticModel, Window
+from northstar.render.jinja import Relation
+
+
+@lru_cache(maxsize=4096)  # YAML expressions repeat across metrics; parsing is the slow part
+def _parse(sql: str) -> exp.Expression:
+    return sqlglot.parse_one(sql, dialect="duckdb")
+
+
+def qualify(sql: str, alias: str) -> exp.Expression:
+    """Parse a column expression from YAML and prefix its bare columns with the table alias."""
+    tree = _parse(sql).copy()
+    for column in tree.find_all(exp.Column):
+        if not column.table:
+            column.set("table", exp.to_identifier(alias))
+    return tree
+
+
+def relation_table(relation: Relation) -> exp.Table:
+    """A warehouse relation as a table node, built rather than parsed from its name."""
+    return exp.table_(relation.identifier, db=relation.schema)
+
+
+def truncate(value: exp.Expression, grain: str) -> exp.Expression:
+    """The period a timestamp falls in, as a DATE: ``CAST(DATE_TRUNC('month', t) AS DATE)``."""
+    return exp.Cast(
+        this=exp.func("date_trunc", exp.Literal.string(grain), value), to=exp.DataType(this=exp.DataType.Type.DATE)
+    )
+
+
+def interval(window: Window) -> exp.Interval:
+    return exp.Interval(this=exp.Literal.string(str(window.count)), unit=exp.var(window.unit.upper()))
+
+
+def period_series(value: exp.Expression, grain: str, alias: str) -> exp.Alias:
+    """Every period from the first to the last of a DATE column, gaps included, one row each:
+    ``CAST(UNNEST(GENERATE_SERIES(MIN(v), MAX(v), INTERVAL '1' MONTH)) AS DATE) AS alias``."""
+    series = exp.func("generate_series", exp.Min(this=value), exp.Max(this=value.copy()), interval(Window(1, grain)))
+    return exp.alias_(
+        exp.Cast(this=exp.Unnest(expressions=[series]), to=exp.DataType(this=exp.DataType.Type.DATE)),
+        alias,
+        copy=False,
+    )
+
+
+def aggregate(measure: Measure, value: exp.Expression) -> exp.Expression:
+    """The SQL aggregation of a measure."""
+    agg = measure.agg
+    if agg == "sum":
+        return exp.Sum(this=value)
+    if agg == "count":
+        return exp.Count(this=value)
+    if agg == "count_distinct":
+        return exp.Count(this=exp.Distinct(expressions=[value]))
+    if agg == "average":
+        return exp.Avg(this=value)
+    if agg == "min":
+        return exp.Min(this=value)
+    if agg == "max":
+        return exp.Max(this=value)
+    if agg == "median":
+        return exp.func("median", value)
+    if agg == "percentile":
+        name = "quantile_disc" if measure.discrete else "quantile_cont"
+        return exp.func(name, value, exp.Literal.number(measure.percentile))
+    if agg == "sum_boolean":
+        return exp.Sum(
+            this=exp.Case(ifs=[exp.If(this=value, true=exp.Literal.number(1))], default=exp.Literal.number(0))
+        )
+    raise AssertionError(agg)  # pragma: no cover
+
+
+def and_all(conditions: list[exp.Expression]) -> exp.Expression | None:
+    if not conditions:
+        return None
+    return exp.and_(*[exp.Paren(this=c) if isinstance(c, exp.Or) else c for c in conditions], copy=False)
+
+
+@dataclass
+class Rows:
+    """The FROM clause of one semantic model's rows, growing the joins that referenced dimensions need."""
+
+    sem: Semantics
+    model: SemanticModel
+    metric: Metric | None
+    joins: dict[str, DimensionRef] = field(default_factory=dict)  # alias -> ref that needed it
+
+    @property
+    def alias(self) -> str:
+        return self.model.name
+
+    def source(self) -> exp.Select:
+        relation = self.sem.relation(self.model)
+        select = exp.select(copy=False).from_(relation_table(relation).as_(self.alias), copy=False)
+        for alias, ref in self.joins.items():
+            assert ref.join is not None
+            target_entity = ref.owner.entity(ref.join.name)
+            assert target_entity is not None
+            on = exp.EQ(this=qualify(ref.join.expr, self.alias), expression=qualify(target_entity.expr, alias))
+            table = relation_table(self.sem.relation(ref.owner)).as_(alias)
+            select = select.join(table, on=on, join_type="left", copy=False)
+        return select
+
+    def dimension(self, name: str, what: str) -> exp.Expression:
+        """A dimension's expression over these rows, adding the join it needs."""
+        ref = self.sem.dimension(self.model, name, self.metric, what)
+        alias = self.alias
+        if ref.join is not None:
+            alias = ref.owner.name if ref.owner.name != self.alias else f"{ref.owner.name}_{ref.join.name}"
+            known = self.joins.get(alias)
+            if known is not None and known.join != ref.join:
+                alias = f"{ref.owner.name}_{ref.join.name}"
+            self.joins[alias] = ref
+        value = qualify(ref.expr, alias)
+        return truncate(value, ref.grain) if ref.grain else value
+
+    def time(self, measure: str) -> exp.Expression:
+        dimension = self.sem.agg_time(self.model, measure, self.metric)
+        return qualify(dimension.expr, self.alias)
+
+    def condition(self, condition: exp.Expression, measure: str, what: str) -> exp.Expression:
+        """Replace the dimension names of a parsed condition by their expressions over these rows."""
+
+        def swap(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Column) and not node.table:
+                name = node.name
+                if name == "metric_time" or name.startswith("metric_time__"):
+                    grain = name.removeprefix("metric_time").removeprefix("__") or None
+                    if grain is not None and grain not in GRAINS:
+                        raise ProjectError(f"{what} uses '{name}': unknown grain. Valid: {', '.join(GRAINS)}.")
+                    time = self.time(measure)
+                    return truncate(time, grain) if grain else time
+                return self.dimension(name, what)
+            return node
+
+        return condition.copy().transform(swap)
+
+    def filters(self, texts: tuple[str, ...], measure: str) -> list[exp.Expression]:
+        what = f"The filter of metric '{self.metric.name}'" if self.metric else "A filter"
+        conditions = []
+        for text in dict.fromkeys(texts):
+            try:
+                parsed = parse_condition(text, "Filter")
+            except ProjectError as error:
+                where = self.metric.where if self.metric else None
+                raise CompileError(
+                    error.message, where.path if where else None, where.line if where else None
+                ) from None
+            conditions.append(self.condition(parsed, measure, what))
+        return conditions
+
+
+def date_range(
+    time: exp.Expression, start: date | None, end: date | None, shift: Window | None = None
+) -> list[exp.Expression]:
+    """Row conditions keeping ``start <= time < end + 1 day`` (both dates inclusive)."""
+    value = exp.Add(this=time, expression=interval(shift)) if shift else time
+    out: list[exp.Expression] = []
+    if start is not None:
+        out.append(
+            exp.GTE(
+                this=value.copy(),
+                expression=exp.Cast(
+                    this=exp.Literal.string(start.isoformat()), to=exp.DataType(this=exp.DataType.Type.DATE)
+                ),
+            )
+        )
+    if end is not None:
+        upper = exp.Add(
+            this=exp.Cast(this=exp.Literal.string(end.isoformat()), to=exp.DataType(this=exp.DataType.Type.DATE)),
+            expression=interval(Window(1, "day")),
+        )
+        out.append(exp.LT(this=value.copy(), expression=upper))
+    return out
+
+
+def order_limit(expression: exp.Select, c: Compiled) -> exp.Select:
+    """The last pass of every query: ORDER BY (the group-by columns unless --order says otherwise) and LIMIT."""
+    names = list(expression.named_selects)
+    order = []
+    for item in c.request.order or tuple(g.column for g in c.groups):
+        descending = item.startswith("-")
+        name = item.lstrip("-").strip()
+        if name in GRAINS:
+            name = f"metric_time__{name}"
+        if name not in names:
+            hint = did_you_mean(name, names)
+            raise ProjectError(f"--order {item}: no such column.{hint} Valid choices: {', '.join(names)}.")
+        order.append(exp.Ordered(this=exp.column(name), desc=descending, nulls_first=False))
+    if order:
+        expression = expression.order_by(*order, copy=False)
+    if c.request.limit is not None:
+        expression = expression.limit(c.request.limit, copy=False)
+    return expression

@@ -1,0 +1,82 @@
+"""A project's settings: where it lives, where it builds, and the folder config of its nodes.
+
+``project.yml`` (:mod:`northstar.project.loader`) and ``dbt_project.yml`` plus ``profiles.yml``
+(:mod:`northstar.project.dbt`) are read into the same :class:`ProjectConfig`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from northstar.errors import ProjectError
+
+PROJECT_FILE = "project.yml"
+DBT_PROJECT_FILE = "dbt_project.yml"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how to build: dbt's ``target``, also available in Jinja."""
+
+    name: str
+    schema: str
+    path: Path
+    threads: int
+    profile_name: str | None = None
+
+    def jinja(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "schema": self.schema,
+            "type": "duckdb",
+            "path": str(self.path),
+            "threads": self.threads,
+            "database": self.path.stem,
+            "profile_name": self.profile_name,
+        }
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """The settings of ``project.yml`` (or of ``dbt_project.yml`` plus ``profiles.yml``)."""
+
+    name: str
+    version: str
+    root: Path
+    config_file: Path
+    target: Target
+    model_paths: tuple[str, ...] = ("models",)
+    seed_paths: tuple[str, ...] = ("seeds",)
+    macro_paths: tuple[str, ...] = ("macros",)
+    test_paths: tuple[str, ...] = ("tests",)
+    metric_paths: tuple[str, ...] = ("metrics",)
+    target_path: str = "target"
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    models: Mapping[str, Any] = field(default_factory=dict)
+    seeds: Mapping[str, Any] = field(default_factory=dict)
+    data_tests: Mapping[str, Any] = field(default_factory=dict)
+    # "folder": models/staging/x.sql builds into schema staging (Northstar). "dbt": target schema, and a custom
+    # schema becomes <target>_<custom>, as dbt's generate_schema_name does.
+    schema_naming: str = "folder"
+    default_seed_schema: str = "raw"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.target.path
+
+    @property
+    def target_dir(self) -> Path:
+        return self.root / self.target_path
+
+
+def thread_count(value: Any, path: str | Path, line: int | None) -> int:
+    """The ``threads:`` setting: a positive integer, or the number of cores when absent."""
+    if value is None:
+        return os.cpu_count() or 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ProjectError(f"threads must be a positive whole number, got {value!r}.", path, line)
+    return value
