@@ -205,19 +205,36 @@ def test_duplicate_metric_names(make_project, run_cli):
     )
 
 
-def test_unsupported_metricflow_options_are_refused_not_ignored(make_project, run_cli):
+def test_unsupported_metricflow_options_are_refused_when_used_and_block_nothing_else(make_project, run_cli):
     files = with_metrics(
-        """
+        SIMPLE
+        + """
           - name: c
             type: cumulative
             type_params:
               measure: revenue
-              cumulative_type_params: {window: 7 days, period_agg: first}
+              cumulative_type_params: {window: 7 days, period_agg: average}
+          - name: c_share
+            type: ratio
+            type_params: {numerator: c, denominator: revenue}
 """
     )
-    message = error_of(make_project, run_cli, files)
-    assert message == (
-        f"Error: metrics/shop.yml:{line_of(files, 'period_agg')}: The metric 'c' sets period_agg, which Northstar "
-        "does not support yet: a cumulative metric reports its value at the end of each period (period_agg: last). "
-        "Remove it."
+    line = line_of(files, "period_agg")
+    refusal = (
+        f"metrics/shop.yml:{line}: Metric 'c' sets period_agg, which Northstar does not support yet: a cumulative "
+        "metric reports its value at the end of each period (period_agg: last). Other metrics are not affected; "
+        "remove the key to use this metric."
     )
+    assert error_of(make_project, run_cli, files, "query", "c") == f"Error: {refusal}"
+    root = make_project(files, base={})
+    assert run_cli(root, "compile", "c").output.strip() == f"Error: {refusal}"
+    assert "Metric 'c_share' uses metric 'c', which cannot be answered" in run_cli(root, "query", "c_share").output
+    build = run_cli(root, "build")
+    assert build.exit_code == 0, build.output
+    assert build.output.count("not materialized") == 1
+    assert (
+        "2 metrics not materialized (their tables and tests are skipped; every other metric is built):" in build.output
+    )
+    assert f"\n  {refusal}\n" in build.output
+    assert "created table metrics.revenue" in build.output
+    assert run_cli(root, "query", "revenue").exit_code == 0

@@ -116,7 +116,7 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
                 existing = warehouse.relations_in(connection)
                 # Compiled against the copy being built, so is_incremental() sees exactly the tables the build will.
                 manifest = compile_for_build(project, options.full_refresh, reporter, existing)
-                manifest = add_metrics(datatests.add_tests(manifest))
+                manifest = add_metrics(datatests.add_tests(manifest), reporter.waiting)
                 modified = state.modified_selector(manifest, options.state) if options.state else None
                 selected = select_nodes(manifest, options, modified)
                 previous = state.stored(connection)
@@ -196,7 +196,7 @@ def run_tests(
     config = project.config
     options = replace(options, kinds=frozenset({"test"}))
     started = time.perf_counter()
-    manifest = add_metrics(datatests.add_tests(compile_for_build(project, reporter=reporter)))
+    manifest = add_metrics(datatests.add_tests(compile_for_build(project, reporter=reporter)), reporter.waiting)
     selected = select_nodes(manifest, options)
     # Unit tests (of models and of metrics) run on fixtures alone: they need no warehouse.
     data_tests = [uid for uid in selected if manifest.nodes[uid].test_type not in ("unit", "metric_unit")]

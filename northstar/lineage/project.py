@@ -145,12 +145,13 @@ def semantic_layer(manifest: Manifest, cache: dict[str, dict] | None = None) -> 
     from northstar.metrics.compile import compile_expression, default_request, render
 
     sem = load_semantics(manifest)
-    infos = tuple(sem.info(metric) for metric in sem.spec.metrics)
+    answered = [metric for metric in sem.spec.metrics if sem.refusal(metric) is None]  # refused ones are reported
+    infos = tuple(sem.info(metric) for metric in answered)
     code = sorted((p.name, p.stat().st_mtime_ns) for p in Path(metrics.__file__).parent.glob("*.py"))
     relations = {name: str(relation) for name, relation in sorted(sem.relations.items())}
     key = "metrics:" + _fingerprint([[(d.path, d.data) for d in docs], relations, code, manifest.project.config.vars])
     cached = cache.get(key) if cache is not None else None
-    expressions = {} if cached else {m.name: compile_expression(sem, default_request(m)) for m in sem.spec.metrics}
+    expressions = {} if cached else {m.name: compile_expression(sem, default_request(m, sem)) for m in answered}
     sql = cached or {name: render(expression) for name, expression in expressions.items()}
     if cache is not None:
         cache[key] = sql

@@ -91,7 +91,7 @@ def metric_sql(project_or_manifest: Any, metric_name: str) -> str:
     from northstar.metrics.compile import compile_request, default_request
 
     sem = load_semantics(project_or_manifest)
-    return compile_request(sem, default_request(sem.metric(metric_name)))
+    return compile_request(sem, default_request(sem.metric(metric_name), sem))
 
 
 def list_metrics(project_or_manifest: Any) -> list[MetricInfo]:

@@ -49,6 +49,8 @@ def metric_tests(sem: Any, metric_nodes: Mapping[str, Any], prefix: str) -> list
 
     tests = []
     for metric in sem.spec.metrics:
+        if metric.name not in metric_nodes:  # refused: reported once by add_metrics
+            continue
         counts: dict[str, int] = {}
         for entry in metric.tests:
             line = entry.line if isinstance(entry, YamlDict) else metric.where.line
@@ -97,8 +99,8 @@ def metric_tests(sem: Any, metric_nodes: Mapping[str, Any], prefix: str) -> list
     return tests
 
 
-def _keys(metric: Metric) -> list[str]:
-    return [g.column for g in parse_by(default_request(metric).by, metric.default_grain or "day")]
+def _keys(sem: Any, metric: Metric) -> list[str]:
+    return [g.column for g in parse_by(default_request(metric, sem).by, metric.default_grain or "day")]
 
 
 def _check_args(args: Mapping[str, Any], allowed: set[str], what: str, where: tuple) -> None:
@@ -139,7 +141,9 @@ def _not_null(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], 
         return render(
             exp.select("*", copy=False).from_(table, copy=False).where(exp.column(column).is_(exp.null()), copy=False)
         )
-    time = next((g for g in parse_by(default_request(metric).by, metric.default_grain or "day") if g.is_time), None)
+    time = next(
+        (g for g in parse_by(default_request(metric, sem).by, metric.default_grain or "day") if g.is_time), None
+    )
     if time is None:
         raise CompileError(
             f"not_null per_period needs a time grain: metric '{metric.name}' has no `defaults: {{grain: ...}}`.",
@@ -171,12 +175,12 @@ def _equals(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], wh
         raise CompileError(
             f"The equals test of metric '{metric.name}' compares with either `metric: name` or `sql: query`.", *where
         )
-    keys = _keys(metric)
+    keys = _keys(sem, metric)
     # By default equal up to float rounding (a ratio computed two ways differs in the last bits).
     tolerance = _number(args.get("tolerance", 1e-9), "tolerance", where)
     if "metric" in args:
         other = sem.metric(str(args["metric"]), metric)
-        expected = compile_expression(sem, Request((other.name,), by=default_request(metric).by))
+        expected = compile_expression(sem, Request((other.name,), by=default_request(metric, sem).by))
         value = exp.column(other.name)
     else:
         try:
@@ -242,7 +246,7 @@ def _unit(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], wher
     _check_args(args, {"by", "given", "expect", "where"}, f"the unit test of metric '{metric.name}'", where)
     by = args.get("by")
     request = (
-        default_request(metric)
+        default_request(metric, sem)
         if by is None
         else Request((metric.name,), by=tuple([by] if isinstance(by, str) else by))
     )

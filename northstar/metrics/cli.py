@@ -18,7 +18,7 @@ def compile_metric(project: Any, name: str, by: tuple[str, ...], dialect: str) -
     from northstar.metrics.compile import Request, compile_request, default_request
 
     sem = load_semantics(project)
-    request = Request((name,), by=by) if by else default_request(sem.metric(name))
+    request = Request((name,), by=by) if by else default_request(sem.metric(name), sem)
     return compile_request(sem, request, dialect)
 
 

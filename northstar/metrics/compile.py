@@ -39,6 +39,7 @@ from northstar.metrics.resolve import Semantics
 from northstar.metrics.spec import (
     GRAINS,
     CumulativeParams,
+    Measure,
     Metric,
     Window,
 )
@@ -54,23 +55,56 @@ def _leaf_select(c: Compiled, leaves: list[tuple[Leaf, str, Metric]]) -> tuple[e
     time = rows.time(first.measure)
     if first.offset is not None:
         time = exp.Add(this=time, expression=interval(first.offset))
-    selects: list[exp.Expression] = []
+    keys: list[exp.Expression] = []
     for group in c.groups:
         if group.is_time:
-            selects.append(exp.alias_(truncate(time.copy(), group.grain), group.column, copy=False))
+            keys.append(truncate(time.copy(), group.grain))
         else:
-            selects.append(exp.alias_(rows.dimension(group.name, "--by"), group.column, copy=False))
+            keys.append(rows.dimension(group.name, "--by"))
     described = []
+    values: list[tuple[Measure, exp.Expression, str]] = []
     for leaf, name, _metric in leaves:
         measure = model.measure(leaf.measure)
         assert measure is not None
-        selects.append(exp.alias_(aggregate(measure, qualify(measure.expr, rows.alias)), name, copy=False))
+        values.append((measure, qualify(measure.expr, rows.alias), name))
         described.append(f"{name} = {measure.agg.replace('_', ' ')} of {measure.expr}")
     conditions = rows.filters(first.filters, first.measure)
     if c.where is not None:
         conditions.append(rows.condition(c.where, first.measure, "--where"))
     conditions += date_range(rows.time(first.measure), c.request.start, c.request.end, first.offset)
-    select = rows.source().select(*selects, copy=False)
+    semi = values[0][0].non_additive
+    if semi is None:
+        selects = [exp.alias_(key, g.column, copy=False) for key, g in zip(keys, c.groups, strict=True)]
+        selects += [exp.alias_(aggregate(measure, value), name, copy=False) for measure, value, name in values]
+        select = rows.source().select(*selects, copy=False)
+    else:
+        # A semi-additive measure (a balance): keep only the rows at the last (max) or first (min) value of the
+        # non-additive dimension, per period queried and per window_groupings entity, then aggregate those.
+        dimension = model.dimension(semi.dimension)
+        assert dimension is not None  # checked by resolve
+        at = qualify(dimension.expr, rows.alias)
+        partition = [truncate(time.copy(), g.grain) for g in c.groups if g.is_time]
+        partition += [rows.dimension(entity, "window_groupings") for entity in semi.groupings]
+        edge = exp.Window(
+            this=(exp.Max if semi.window_choice == "max" else exp.Min)(this=at.copy()),
+            partition_by=partition or None,
+        )
+        inner = rows.source().select(
+            *[exp.alias_(key, g.column, copy=False) for key, g in zip(keys, c.groups, strict=True)],
+            *[exp.alias_(value, name, copy=False) for _, value, name in values],
+            copy=False,
+        )
+        condition = and_all(conditions)
+        if condition is not None:
+            inner = inner.where(condition, copy=False)
+        inner = inner.qualify(exp.EQ(this=at.copy(), expression=edge), copy=False)
+        conditions = []
+        selects = [exp.column(g.column) for g in c.groups]
+        selects += [exp.alias_(aggregate(m, exp.column(name)), name, copy=False) for m, _, name in values]
+        select = exp.select(*selects, copy=False).from_(inner.subquery("semi_additive_rows"), copy=False)
+        per_edge = "last" if semi.window_choice == "max" else "first"
+        groupings = f" per {', '.join(semi.groupings)}" if semi.groupings else ""
+        described.append(f"only rows at the {per_edge} {semi.dimension}{groupings} of each period")
     condition = and_all(conditions)
     if condition is not None:
         select = select.where(condition, copy=False)
@@ -151,7 +185,10 @@ def _ctes(expression: exp.Select, c: Compiled) -> exp.Select:
         if leaf.special is not None:
             key: tuple = (leaf,)
         else:
-            key = (c.sem.model_of(leaf.measure).name, leaf.filters, leaf.offset)
+            model = c.sem.model_of(leaf.measure)
+            measure = model.measure(leaf.measure)
+            semi = (leaf.measure, measure.non_additive) if measure and measure.non_additive else None
+            key = (model.name, leaf.filters, leaf.offset, semi)
         buckets.setdefault(key, []).append((leaf, name, metric))
     used: set[str] = set()
 
@@ -244,9 +281,13 @@ def render(expression: exp.Expression, dialect: str = "duckdb") -> str:
         raise ProjectError(f"Cannot write the SQL for dialect '{dialect}': {error}") from None
 
 
-def default_request(metric: Metric) -> Request:
-    """The request ``metrics build`` materializes: the metric at its default grain and dimensions."""
+def default_request(metric: Metric, sem: Semantics | None = None) -> Request:
+    """The request ``metrics build`` materializes: the metric at its default grain and dimensions.
+
+    A metric comparing periods (``offset_window``) without ``defaults:``, as MetricFlow projects write them, is
+    materialized at the grain of its offset (``1 month`` -> month; units below a day -> day)."""
     by = tuple(metric.default_by)
-    if metric.default_grain and not any(b in GRAINS or b.startswith("metric_time") for b in by):
-        by = (metric.default_grain, *by)
+    grain = metric.default_grain or (sem.offset_grain(metric) if sem is not None else None)
+    if grain and not any(b in GRAINS or b.startswith("metric_time") for b in by):
+        by = (grain, *by)
     return Request((metric.name,), by=by)

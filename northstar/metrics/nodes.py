@@ -14,7 +14,7 @@ Relation(schema='metrics', identifier='north_star')
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -51,8 +51,11 @@ def metric_relations(manifest: Any) -> frozenset[tuple[str, str]]:
     )
 
 
-def add_metrics(manifest: Any) -> Any:
-    """The manifest with a ``metric`` node per metric and a ``test`` node per metric test (nothing if none)."""
+def add_metrics(manifest: Any, warn: Callable[[str], None] | None = None) -> Any:
+    """The manifest with a ``metric`` node per metric and a ``test`` node per metric test (nothing if none).
+
+    A metric using a MetricFlow feature Northstar does not build yet gets no table: ``warn`` hears once which ones
+    and why, and every other metric is built."""
     project = manifest.project
     if not any("metrics" in doc.data for doc in project.yaml_docs):
         return manifest
@@ -74,9 +77,14 @@ def add_metrics(manifest: Any) -> Any:
     by_name = dict(manifest.by_name)
     parents = dict(manifest.dag.parents)
     added = []
+    refused = []
     for metric in sem.spec.metrics:
         uid = f"metric.{prefix}.{metric.name}"
-        request = default_request(metric)
+        problem = sem.refusal(metric)
+        if problem is not None:
+            refused.append(str(problem))
+            continue
+        request = default_request(metric, sem)
         sql = _sql(sem, metric, request)
         # Every relation the SQL reads, not only the semantic models' own: a filter or a dimension joined through an
         # entity (user__segment) reads another model, and a change there must rebuild this table.
@@ -103,6 +111,11 @@ def add_metrics(manifest: Any) -> Any:
         by_name.setdefault(metric.name, uid)  # a model or seed of the same name keeps the bare name
         parents[uid] = node.depends_on
         added.append(node)
+    if refused and warn is not None:
+        warn(
+            f"{len(refused)} metric{'s' if len(refused) > 1 else ''} not materialized (their tables and tests are "
+            "skipped; every other metric is built):\n  " + "\n  ".join(refused)
+        )
     for test in metric_tests(sem, {n.name: n for n in added}, prefix):
         if test.name in by_name:
             raise ProjectError(

@@ -124,6 +124,10 @@ def plan(sem: Semantics, request: Request) -> Compiled:
     if not request.metrics:
         raise ProjectError("Name at least one metric.")
     metrics = tuple(sem.metric(name) for name in request.metrics)
+    for metric in metrics:
+        refused = sem.refusal(metric)
+        if refused is not None:
+            raise refused
     growth = [m for m in metrics if m.own_shape]
     if growth and len(metrics) > 1:
         raise ProjectError(

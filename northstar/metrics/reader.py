@@ -48,8 +48,10 @@ from northstar.metrics.spec import (
     MeasureInput,
     Metric,
     MetricInput,
+    NonAdditive,
     Params,
     RatioParams,
+    Refusal,
     RetentionParams,
     SemanticModel,
     SimpleParams,
@@ -191,6 +193,8 @@ def _choice(
     entry: Mapping, key: str, choices: tuple[str, ...], what: str, path: str, default: str | None = None
 ) -> str:
     value = entry.get(key, default)
+    if isinstance(value, str) and value.lower() in choices:  # MetricFlow reads enums in any case (agg: SUM)
+        value = value.lower()
     if value not in choices:
         shown = "nothing" if value is None else f"'{value}'"
         raise CompileError(f"{what} has {key} {shown}. Valid choices: {', '.join(choices)}.", path, _line(entry, key))
@@ -292,6 +296,7 @@ def _measure(entry: YamlDict, owner: str, path: str) -> Measure:
         )
     expr = _sql_expr(entry, str(name if entry.get("expr") is None else entry["expr"]), what, path)
     return Measure(
+        non_additive=_non_additive(entry.get("non_additive_dimension"), what, path, _line(entry)),
         name=name,
         agg=agg,
         expr=expr,
@@ -301,6 +306,26 @@ def _measure(entry: YamlDict, owner: str, path: str) -> Measure:
         description=str(entry.get("description") or ""),
         line=_line(entry),
     )
+
+
+def _non_additive(value: Any, what: str, path: str, line: int | None) -> NonAdditive | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return NonAdditive(value)
+    if not isinstance(value, dict) or not value.get("name"):
+        raise CompileError(
+            f"The non_additive_dimension of the {what} needs a `name:` (a time dimension), e.g. "
+            "`non_additive_dimension: {name: balance_date, window_choice: max}`.",
+            path,
+            line,
+        )
+    _check(value, {"name", "window_choice", "window_groupings"}, f"the non_additive_dimension of the {what}", path)
+    choice = _choice(value, "window_choice", ("min", "max"), f"The non_additive_dimension of the {what}", path, "max")
+    groupings = value.get("window_groupings") or []
+    if isinstance(groupings, str):
+        groupings = [groupings]
+    return NonAdditive(str(value["name"]), choice, tuple(str(g) for g in groupings))
 
 
 def _sql_expr(entry: Mapping, expr: str, what: str, path: str) -> str:
@@ -348,6 +373,7 @@ def _metric(entry: YamlDict, path: str) -> Metric:
     if not isinstance(tests, list):
         raise CompileError(f"'tests' of the {what} must be a list.", path, _line(entry, "tests"))
     return Metric(
+        refusals=tuple(_refusals(raw, path)) + tuple(_filter_refusals(entry, raw, path)),
         name=name,
         type=kind,
         params=_params(kind, raw, what, path),
@@ -394,8 +420,8 @@ def _metric_input(value: Any, what: str, path: str, line: int | None) -> MetricI
     where = Where(path, _line(value))
     offset = value.get("offset_window")
     grain = value.get("offset_to_grain")
-    if grain is not None and grain not in GRAINS:
-        raise CompileError(f"{what} has offset_to_grain '{grain}'. Valid choices: {', '.join(GRAINS)}.", path, line)
+    if grain is not None:
+        grain = _choice(value, "offset_to_grain", GRAINS, what, path)
     return MetricInput(
         name=str(value["name"]),
         filter=_filter(value.get("filter")),
@@ -427,7 +453,6 @@ def _params(kind: str, raw: YamlDict, what: str, path: str) -> Params:
     def entity() -> str:
         return str(_required(raw, "entity", what, path))
 
-    _refuse_unsupported(raw, what, path)
     if kind == "simple":
         return SimpleParams(measure("measure"))
     if kind == "ratio":
@@ -517,31 +542,52 @@ def _params(kind: str, raw: YamlDict, what: str, path: str) -> Params:
     raise AssertionError(kind)  # pragma: no cover - _choice checked the type
 
 
-# MetricFlow options Northstar reads but does not implement: refusing them beats silently computing something else.
+# Valid MetricFlow that Northstar does not build yet. A metric using one is refused when it is queried, compiled or
+# built (naming the key and its line); refusing it beats computing something else, and other metrics keep working.
 _UNSUPPORTED = {
     "constant_properties": "conversion metrics match on the entity only",
     "join_to_timespine": "periods without rows are left out, not filled",
     "period_agg": "a cumulative metric reports its value at the end of each period (period_agg: last)",
+    "offset_to_grain": "use offset_window",
 }
 
 
-def _refuse_unsupported(raw: Any, what: str, path: str) -> None:
+def _refusals(raw: Any, path: str) -> list[Refusal]:
+    found = []
     stack = [raw]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
             for key, value in item.items():
-                allowed = key == "period_agg" and value == "last" or key == "join_to_timespine" and not value
+                allowed = (
+                    key == "period_agg" and str(value).lower() == "last" or key == "join_to_timespine" and not value
+                )
                 if key in _UNSUPPORTED and value not in (None, [], {}) and not allowed:
                     line = item.line_of(key) if isinstance(item, YamlDict) else None
-                    raise CompileError(
-                        f"The {what} sets {key}, which Northstar does not support yet: {_UNSUPPORTED[key]}. Remove it.",
-                        path,
-                        line,
-                    )
+                    found.append(Refusal(key, _UNSUPPORTED[key], path, line))
                 stack.append(value)
         elif isinstance(item, list):
             stack.extend(item)
+    return found
+
+
+def _filter_refusals(entry: YamlDict, raw: Any, path: str) -> list[Refusal]:
+    """Metric(...) and date_part in filters: valid MetricFlow, not built yet."""
+    found = []
+    stack: list[Any] = [entry.get("filter"), raw]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and "{{" in item:
+            line = _line(entry)
+            if re.search(r"\bMetric\s*\(", item):
+                found.append(Refusal("Metric() in a filter", "filter on dimensions and entities", path, line))
+            if ".date_part(" in item:
+                found.append(Refusal("date_part in a filter", "compare the dimension at a grain instead", path, line))
+    return found
 
 
 def _and(left: str | None, right: str | None) -> str | None:

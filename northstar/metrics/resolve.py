@@ -234,6 +234,59 @@ class Semantics:
         return ref
 
     # -- what a metric reads ------------------------------------------------------------------------------------
+    def offset_grain(self, metric: Metric, _seen: tuple[str, ...] = ()) -> str | None:
+        """The grain of the first time offset in a metric or its inputs (None: it compares no periods)."""
+        p = metric.params
+        inputs = [p.numerator, p.denominator] if isinstance(p, RatioParams) else []
+        inputs += list(p.metrics) if isinstance(p, DerivedParams) else []
+        for item in inputs:
+            if item.offset_window is not None:
+                return item.offset_window.unit if item.offset_window.unit in GRAINS else "day"
+            if item.offset_to_grain is not None:
+                return "day"
+            used = self.spec.metric(item.name)
+            if used is not None and used.name not in _seen:
+                found = self.offset_grain(used, (*_seen, metric.name))
+                if found is not None:
+                    return found
+        return None
+
+    def refusal(self, metric: Metric, _seen: tuple[str, ...] = ()) -> CompileError | None:
+        """Why ``metric`` cannot be answered yet (a MetricFlow key Northstar does not build, in it or an input)."""
+        if metric.refusals:
+            first = metric.refusals[0]
+            return CompileError(
+                f"{first.message(metric.name)} Other metrics are not affected; remove the key to use this metric.",
+                first.path,
+                first.line,
+            )
+        p = metric.params
+        if not isinstance(p, SimpleParams | RatioParams | DerivedParams):
+            for item in self.measure_inputs(metric):
+                model = self._measures.get(item.name)
+                measure = model.measure(item.name) if model else None
+                if measure is not None and measure.non_additive is not None and model is not None:
+                    return CompileError(
+                        f"Metric '{metric.name}' is a {metric.type} metric over '{item.name}', a semi-additive "
+                        "measure (non_additive_dimension), which Northstar does not support yet for this metric "
+                        "type. Other metrics are not affected; use a simple metric over it.",
+                        metric.where.path,
+                        metric.where.line,
+                    )
+        inputs = [p.numerator, p.denominator] if isinstance(p, RatioParams) else []
+        inputs += list(p.metrics) if isinstance(p, DerivedParams) else []
+        for item in inputs:
+            used = self.spec.metric(item.name)
+            if used is not None and used.name not in _seen:
+                found = self.refusal(used, (*_seen, metric.name))
+                if found is not None:
+                    return CompileError(
+                        f"Metric '{metric.name}' uses metric '{used.name}', which cannot be answered: {found.message}",
+                        found.path,
+                        found.line,
+                    )
+        return None
+
     def measure_inputs(self, metric: Metric, _stack: tuple[str, ...] = ()) -> list[MeasureInput]:
         """Every measure a metric reads once ratio and derived inputs are expanded; raises on cycles."""
         if metric.name in _stack:
@@ -275,7 +328,7 @@ class Semantics:
         for measure in measures:
             model = self.model_of(measure)
             dimensions.append(f"{model.name}.{self.agg_time(model, measure).name}")
-        for text in _filters(self, metric):
+        for text in _filters(self, metric) if self.refusal(metric) is None else []:
             dimensions.extend(referenced_names(text))
         refs = [self.spec.semantic_model(name) for name in models]
         return MetricInfo(
@@ -350,6 +403,26 @@ def semantics(spec: Spec, relations: Mapping[str, Relation]) -> Semantics:
         sem.relation(model)
         for measure in model.measures:
             sem.agg_time(model, measure.name)
+            semi = measure.non_additive
+            if semi is not None:
+                dimension = model.dimension(semi.dimension)
+                if dimension is None or not dimension.is_time:
+                    times = [d.name for d in model.dimensions if d.is_time]
+                    raise CompileError(
+                        f"The non_additive_dimension of measure '{measure.name}' is '{semi.dimension}', which is not "
+                        f"a time dimension of semantic model '{model.name}'. Valid choices: {', '.join(times)}.",
+                        model.where.path,
+                        measure.line,
+                    )
+                for entity in semi.groupings:
+                    if model.entity(entity) is None:
+                        raise CompileError(
+                            f"The window_groupings of measure '{measure.name}' name '{entity}', which is not an "
+                            f"entity of semantic model '{model.name}'. Valid choices: "
+                            f"{', '.join(e.name for e in model.entities)}.",
+                            model.where.path,
+                            measure.line,
+                        )
         if model.default_agg_time is not None:
             dimension = model.dimension(model.default_agg_time)
             if dimension is None or not dimension.is_time:
@@ -361,7 +434,8 @@ def semantics(spec: Spec, relations: Mapping[str, Relation]) -> Semantics:
                     model.where.line,
                 )
     for metric in spec.metrics:
-        _validate_metric(sem, metric)
+        if not metric.refusals:  # refused metrics fail when used, naming the key; the others keep working
+            _validate_metric(sem, metric)
     return sem
 
 
@@ -378,12 +452,6 @@ def _validate_metric(sem: Semantics, metric: Metric) -> None:
                 raise CompileError(
                     f"Metric '{metric.name}' uses '{used.name}', a {used.type} metric; {used.type} metrics have "
                     "their own output shape and cannot be inputs of ratio or derived metrics.",
-                    metric.where.path,
-                    metric.where.line,
-                )
-            if item.offset_to_grain:
-                raise CompileError(
-                    f"Metric '{metric.name}': offset_to_grain is not supported yet; use offset_window.",
                     metric.where.path,
                     metric.where.line,
                 )

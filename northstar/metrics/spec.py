@@ -62,6 +62,16 @@ class Dimension:
 
 
 @dataclass(frozen=True)
+class NonAdditive:
+    """A semi-additive measure (a balance): only the rows at the first or last value of ``dimension`` count, per
+    period queried and per ``groupings`` entity, instead of summing every day of the period."""
+
+    dimension: str
+    window_choice: str = "max"  # max: the last value; min: the first
+    groupings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Measure:
     name: str
     agg: str
@@ -71,6 +81,7 @@ class Measure:
     discrete: bool = False
     description: str = ""
     line: int | None = None
+    non_additive: NonAdditive | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +233,20 @@ Params = (
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """A valid MetricFlow key Northstar does not build yet: the metric using it fails when queried, compiled or
+    built, naming this key and line, while every other metric keeps working."""
+
+    key: str
+    reason: str
+    path: str
+    line: int | None
+
+    def message(self, metric: str) -> str:
+        return f"Metric '{metric}' sets {self.key}, which Northstar does not support yet: {self.reason}."
+
+
+@dataclass(frozen=True)
 class Metric:
     name: str
     type: str
@@ -236,6 +261,7 @@ class Metric:
     default_by: tuple[str, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
     tests: tuple[Any, ...] = ()
+    refusals: tuple[Refusal, ...] = ()
 
     @property
     def own_shape(self) -> bool:
