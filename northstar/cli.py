@@ -72,6 +72,22 @@ threads_option = click.option(
 )
 vars_option = click.option("--vars", "vars_", default=None, help="YAML mapping of vars, e.g. '{vat_rate: 0.2}'.")
 target_option = click.option("--target", "-t", default=None, help="Target in profiles.yml (dbt projects only).")
+
+
+def _keep_profiles_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.meta["profiles_dir"] = value
+
+
+profiles_dir_option = click.option(
+    "--profiles-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    expose_value=False,
+    callback=_keep_profiles_dir,
+    help="Folder holding profiles.yml (dbt projects only; default: $DBT_PROFILES_DIR, the current folder, ~/.dbt).",
+)
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="Print only errors and the summary.")
 full_refresh_option = click.option(
     "--full-refresh", is_flag=True, help="Rebuild every node (incremental models from scratch); keep nothing unchanged."
@@ -97,7 +113,7 @@ junit_option = click.option(
 
 
 def _common(func: Any) -> Any:
-    for option in reversed((project_dir_option, vars_option, target_option, threads_option)):
+    for option in reversed((project_dir_option, profiles_dir_option, vars_option, target_option, threads_option)):
         func = option(func)
     return func
 
@@ -112,7 +128,12 @@ def _load(project_dir: Path | None, vars_: str | None, target: str | None, threa
         root = find_project_root(project_dir)
     else:
         root = find_project_root(Path.cwd())
-    return load_project(root, cli_vars, target, threads, dict(os.environ))
+    env = dict(os.environ)
+    context = click.get_current_context(silent=True)
+    profiles_dir = context.meta.get("profiles_dir") if context else None
+    if profiles_dir is not None:  # as in dbt, the flag wins over $DBT_PROFILES_DIR
+        env["DBT_PROFILES_DIR"] = str(profiles_dir)
+    return load_project(root, cli_vars, target, threads, env)
 
 
 def _parse_vars(text: str | None) -> dict[str, Any]:

@@ -11,8 +11,18 @@ from conftest import query
 # Real dbt takes seconds to start, so comparing against it is opt-in: NORTHSTAR_TEST_DBT=1 with dbt-duckdb installed
 # in /tmp/dbtvenv (see bench/bench_engine.py) or on PATH.
 DBT = next((p for p in (Path("/tmp/dbtvenv/bin/dbt"), shutil.which("dbt")) if p and Path(p).is_file()), None)
+if os.environ.get("NORTHSTAR_TEST_DBT", "1") != "1":  # the path of a dbt executable
+    DBT = Path(os.environ["NORTHSTAR_TEST_DBT"])
 if not os.environ.get("NORTHSTAR_TEST_DBT"):
     DBT = None
+
+
+@pytest.fixture(autouse=True)
+def in_project_folder(tmp_path, monkeypatch):
+    """dbt-duckdb opens a relative `path:` from the working folder, so these tests run from the project's."""
+    (tmp_path / "project").mkdir()
+    monkeypatch.chdir(tmp_path / "project")
+
 
 DBT_PROJECT = {
     "dbt_project.yml": """
@@ -104,8 +114,8 @@ def test_dbt_project_without_profiles(make_project, run_cli, monkeypatch, tmp_pa
     result = run_cli(root, "build")
     assert result.exit_code == 2
     assert result.output == (
-        "Error: dbt_project.yml: dbt_project.yml found, but no profiles.yml (looked in the project, "
-        "$DBT_PROFILES_DIR and ~/.dbt). Add a profiles.yml with a duckdb target.\n"
+        "Error: dbt_project.yml: dbt_project.yml found, but no profiles.yml (looked in the working folder, the "
+        "project, $DBT_PROFILES_DIR and ~/.dbt). Add a profiles.yml with a duckdb target.\n"
     )
 
 
@@ -167,6 +177,7 @@ def test_benchmark_project_builds(tmp_path, run_cli, monkeypatch):
     from bench_engine import generate_project, warehouse_contents
 
     root = generate_project(tmp_path / "bench", 8)
+    monkeypatch.chdir(root)
     result = run_cli(root, "build", "-q")
     assert result.exit_code == 0, result.output
     contents = warehouse_contents(root)

@@ -16,8 +16,10 @@ from typing import Any
 import duckdb
 
 from northstar.dag import DAG
+from northstar.engine.contracts import assert_contract, contract_enforced, contracted_table_statements
 from northstar.engine.incremental import incremental_statements
 from northstar.engine.materialize import comment_statements, create_statement, drop_statement, seed_statement
+from northstar.engine.seedshape import check_seed_shape
 from northstar.engine.source_lines import sql_error
 from northstar.errors import ExecutionError, NorthstarError
 from northstar.render.jinja import Relation
@@ -133,6 +135,7 @@ def _create_schema(cursor: duckdb.DuckDBPyConnection, relation: Relation, node: 
 
 def _build_seed(node: SeedNode, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> tuple[str, int]:
     relation = node.relation
+    check_seed_shape(node.abs_path, node.path, node.name, node.config.extra.get("delimiter"))
     _create_schema(cursor, relation, node, context)
     statement = seed_statement(
         relation, str(node.abs_path), node.config.column_types, node.config.extra.get("delimiter")
@@ -157,10 +160,21 @@ def _build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: Bu
         _run(cursor, hook, node)
     created: list[tuple] = []
     if materialized == "incremental":
+        if contract_enforced(node.config.as_dict()):
+            _check_contract(node, cursor)
+
         statements = incremental_statements(node, cursor, existing == wanted and not context.full_refresh)
         for statement in statements:
             _run(cursor, statement, node)
         verb = "built incremental"
+    elif contract_enforced(node.config.as_dict()):
+        _check_contract(node, cursor)
+        if materialized == "table":
+            for statement in contracted_table_statements(str(relation), node.sql, node.columns):
+                _run(cursor, statement, node, user_sql=node.sql)
+        else:
+            _run(cursor, create_statement(relation, node.sql, materialized), node, user_sql=node.sql)
+        verb = f"created {materialized}"
     else:
         _run(cursor, create_statement(relation, node.sql, materialized), node, user_sql=node.sql)
         verb = f"created {materialized}"
@@ -175,6 +189,13 @@ def _build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: Bu
     elif materialized != "view":
         rows = cursor.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
     return f"{verb} {relation}", rows
+
+
+def _check_contract(node: ModelNode, cursor: duckdb.DuckDBPyConnection) -> None:
+    try:
+        assert_contract(cursor, node.name, node.sql, node.columns, node.path, node.yaml_path or node.path)
+    except duckdb.Error as error:  # the SELECT itself does not run: report it as any model's SQL error
+        raise sql_error(node, node.sql, error, node.sql) from None
 
 
 def _document(

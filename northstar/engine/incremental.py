@@ -25,6 +25,7 @@ from sqlglot import exp
 from northstar.engine.materialize import create_statement
 from northstar.engine.source_lines import sql_error
 from northstar.errors import ExecutionError
+from northstar.project.config import unknown_strategy
 from northstar.render.jinja import Relation
 from northstar.render.manifest import ModelNode
 
@@ -42,6 +43,9 @@ def incremental_statements(node: ModelNode, cursor: duckdb.DuckDBPyConnection, e
     if not exists:
         return [create_statement(relation, node.sql, "table")]
     config = node.config
+    unknown = unknown_strategy(config, f"Model '{node.name}'")
+    if unknown:
+        raise ExecutionError(unknown + " It is checked now because this run is incremental.", node.path)
     keys = list(config.unique_key)
     strategy = config.incremental_strategy or ("merge" if keys else "append")
     if strategy != "append" and not keys:

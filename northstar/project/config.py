@@ -187,10 +187,13 @@ def build_config(
             path,
             line,
         )
+    # As in dbt-duckdb, the strategy only matters on an incremental run: an unknown one is warned about when the
+    # project compiles (unknown_strategy) and fails the model when an incremental run would use it.
     strategy = raw.pop("incremental_strategy", None)
-    if strategy is not None and strategy not in INCREMENTAL_STRATEGIES:
+    if strategy is not None and not (isinstance(strategy, str) and strategy.strip()):
         raise ProjectError(
-            f"{where} has incremental_strategy='{strategy}'. Use one of: {', '.join(INCREMENTAL_STRATEGIES)}.",
+            f"{where} has incremental_strategy={strategy!r}; it must be a name. "
+            f"Use one of: {', '.join(INCREMENTAL_STRATEGIES)}.",
             path,
             line,
         )
@@ -224,6 +227,20 @@ def build_config(
 
 
 _FIELDS = {"schema", "alias", "tags", "enabled", "unique_key", "pre_hook", "post_hook", "meta"}
+
+
+def unknown_strategy(config: NodeConfig, where: str) -> str | None:
+    """Why an incremental model's strategy cannot run, or None; dbt-duckdb checks this only on incremental runs.
+
+    >>> unknown_strategy(NodeConfig("incremental", incremental_strategy="by_day"), "Model 'm'")
+    "Model 'm' has incremental_strategy='by_day', which Northstar cannot run. Use one of: append, merge, delete+insert."
+    """
+    strategy = config.incremental_strategy
+    if config.materialized != "incremental" or strategy is None or strategy in INCREMENTAL_STRATEGIES:
+        return None
+    return f"{where} has incremental_strategy='{strategy}', which Northstar cannot run. " + (
+        f"Use one of: {', '.join(INCREMENTAL_STRATEGIES)}."
+    )
 
 
 def _check_types(known: Mapping[str, Any], where: str, path: str | None, line: int | None) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from northstar.errors import ProjectError
+from northstar.errors import ProjectError, did_you_mean
 from northstar.project import yamlfile
 from northstar.project.settings import DBT_PROJECT_FILE, ProjectConfig, Target, thread_count
 from northstar.project.yamlfile import expect_mapping
@@ -28,17 +28,96 @@ def _render_env_vars(value: Any, env: Mapping[str, str], path: Path) -> Any:
     return value
 
 
+# dbt_project.yml keys Northstar reads.
+_READ_KEYS = {
+    "name",
+    "version",
+    "config-version",
+    "profile",
+    "model-paths",
+    "source-paths",
+    "seed-paths",
+    "data-paths",
+    "macro-paths",
+    "test-paths",
+    "metric-paths",
+    "snapshot-paths",
+    "target-path",
+    "vars",
+    "models",
+    "seeds",
+    "data_tests",
+    "tests",
+}
+# Keys that change nothing Northstar builds: where dbt writes logs and docs, what `dbt clean` deletes, the version
+# pin, the query comment, behaviour flags of dbt itself, access rules between groups, analyses (never built).
+_NO_EFFECT_KEYS = {
+    "require-dbt-version",
+    "clean-targets",
+    "log-path",
+    "packages-install-path",
+    "docs-paths",
+    "asset-paths",
+    "analysis-paths",
+    "query-comment",
+    "flags",
+    "restrict-access",
+    "exposures",
+    "semantic-models",
+    "saved-queries",
+    "metrics",
+    "unit_tests",
+    "snapshots",
+}
+# Keys that would change what is built, which Northstar cannot honour yet: refused by name rather than ignored.
+_REFUSED_KEYS = {
+    "on-run-start": "run hooks (on-run-start/on-run-end) are not supported yet; move the statements into a model's "
+    "pre_hook/post_hook or run them separately",
+    "on-run-end": "run hooks (on-run-start/on-run-end) are not supported yet; move the statements into a model's "
+    "pre_hook/post_hook or run them separately",
+    "dispatch": "adapter.dispatch search orders are not supported yet (packages are not read)",
+    "quoting": "quoting config is not supported: Northstar quotes identifiers only where DuckDB needs it",
+    "sources": "source configs in dbt_project.yml are not supported yet; set them in the sources' YAML",
+}
+
+
+def _check_project_keys(data: yamlfile.YamlDict, path: str) -> None:
+    for key in data:
+        name = str(key)
+        if name in _READ_KEYS or name in _NO_EFFECT_KEYS:
+            continue
+        line = data.line_of(name)
+        if name in _REFUSED_KEYS:
+            raise ProjectError(f"'{name}': {_REFUSED_KEYS[name]}. Remove the key to build with Northstar.", path, line)
+        known = sorted(_READ_KEYS | _NO_EFFECT_KEYS)
+        raise ProjectError(
+            f"Unknown key '{name}' in dbt_project.yml.{did_you_mean(name, known)} Keys dbt knows: {', '.join(known)}.",
+            path,
+            line,
+        )
+
+
 def _find_profiles(root: Path, env: Mapping[str, str]) -> Path:
-    candidates = [root / "profiles.yml"]
+    """Where dbt finds ``profiles.yml``: ``--profiles-dir`` or ``$DBT_PROFILES_DIR`` alone when set (the CLI passes
+    ``--profiles-dir`` as ``DBT_PROFILES_DIR``), else the working folder, then (Northstar only) the project folder,
+    then ``~/.dbt``."""
     if env.get("DBT_PROFILES_DIR"):
-        candidates.insert(0, Path(env["DBT_PROFILES_DIR"]) / "profiles.yml")
-    candidates.append(Path.home() / ".dbt" / "profiles.yml")
+        folder = Path(env["DBT_PROFILES_DIR"])
+        if (folder / "profiles.yml").is_file():
+            return folder / "profiles.yml"
+        raise ProjectError(
+            f"No profiles.yml in {folder} (named by --profiles-dir or $DBT_PROFILES_DIR). "
+            "Point it at the folder holding profiles.yml.",
+            DBT_PROJECT_FILE,
+        )
+    folders = (Path.cwd(), root, Path.home() / ".dbt")
+    candidates = dict.fromkeys(folder / "profiles.yml" for folder in folders)
     for candidate in candidates:
         if candidate.is_file():
             return candidate
     raise ProjectError(
-        "dbt_project.yml found, but no profiles.yml (looked in the project, $DBT_PROFILES_DIR and ~/.dbt). "
-        "Add a profiles.yml with a duckdb target.",
+        "dbt_project.yml found, but no profiles.yml (looked in the working folder, the project, "
+        "$DBT_PROFILES_DIR and ~/.dbt). Add a profiles.yml with a duckdb target.",
         DBT_PROJECT_FILE,
     )
 
@@ -56,6 +135,7 @@ def load_dbt_config(
     if "name" not in data:
         raise ProjectError("dbt_project.yml has no 'name'.", DBT_PROJECT_FILE, 1)
     name = str(data["name"])
+    _check_project_keys(data, DBT_PROJECT_FILE)
     profile_name = str(data.get("profile") or name)
 
     profiles_path = _find_profiles(root, env)
@@ -88,7 +168,9 @@ def load_dbt_config(
     target = Target(
         name=target_name,
         schema=str(output.get("schema", "main")),
-        path=db_path if db_path.is_absolute() else root / db_path,
+        # DuckDB opens a relative path from the working folder, so dbt-duckdb builds `path: dev.duckdb` there, even
+        # with --project-dir elsewhere; so does Northstar.
+        path=db_path if db_path.is_absolute() else Path.cwd() / db_path,
         threads=threads or thread_count(output.get("threads"), profiles_path, None),
         profile_name=profile_name,
     )
@@ -117,6 +199,7 @@ def load_dbt_config(
         macro_paths=paths("macro-paths", default="macros"),
         test_paths=paths("test-paths", default="tests"),
         metric_paths=paths("metric-paths", default="models"),
+        snapshot_paths=paths("snapshot-paths", default="snapshots"),
         target_path=str(data.get("target-path", "target")),
         vars={**project_vars, **cli_vars},
         models={**{k: v for k, v in (data.get("models") or {}).items() if k.startswith("+")}, **models},

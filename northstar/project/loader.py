@@ -10,6 +10,7 @@ Nothing here renders Jinja or touches DuckDB; the result is plain frozen data th
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +126,7 @@ class Column:
     tests: tuple[Any, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
     line: int | None = None
+    constraints: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -327,6 +329,7 @@ def load_project(
                 props.path,
                 props.line,
             )
+    _refuse_snapshots(config, yaml_docs)
     return Project(
         config=config,
         models=models,
@@ -336,6 +339,33 @@ def load_project(
         test_files=tuple(_files(config, config.test_paths, "*.sql")),
         yaml_docs=yaml_docs,
     )
+
+
+_SNAPSHOT_BLOCK = re.compile(r"{%-?\s*snapshot\s+(\w+)")
+
+
+def _refuse_snapshots(config: ProjectConfig, docs: tuple[YamlDoc, ...]) -> None:
+    """Snapshots are not built yet; one in the project is an error rather than a build that silently lacks it."""
+    how = "Snapshots are not supported yet: build them with dbt, or move the file out of the project to build the rest."
+    for doc in docs:
+        if doc.data.get("snapshots"):
+            raise ProjectError(f"'snapshots:' declares a snapshot. {how}", doc.path, doc.data.line_of("snapshots"))
+    for base in config.snapshot_paths:
+        folder = config.root / base
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            rel = path.relative_to(config.root).as_posix()
+            if path.suffix == ".sql":
+                text = read_source(path, rel)
+                match = _SNAPSHOT_BLOCK.search(text)
+                if match:
+                    line = text.count("\n", 0, match.start()) + 1
+                    raise ProjectError(f"Snapshot '{match.group(1)}' ({{% snapshot %}}). {how}", rel, line)
+            elif path.suffix in (".yml", ".yaml"):
+                data = yamlfile.load(path, rel)
+                if isinstance(data, YamlDict) and data.get("snapshots"):
+                    raise ProjectError(f"'snapshots:' declares a snapshot. {how}", rel, data.line_of("snapshots"))
 
 
 def _files(config: ProjectConfig, paths: tuple[str, ...], pattern: str) -> list[str]:
@@ -378,6 +408,7 @@ def _columns(entry: YamlDict, path: str) -> tuple[Column, ...]:
                 tests=tuple(expect_list(column.get("data_tests", column.get("tests")), "data_tests", path)),
                 meta=column.get("meta") or {},
                 line=column.line,
+                constraints=tuple(expect_list(column.get("constraints"), "constraints", path, column.line)),
             )
         )
     return tuple(columns)

@@ -54,6 +54,7 @@ class ProjectConfig:
     macro_paths: tuple[str, ...] = ("macros",)
     test_paths: tuple[str, ...] = ("tests",)
     metric_paths: tuple[str, ...] = ("metrics",)
+    snapshot_paths: tuple[str, ...] = ("snapshots",)
     target_path: str = "target"
     vars: Mapping[str, Any] = field(default_factory=dict)
     models: Mapping[str, Any] = field(default_factory=dict)

@@ -21,6 +21,7 @@ from typing import Any
 import jinja2
 
 from northstar.dag import DAG
+from northstar.engine.contracts import check_declaration
 from northstar.errors import CompileError
 from northstar.project.config import (
     NodeConfig,
@@ -28,6 +29,7 @@ from northstar.project.config import (
     merge_config,
     misspelt_config_keys,
     resolve_folder_config,
+    unknown_strategy,
     unused_config_paths,
 )
 from northstar.project.loader import Column, ModelFile, Project, Seed, SourceTable, read_source, schema_for
@@ -289,6 +291,17 @@ def compile_project(
                 f"Model '{p.model.name}' is empty: a model is one select statement. Write it, or delete the file.",
                 p.model.path,
             )
+        check_declaration(
+            p.model.name,
+            config.materialized,
+            config.as_dict(),
+            props.columns if props else (),
+            p.model.path,
+            props.path if props else None,
+        )
+        unknown = unknown_strategy(config, f"Model '{p.model.name}'")
+        if unknown:  # dbt-duckdb builds the first run as a table and fails only an incremental run: warn, as early
+            warn(f"Warning: {p.model.path}: {unknown} The first build makes a table; an incremental run will fail.")
         node = ModelNode(
             unique_id=by_name[p.model.name],
             name=p.model.name,

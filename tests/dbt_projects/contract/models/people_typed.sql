@@ -1,0 +1,1 @@
+select id::integer as id, name, age::smallint as age from {{ ref('people') }}

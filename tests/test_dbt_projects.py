@@ -1,0 +1,283 @@
+"""The dbt compatibility suite: each folder of tests/dbt_projects/ is a small dbt project exercising one dbt feature.
+
+Northstar builds each and the resulting tables are compared whole. With NORTHSTAR_TEST_DBT=1 (or the path of a dbt
+executable with dbt-duckdb) the same project is also built by dbt, and every relation is compared table by table.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import timeless
+
+PROJECTS = Path(__file__).resolve().parent / "dbt_projects"
+
+
+def _dbt() -> str | None:
+    wanted = os.environ.get("NORTHSTAR_TEST_DBT")
+    if not wanted:
+        return None
+    if wanted != "1":
+        return wanted
+    found = next((p for p in (Path("/tmp/dbtvenv/bin/dbt"), shutil.which("dbt")) if p and Path(p).is_file()), None)
+    return str(found) if found else None
+
+
+DBT = _dbt()
+with_dbt = pytest.mark.skipif(DBT is None, reason="set NORTHSTAR_TEST_DBT=1 (or =path/to/dbt) to compare with dbt")
+
+
+def copy_project(name: str, into: Path, files: Mapping[str, str | None] | None = None) -> Path:
+    """A copy of tests/dbt_projects/NAME with ``files`` written over it (None deletes a file)."""
+    shutil.copytree(PROJECTS / name, into)
+    for relative, text in (files or {}).items():
+        path = into / relative
+        if text is None:
+            path.unlink()
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return into
+
+
+def tables(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every relation a build made (but Northstar's own bookkeeping), as 'schema.name' -> its rows, sorted."""
+    if not warehouse.exists():
+        return {}
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        names = connection.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema not in ('information_schema', 'pg_catalog') and table_schema not like '%northstar%' "
+            "order by 1, 2"
+        ).fetchall()
+        return {
+            f"{schema}.{name}": connection.execute(f'select * from "{schema}"."{name}" order by all').fetchall()
+            for schema, name in names
+        }
+
+
+@pytest.fixture
+def northstar(tmp_path, monkeypatch, run_cli):
+    """``northstar(name, files, *args)``: build a copy of a suite project from its folder (as dbt-duckdb, a relative
+    warehouse path is relative to the working folder) and return (exit code, output, tables)."""
+
+    def run(name: str, files: Mapping[str, str | None] | None = None, *args: str) -> tuple[int, str, dict]:
+        root = copy_project(name, tmp_path / "northstar", files)
+        monkeypatch.chdir(root)
+        result = run_cli(root, *(args or ("build",)))
+        return result.exit_code, timeless(result.output), tables(root / "warehouse.duckdb")
+
+    return run
+
+
+def dbt(tmp_path: Path, name: str, files: Mapping[str, str | None] | None = None, *args: str) -> tuple[int, str, dict]:
+    """The same project built by dbt-duckdb in its own copy."""
+    assert DBT is not None
+    root = copy_project(name, tmp_path / "dbt", files)
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
+    completed = subprocess.run(
+        [DBT, *(args or ("build",)), "--profiles-dir", str(root), "--project-dir", str(root)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    return completed.returncode, completed.stdout + completed.stderr, tables(root / "warehouse.duckdb")
+
+
+def same_as_dbt(tmp_path: Path, name: str, files: Mapping[str, str | None] | None, ours: dict, *args: str) -> str:
+    """Build with dbt and assert it made the same relations with the same rows; returns dbt's output."""
+    code, output, theirs = dbt(tmp_path, name, files, *args)
+    assert code == 0, output
+    assert ours == theirs
+    return output
+
+
+# --- contracts ---------------------------------------------------------------------------------------------------
+
+CONTRACT_TABLES = {
+    "main.people": [(1, "Ann", 34), (2, "Bob", 27)],
+    "main.people_typed": [(1, "Ann", 34), (2, "Bob", 27)],
+}
+
+
+def test_an_enforced_contract_that_holds_builds_with_its_constraints(northstar, tmp_path):
+    code, output, built = northstar("contract")
+    assert code == 0, output
+    assert built == CONTRACT_TABLES
+    with duckdb.connect("warehouse.duckdb", read_only=True) as connection:
+        ddl = connection.execute("select sql from duckdb_tables() where table_name = 'people_typed'").fetchall()
+    assert ddl == [
+        ('CREATE TABLE people_typed(id INTEGER PRIMARY KEY, "name" VARCHAR, age SMALLINT, CHECK((age > 0)));',)
+    ]
+    if DBT:
+        same_as_dbt(tmp_path, "contract", None, built)
+
+
+WRONG_TYPE = {"models/people_typed.sql": "select id::integer as id, name, age from {{ ref('people') }}\n"}
+
+
+def test_an_enforced_contract_with_a_wrong_type_fails_the_model(northstar, tmp_path):
+    code, output, built = northstar("contract", WRONG_TYPE)
+    assert code == 1
+    assert output.split("\n\n")[-1] == (
+        "ERROR models/people_typed.sql: Model 'people_typed' has an enforced contract that failed: the name, "
+        "data_type and number of its columns in models/schema.yml must match what its SELECT returns.\n"
+        "| column_name | definition_type | contract_type | mismatch_reason    |\n"
+        "| ----------- | --------------- | ------------- | ------------------ |\n"
+        "| age         | BIGINT          | SMALLINT      | data type mismatch |\n"
+    )
+    assert built == {}  # nothing published
+    if DBT:
+        code, output, _ = dbt(tmp_path, "contract", WRONG_TYPE)
+        assert code == 1
+        assert "This model has an enforced contract that failed." in output
+        assert "| age         | INTEGER         | SMALLINT      | data type mismatch |" in output
+
+
+def test_a_contract_column_without_data_type_is_refused_at_its_line(northstar):
+    schema = "version: 2\nmodels:\n  - name: people_typed\n    config:\n      contract: {enforced: true}\n"
+    schema += "    columns:\n      - name: id\n        data_type: int\n      - name: name\n"
+    code, output, built = northstar("contract", {"models/schema.yml": schema})
+    assert (code, output) == (
+        2,
+        "Error: models/schema.yml:9: Model 'people_typed' has an enforced contract, so column 'name' needs a "
+        "data_type (e.g. data_type: integer).\n",
+    )
+
+
+# --- silent acceptance: seeds, snapshots, strategies, paths --------------------------------------------------------
+
+RAGGED = {"seeds/orders.csv": "a,b\n1,2\n3\n4,5,6,7\n"}
+
+
+def test_a_ragged_seed_is_an_error_naming_the_line_and_nothing_is_published(northstar, tmp_path):
+    code, output, built = northstar("basic", RAGGED)
+    assert code == 1
+    assert output.split("\n\n")[-1] == (
+        "ERROR seeds/orders.csv:3: Seed 'orders': line 3 has 1 field, but the header (line 1) has 2. Give every "
+        "line 2 fields separated by ',' (quote values that contain ','), or set the seed's delimiter in its config.\n"
+    )
+    assert built == {}
+    if DBT:  # dbt refuses it too (agate)
+        assert dbt(tmp_path, "basic", RAGGED)[0] == 1
+
+
+def test_an_unclosed_quote_in_a_seed_is_an_error_naming_the_line(northstar):
+    code, output, built = northstar("basic", {"seeds/orders.csv": 'order_id,customer_id,amount\n1,"x,3\n'})
+    assert code == 1
+    assert output.split("\n\n")[-1].startswith(
+        "ERROR seeds/orders.csv:2: Seed 'orders' is not valid CSV at line 2: unexpected end of data."
+    )
+    assert built == {}
+
+
+def test_a_snapshot_is_refused_not_skipped(northstar):
+    snapshot = "{% snapshot orders_snapshot %}\n{{ config(unique_key='order_id', strategy='check', check_cols='all') }}"
+    snapshot += "\nselect * from {{ ref('orders') }}\n{% endsnapshot %}\n"
+    code, output, _ = northstar("basic", {"snapshots/orders_snapshot.sql": "-- history\n" + snapshot})
+    assert (code, output) == (
+        2,
+        "Error: snapshots/orders_snapshot.sql:2: Snapshot 'orders_snapshot' ({% snapshot %}). Snapshots are not "
+        "supported yet: build them with dbt, or move the file out of the project to build the rest.\n",
+    )
+    yaml_snapshot = "snapshots:\n  - name: s\n    relation: ref('orders')\n"
+    code, output, _ = northstar_again(northstar, {"snapshots/s.yml": yaml_snapshot})
+    assert output == (
+        "Error: snapshots/s.yml:1: 'snapshots:' declares a snapshot. Snapshots are not supported yet: build them "
+        "with dbt, or move the file out of the project to build the rest.\n"
+    )
+
+
+def northstar_again(northstar, files):
+    shutil.rmtree(Path.cwd())
+    return northstar("basic", files)
+
+
+def test_run_hooks_in_dbt_project_yml_are_refused_by_name(northstar):
+    project = "name: basic\nconfig-version: 2\nprofile: compat\non-run-end:\n  - select 1\n"
+    code, output, _ = northstar("basic", {"dbt_project.yml": project})
+    assert (code, output) == (
+        2,
+        "Error: dbt_project.yml:4: 'on-run-end': run hooks (on-run-start/on-run-end) are not supported yet; move "
+        "the statements into a model's pre_hook/post_hook or run them separately. Remove the key to build with "
+        "Northstar.\n",
+    )
+    code, output, _ = northstar_again(northstar, {"dbt_project.yml": "name: basic\nprofile: compat\nmodel-path: [m]\n"})
+    assert output.startswith("Error: dbt_project.yml:3: Unknown key 'model-path' in dbt_project.yml. Did you mean")
+
+
+UNKNOWN_STRATEGY = {
+    "models/customers.sql": (
+        "{{ config(materialized='incremental', incremental_strategy='incremental_by_time_range') }}\n"
+        "select customer_id, count(*) as orders, sum(amount) as revenue\nfrom {{ ref('orders') }}\ngroup by 1\n"
+    )
+}
+
+
+def test_an_unknown_incremental_strategy_builds_first_and_fails_when_used(northstar, tmp_path, run_cli):
+    code, output, built = northstar("basic", UNKNOWN_STRATEGY)
+    assert code == 0, output
+    assert output.splitlines()[0] == (
+        "Warning: models/customers.sql: Model 'customers' has incremental_strategy='incremental_by_time_range', "
+        "which Northstar cannot run. Use one of: append, merge, delete+insert. The first build makes a table; an "
+        "incremental run will fail."
+    )
+    assert built["main.customers"] == [(1, 2, 30), (2, 1, 5)]
+    (Path.cwd() / "seeds" / "orders.csv").write_text("order_id,customer_id,amount\n4,3,1\n")  # new rows to add
+    again = run_cli(Path.cwd(), "build")
+    assert again.exit_code == 1
+    assert again.output.split("\n\n")[-1] == (
+        "ERROR models/customers.sql: Model 'customers' has incremental_strategy='incremental_by_time_range', "
+        "which Northstar cannot run. Use one of: append, merge, delete+insert. It is checked now because this run "
+        "is incremental.\n"
+    )
+    if DBT:  # dbt-duckdb: the first run builds, the incremental one fails
+        same_as_dbt(tmp_path, "basic", UNKNOWN_STRATEGY, built)
+        env = {**os.environ, "DO_NOT_TRACK": "1"}
+        rerun = subprocess.run(
+            [DBT, "build", "--profiles-dir", "."], cwd=tmp_path / "dbt", capture_output=True, env=env
+        )
+        assert rerun.returncode == 1
+
+
+def test_project_dir_resolves_a_relative_warehouse_path_against_the_working_folder(tmp_path, monkeypatch, run_cli):
+    root = copy_project("basic", tmp_path / "project")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = run_cli(root, "build", "-q")
+    assert result.exit_code == 0, result.output
+    assert tables(elsewhere / "warehouse.duckdb")["main.customers"] == [(1, 2, 30), (2, 1, 5)]
+    assert not (root / "warehouse.duckdb").exists()
+    if DBT:
+        shutil.copytree(PROJECTS / "basic", tmp_path / "dbt")
+        (tmp_path / "dbt_cwd").mkdir()
+        args = [DBT, "build", "--project-dir", str(tmp_path / "dbt"), "--profiles-dir", str(tmp_path / "dbt")]
+        assert subprocess.run(args, cwd=tmp_path / "dbt_cwd", capture_output=True).returncode == 0
+        assert tables(tmp_path / "dbt_cwd" / "warehouse.duckdb") == tables(elsewhere / "warehouse.duckdb")
+
+
+def test_profiles_dir_option_and_env_var(tmp_path, monkeypatch, run_cli):
+    root = copy_project("basic", tmp_path / "project")
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (root / "profiles.yml").rename(profiles / "profiles.yml")
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("DBT_PROFILES_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert run_cli(root, "build", "-q", "--profiles-dir", str(profiles)).exit_code == 0
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(tmp_path))
+    result = run_cli(root, "build", "-q")
+    assert result.output == (
+        f"Error: dbt_project.yml: No profiles.yml in {tmp_path} (named by --profiles-dir or $DBT_PROFILES_DIR). "
+        "Point it at the folder holding profiles.yml.\n"
+    )
+    assert run_cli(root, "build", "-q", "--profiles-dir", str(profiles)).exit_code == 0  # the flag wins
