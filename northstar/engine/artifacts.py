@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from northstar import __version__
+from northstar import lineage as column_lineage
 from northstar.checks.datatests import manifest_entry as test_entry
 from northstar.engine.execute import NodeResult
 from northstar.jsonfile import write_json
@@ -189,8 +190,6 @@ def lineage_sections(manifest: Manifest, nodes: dict[str, Any], sources: dict[st
 
     Lineage is cached in target/, so a build pays only for the models that changed.
     """
-    from northstar import lineage as column_lineage
-
     # A broken metric YAML leaves the metrics out here: the metric commands report it themselves.
     lineage = column_lineage.project_lineage(manifest, strict=False)
     layer = lineage.layer

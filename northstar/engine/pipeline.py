@@ -22,6 +22,7 @@ import duckdb
 
 from northstar.checks import datatests
 from northstar.checks import run as testrun
+from northstar.checks.junit import write_junit
 from northstar.console import Reporter
 from northstar.engine import artifacts, selection
 from northstar.engine.execute import BLOCKING, BuildContext, NodeResult, build_node, run_dag
@@ -314,6 +315,4 @@ def _write_artifacts(manifest: Manifest, results: list[NodeResult], elapsed: flo
     artifacts.write_manifest(manifest, target)
     artifacts.write_run_results(target, results, elapsed, manifest.render_env.invocation_id, args, relations)
     if options.junit_xml is not None:
-        from northstar.checks.junit import write_junit
-
         write_junit(options.junit_xml, manifest, results, elapsed)

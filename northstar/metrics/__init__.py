@@ -6,13 +6,20 @@ Modules: ``spec`` (the frozen dataclasses), ``reader`` (YAML -> spec, shape erro
 conversion, funnel, uplift), ``query`` (run and format), ``cache`` (compiled SQL per request), ``nodes`` (metrics as
 DAG nodes for ``metrics build``), ``checks`` (metric tests), ``cli`` (what the commands call).
 
-The public API, used by the CLI and by lineage:
+The public API, used by the CLI and by lineage (here on the example project at the repository root):
 
->>> from northstar.metrics import load_semantics, metric_sql, list_metrics    # doctest: +SKIP
+>>> from pathlib import Path
+>>> from northstar.project.loader import load_project
+>>> project = load_project(Path("."))
 >>> sem = load_semantics(project)              # a Project or a Manifest; validated once
 >>> print(metric_sql(project, "north_star"))   # DuckDB SQL at the metric's default grain and dimensions
+WITH orders AS (
+  /* orders: completed_orders = count of case when is_completed then order_id end, per metric_time__month; ...
+  SELECT
+    CAST(DATE_TRUNC('MONTH', orders.ordered_at) AS DATE) AS metric_time__month,
+...
 >>> [(m.name, m.semantic_models, m.measures, m.dimensions) for m in list_metrics(project)][0]
-('north_star', ('orders',), ('crm_orders',), ('orders.ordered_at', 'order__is_crm_attributed'))
+('revenue', ('orders',), ('revenue',), ('orders.ordered_at',))
 
 ``metric_sql`` reads only warehouse relations (the models the semantic models name with ``ref()``).
 ``list_metrics`` returns :class:`~northstar.metrics.resolve.MetricInfo` values: name, type, description, owner, the
@@ -24,6 +31,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+# Every module of the package runs this file first (`metrics query` answered from the cache imports
+# metrics.cache): the imports of the functions below stay inside them so that path stays free of sqlglot and Jinja.
 if TYPE_CHECKING:
     from northstar.metrics.resolve import MetricInfo, Semantics
     from northstar.project.loader import Project

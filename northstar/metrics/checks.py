@@ -30,6 +30,8 @@ from typing import Any
 
 from sqlglot import exp
 
+from northstar.checks.config import TestConfig
+from northstar.checks.datatests import TestNode
 from northstar.errors import CompileError
 from northstar.metrics.builders import period_series, relation_table
 from northstar.metrics.compile import Request, compile_expression, default_request, render
@@ -44,9 +46,6 @@ _COMMON = {"name", "severity", "description"}
 
 def metric_tests(sem: Any, metric_nodes: Mapping[str, Any], prefix: str) -> list[Any]:
     """A ``TestNode`` for every test of every metric."""
-    from northstar.checks.config import TestConfig
-    from northstar.checks.datatests import TestNode
-
     tests = []
     for metric in sem.spec.metrics:
         if metric.name not in metric_nodes:  # refused: reported once by add_metrics

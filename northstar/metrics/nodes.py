@@ -18,7 +18,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+import duckdb
+
 from northstar.dag import DAG
+from northstar.engine.execute import NodeResult, document_statements
+from northstar.engine.materialize import create_statement
 from northstar.errors import CompileError, ExecutionError, NorthstarError, ProjectError
 from northstar.project.loader import Column
 from northstar.render.jinja import Relation
@@ -219,11 +223,6 @@ def column_docs(sem: Any, metric: Any, request: Any) -> dict[str, str]:
 
 def run_metric(node: MetricNode, cursor: Any, context: Any) -> Any:
     """Materialize one metric as a table with its comments; a DuckDB error fails the node, naming the metric file."""
-    import duckdb
-
-    from northstar.engine.execute import NodeResult, document_statements
-    from northstar.engine.materialize import create_statement
-
     start = time.perf_counter()
     relation = node.relation
     try:

@@ -55,6 +55,7 @@ def run_sql(warehouse: Path, sql: str) -> tuple[tuple[str, ...], list[tuple]]:
 
 def run_query(project_or_manifest: Any, request: Request) -> QueryResult:
     """Compile ``request`` and run it against the project's warehouse."""
+    # Imported here: `metrics query` answered from the cache imports this module but never compiles.
     from northstar.metrics import load_semantics, project_of
     from northstar.metrics.compile import compile_request
 
