@@ -189,9 +189,9 @@ def semantic_lineage(
         key = [(e.name, e.expr) for e in elements], str(node.relation)
 
         def select(elements=elements, node=node) -> exp.Expr:
-            return exp.select(
-                *(exp.alias_(sqlglot.parse_one(e.expr, dialect="duckdb"), e.name, quoted=False) for e in elements)
-            ).from_(exp.to_table(str(node.relation), dialect="duckdb"))
+            return exp.select(*(exp.alias_(e.sql.copy(), e.name, quoted=False) for e in elements)).from_(
+                exp.to_table(str(node.relation), dialect="duckdb")
+            )
 
         result[uid] = _cached_analysis(uid, key, select, index, schemas, (parent,), cache, manifest)
     # semantic model -> (the model it reads, its lineage, its entities' names)

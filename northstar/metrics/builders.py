@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 
-import sqlglot
 from sqlglot import exp
 
 from northstar.errors import CompileError, ProjectError, did_you_mean
@@ -21,14 +19,9 @@ from northstar.metrics.spec import GRAINS, Measure, Metric, SemanticModel, Windo
 from northstar.render.jinja import Relation
 
 
-@lru_cache(maxsize=4096)  # YAML expressions repeat across metrics; parsing is the slow part
-def _parse(sql: str) -> exp.Expression:
-    return sqlglot.parse_one(sql, dialect="duckdb")
-
-
-def qualify(sql: str, alias: str) -> exp.Expression:
-    """Parse a column expression from YAML and prefix its bare columns with the table alias."""
-    tree = _parse(sql).copy()
+def qualify(sql: exp.Expression, alias: str) -> exp.Expression:
+    """A copy of a column expression from YAML with its bare columns prefixed by the table alias."""
+    tree = sql.copy()
     for column in tree.find_all(exp.Column):
         if not column.table:
             column.set("table", exp.to_identifier(alias))
@@ -115,7 +108,7 @@ class Rows:
             assert ref.join is not None
             target_entity = ref.owner.entity(ref.join.name)
             assert target_entity is not None
-            on = exp.EQ(this=qualify(ref.join.expr, self.alias), expression=qualify(target_entity.expr, alias))
+            on = exp.EQ(this=qualify(ref.join.sql, self.alias), expression=qualify(target_entity.sql, alias))
             table = relation_table(self.sem.relation(ref.owner)).as_(alias)
             select = select.join(table, on=on, join_type="left", copy=False)
         return select
@@ -130,12 +123,12 @@ class Rows:
             if known is not None and known.join != ref.join:
                 alias = f"{ref.owner.name}_{ref.join.name}"
             self.joins[alias] = ref
-        value = qualify(ref.expr, alias)
+        value = qualify(ref.sql, alias)
         return truncate(value, ref.grain) if ref.grain else value
 
     def time(self, measure: str) -> exp.Expression:
         dimension = self.sem.agg_time(self.model, measure, self.metric)
-        return qualify(dimension.expr, self.alias)
+        return qualify(dimension.sql, self.alias)
 
     def condition(self, condition: exp.Expression, measure: str, what: str) -> exp.Expression:
         """Replace the dimension names of a parsed condition by their expressions over these rows."""

@@ -66,7 +66,7 @@ def _leaf_select(c: Compiled, leaves: list[tuple[Leaf, str, Metric]]) -> tuple[e
     for leaf, name, _metric in leaves:
         measure = model.measure(leaf.measure)
         assert measure is not None
-        values.append((measure, qualify(measure.expr, rows.alias), name))
+        values.append((measure, qualify(measure.sql, rows.alias), name))
         described.append(f"{name} = {measure.agg.replace('_', ' ')} of {measure.expr}")
     conditions = rows.filters(first.filters, first.measure)
     if c.where is not None:
@@ -82,7 +82,7 @@ def _leaf_select(c: Compiled, leaves: list[tuple[Leaf, str, Metric]]) -> tuple[e
         # non-additive dimension, per period queried and per window_groupings entity, then aggregate those.
         dimension = model.dimension(semi.dimension)
         assert dimension is not None  # checked by resolve
-        at = qualify(dimension.expr, rows.alias)
+        at = qualify(dimension.sql, rows.alias)
         partition = [truncate(time.copy(), g.grain) for g in c.groups if g.is_time]
         partition += [rows.dimension(entity, "window_groupings") for entity in semi.groupings]
         edge = exp.Window(
@@ -127,7 +127,7 @@ def _cumulative_select(c: Compiled, leaf: Leaf, name: str, metric: Metric) -> tu
     rows = Rows(c.sem, model, metric)
     time = rows.time(leaf.measure)
     grain = next((g.grain for g in c.groups if g.is_time), None)
-    value = exp.alias_(aggregate(measure, qualify(measure.expr, rows.alias)), name, copy=False)
+    value = exp.alias_(aggregate(measure, qualify(measure.sql, rows.alias)), name, copy=False)
     conditions = rows.filters(with_filter(leaf.filters, params.measure.filter), leaf.measure)
     if c.where is not None:
         conditions.append(rows.condition(c.where, leaf.measure, "--where"))

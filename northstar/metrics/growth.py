@@ -68,9 +68,9 @@ def event_rows(
     entity_def = model.entity(entity)
     assert measure is not None and entity_def is not None
     rows = Rows(sem, model, metric)
-    value = qualify(measure.expr, rows.alias)
+    value = qualify(measure.sql, rows.alias)
     columns = [
-        exp.alias_(qualify(entity_def.expr, rows.alias), "entity", copy=False),
+        exp.alias_(qualify(entity_def.sql, rows.alias), "entity", copy=False),
         exp.alias_(rows.time(item.name), "event_at", copy=False),
         exp.alias_(value, "value", copy=False),
     ]
@@ -432,7 +432,7 @@ def _uplift(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
     exposed_at = rows.time(p.exposure.name)
     columns = [
         exp.alias_(exp.Window(this=exp.RowNumber()), "member_id", copy=False),
-        exp.alias_(qualify(entity.expr, rows.alias), "entity", copy=False),
+        exp.alias_(qualify(entity.sql, rows.alias), "entity", copy=False),
         exp.alias_(exposed_at, "exposed_at", copy=False),
         exp.alias_(arm, "arm", copy=False),
         *[exp.alias_(rows.dimension(g.name, "--by"), g.column, copy=False) for g in dims],

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import sqlglot
 from sqlglot import exp
 
 from northstar.errors import CompileError, ProjectError
@@ -173,7 +172,7 @@ def _formula(state: _Plan, metric: Metric, filters: tuple[str, ...], offset: Win
             expression=exp.func("nullif", den, exp.Literal.number(0)),
         )
     if isinstance(p, DerivedParams):
-        tree = sqlglot.parse_one(p.expr, dialect="duckdb")
+        tree = p.sql
         values = {item.ref: _input(state, metric, item, own, offset) for item in p.metrics}
 
         def swap(node: exp.Expression) -> exp.Expression:

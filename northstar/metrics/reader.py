@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from northstar.errors import CompileError
 from northstar.metrics.spec import (
@@ -62,6 +62,9 @@ from northstar.metrics.spec import (
 )
 from northstar.project.yamlfile import YamlDict, check_keys
 from northstar.render.refs import parse_relation_call
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 SEMANTIC_MODEL_KEYS = {
     "name",
@@ -262,8 +265,9 @@ def _entity(entry: YamlDict, owner: str, path: str) -> Entity:
     what = f"entity '{name}' of the {owner}"
     _check(entry, ENTITY_KEYS, what, path)
     kind = _choice(entry, "type", ENTITY_TYPES, f"The {what}", path)
-    expr = _sql_expr(entry, str(entry.get("expr") or name), what, path)
-    return Entity(name, kind, expr, str(entry.get("description") or ""), _line(entry))
+    expr = str(entry.get("expr") or name)
+    sql = _sql_expr(entry, expr, what, path)
+    return Entity(name, kind, expr, str(entry.get("description") or ""), _line(entry), sql=sql)
 
 
 def _dimension(entry: YamlDict, owner: str, path: str) -> Dimension:
@@ -276,8 +280,9 @@ def _dimension(entry: YamlDict, owner: str, path: str) -> Dimension:
     _check(params, {"time_granularity", "validity_params"}, f"the type_params of {what}", path)
     if kind == "time":
         granularity = _choice(params, "time_granularity", GRAINS, f"The {what}", path, default="day")
-    expr = _sql_expr(entry, str(name if entry.get("expr") is None else entry["expr"]), what, path)
-    return Dimension(name, kind, expr, granularity, str(entry.get("description") or ""), _line(entry))
+    expr = str(name if entry.get("expr") is None else entry["expr"])
+    sql = _sql_expr(entry, expr, what, path)
+    return Dimension(name, kind, expr, granularity, str(entry.get("description") or ""), _line(entry), sql=sql)
 
 
 def _measure(entry: YamlDict, owner: str, path: str) -> Measure:
@@ -294,7 +299,8 @@ def _measure(entry: YamlDict, owner: str, path: str) -> Measure:
             path,
             _line(entry),
         )
-    expr = _sql_expr(entry, str(name if entry.get("expr") is None else entry["expr"]), what, path)
+    expr = str(name if entry.get("expr") is None else entry["expr"])
+    sql = _sql_expr(entry, expr, what, path)
     return Measure(
         non_additive=_non_additive(entry.get("non_additive_dimension"), what, path, _line(entry)),
         name=name,
@@ -305,6 +311,7 @@ def _measure(entry: YamlDict, owner: str, path: str) -> Measure:
         discrete=bool(params.get("use_discrete_percentile", False)),
         description=str(entry.get("description") or ""),
         line=_line(entry),
+        sql=sql,
     )
 
 
@@ -328,12 +335,12 @@ def _non_additive(value: Any, what: str, path: str, line: int | None) -> NonAddi
     return NonAdditive(str(value["name"]), choice, tuple(str(g) for g in groupings))
 
 
-def _sql_expr(entry: Mapping, expr: str, what: str, path: str) -> str:
-    """``expr`` if it parses as SQL; else an error at its line (it used to surface as a sqlglot traceback)."""
+def _sql_expr(entry: Mapping, expr: str, what: str, path: str) -> exp.Expression:
+    """``expr`` parsed, once for every later use; an error at its line if it is not SQL."""
     import sqlglot  # here, not at the top: a cached `metrics query` reads no YAML and should import no sqlglot
 
     try:
-        sqlglot.parse_one(expr, dialect="duckdb")
+        return sqlglot.parse_one(expr, dialect="duckdb")
     except sqlglot.errors.SqlglotError:
         raise CompileError(
             f"The expr of the {what} is not valid SQL: {expr!r}. Write a column or an expression on the model's "
@@ -341,7 +348,6 @@ def _sql_expr(entry: Mapping, expr: str, what: str, path: str) -> str:
             path,
             _line(entry, "expr"),
         ) from None
-    return expr
 
 
 def _metric(entry: YamlDict, path: str) -> Metric:
@@ -376,7 +382,7 @@ def _metric(entry: YamlDict, path: str) -> Metric:
         refusals=tuple(_refusals(raw, path)) + tuple(_filter_refusals(entry, raw, path)),
         name=name,
         type=kind,
-        params=_params(kind, raw, what, path),
+        params=_params(kind, raw, what, path, where),
         where=where,
         description=str(entry.get("description") or "").strip(),
         label=str(entry.get("label") or ""),
@@ -437,7 +443,7 @@ def _required(raw: YamlDict, key: str, what: str, path: str) -> Any:
     return raw[key]
 
 
-def _params(kind: str, raw: YamlDict, what: str, path: str) -> Params:
+def _params(kind: str, raw: YamlDict, what: str, path: str, where: Where) -> Params:
     line = _line(raw)
 
     def measure(key: str, source: YamlDict = raw) -> MeasureInput:
@@ -464,7 +470,8 @@ def _params(kind: str, raw: YamlDict, what: str, path: str) -> Params:
         if not isinstance(items, list):
             raise CompileError(f"'metrics' of the {what} must be a list.", path, _line(raw, "metrics"))
         inputs = tuple(_metric_input(i, f"An input of {what}", path, _line(raw, "metrics")) for i in items)
-        return DerivedParams(str(_required(raw, "expr", what, path)), inputs)
+        expr = str(_required(raw, "expr", what, path))
+        return DerivedParams(expr, inputs, sql=_derived_expr(expr, what, where))
     if kind == "cumulative":
         source = raw.get("cumulative_type_params") or raw
         _check(source, {"measure", "window", "grain_to_date", "period_agg"} | set(raw), what, path)
@@ -594,3 +601,13 @@ def _and(left: str | None, right: str | None) -> str | None:
     if left and right:
         return f"({left}) AND ({right})"
     return left or right
+
+
+def _derived_expr(expr: str, what: str, where: Where) -> exp.Expression:
+    """A derived metric's ``expr``, parsed once; an error at the metric if it is not SQL."""
+    import sqlglot  # here, not at the top: a cached `metrics query` reads no YAML and should import no sqlglot
+
+    try:
+        return sqlglot.parse_one(expr, dialect="duckdb")
+    except sqlglot.errors.SqlglotError:  # ParseError, or TokenError: an unclosed quote
+        raise CompileError(f"The expr of derived {what} is not valid SQL: {expr!r}.", where.path, where.line) from None

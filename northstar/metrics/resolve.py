@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import sqlglot
 from sqlglot import exp
 
 from northstar.errors import CompileError, ProjectError, did_you_mean
@@ -64,6 +63,14 @@ class DimensionRef:
             return self.dimension.expr
         assert self.entity is not None
         return self.entity.expr
+
+    @property
+    def sql(self) -> exp.Expression:
+        """The expression, parsed when the YAML was read."""
+        if self.dimension is not None:
+            return self.dimension.sql
+        assert self.entity is not None
+        return self.entity.sql
 
     @property
     def is_time(self) -> bool:
@@ -517,14 +524,7 @@ def _check_filter(sem: Semantics, model: SemanticModel, text: str, metric: Metri
 
 def _check_derived_expr(metric: Metric, params: DerivedParams) -> None:
     """A derived expression may only name its inputs (by alias when given)."""
-    try:
-        parsed = sqlglot.parse_one(params.expr, dialect="duckdb")
-    except sqlglot.errors.SqlglotError:  # ParseError, or TokenError: an unclosed quote
-        raise CompileError(
-            f"The expr of derived metric '{metric.name}' is not valid SQL: {params.expr!r}.",
-            metric.where.path,
-            metric.where.line,
-        ) from None
+    parsed = params.sql
     refs = [item.ref for item in params.metrics]
     if parsed.find(exp.Query):
         raise CompileError(

@@ -1,14 +1,19 @@
 """Metric YAML as written: ``semantic_models`` and ``metrics`` as frozen dataclasses.
 
 :mod:`northstar.metrics.reader` builds them from YAML, checking the *shape* of each entry once and remembering
-where it was written; whether names refer to things that exist is checked by :mod:`northstar.metrics.resolve`.
+where it was written. SQL expressions are parsed once, there, and kept as sqlglot trees (``sql``) beside the text
+as written (``expr``, for messages and docs); the compiler copies a tree before changing it. Whether names refer
+to things that exist is checked by :mod:`northstar.metrics.resolve`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 GRAINS = ("day", "week", "month", "quarter", "year")
 AGGREGATIONS = ("sum", "count", "count_distinct", "average", "min", "max", "median", "percentile", "sum_boolean")
@@ -45,6 +50,7 @@ class Entity:
     expr: str
     description: str = ""
     line: int | None = None
+    sql: exp.Expression = field(kw_only=True, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class Dimension:
     granularity: str | None = None  # time dimensions only
     description: str = ""
     line: int | None = None
+    sql: exp.Expression = field(kw_only=True, compare=False, repr=False)
 
     @property
     def is_time(self) -> bool:
@@ -82,6 +89,7 @@ class Measure:
     description: str = ""
     line: int | None = None
     non_additive: NonAdditive | None = None
+    sql: exp.Expression = field(kw_only=True, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -151,6 +159,7 @@ class RatioParams:
 class DerivedParams:
     expr: str
     metrics: tuple[MetricInput, ...]
+    sql: exp.Expression = field(kw_only=True, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
