@@ -1,5 +1,8 @@
 """Run every benchmark: `.venv/bin/python bench/run.py` (full) or `... bench/run.py --quick` (a fast smoke run).
 
+`bench/run.py targets [--big] [--quick]` prints only the performance issue's table (`bench_targets.py`): whole
+processes against DuckDB alone in the same run; `--big` adds 30 models over 1M orders.
+
 The engine benchmark runs first; then every other ``bench/bench_*.py`` module's ``main()``, in name order. A module
 whose ``main`` takes a ``quick`` parameter gets the flag; all of them can also read ``NORTHSTAR_BENCH_QUICK=1``.
 One failing benchmark is reported and does not stop the others.
@@ -27,6 +30,11 @@ def modules() -> list[str]:
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
+    if "targets" in argv:
+        import bench_targets
+
+        bench_targets.main(quick=quick, big="--big" in argv)
+        return 0
     if quick:
         os.environ["NORTHSTAR_BENCH_QUICK"] = "1"
     failed = []
