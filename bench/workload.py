@@ -54,7 +54,8 @@ FROM range(1, {customers} + 1) t(i)""",
 FROM range(1, {orders} + 1) t(i)""",
         "order_items": f"""SELECT i AS order_item_id, CAST(1 + hash(i, 21) % {orders} AS BIGINT) AS order_id,
     CAST(1 + hash(i, 22) % 500 AS INTEGER) AS product_id, CAST(1 + hash(i, 23) % 3 AS INTEGER) AS quantity,
-    round(5 + (hash(i, 24) % 19500) / 100.0, 2) AS unit_price, CASE WHEN hash(i, 25) % 5 = 0 THEN 0.1 ELSE 0 END AS discount
+    round(5 + (hash(i, 24) % 19500) / 100.0, 2) AS unit_price,
+    CASE WHEN hash(i, 25) % 5 = 0 THEN 0.1 ELSE 0 END AS discount
 FROM range(1, {orders * 5 // 2} + 1) t(i)""",
         "sessions": f"""SELECT i AS session_id,
     CASE WHEN hash(i, 31) % 10 < 3 THEN NULL ELSE CAST(1 + hash(i, 32) % {customers} AS BIGINT) END AS customer_id,
@@ -84,11 +85,11 @@ def ensure_data(folder: Path, orders: int) -> Path:
 
 
 def ref(name: str) -> str:
-    return "{{ ref('%s') }}" % name
+    return "{{ ref('" + name + "') }}"
 
 
 def src(name: str) -> str:
-    return "{{ source('raw', '%s') }}" % name
+    return "{{ source('raw', '" + name + "') }}"
 
 
 def core_models() -> list[tuple[str, str, str]]:
@@ -321,7 +322,7 @@ def generate(out: Path, count: int, orders: int, threads: int = 1, name: str | N
     if tests:
         files["models/schema.yml"] = "version: 2\nmodels:\n" + "".join(tests)
     for model, folder, sql in written:
-        files[f"models/{folder}/{model}.sql"] = sql + "\n"
+        files[f"models/{folder}/{model}.sql"] = sql.strip() + "\n"
     for relative, text in files.items():
         path = project / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -330,7 +331,7 @@ def generate(out: Path, count: int, orders: int, threads: int = 1, name: str | N
     for model, _, sql in written:
         body = _SOURCE.sub(lambda m: f"read_parquet('{data}/{m.group(1)}.parquet')", sql)
         body = _REF.sub(lambda m: f"main.{m.group(1)}", body)
-        statements.append(f"CREATE OR REPLACE TABLE main.{model} AS\n{body};\n")
+        statements.append(f"CREATE OR REPLACE TABLE main.{model} AS\n{body.strip()};\n")
     (root / "compiled.sql").write_text("\n".join(statements), encoding="utf-8")
     return root
 
