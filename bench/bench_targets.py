@@ -49,8 +49,14 @@ class Sample:
     rss_mb: float
 
 
+# As a user's shell runs it: Python caches compiled modules (a pip install writes them; a bench run does on the
+# first, unmeasured, run of each row), which PYTHONDONTWRITEBYTECODE in a sandbox would turn off.
+ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
 def measure(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
     """Run one whole process; its wall time, CPU time and peak memory (from the kernel, for this child alone)."""
+    env = env or ENV
     with tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(list(command), cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env)
@@ -97,7 +103,12 @@ def _median(values: object) -> float:
 def alternate(
     repeat: int, tool: Callable[[], Sample], floor: Callable[[], Sample] | None = None
 ) -> tuple[list[Sample], list[Sample]]:
-    """``repeat`` runs of the tool and of the floor, one after the other, so both see the same neighbours."""
+    """``repeat`` runs of the tool and of the floor, one after the other, so both see the same neighbours; after one
+    unmeasured run of each (files in the page cache, compiled modules written, the warehouse there as between a
+    user's runs)."""
+    tool()
+    if floor is not None:
+        floor()
     tools, floors = [], []
     for _ in range(repeat):
         tools.append(tool())
@@ -122,7 +133,7 @@ def find_dbt() -> str | None:
 
 def dbt_run(dbt: str, project: Path) -> float:
     """One ``dbt run --full-refresh`` of a copy of the project (its own warehouse file), after one unmeasured run."""
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
+    env = {**ENV, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
     copy = project.with_name("dbt")
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(project, copy, ignore=shutil.ignore_patterns("target", "warehouse.duckdb*", ".warehouse*"))
@@ -135,8 +146,6 @@ def dbt_run(dbt: str, project: Path) -> float:
 def full_refresh_row(label: str, root: Path, repeat: int, target: str, dbt: str | None) -> Row:
     project = root / "project"
     run = lambda: measure(metrics("run", "--full-refresh", "--quiet"), project)  # noqa: E731
-    run()  # the warehouse exists, as between a user's runs; the floor's file too
-    floor_of(root)()
     tools, floors = alternate(repeat, run, floor_of(root))
     return Row(label, tools, floors, target, dbt_run(dbt, project) if dbt else None)
 
@@ -144,7 +153,6 @@ def full_refresh_row(label: str, root: Path, repeat: int, target: str, dbt: str 
 def no_change_row(label: str, root: Path, repeat: int, target: str) -> Row:
     project = root / "project"
     build = lambda: measure(metrics("build", "--quiet"), project)  # noqa: E731
-    build()  # tests and state in place; the runs measured then change nothing
     tools, _ = alternate(repeat, build)
     return Row(label, tools, [], target)
 
@@ -224,9 +232,8 @@ def parse_row(folder: Path, models: int, repeat: int) -> Row:
     )
     samples = []
     for _ in range(repeat):
-        out = subprocess.run(
-            [str(PYTHON), "-c", code, str(root / "project")], capture_output=True, text=True, check=True
-        ).stdout.split()
+        command = [str(PYTHON), "-c", code, str(root / "project")]
+        out = subprocess.run(command, capture_output=True, text=True, check=True, env=ENV).stdout.split()
         samples.append(Sample(float(out[0]), float(out[1]), 0.0))
     return Row(f"parse + render + DAG, {models:,} models (in-process)", samples, [], "< 3 s" if models >= 10000 else "")
 
