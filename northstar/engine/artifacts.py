@@ -180,7 +180,7 @@ def write_manifest(manifest: Manifest, target_dir: Path, extra: Mapping[str, Any
             if uid not in children:
                 children.append(uid)
     path = target_dir / "manifest.json"
-    write_json(path, data)
+    write_json(path, data, compact=True)
     return path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -82,11 +83,6 @@ class Lineage:
         self.graph = graph
         self.nodes = nodes
         self.layer = layer if layer is not None else SemanticLayer()
-        self._children: dict[ColumnRef, set[tuple[str, ColumnRef]]] = {}
-        for uid, node in nodes.items():
-            for column, deps in node.columns.items():
-                for kind, parent in deps.edges():
-                    self._children.setdefault(parent, set()).add((kind, ColumnRef(uid, column)))
         self._by_name = {g.name: uid for uid, g in graph.items()}
         self._rows_memo: dict[str, bool] = {}
         for uid, g in graph.items():
@@ -136,6 +132,17 @@ class Lineage:
                 self._rows_matter(n, seen | {uid}) for n in deps.rows if n not in seen and n != uid
             )
         return self._rows_memo[uid]
+
+    @functools.cached_property
+    def _children(self) -> dict[ColumnRef, set[tuple[str, ColumnRef]]]:
+        """Every column's readers. Indexed on the first downstream walk: writing manifest.json never needs it, and
+        indexing a 1,000-model project costs more than the rest of its lineage."""
+        children: dict[ColumnRef, set[tuple[str, ColumnRef]]] = {}
+        for uid, node in self.nodes.items():
+            for column, deps in node.columns.items():
+                for kind, parent in deps.edges():
+                    children.setdefault(parent, set()).add((kind, ColumnRef(uid, column)))
+        return children
 
     def children(self, ref: ColumnRef) -> list[tuple[str, ColumnRef]]:
         found = set(self._children.get(ref, ()))

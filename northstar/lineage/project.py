@@ -39,6 +39,7 @@ def model_lineage(
     index = RelationIndex(manifest)
     schemas: dict[str, dict[str, str]] = raw_schemas(manifest, built)
     result: dict[str, NodeLineage] = {}
+    raw = _raw_nodes(manifest)  # once: per model, it made a project's lineage quadratic
     for uid in manifest.dag.sorted():
         node = manifest.nodes.get(uid)
         if isinstance(node, (SeedNode, SourceNode)):
@@ -63,15 +64,18 @@ def model_lineage(
             )
             declared = {c.name: c.data_type for c in node.columns if c.data_type}
             types = {c: types.get(c) or declared.get(c) or "UNKNOWN" for c in lineage.output_columns}
-            lineage = NodeLineage(uid, _without_raw_rows(lineage.columns, manifest), types, lineage.unresolved)
+            lineage = NodeLineage(uid, _without_raw_rows(lineage.columns, raw), types, lineage.unresolved)
             result[uid] = lineage
             schemas[uid] = dict(types)
     return result
 
 
-def _without_raw_rows(columns: Mapping[str, Deps], manifest: Manifest) -> dict[str, Deps]:
+def _raw_nodes(manifest: Manifest) -> frozenset[str]:
+    return frozenset(uid for uid, node in manifest.nodes.items() if node.kind in RAW_KINDS)
+
+
+def _without_raw_rows(columns: Mapping[str, Deps], raw: frozenset[str]) -> dict[str, Deps]:
     """Drop "reads the rows of raw.orders": a seed's or source's rows are just the table, with nothing behind them."""
-    raw = {uid for uid, node in manifest.nodes.items() if node.kind in RAW_KINDS}
     return {c: Deps(d.value, d.filter, d.rows - raw) if d.rows & raw else d for c, d in columns.items()}
 
 
@@ -279,7 +283,7 @@ def _cached_analysis(
             lineage = NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"an expression does not parse: {error}"})
     if cache is not None:
         cache[key] = cached or to_json(lineage)
-    return NodeLineage(uid, _without_raw_rows(lineage.columns, manifest), lineage.types, lineage.unresolved)
+    return NodeLineage(uid, _without_raw_rows(lineage.columns, _raw_nodes(manifest)), lineage.types, lineage.unresolved)
 
 
 CACHE_FILE = "lineage_cache.json"
@@ -310,7 +314,7 @@ def project_lineage(manifest: Manifest, strict: bool = True) -> Lineage:
     lineage = build_lineage(manifest, entries, layer)
     if entries.keys() != previous.keys():
         # Only what this project still uses is written back, so the file does not grow forever.
-        write_json(path, {"version": sqlglot.__version__, "entries": dict(entries)})
+        write_json(path, {"version": sqlglot.__version__, "entries": dict(entries)}, compact=True)
     return lineage
 
 
