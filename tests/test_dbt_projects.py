@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import textwrap
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -281,3 +282,30 @@ def test_profiles_dir_option_and_env_var(tmp_path, monkeypatch, run_cli):
         "Point it at the folder holding profiles.yml.\n"
     )
     assert run_cli(root, "build", "-q", "--profiles-dir", str(profiles)).exit_code == 0  # the flag wins
+
+
+# --- dbt 1.10+ spellings -------------------------------------------------------------------------------------------
+
+DBT110_TABLES = {
+    "main.all_days": [(date(2024, 1, 1),), (date(2024, 1, 2),), (date(2024, 1, 3),)],
+    "main.payments_by_country": [("DE", 20), ("NL", 10)],
+}
+
+
+def test_dbt_110_spellings_config_meta_location_expression_time_spine(northstar, tmp_path):
+    """Sources located by `config: meta: external_location` (a template, and an expression used as written), a model
+    with `time_spine:`, and a folder disabled by Jinja in dbt_project.yml."""
+    code, output, built = northstar("dbt110")
+    assert code == 0, output
+    assert built == DBT110_TABLES
+    if DBT:
+        same_as_dbt(tmp_path, "dbt110", None, built)
+
+
+def test_jinja_in_dbt_project_config_values(northstar, tmp_path, run_cli):
+    code, output, built = northstar("dbt110", None, "build", "--vars", "{load_extra: true}")
+    assert code == 0, output
+    assert built == {**DBT110_TABLES, "main.extra_model": [(1,)]}
+    assert run_cli(Path.cwd(), "ls", "-s", "tag:nightly", "--vars", "{load_extra: true}").output == "extra_model\n"
+    if DBT:
+        same_as_dbt(tmp_path, "dbt110", None, built, "build", "--vars", "{load_extra: true}")

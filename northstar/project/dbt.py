@@ -6,6 +6,7 @@ user gets the same tables in the same schemas.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,42 @@ def _check_project_keys(data: yamlfile.YamlDict, path: str) -> None:
         )
 
 
+# Hooks are SQL rendered when they run (they may use `this`); every other config value renders as the project loads.
+_RENDERED_LATER = {"pre_hook", "post_hook"}
+
+
+def _native(text: str) -> Any:
+    """A rendered config value as the Python value it spells (``False``, ``3``, ``['a']``), as dbt's native
+    rendering gives; anything else stays text."""
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+
+
+def _render_config(value: Any, vars: Mapping[str, Any], env: Mapping[str, str], path: str) -> Any:
+    """Jinja in dbt_project.yml config values (``+enabled: "{{ var('load_raw', false) }}"``), rendered with vars and
+    env_var as dbt renders them; mappings keep their YAML lines for later warnings."""
+    if isinstance(value, str):
+        return _native(render_property(value, vars, env, path)) if "{{" in value or "{%" in value else value
+    if isinstance(value, list):
+        return [_render_config(item, vars, env, path) for item in value]
+    if isinstance(value, dict):
+        rendered = yamlfile.YamlDict(
+            (
+                key,
+                item
+                if str(key).lstrip("+").replace("-", "_") in _RENDERED_LATER
+                else _render_config(item, vars, env, path),
+            )
+            for key, item in value.items()
+        )
+        if isinstance(value, yamlfile.YamlDict):
+            rendered.line, rendered.path, rendered.key_lines = value.line, value.path, dict(value.key_lines)
+        return rendered
+    return value
+
+
 def _find_profiles(root: Path, env: Mapping[str, str]) -> Path:
     """Where dbt finds ``profiles.yml``: ``--profiles-dir`` or ``$DBT_PROFILES_DIR`` alone when set (the CLI passes
     ``--profiles-dir`` as ``DBT_PROFILES_DIR``), else the working folder, then (Northstar only) the project folder,
@@ -186,8 +223,11 @@ def load_dbt_config(
     # dbt allows vars scoped per project: vars: {my_project: {x: 1}}.
     scoped = raw_vars.pop(name, None)
     project_vars = {**raw_vars, **(scoped if isinstance(scoped, dict) else {})}
-    models = (data.get("models") or {}).get(name) or {}
-    seeds = (data.get("seeds") or {}).get(name) or {}
+    all_vars = {**project_vars, **cli_vars}
+    models_tree = _render_config(data.get("models") or {}, all_vars, env, DBT_PROJECT_FILE)
+    seeds_tree = _render_config(data.get("seeds") or {}, all_vars, env, DBT_PROJECT_FILE)
+    models = models_tree.get(name) or {}
+    seeds = seeds_tree.get(name) or {}
     return ProjectConfig(
         name=name,
         version=str(data.get("version", "0.0.0")),
@@ -201,10 +241,10 @@ def load_dbt_config(
         metric_paths=paths("metric-paths", default="models"),
         snapshot_paths=paths("snapshot-paths", default="snapshots"),
         target_path=str(data.get("target-path", "target")),
-        vars={**project_vars, **cli_vars},
-        models={**{k: v for k, v in (data.get("models") or {}).items() if k.startswith("+")}, **models},
-        seeds={**{k: v for k, v in (data.get("seeds") or {}).items() if k.startswith("+")}, **seeds},
-        data_tests=data.get("data_tests") or data.get("tests") or {},
+        vars=all_vars,
+        models={**{k: v for k, v in models_tree.items() if k.startswith("+")}, **models},
+        seeds={**{k: v for k, v in seeds_tree.items() if k.startswith("+")}, **seeds},
+        data_tests=_render_config(data.get("data_tests") or data.get("tests") or {}, all_vars, env, DBT_PROJECT_FILE),
         schema_naming="dbt",
         default_seed_schema="",
     )

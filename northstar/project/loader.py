@@ -73,8 +73,10 @@ MODEL_PROPERTY_KEYS = {
     "latest_version",
     "versions",
     "deprecation_date",
+    "time_spine",
 }
 COLUMN_KEYS = {
+    "granularity",
     "name",
     "description",
     "data_type",
@@ -510,6 +512,18 @@ def schema_for(config: ProjectConfig, custom: str | None, folders: tuple[str, ..
     return folders[0] if folders else config.target.schema
 
 
+def _location_settings(entry: YamlDict) -> dict[str, Any]:
+    """A source's or source table's ``meta``, ``config`` and (dbt 1.10+) ``config: meta:`` merged, the last winning:
+    dbt-duckdb reads ``external_location`` from any of them."""
+    config = entry.get("config") or {}
+    nested = config.get("meta") if isinstance(config, dict) else None
+    return {
+        **(entry.get("meta") or {}),
+        **(config if isinstance(config, dict) else {}),
+        **(nested if isinstance(nested, dict) else {}),
+    }
+
+
 def _collect_sources(config: ProjectConfig, docs: tuple[YamlDoc, ...]) -> list[SourceTable]:
     tables: list[SourceTable] = []
     seen: dict[str, str] = {}
@@ -521,17 +535,20 @@ def _collect_sources(config: ProjectConfig, docs: tuple[YamlDoc, ...]) -> list[S
                 raise ProjectError("A source has no 'name'.", doc.path, source.line)
             source_name = str(source["name"])
             schema = str(source.get("schema") or source_name)
-            source_meta = {**(source.get("meta") or {}), **(source.get("config") or {})}
+            source_meta = _location_settings(source)
             for table in expect_list(source.get("tables"), "tables", doc.path, source.line_of("tables")):
                 table = expect_mapping(table, "A source table", doc.path, source.line)
                 check_keys(table, SOURCE_TABLE_KEYS, f"table '{table.get('name', '?')}' of source '{source_name}'")
                 if "name" not in table:
                     raise ProjectError(f"A table of source '{source_name}' has no 'name'.", doc.path, table.line)
                 name = str(table["name"])
-                meta = {**(table.get("meta") or {}), **(table.get("config") or {})}
-                location = table.get("external_location") or meta.get("external_location")
+                location = table.get("external_location") or _location_settings(table).get("external_location")
                 if location is None and source_meta.get("external_location"):
-                    location = str(source_meta["external_location"]).replace("{name}", name)
+                    # dbt-duckdb's template for every table of the source: {name}, {identifier}, {schema}.
+                    fields = {"name": name, "identifier": str(table.get("identifier") or name), "schema": schema}
+                    location = str(source_meta["external_location"])
+                    for field_name, value in fields.items():
+                        location = location.replace("{" + field_name + "}", value)
                 key = f"{source_name}.{name}"
                 if key in seen:
                     raise ProjectError(f"Source table '{key}' is declared twice (also in {seen[key]}).", doc.path)

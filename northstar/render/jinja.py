@@ -31,6 +31,7 @@ from northstar.errors import CompileError, NorthstarError, did_you_mean
 
 _SIMPLE_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 EPHEMERAL_PREFIX = "__ns_cte__"
+_TABLE_FUNCTION = re.compile(r"^\s*[A-Za-z_][\w.]*\s*\(")
 
 
 def quote(identifier: str) -> str:
@@ -68,7 +69,14 @@ class External:
 
     location: str
 
+    @property
+    def is_expression(self) -> bool:
+        """``read_parquet('s3://b/*.parquet', hive_partitioning=true)``: already SQL, used as written (dbt-duckdb)."""
+        return _TABLE_FUNCTION.match(self.location) is not None
+
     def render(self) -> str:
+        if self.is_expression:
+            return self.location
         literal = "'" + self.location.replace("'", "''") + "'"
         lowered = self.location.lower()
         if lowered.endswith(".parquet") or ".parquet" in lowered:

@@ -379,9 +379,9 @@ def _source_node(
         table.external_location or "", project.config.vars, os.environ if env_vars is None else env_vars, table.path
     ).strip()
     if location:
-        if "://" not in location and not os.path.isabs(location):
-            location = str(project.root / location)
         relation: Relation | External = External(location)
+        if not relation.is_expression and "://" not in location and not os.path.isabs(location):
+            relation = External(str(project.root / location))
         depends_on: tuple[str, ...] = ()
     else:
         relation = Relation(table.schema, table.identifier)
