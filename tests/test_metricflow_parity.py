@@ -138,3 +138,59 @@ def test_a_derived_offset_metric_without_defaults_is_built_at_its_offset_grain(b
     # (NULL, as MetricFlow); Feb: 320 - 200.
     rows = query(bank / "warehouse.duckdb", "select * from metrics.balance_growth order by 1")
     assert [(str(month), value) for month, value in rows] == [("2025-01-01", None), ("2025-02-01", 120)]
+
+
+DBT_STYLE = {
+    "project.yml": BALANCES["project.yml"],
+    "seeds/orders.csv": (
+        "order_id,ordered_at,is_completed,amount\n1,2025-01-05,true,10\n2,2025-01-06,false,99\n3,2025-02-01,true,5\n"
+    ),
+    "models/fct_orders.sql": "select * from {{ ref('orders') }}\n",
+    "models/metricflow_time_spine.sql": (
+        "select cast(range as date) as date_day, date_trunc('quarter', range)::date as fiscal_quarter\n"
+        "from range(date '2025-01-01', date '2025-12-31', interval 1 day)\n"
+    ),
+    # dbt 1.9+: the time spine is declared on the model, with granularity on its columns.
+    "models/schema.yml": """
+        models:
+          - name: metricflow_time_spine
+            time_spine:
+              standard_granularity_column: date_day
+              custom_granularities:
+                - {name: fiscal_quarter, column_name: fiscal_quarter}
+            columns:
+              - {name: date_day, granularity: day}
+        semantic_models:
+          - name: orders
+            model: ref('fct_orders')
+            primary_entity: order
+            defaults: {agg_time_dimension: ordered_at}
+            dimensions:
+              - {name: ordered_at, type: time, type_params: {time_granularity: day}}
+              - {name: is_completed, type: categorical}
+            measures:
+              - {name: amount, agg: SUM}
+        metrics:
+          - name: completed_amount
+            type: simple
+            type_params: {measure: amount}
+            filter: "{{ Dimension('order__is_completed') }}"
+    """,
+}
+
+
+def test_a_dbt_semantic_project_loads_time_spine_primary_entity_and_model_path_yaml(make_project, run_cli):
+    # Semantic models and metrics in a property file under models/, a time_spine: model, a filter through the
+    # primary_entity prefix (order__is_completed on a model without a primary entity).
+    root = make_project(DBT_STYLE, base={})
+    build = run_cli(root, "build")
+    assert build.exit_code == 0, build.output
+    assert ask(root, "completed_amount", "--by", "month") == [("2025-01-01", 10), ("2025-02-01", 5)]
+    assert ask(root, "completed_amount", "--by", "order__is_completed") == [(True, 15)]
+
+
+def test_a_time_spine_with_an_unknown_key_is_refused_by_name(make_project, run_cli):
+    files = {**DBT_STYLE, "models/schema.yml": DBT_STYLE["models/schema.yml"].replace("custom_granularities", "grains")}
+    result = run_cli(make_project(files, base={}), "build")
+    assert result.exit_code == 2
+    assert "Unknown key 'grains'" in result.output and "time_spine of model 'metricflow_time_spine'" in result.output

@@ -368,6 +368,8 @@ def _available(sem: Semantics, model: SemanticModel) -> dict[str, list[Dimension
         for entity in model.entities:
             if entity.type in ("primary", "unique", "natural"):
                 add(f"{entity.name}__{dimension.name}", ref)
+        if model.primary_entity:  # MetricFlow's primary_entity: the prefix of a model without a primary entity
+            add(f"{model.primary_entity}__{dimension.name}", ref)
     for entity in model.entities:
         add(entity.name, DimensionRef(entity.name, model, None, entity))
         local_names.add(entity.name)

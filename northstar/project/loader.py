@@ -73,7 +73,7 @@ MODEL_PROPERTY_KEYS = {
     "latest_version",
     "versions",
     "deprecation_date",
-    "time_spine",
+    "time_spine",  # MetricFlow's time spine (dbt 1.9+); checked by _time_spine
 }
 COLUMN_KEYS = {
     "granularity",
@@ -431,6 +431,41 @@ def _properties(entry: YamlDict, path: str) -> Properties:
     )
 
 
+_SPINE_GRAINS = ("nanosecond", "microsecond", "millisecond", "second", "minute", "hour", "day", "week", "month")
+_SPINE_GRAINS += ("quarter", "year")
+
+
+def _time_spine(entry: YamlDict, path: str) -> None:
+    """A model declared as MetricFlow's time spine (``time_spine:``, dbt 1.9+): its shape is checked here. Northstar
+    generates the periods it needs itself, so the spine changes no answer; custom granularities from it are not
+    supported yet and are refused where a query names them (not a dimension or grain)."""
+    spine = entry.get("time_spine")
+    if spine is None:
+        return
+    name = entry.get("name", "?")
+    spine = expect_mapping(spine, f"The time_spine of model '{name}'", path, entry.line_of("time_spine"))
+    check_keys(spine, {"standard_granularity_column", "custom_granularities"}, f"the time_spine of model '{name}'")
+    if not isinstance(spine.get("standard_granularity_column"), str):
+        raise ProjectError(
+            f"The time_spine of model '{name}' needs `standard_granularity_column:` (the column with one row per "
+            "day, or per the spine's grain).",
+            path,
+            spine.line,
+        )
+    for item in expect_list(spine.get("custom_granularities"), "custom_granularities", path, spine.line):
+        item = expect_mapping(item, "A custom granularity", path, spine.line)
+        check_keys(item, {"name", "column_name"}, "a custom granularity")
+    for column in entry.get("columns") or []:
+        grain = column.get("granularity") if isinstance(column, dict) else None
+        if grain is not None and str(grain).lower() not in _SPINE_GRAINS:
+            raise ProjectError(
+                f"Column '{column.get('name')}' of model '{name}' has granularity '{grain}'. Valid choices: "
+                f"{', '.join(_SPINE_GRAINS)}.",
+                path,
+                column.line if isinstance(column, YamlDict) else entry.line,
+            )
+
+
 def _collect_properties(docs: tuple[YamlDoc, ...]) -> tuple[dict[str, Properties], dict[str, Properties]]:
     found: tuple[dict[str, Properties], dict[str, Properties]] = ({}, {})
     for doc in docs:
@@ -440,6 +475,7 @@ def _collect_properties(docs: tuple[YamlDoc, ...]) -> tuple[dict[str, Properties
                 check_keys(entry, MODEL_PROPERTY_KEYS, f"{key[:-1]} '{entry.get('name', '?')}'")
                 if "name" not in entry:
                     raise ProjectError(f"An entry of {key} has no 'name'.", doc.path, entry.line)
+                _time_spine(entry, doc.path)
                 name = str(entry["name"])
                 if name in into:
                     raise ProjectError(
