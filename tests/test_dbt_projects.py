@@ -309,3 +309,23 @@ def test_jinja_in_dbt_project_config_values(northstar, tmp_path, run_cli):
     assert run_cli(Path.cwd(), "ls", "-s", "tag:nightly", "--vars", "{load_extra: true}").output == "extra_model\n"
     if DBT:
         same_as_dbt(tmp_path, "dbt110", None, built, "build", "--vars", "{load_extra: true}")
+
+
+# --- not supported yet: refused by name ----------------------------------------------------------------------------
+
+
+def test_packages_and_naming_macro_overrides_are_refused(northstar):
+    packages = "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n"
+    code, output, _ = northstar("basic", {"packages.yml": packages})
+    assert (code, output) == (
+        2,
+        "Error: packages.yml:1: dbt packages are not supported yet: their macros, models and seeds would be missing. "
+        "Build this project with dbt, or remove the packages and the calls to their macros.\n",
+    )
+    macro = "-- naming\n{% macro generate_schema_name(custom_schema_name, node) -%}\n{{ custom_schema_name }}\n"
+    code, output, _ = northstar_again(northstar, {"macros/naming.sql": macro + "{%- endmacro %}\n"})
+    assert output == (
+        "Error: macros/naming.sql:2: The project overrides dbt's generate_schema_name macro, which Northstar does not "
+        "call yet, so nodes would land in other schemas or names than with dbt. Build this project with dbt, or "
+        "remove the macro (Northstar names relations as dbt's default macro does).\n"
+    )

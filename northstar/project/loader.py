@@ -332,6 +332,7 @@ def load_project(
                 props.line,
             )
     _refuse_snapshots(config, yaml_docs)
+    _refuse_packages(config)
     return Project(
         config=config,
         models=models,
@@ -368,6 +369,36 @@ def _refuse_snapshots(config: ProjectConfig, docs: tuple[YamlDoc, ...]) -> None:
                 data = yamlfile.load(path, rel)
                 if isinstance(data, YamlDict) and data.get("snapshots"):
                     raise ProjectError(f"'snapshots:' declares a snapshot. {how}", rel, data.line_of("snapshots"))
+
+
+_OVERRIDE_MACRO = re.compile(r"{%-?\s*macro\s+(generate_(?:schema|alias|database)_name)\s*\(")
+
+
+def _refuse_packages(config: ProjectConfig) -> None:
+    """dbt packages and the project's overrides of dbt's naming macros are not used yet: refuse them by name rather
+    than build models into other schemas, or without the packages' models, than dbt would."""
+    for name in ("packages.yml", "dependencies.yml"):
+        path = config.root / name
+        if path.is_file():
+            data = yamlfile.load(path, name)
+            if isinstance(data, YamlDict) and data.get("packages"):
+                raise ProjectError(
+                    "dbt packages are not supported yet: their macros, models and seeds would be missing. Build "
+                    "this project with dbt, or remove the packages and the calls to their macros.",
+                    name,
+                    data.line_of("packages"),
+                )
+    for rel in _files(config, config.macro_paths, "*.sql"):
+        text = read_source(config.root / rel, rel)
+        match = _OVERRIDE_MACRO.search(text)
+        if match:
+            raise ProjectError(
+                f"The project overrides dbt's {match.group(1)} macro, which Northstar does not call yet, so nodes "
+                "would land in other schemas or names than with dbt. Build this project with dbt, or remove the macro "
+                "(Northstar names relations as dbt's default macro does).",
+                rel,
+                text.count("\n", 0, match.start()) + 1,
+            )
 
 
 def _files(config: ProjectConfig, paths: tuple[str, ...], pattern: str) -> list[str]:
