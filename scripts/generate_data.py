@@ -38,6 +38,13 @@ scripts/figures.sql):
 - Incident: in the week of Monday 2026-03-16 to Sunday 2026-03-22 (ISO week 2026-W12) the payment
   provider fails: ~40% of checkout attempts fail (vs 3-6% in other weeks) and half of the customers who
   hit a failure give up (lost orders).
+- Support contacts follow the data's own events: a failed payment brings `payment_failed` (18 in the incident
+  week vs about 1 a week otherwise), a failed login `login_problem`, a returned order `return_request`, and
+  orders bring `delivery_status` and `promo_question`; anonymous visitors and unknown callers leave user_id
+  NULL. A chat costs 30-60 roubles, a call 60-120, an email 25-45; more contacts on Mondays, fewer at
+  weekends. Contacts draw from their own random stream, so adding them changed no other table.
+- Reactivation campaigns carry their promo code (campaigns.promo_code), so its use on orders is measurable;
+  customers never buy some product lines (white space), most of all gifts, the line bought least.
 """
 
 from __future__ import annotations
@@ -74,15 +81,37 @@ TABLES = (
     "communications",
     "ad_spend",
     "channel_fees",
+    "support_contacts",
 )
 # The tables simulated per chunk of users; the others are static or derived in the final DuckDB step.
-USER_TABLES = ("users", "sessions", "session_events", "orders", "order_items", "campaign_members", "communications")
+USER_TABLES = (
+    "users",
+    "sessions",
+    "session_events",
+    "orders",
+    "order_items",
+    "campaign_members",
+    "communications",
+    "support_contacts",
+)
 PAID = ("paid_search", "paid_social")
 CRM = ("email", "sms", "push", "whatsapp")
 # Calendar-month seasonality of visits and orders (January..December): a November/December peak.
 SEASON = (0.92, 0.9, 0.97, 0.97, 1.0, 0.93, 0.9, 0.92, 1.0, 1.05, 1.25, 1.4)
 INCIDENT = (date(2026, 3, 16), date(2026, 3, 23))
 PUSH_LAUNCH = date(2025, 3, 1)
+# Support contacts: which channel a customer picks per scenario, what a contact costs per channel (kopecks,
+# uniform in the range: a chat 30-60 roubles, a call 60-120, an email 25-45), and how much likelier a contact is
+# on each weekday (Monday..Sunday): people write on Monday about what went wrong over the weekend.
+SUPPORT_CHANNELS = {
+    "payment_failed": (("chat", 0.55), ("call", 0.35), ("email", 0.10)),
+    "login_problem": (("chat", 0.50), ("call", 0.20), ("email", 0.30)),
+    "return_request": (("email", 0.45), ("chat", 0.35), ("call", 0.20)),
+    "delivery_status": (("chat", 0.60), ("call", 0.30), ("email", 0.10)),
+    "promo_question": (("chat", 0.60), ("email", 0.30), ("call", 0.10)),
+}
+SUPPORT_COST = {"chat": (3000, 6000), "call": (6000, 12000), "email": (2500, 4500)}
+SUPPORT_WEEKDAY = (1.3, 1.1, 1.0, 1.0, 0.95, 0.7, 0.65)
 WHATSAPP_LAUNCH = date(2025, 7, 1)
 
 ACQ_CHANNELS = (("paid_search", 0.24), ("paid_social", 0.20), ("seo", 0.24), ("direct", 0.17), ("referral", 0.15))
@@ -372,6 +401,9 @@ class Chunk:
         self.base = index * 10_000_000_000
         self.next_id = 0
         self.rows = {name: [] for name in USER_TABLES}
+        # Support contacts draw from their own stream (and ids): adding them left every other table as it was.
+        self.support_rng = random.Random(f"{seed}:support:{index}")
+        self.next_contact = 0
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -460,6 +492,7 @@ class UserSim:
             self.event(sid, t, "login", True)
             return
         self.event(sid, t, "login", False)
+        self.contact(t, "login_problem", 0.25)
         r = rng.random()
         if r < 0.7:
             self.event(sid, t + rng.randrange(10, 60), "login", rng.random() >= 0.25)
@@ -670,19 +703,22 @@ class UserSim:
         for t, sid, campaign in self.orders:
             if sid is None and rng.random() >= 0.04:  # else a phone order: no web session
                 sid = self.visit(max(t - rng.randrange(300, 1800), self.t0 + 1))
+            failures = 0
             if sid is not None:
                 failure = 0.35 if lo <= t < hi else 0.03
-                failures = 0
                 while rng.random() < failure and failures < 4:
                     failures += 1
                     self.event(sid, t - 20 * failures - rng.randrange(20), "checkout", False)
                 if failures and rng.random() < (0.5 if lo <= t < hi else 0.1):
+                    self.contact(t + 60, "payment_failed", 0.7)  # asks support why, about no order
                     continue  # the customer gave up: a lost order
                 self.event(sid, t, "checkout", True)
-            self.write_order(t, sid, campaign, first)
+            order_id = self.write_order(t, sid, campaign, first)
+            if sid is not None and failures:
+                self.contact(t + 60, "payment_failed", 0.35, order_id)  # it went through in the end: why not at first?
             first = False
 
-    def write_order(self, t: int, sid: int | None, campaign: Campaign | None, first: bool) -> None:
+    def write_order(self, t: int, sid: int | None, campaign: Campaign | None, first: bool) -> int:
         w, rng = self.w, self.rng
         order_id = self.c.new_id()
         day = t // DAY
@@ -714,12 +750,62 @@ class UserSim:
         status = _pick(rng, (("completed", 0.89), ("cancelled", 0.065), ("returned", 0.045)))
         payment = 0 if status == "cancelled" else items_total - discount
         self.c.rows["orders"].append((order_id, self.user_id, sid, t, status, items_total, discount, payment, code))
+        self.order_contacts(t, order_id, status, code)
         self.message(w.confirmation, t + 60 + rng.randrange(60))
         if status != "cancelled" and self.has_phone and rng.random() < 0.5:
             self.message(w.delivery, t + DAY + rng.randrange(DAY))
+        return order_id
 
     def write_user(self) -> None:
         self.c.rows["users"].append((self.user_id, self.t0, self.registered_at, self.city))
+        if self.registered_at is None:
+            # An anonymous visitor asks about delivery or a promo before buying: a contact nobody can identify.
+            srng = self.c.support_rng
+            if srng.random() < 0.04:
+                scenario = "delivery_status" if srng.random() < 0.5 else "promo_question"
+                self.contact(self.t0 + srng.randrange(HOUR, 3 * DAY), scenario, 1.0, anonymous=True)
+
+    # -- support contacts (their own random stream: see Chunk) ------------------------------------------------
+    def order_contacts(self, t: int, order_id: int, status: str, code: str | None) -> None:
+        """Contacts an order brings: a return asks for its refund, some ask where the parcel is or about a code."""
+        srng = self.c.support_rng
+        if status == "returned":
+            self.contact(t + srng.randrange(DAY, 10 * DAY), "return_request", 0.75, order_id)
+        elif status == "completed":
+            self.contact(t + srng.randrange(DAY, 4 * DAY), "delivery_status", 0.05, order_id)
+        if code is not None:
+            self.contact(t - srng.randrange(600, DAY), "promo_question", 0.04, order_id)
+
+    def contact(
+        self, t: int, scenario: str, chance: float, order_pid: int | None = None, anonymous: bool = False
+    ) -> None:
+        """Maybe open a support contact at about time t (more on Mondays, fewer at weekends).
+
+        ``order_pid`` is the provisional id of the order the contact is about, if any.
+        """
+        w, srng = self.w, self.c.support_rng
+        if srng.random() >= chance:
+            return
+        t = max(t + srng.randrange(60, 4 * HOUR), self.t0 + 1)
+        if t >= w.end or srng.random() >= SUPPORT_WEEKDAY[w.date_of(t).weekday()] / max(SUPPORT_WEEKDAY):
+            return
+        channel = _pick(srng, SUPPORT_CHANNELS[scenario])
+        # A call from a number the CRM does not know: the agent finds the order, not the customer.
+        if channel == "call" and srng.random() < 0.1:
+            anonymous = True
+        low, high = SUPPORT_COST[channel]
+        self.c.next_contact += 1
+        self.c.rows["support_contacts"].append(
+            (
+                self.c.base + self.c.next_contact,
+                None if anonymous else self.user_id,
+                order_pid,
+                t,
+                channel,
+                scenario,
+                srng.randrange(low, high + 1, 100),
+            )
+        )
 
 
 def _simulate_chunk(args: tuple) -> str:
@@ -764,7 +850,16 @@ def _write_static(world: World, tmp: Path) -> None:
         csv.writer(f).writerows((sku, line, name, price) for sku, line, name, price, _pop in world.products)
     with open(tmp / "campaigns" / "static.csv", "w", newline="") as f:
         csv.writer(f).writerows(
-            (c.campaign_id, c.name, c.kind, c.channel, c.start, f"{c.discount_rate:.2f}", f"{c.control_share:.2f}")
+            (
+                c.campaign_id,
+                c.name,
+                c.kind,
+                c.channel,
+                c.start,
+                f"{c.discount_rate:.2f}",
+                f"{c.control_share:.2f}",
+                c.code,
+            )
             for c in world.campaigns
         )
     with open(tmp / "channel_fees" / "static.csv", "w", newline="") as f:
@@ -818,8 +913,18 @@ STAGED_COLUMNS = {
         "t": "bigint",
         "discount_rate": "decimal(4,2)",
         "control_share": "decimal(4,2)",
+        "code": "varchar",
     },
     "channel_fees": {"channel": "varchar", "agency_fee_rate": "decimal(4,2)"},
+    "support_contacts": {
+        "pid": "bigint",
+        "user_id": "bigint",
+        "oid": "bigint",
+        "t": "bigint",
+        "channel": "varchar",
+        "scenario": "varchar",
+        "cost": "bigint",
+    },
 }
 
 
@@ -866,7 +971,8 @@ create view order_items as
 create view products as
     select sku, product_line, name, rub(price) as list_price from p_products order by sku;
 create view campaigns as
-    select campaign_id, name, kind, channel, ts(t) as started_at, discount_rate, control_share
+    select campaign_id, name, kind, channel, ts(t) as started_at, discount_rate, control_share,
+           nullif(code, '') as promo_code
     from p_campaigns order by campaign_id;
 create view campaign_members as
     select campaign_id, user_id, group_name from p_campaign_members order by campaign_id, user_id;
@@ -890,6 +996,10 @@ create view ad_spend as
                  * (1 + 0.2 * cos(epoch(spend_date) / 86400 * 0.9 + campaign_id)))::bigint as impressions
     from clicks order by spend_date, channel, campaign_id;
 create view channel_fees as select channel, agency_fee_rate from p_channel_fees order by channel;
+create view support_contacts as
+    select row_number() over (order by c.t, c.pid) as contact_id, c.user_id, i.order_id, ts(c.t) as opened_at,
+           c.channel, c.scenario, rub(c.cost) as cost
+    from p_support_contacts c left join order_ids i on i.pid = c.oid order by contact_id;
 """
 
 

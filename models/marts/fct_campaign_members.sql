@@ -5,7 +5,7 @@ with exposure as (
 ),
 
 orders as (
-    select user_id, ordered_at, payment_total
+    select user_id, ordered_at, payment_total, discount
     from {{ ref('stg_orders') }}
     where is_completed
 ),
@@ -15,7 +15,8 @@ window_orders as (
         exposure.campaign_id,
         exposure.user_id,
         count(*) as orders_in_window,
-        sum(orders.payment_total) as revenue_in_window
+        sum(orders.payment_total) as revenue_in_window,
+        sum(orders.discount) as discount_in_window
     from exposure
     inner join orders
         on orders.user_id = exposure.user_id
@@ -41,7 +42,9 @@ select
     exposure.is_opened,
     exposure.is_clicked,
     coalesce(window_orders.orders_in_window, 0) as orders_in_window,
-    coalesce(window_orders.revenue_in_window, 0) as revenue_in_window
+    coalesce(window_orders.revenue_in_window, 0) as revenue_in_window,
+    coalesce(window_orders.orders_in_window, 0) > 0 as returned_in_window,
+    coalesce(window_orders.discount_in_window, 0) as discount_in_window
 from exposure
 inner join {{ ref('stg_campaigns') }} as campaigns
     on campaigns.campaign_id = exposure.campaign_id

@@ -6,5 +6,6 @@ select
     {{ in_list('lower(channel)', var('crm_channels')) }} as is_crm,
     cast(started_at as timestamp) as started_at,
     cast(discount_rate as decimal(4, 2)) as discount_rate,
-    cast(control_share as decimal(4, 2)) as control_share
+    cast(control_share as decimal(4, 2)) as control_share,
+    nullif(trim(promo_code), '') as promo_code
 from {{ source('raw', 'campaigns') }}
