@@ -53,7 +53,7 @@ def test_unknown_metric_type_lists_the_types(make_project, run_cli):
     at = line_of(files, "type: smple")
     assert error_of(make_project, run_cli, files) == (
         f"Error: metrics/shop.yml:{at}: The metric 'revenue' has type 'smple'. Valid choices: simple, ratio, derived, "
-        "cumulative, conversion, cohort, retention, funnel, uplift."
+        "cumulative, conversion, cohort, retention, funnel, uplift, coverage, pyramid."
     )
 
 

@@ -41,6 +41,12 @@ EXAMPLE = (
     "checkout_funnel",
     "revenue_ytd",
     "visit_to_order_30d",
+    "product_line_revenue_yoy",
+    "support_contacts_per_1000_orders",
+    "discount_on_returners",
+    "white_space_share",
+    "customer_base",
+    "reactivation_longterm",
 )
 FIXTURE = ("revenue_to_date", "revenue_2m", "first_week_conversion", "purchase_funnel", "promo_uplift", "arpu_per_cpu")
 
@@ -95,4 +101,6 @@ def test_every_metric_type_has_a_snapshot():
         "retention",
         "funnel",
         "uplift",
+        "coverage",
+        "pyramid",
     }

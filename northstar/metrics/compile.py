@@ -31,6 +31,7 @@ from northstar.metrics.builders import (
     relation_table,
     truncate,
 )
+from northstar.metrics.experiment import outcomes_query
 from northstar.metrics.filters import render_filter
 from northstar.metrics.growth import growth_query, leaf_select
 from northstar.metrics.plan import Compiled, Leaf, plan, with_filter
@@ -38,11 +39,14 @@ from northstar.metrics.request import Request
 from northstar.metrics.resolve import Semantics
 from northstar.metrics.spec import (
     GRAINS,
+    CoverageParams,
     CumulativeParams,
     Measure,
     Metric,
+    UpliftParams,
     Window,
 )
+from northstar.metrics.trailing import coverage, pyramid_query
 
 # -- the passes -------------------------------------------------------------------------------------------------
 
@@ -204,6 +208,8 @@ def _ctes(expression: exp.Select, c: Compiled) -> exp.Select:
         if isinstance(leaf.special, CumulativeParams):
             body, comment = _cumulative_select(c, leaf, name, metric)
             ctes = [(name, body, comment)]
+        elif isinstance(leaf.special, CoverageParams):
+            ctes = coverage(c, leaf, name, metric, leaf.special)
         elif leaf.special is not None:
             ctes = leaf_select(c, leaf, name, metric)
         else:
@@ -264,6 +270,11 @@ def build(c: Compiled) -> exp.Select:
 def compile_expression(sem: Semantics, request: Request) -> exp.Expression:
     """The query of a request as a sqlglot expression (growth metrics have their own builders)."""
     c = plan(sem, request)
+    params = c.metrics[0].params
+    if c.metrics[0].type == "pyramid":
+        return pyramid_query(c)
+    if isinstance(params, UpliftParams) and params.outcomes:
+        return outcomes_query(c, c.metrics[0], params)
     if c.metrics[0].own_shape:
         return growth_query(c)
     return build(c)

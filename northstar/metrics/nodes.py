@@ -174,7 +174,7 @@ def _table_doc(metric: Any) -> str:
 def column_docs(sem: Any, metric: Any, request: Any) -> dict[str, str]:
     """A comment for each column of a metric's table: metric time, dimensions, values."""
     from northstar.metrics.plan import parse_by
-    from northstar.metrics.spec import FunnelParams, UpliftParams
+    from northstar.metrics.spec import FunnelParams, PyramidParams, UpliftParams
 
     docs: dict[str, str] = {}
     measures = [sem.model_of(m.name) for m in sem.measure_inputs(metric)]
@@ -202,6 +202,22 @@ def column_docs(sem: Any, metric: Any, request: Any) -> dict[str, str]:
             if i:
                 docs[f"{step.name}_rate"] = f"Share of step {i} reaching step {i + 1}."
         docs[metric.name] = f"Share of step 1 reaching the last step. {value}"
+    elif isinstance(p, UpliftParams) and p.outcomes:
+        level = round(p.confidence * 100)
+        docs["treatment_members"] = "Members in the treatment group."
+        docs["control_members"] = "Members in the control group."
+        for outcome in p.outcomes:
+            what = (
+                f"{outcome.measure.name} per member"
+                if outcome.measure is not None
+                else f"{outcome.numerator.name if outcome.numerator else ''} / "
+                f"{outcome.denominator.name if outcome.denominator else ''} over the group"
+            )
+            docs[f"{outcome.name}_treatment"] = f"Treatment: {what} within {p.window} after exposure."
+            docs[f"{outcome.name}_control"] = f"Control: {what} within {p.window} after exposure."
+            docs[f"{outcome.name}_uplift"] = f"Treatment minus control of {outcome.name}. {value}"
+            docs[f"{outcome.name}_ci{level}_low"] = f"Lower bound of the {level}% confidence interval."
+            docs[f"{outcome.name}_ci{level}_high"] = f"Upper bound of the {level}% confidence interval."
     elif isinstance(p, UpliftParams):
         docs.update(
             {
@@ -216,6 +232,17 @@ def column_docs(sem: Any, metric: Any, request: Any) -> dict[str, str]:
         level = round(p.confidence * 100)
         docs[f"{metric.name}_ci{level}_low"] = f"Lower bound of the {level}% confidence interval of the uplift."
         docs[f"{metric.name}_ci{level}_high"] = f"Upper bound of the {level}% confidence interval of the uplift."
+    elif isinstance(p, PyramidParams):
+        for level in p.levels:
+            span = f"in the {level.window}" if level.window else "ever"
+            test = (
+                f", the fewest bringing {level.top_share:g} of the total"
+                if level.top_share is not None
+                else f", at least {level.min:g}"
+                if level.min is not None
+                else ""
+            )
+            docs[level.name] = f"{p.entity}s with {level.measure.name} {span} up to the period's end{test}."
     else:
         docs[metric.name] = value
     return docs

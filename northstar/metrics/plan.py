@@ -22,6 +22,7 @@ from northstar.metrics.spec import (
     GRAINS,
     CohortParams,
     ConversionParams,
+    CoverageParams,
     CumulativeParams,
     DerivedParams,
     MeasureInput,
@@ -160,7 +161,7 @@ def _formula(state: _Plan, metric: Metric, filters: tuple[str, ...], offset: Win
     p = metric.params
     if isinstance(p, SimpleParams):
         return _measure_column(state, metric, p.measure, own, offset)
-    if isinstance(p, CumulativeParams | ConversionParams | CohortParams | RetentionParams):
+    if isinstance(p, CumulativeParams | ConversionParams | CohortParams | RetentionParams | CoverageParams):
         first = sem.measure_inputs(metric)[0]
         leaf = Leaf(first.name, own, offset, special=p, metric=metric.name)
         return exp.column(state.column(leaf, metric))

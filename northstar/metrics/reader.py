@@ -38,6 +38,7 @@ from northstar.metrics.spec import (
     METRIC_TYPES,
     CohortParams,
     ConversionParams,
+    CoverageParams,
     CumulativeParams,
     DerivedParams,
     Dimension,
@@ -50,12 +51,15 @@ from northstar.metrics.spec import (
     MetricInput,
     NonAdditive,
     Params,
+    PyramidLevel,
+    PyramidParams,
     RatioParams,
     Refusal,
     RetentionParams,
     SemanticModel,
     SimpleParams,
     Spec,
+    UpliftOutcome,
     UpliftParams,
     Where,
     Window,
@@ -120,7 +124,9 @@ _TYPE_PARAM_KEYS = {
     "cohort": {"entity", "first_event", "measure", "horizon", "grain", "calculation"},
     "retention": {"entity", "activity", "grain", "calculation"},
     "funnel": {"entity", "steps", "grain"},
-    "uplift": {"entity", "exposure", "group", "treatment", "control", "outcome", "window", "confidence"},
+    "uplift": {"entity", "exposure", "group", "treatment", "control", "outcome", "outcomes", "window", "confidence"},
+    "coverage": {"entity", "base", "measure", "window", "grain", "calculation"},
+    "pyramid": {"entity", "levels", "grain"},
 }
 _WINDOW = re.compile(r"^\s*(\d+)\s+(day|week|month|quarter|year|hour|minute)s?\s*$", re.IGNORECASE)
 
@@ -536,17 +542,125 @@ def _params(kind: str, raw: YamlDict, what: str, path: str, where: Where) -> Par
         span = window("window")
         if span is None:
             raise CompileError(f"The type_params of {what} need 'window', e.g. `window: 14 days`.", path, line)
+        if ("outcome" in raw) == ("outcomes" in raw):
+            raise CompileError(
+                f"The type_params of {what} need either 'outcome' (one measure) or 'outcomes' (a list of "
+                "{name, measure} or {name, numerator, denominator}).",
+                path,
+                line,
+            )
+        outcomes = _outcomes(raw, what, path) if "outcomes" in raw else ()
         return UpliftParams(
             entity(),
             measure("exposure"),
             str(_required(raw, "group", what, path)),
-            measure("outcome"),
+            outcomes[0].measures[0] if outcomes else measure("outcome"),
             span,
             str(raw.get("treatment", "treatment")),
             str(raw.get("control", "control")),
             float(confidence),
+            outcomes,
         )
+    if kind == "coverage":
+        calculation = _choice(
+            raw, "calculation", ("penetration", "white_space"), f"The {what}", path, default="penetration"
+        )
+        return CoverageParams(
+            entity(), measure("base"), measure("measure"), window("window"), grain("grain", "month"), calculation
+        )
+    if kind == "pyramid":
+        return PyramidParams(entity(), _levels(raw, what, path), grain("grain", "month"))
     raise AssertionError(kind)  # pragma: no cover - _choice checked the type
+
+
+def _outcomes(raw: YamlDict, what: str, path: str) -> tuple[UpliftOutcome, ...]:
+    """The outcomes of a multi-outcome uplift: ``{name, measure}`` or ``{name, numerator, denominator}`` each."""
+    items = raw.get("outcomes")
+    if not isinstance(items, list) or not items:
+        raise CompileError(f"'outcomes' of the {what} must be a non-empty list.", path, _line(raw, "outcomes"))
+    outcomes = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not item.get("name"):
+            raise CompileError(
+                f"Outcome {i + 1} of the {what} must be a mapping with a name, e.g. `- {{name: orders, measure: "
+                "completed_orders}`.",
+                path,
+                _line(raw, "outcomes"),
+            )
+        outcome = f"outcome '{item['name']}' of the {what}"
+        _check(item, {"name", "description", "measure", "numerator", "denominator"}, outcome, path)
+        line = _line(item)
+        if ("measure" in item) == ("numerator" in item or "denominator" in item) or ("numerator" in item) != (
+            "denominator" in item
+        ):
+            raise CompileError(
+                f"The {outcome} needs either `measure:` (a value per member) or both `numerator:` and "
+                "`denominator:` (a ratio of two sums, e.g. revenue per order).",
+                path,
+                line,
+            )
+
+        sides = [
+            _measure_input(item[key], f"'{key}' of the {outcome}", path, line) if item.get(key) is not None else None
+            for key in ("measure", "numerator", "denominator")
+        ]
+        outcomes.append(UpliftOutcome(str(item["name"]), *sides))
+    names = [o.name for o in outcomes]
+    if len(set(names)) != len(names):
+        raise CompileError(
+            f"The outcomes of the {what} need distinct names; got {', '.join(names)}.", path, _line(raw, "outcomes")
+        )
+    return tuple(outcomes)
+
+
+def _levels(raw: YamlDict, what: str, path: str) -> tuple[PyramidLevel, ...]:
+    """The levels of a pyramid metric, each a mapping with a name, a measure and an optional window and test."""
+    items = _required(raw, "levels", what, path)
+    if not isinstance(items, list) or len(items) < 2:
+        raise CompileError(f"The {what} needs at least two levels (a list under 'levels').", path, _line(raw, "levels"))
+    levels = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not item.get("name"):
+            raise CompileError(
+                f"Level {i + 1} of the {what} must be a mapping with a name, e.g. `- {{name: buyers, measure: "
+                "orders, window: 12 months}`.",
+                path,
+                _line(raw, "levels"),
+            )
+        level = f"level '{item['name']}' of the {what}"
+        _check(item, {"name", "description", "measure", "filter", "window", "min", "top_share"}, level, path)
+        line = _line(item)
+        base = _measure_input(_required(item, "measure", level, path), f"'measure' of the {level}", path, line)
+        if item.get("filter"):
+            base = MeasureInput(base.name, _and(base.filter, _filter(item.get("filter"))), base.alias)
+        span = item.get("window")
+        window = parse_window(span, f"'window' of the {level}", Where(path, _line(item, "window"))) if span else None
+        low, share = item.get("min"), item.get("top_share")
+        if low is not None and (isinstance(low, bool) or not isinstance(low, int | float)):
+            raise CompileError(f"'min' of the {level} must be a number, e.g. `min: 2`.", path, _line(item, "min"))
+        if share is not None and (isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1):
+            raise CompileError(
+                f"'top_share' of the {level} must be a share between 0 and 1, e.g. `top_share: 0.7`.",
+                path,
+                _line(item, "top_share"),
+            )
+        if low is not None and share is not None:
+            raise CompileError(f"The {level} sets both min and top_share; keep one.", path, line)
+        levels.append(
+            PyramidLevel(
+                str(item["name"]),
+                base,
+                window,
+                float(low) if low is not None else None,
+                float(share) if share is not None else None,
+            )
+        )
+    names = [level.name for level in levels]
+    if len(set(names)) != len(names):
+        raise CompileError(
+            f"The levels of the {what} need distinct names; got {', '.join(names)}.", path, _line(raw, "levels")
+        )
+    return tuple(levels)
 
 
 # Valid MetricFlow that Northstar does not build yet. A metric using one is refused when it is queried, compiled or

@@ -25,6 +25,7 @@ from northstar.metrics.spec import (
     GRAINS,
     CohortParams,
     ConversionParams,
+    CoverageParams,
     CumulativeParams,
     DerivedParams,
     Dimension,
@@ -32,6 +33,7 @@ from northstar.metrics.spec import (
     FunnelParams,
     MeasureInput,
     Metric,
+    PyramidParams,
     RatioParams,
     RetentionParams,
     SemanticModel,
@@ -320,7 +322,13 @@ class Semantics:
         elif isinstance(p, FunnelParams):
             return [step.measure for step in p.steps]
         elif isinstance(p, UpliftParams):
+            if p.outcomes:
+                return [p.exposure, *(m for outcome in p.outcomes for m in outcome.measures)]
             return [p.exposure, p.outcome]
+        elif isinstance(p, CoverageParams):
+            return [p.base, p.measure]
+        elif isinstance(p, PyramidParams):
+            return [level.measure for level in p.levels]
         else:  # pragma: no cover
             raise AssertionError(p)
         found: list[MeasureInput] = []
@@ -448,6 +456,21 @@ def semantics(spec: Spec, relations: Mapping[str, Relation]) -> Semantics:
     return sem
 
 
+def _check_pyramid(sem: Semantics, metric: Metric, p: PyramidParams) -> None:
+    """A top_share level ranks entities by their part of a total, so its measure must add up (sum or count)."""
+    for level in p.levels:
+        model = sem.model_of(level.measure.name, metric)
+        measure = model.measure(level.measure.name)
+        assert measure is not None
+        if level.top_share is not None and measure.agg not in ("sum", "count", "sum_boolean"):
+            raise CompileError(
+                f"Level '{level.name}' of metric '{metric.name}' ranks entities by measure '{measure.name}', an "
+                f"{measure.agg}: shares of a total need a measure that adds up (agg sum or count). Use such a measure.",
+                metric.where.path,
+                metric.where.line,
+            )
+
+
 def _validate_metric(sem: Semantics, metric: Metric) -> None:
     inputs = sem.measure_inputs(metric)  # also: unknown metrics, cycles
     for item in inputs:
@@ -494,10 +517,14 @@ def _validate_metric(sem: Semantics, metric: Metric) -> None:
     if isinstance(p, UpliftParams):
         exposure = sem.model_of(p.exposure.name, metric)
         sem.dimension(exposure, p.group, metric, f"Uplift metric '{metric.name}' (group)")
+    # A coverage metric's dimensions are categories of its measure's rows; its population is not split.
+    grouped = [p.measure] if isinstance(p, CoverageParams) else inputs
     for default in metric.default_by:
         if default not in GRAINS and not default.startswith("metric_time"):
-            for item in inputs:
+            for item in grouped:
                 sem.dimension(sem.model_of(item.name), default, metric, f"Metric '{metric.name}' (defaults.by)")
+    if isinstance(p, PyramidParams):
+        _check_pyramid(sem, metric, p)
     # A growth metric's own filter applies to the rows that define its population (first event, exposure, ...).
     population = {
         CohortParams: lambda: [p.first_event],

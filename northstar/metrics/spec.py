@@ -20,7 +20,7 @@ AGGREGATIONS = ("sum", "count", "count_distinct", "average", "min", "max", "medi
 ENTITY_TYPES = ("primary", "foreign", "unique", "natural")
 DIMENSION_TYPES = ("categorical", "time")
 SIMPLE_TYPES = ("simple", "ratio", "derived", "cumulative", "conversion")
-GROWTH_TYPES = ("cohort", "retention", "funnel", "uplift")
+GROWTH_TYPES = ("cohort", "retention", "funnel", "uplift", "coverage", "pyramid")
 METRIC_TYPES = SIMPLE_TYPES + GROWTH_TYPES
 
 
@@ -215,6 +215,20 @@ class FunnelParams:
 
 
 @dataclass(frozen=True)
+class UpliftOutcome:
+    """One outcome of a multi-outcome uplift: a measure per member, or a ratio of two (e.g. revenue per order)."""
+
+    name: str
+    measure: MeasureInput | None = None
+    numerator: MeasureInput | None = None
+    denominator: MeasureInput | None = None
+
+    @property
+    def measures(self) -> tuple[MeasureInput, ...]:
+        return tuple(m for m in (self.measure, self.numerator, self.denominator) if m is not None)
+
+
+@dataclass(frozen=True)
 class UpliftParams:
     """Treatment minus control of a per-member outcome within a window after exposure."""
 
@@ -226,6 +240,40 @@ class UpliftParams:
     treatment: str = "treatment"
     control: str = "control"
     confidence: float = 0.95
+    outcomes: tuple[UpliftOutcome, ...] = ()  # several outcomes at once; ``outcome`` is then the first measure
+
+
+@dataclass(frozen=True)
+class CoverageParams:
+    """As of each period's end: of the entities active in the trailing window (a ``base`` row in it), the share
+    with (penetration) or without (white space) a ``measure`` row in it, per category of the measure's rows."""
+
+    entity: str
+    base: MeasureInput
+    measure: MeasureInput
+    window: Window | None = None  # None: all time up to the period's end
+    grain: str = "month"
+    calculation: str = "penetration"  # or white_space
+
+
+@dataclass(frozen=True)
+class PyramidLevel:
+    """One level of a pyramid: the entities whose measure over the trailing window passes the level's test."""
+
+    name: str
+    measure: MeasureInput
+    window: Window | None = None  # None: all time up to the period's end
+    min: float | None = None  # the measure over the window is at least this; None: any row counts
+    top_share: float | None = None  # the fewest entities bringing this share of the measure's total
+
+
+@dataclass(frozen=True)
+class PyramidParams:
+    """As of each period's end, a count of entities per level (one column each): a customer-base structure."""
+
+    entity: str
+    levels: tuple[PyramidLevel, ...]
+    grain: str = "month"
 
 
 Params = (
@@ -238,6 +286,8 @@ Params = (
     | RetentionParams
     | FunnelParams
     | UpliftParams
+    | CoverageParams
+    | PyramidParams
 )
 
 
@@ -274,8 +324,8 @@ class Metric:
 
     @property
     def own_shape(self) -> bool:
-        """Funnels and uplifts output several columns of their own; other metrics are one value per group."""
-        return self.type in ("funnel", "uplift")
+        """Funnels, uplifts and pyramids output several columns of their own; others are one value per group."""
+        return self.type in ("funnel", "uplift", "pyramid")
 
 
 @dataclass(frozen=True)
