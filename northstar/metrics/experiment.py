@@ -71,7 +71,7 @@ def outcomes_query(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
         rows.source()
         .select(
             exp.alias_(exp.Window(this=exp.RowNumber()), "member_id", copy=False),
-            exp.alias_(qualify(entity.expr, rows.alias), "entity", copy=False),
+            exp.alias_(qualify(entity.sql, rows.alias), "entity", copy=False),
             exp.alias_(exposed_at, "exposed_at", copy=False),
             exp.alias_(arm, "arm", copy=False),
             *[exp.alias_(rows.dimension(g.name, "--by"), g.column, copy=False) for g in dims],
