@@ -3,7 +3,8 @@
     .venv/bin/python bench/workload.py generate --models 100 --orders 1000 --out /tmp/wl   # prints the project dir
     .venv/bin/python bench/workload.py floor /tmp/wl/n100_o1000 floor.duckdb               # the floor
 
-A project is a dbt project (``dbt_project.yml`` + ``profiles.yml``, every model ``materialized: table``) of an
+A project is a dbt project (``dbt_project.yml`` + ``profiles.yml``, every model ``materialized: table``, sources in
+dbt 1.10's spelling ``config: meta: external_location``) of an
 e-commerce shop: five raw tables as Parquet files (read in place through ``source()``), staging models, a core of
 joins, aggregations and windows (orders enriched with their items and customers, customer order sequences, daily
 revenue with rolling sums), then as many generated models as asked: slices of the orders (filters), their daily
@@ -308,9 +309,9 @@ def generate(out: Path, count: int, orders: int, threads: int = 1, name: str | N
         "models:\n  bench:\n    +materialized: table\n",
         "profiles.yml": "bench:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
         f"      path: warehouse.duckdb\n      threads: {threads}\n",
-        # The plain spelling: Northstar does not read dbt 1.10's `config: meta:` for sources yet.
-        "models/sources.yml": "version: 2\nsources:\n  - name: raw\n    meta:\n"
-        f"      external_location: {data}/{{name}}.parquet\n    tables:\n"
+        # dbt 1.10's spelling, which dbt-duckdb reads too.
+        "models/sources.yml": "version: 2\nsources:\n  - name: raw\n    config:\n      meta:\n"
+        f"        external_location: \"read_parquet('{data}/{{name}}.parquet')\"\n    tables:\n"
         + "".join(f"      - name: {table}\n" for table in RAW),
     }
     names = {name for name, _, _ in written}
