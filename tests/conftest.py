@@ -88,6 +88,14 @@ def example_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def example_warehouse(example_project: Path) -> Path:
+    """The example project built once (``metrics build``) for the suites that read its warehouse or artifacts."""
+    result = CliRunner().invoke(main, ["build", "-q", "--project-dir", str(example_project)])
+    assert result.exit_code == 0, result.output
+    return example_project
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden", action="store_true", help="Rewrite the tests/golden/ snapshots instead of comparing them."

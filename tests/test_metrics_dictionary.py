@@ -20,10 +20,8 @@ CRM = "('email', 'sms', 'push', 'whatsapp')"
 
 
 @pytest.fixture(scope="module")
-def warehouse(example_project: Path) -> Path:
-    result = CliRunner().invoke(main, ["build", "-q", "--project-dir", str(example_project)])
-    assert result.exit_code == 0, result.output
-    return example_project
+def warehouse(example_warehouse: Path) -> Path:
+    return example_warehouse
 
 
 def metric_rows(root: Path, *args: str) -> list[tuple]:

@@ -28,10 +28,10 @@ from northstar.engine import artifacts, selection
 from northstar.engine.execute import BLOCKING, BuildContext, NodeResult, build_node, run_dag
 from northstar.errors import ProjectError
 from northstar.metrics.nodes import add_metrics, metric_relations, run_metric
-from northstar.project.loader import Project
+from northstar.project.loader import Project, ProjectConfig
 from northstar.render.jinja import Relation
 from northstar.render.manifest import Manifest, Node, compile_project
-from northstar.warehouse import state
+from northstar.warehouse import state, storage
 from northstar.warehouse import working_copy as warehouse
 
 # A runner builds (or checks) one node kind inside the working copy.
@@ -112,7 +112,7 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
     with warehouse.build_lock(config.warehouse, options.wait, reporter.waiting):
         work = warehouse.start_build(config.warehouse, reporter.waiting)
         try:
-            connection = _open(work.path, config.warehouse, config.root)
+            connection = _open(work.path, config, reporter.waiting)
             try:
                 existing = warehouse.relations_in(connection)
                 # Compiled against the copy being built, so is_incremental() sees exactly the tables the build will.
@@ -230,7 +230,7 @@ def run_tests(
         with warehouse.build_lock(config.warehouse, options.wait, reporter.waiting):
             work = warehouse.start_build(config.warehouse, reporter.waiting)
             try:
-                connection = duckdb.connect(str(work.path))
+                connection = _open(work.path, config, reporter.waiting)
                 try:
                     results = run_dag(manifest.dag, selected, run_test, connection, threads, on_result=reporter.result)
                     previous = state.stored(connection)
@@ -260,10 +260,12 @@ def _owned(manifest: Manifest, previous: Mapping[str, state.Stored]) -> frozense
     return frozenset(owned)
 
 
-def _open(work: Path, published: Path, root: Path) -> duckdb.DuckDBPyConnection:
-    """Open the working copy; a published file DuckDB cannot read is a project error, not a crash."""
+def _open(work: Path, config: ProjectConfig, on_note: Callable[[str], None]) -> duckdb.DuckDBPyConnection:
+    """Open the working copy in the project's storage format (converting it if it is in another); a published file
+    DuckDB cannot read is a project error, not a crash."""
+    published, root = config.warehouse, config.root
     try:
-        return duckdb.connect(str(work))
+        return storage.open_for_build(work, config.target.storage_version, on_note, _display(published, root))
     except duckdb.Error as error:
         reason = str(error).replace(str(work), str(published)).splitlines()[0]
         raise ProjectError(

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from northstar.errors import ProjectError, did_you_mean
-from northstar.project import yamlfile
+from northstar.project import storage_version, yamlfile
 from northstar.project.settings import DBT_PROJECT_FILE, ProjectConfig, Target, thread_count
-from northstar.project.yamlfile import expect_mapping
+from northstar.project.yamlfile import YamlDict, expect_mapping
 from northstar.render.jinja import render_property
 
 
@@ -134,6 +134,17 @@ def _render_config(value: Any, vars: Mapping[str, Any], env: Mapping[str, str], 
     return value
 
 
+def _line(mapping: Any, *keys: str) -> int | None:
+    """The line of a nested key of a YAML mapping, or of the deepest mapping found on the way."""
+    line = None
+    for key in keys:
+        if not isinstance(mapping, YamlDict):
+            break
+        line = mapping.line_of(key)
+        mapping = mapping.get(key)
+    return line
+
+
 def _find_profiles(root: Path, env: Mapping[str, str]) -> Path:
     """Where dbt finds ``profiles.yml``: ``--profiles-dir`` or ``$DBT_PROFILES_DIR`` alone when set (the CLI passes
     ``--profiles-dir`` as ``DBT_PROFILES_DIR``), else the working folder, then (Northstar only) the project folder,
@@ -202,6 +213,12 @@ def load_dbt_config(
     db_path = Path(str(output.get("path", f"{name}.duckdb")))
     if str(db_path) == ":memory:":
         raise ProjectError("Target path ':memory:' cannot hold a warehouse; set a file path.", profiles_path)
+    settings = output.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise ProjectError(
+            f"Target '{target_name}' has settings: {settings!r}; it must be a mapping of DuckDB settings.",
+            profiles_path,
+        )
     target = Target(
         name=target_name,
         schema=str(output.get("schema", "main")),
@@ -210,6 +227,12 @@ def load_dbt_config(
         path=db_path if db_path.is_absolute() else Path.cwd() / db_path,
         threads=threads or thread_count(output.get("threads"), profiles_path, None),
         profile_name=profile_name,
+        # dbt-duckdb passes `settings:` to DuckDB, which creates a new file in this format; Northstar keeps to it.
+        storage_version=storage_version.check(
+            settings.get("storage_compatibility_version", storage_version.DEFAULT),
+            profiles_path,
+            _line(outputs[target_name], "settings", "storage_compatibility_version"),
+        ),
     )
 
     def paths(*keys: str, default: str) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from northstar.errors import ProjectError
-from northstar.project import yamlfile
+from northstar.project import storage_version, yamlfile
 from northstar.project.config import NodeConfig, build_config, merge_config, resolve_folder_config
 from northstar.project.dbt import load_dbt_config
 from northstar.project.settings import DBT_PROJECT_FILE, PROJECT_FILE, ProjectConfig, Target, thread_count
@@ -41,6 +41,7 @@ PROJECT_KEYS = {
     "data_tests",
     "tests",
     "threads",
+    "storage_version",
 }
 PROPERTY_FILE_KEYS = {
     "version",
@@ -259,6 +260,9 @@ def load_config(
         schema=str(data.get("schema", "main")),
         path=warehouse if warehouse.is_absolute() else root / warehouse,
         threads=threads or thread_count(data.get("threads"), PROJECT_FILE, data.line_of("threads")),
+        storage_version=storage_version.check(
+            data.get("storage_version", storage_version.DEFAULT), PROJECT_FILE, data.line_of("storage_version")
+        ),
     )
     return ProjectConfig(
         name=str(data["name"]),

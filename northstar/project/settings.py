@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from northstar.errors import ProjectError
+from northstar.project import storage_version
 
 PROJECT_FILE = "project.yml"
 DBT_PROJECT_FILE = "dbt_project.yml"
@@ -27,6 +28,8 @@ class Target:
     path: Path
     threads: int
     profile_name: str | None = None
+    # The oldest DuckDB release that can read the published warehouse (DuckDB's STORAGE_VERSION).
+    storage_version: str = storage_version.DEFAULT
 
     def jinja(self) -> dict[str, Any]:
         return {
