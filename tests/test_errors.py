@@ -36,8 +36,8 @@ def test_unknown_key_in_project_yml(make_project, run_cli):
     root = make_project({"project.yml": "name: shop\nmodel-path: [models]\n"})
     assert error_of(run_cli, root) == (
         "Error: project.yml:2: Unknown key 'model-path' in project.yml. Allowed keys: config-version, data_tests, "
-        "macro-paths, metric-paths, model-paths, models, name, schema, seed-paths, seeds, target-path, test-paths, "
-        "tests, threads, vars, version, warehouse.\n"
+        "macro-paths, metric-paths, model-paths, models, name, schema, seed-paths, seeds, storage_version, "
+        "target-path, test-paths, tests, threads, vars, version, warehouse.\n"
     )
 
 
