@@ -217,9 +217,10 @@ DBT_PROJECT = {
 }
 
 
-def test_a_dbt_project_takes_the_format_from_its_target_settings(make_project, run_cli):
+def test_a_dbt_project_takes_the_format_from_its_target_settings(make_project, run_cli, monkeypatch):
     files = {**DBT_PROJECT, "profiles.yml": DBT_PROJECT["profiles.yml"].format(version="v1.2.0")}
     root = make_project(files, base={})
+    monkeypatch.chdir(root)  # dbt-duckdb opens a relative path from the working folder
     result = run_cli(root, "build", "-q")
     assert result.exit_code == 0, result.output
     assert storage_format(root / "shop.duckdb") == "v1.2.0+"
