@@ -182,9 +182,10 @@ def parse_render_dag(root: Path) -> int:
 def compiled_statements(root: Path) -> list[str]:
     """The statements a build runs, in DAG order: seed loads, then CREATE VIEW/TABLE ... AS <compiled SQL>."""
     from northstar.engine.materialize import create_statement, seed_statement
+    from northstar.nodes import ModelNode, SeedNode
     from northstar.project.loader import load_project
     from northstar.render.jinja import Relation
-    from northstar.render.manifest import ModelNode, SeedNode, compile_project
+    from northstar.render.manifest import compile_project
 
     manifest = compile_project(load_project(root), env_vars={})
     schemas: dict[str, None] = {}

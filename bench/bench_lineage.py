@@ -33,7 +33,8 @@ from common import median_seconds, print_table  # noqa: E402
 from northstar import artifacts, lineage  # noqa: E402
 from northstar.console import Reporter  # noqa: E402
 from northstar.docs import write_site  # noqa: E402
-from northstar.engine.pipeline import BuildOptions, build, compile_for_build  # noqa: E402
+from northstar.engine.manifest import load_manifest  # noqa: E402
+from northstar.engine.pipeline import BuildOptions, build  # noqa: E402
 from northstar.project.loader import load_project  # noqa: E402
 
 IGNORE = shutil.ignore_patterns(
@@ -62,11 +63,11 @@ def main(quick: bool = False) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-lineage-") as tmp:
         root = _example(Path(tmp))
         project = load_project(root)
-        manifest = compile_for_build(project, reporter=_quiet())
+        manifest = load_manifest(project, metrics=False, warn=_quiet().waiting)
         target = project.config.target_dir
 
         def compile_only() -> None:
-            compile_for_build(load_project(root), reporter=_quiet())
+            load_manifest(load_project(root), metrics=False, warn=_quiet().waiting)
 
         def lineage_cold() -> None:
             lineage.build_lineage(manifest)
@@ -99,7 +100,7 @@ def main(quick: bool = False) -> None:
                 artifacts.lineage_sections = original
 
         def docs_in_process() -> None:
-            write_site(compile_for_build(load_project(root), reporter=_quiet()))
+            write_site(load_manifest(load_project(root), metrics=False, warn=_quiet().waiting))
 
         metrics = shutil.which("metrics", path=str(Path(sys.executable).parent)) or "metrics"
 

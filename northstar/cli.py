@@ -297,10 +297,11 @@ def compile_(node, project_dir, vars_, target, threads, select, exclude, output,
     With NODE, print its rendered SQL (and write it to target/compiled/); without, write every selected model there.
     When NODE names a metric, print the metric's query (--by to group it, --dialect to transpile it).
     """
-    from northstar.checks import datatests
     from northstar.engine import artifacts
-    from northstar.engine.pipeline import BuildOptions, compile_for_build, select_nodes
+    from northstar.engine.manifest import load_manifest
+    from northstar.engine.pipeline import BuildOptions, select_nodes
     from northstar.errors import did_you_mean
+    from northstar.nodes import MetricNode, ModelNode, SnapshotNode, TestNode
 
     project = _load(project_dir, vars_, target, threads)
     if node and _names_metric(project, node):
@@ -312,7 +313,7 @@ def compile_(node, project_dir, vars_, target, threads, select, exclude, output,
         else:
             click.echo(sql)
         return
-    manifest = datatests.add_tests(compile_for_build(project))  # tests compile too: `metrics compile TEST` shows SQL
+    manifest = load_manifest(project, metrics=False)  # tests compile too: `metrics compile TEST` shows SQL
     target_dir = project.config.target_dir
     artifacts.write_manifest(manifest, target_dir)
     if node:
@@ -323,9 +324,9 @@ def compile_(node, project_dir, vars_, target, threads, select, exclude, output,
                 "Run 'metrics ls' (or 'metrics ls --metrics') to list them."
             )
         model = manifest.node(node)
-        sql = getattr(model, "sql", None)
-        if sql is None:
+        if not isinstance(model, ModelNode | SnapshotNode | TestNode | MetricNode):
             raise ProjectError(f"'{node}' is a {model.kind}; only models have compiled SQL.")
+        sql = model.sql
         artifacts.write_compiled(manifest, target_dir, [model.unique_id])
         if output:
             _write_sql(output, sql)
@@ -354,9 +355,8 @@ def ls(project_dir, vars_, target, threads, select, exclude, resource_type, outp
     """List the project's nodes in DAG order (or, with --metrics, its metrics)."""
     import json
 
-    from northstar.checks import datatests
+    from northstar.engine.manifest import load_manifest
     from northstar.engine.pipeline import BuildOptions, select_nodes
-    from northstar.render.manifest import compile_project
 
     project = _load(project_dir, vars_, target, threads)
     if metrics_:
@@ -368,17 +368,13 @@ def ls(project_dir, vars_, target, threads, select, exclude, resource_type, outp
 
         click.echo(list_metrics_text(project, output))
         return
-    manifest = datatests.add_tests(compile_project(project, warn=lambda text: click.echo(text, err=True)))
-    if resource_type == "metric":  # dbt's `ls --resource-type metric`; metric nodes cost the metric compiler
-        from northstar.metrics.nodes import add_metrics
-
-        manifest = add_metrics(manifest)
+    manifest = load_manifest(project, metrics=resource_type == "metric")  # metric nodes cost the metric compiler
     kinds = {"model", "seed", "source", "test"} if resource_type == "all" else {resource_type}
     for uid in select_nodes(manifest, BuildOptions(select=select, exclude=exclude, kinds=frozenset(kinds))):
         node = manifest.nodes[uid]
-        name = f"{node.source_name}.{node.name}" if node.kind == "source" else node.name
+        name = node.display_name
         if output == "json":
-            relation = str(node.relation) if getattr(node, "relation", None) is not None else None
+            relation = str(node.reads_as) if node.reads_as is not None else None
             click.echo(
                 json.dumps(
                     {
@@ -424,7 +420,7 @@ def lineage(node, project_dir, vars_, target, threads, column, upstream, depth, 
     NODE is a model, seed, source (raw.orders), metric, or a column (raw.orders.status). By default it prints what
     NODE reads, down to raw columns; --downstream prints every column and metric that reads it.
     """
-    from northstar.engine.pipeline import compile_for_build
+    from northstar.engine.manifest import load_manifest
     from northstar.lineage import describe
 
     project = _load(project_dir, vars_, target, threads)
@@ -432,7 +428,7 @@ def lineage(node, project_dir, vars_, target, threads, column, upstream, depth, 
     def warn(text: str) -> None:
         click.echo(click.style("Warning: ", fg="yellow") + text, err=True)
 
-    click.echo(describe(compile_for_build(project), node, column, upstream, depth, output, warn))
+    click.echo(describe(load_manifest(project, metrics=False), node, column, upstream, depth, output, warn))
 
 
 @main.command()
@@ -446,10 +442,10 @@ def docs(project_dir, vars_, target, threads, serve, port) -> None:
     """
     from northstar.docs import serve as serve_site
     from northstar.docs import write_site
-    from northstar.engine.pipeline import compile_for_build
+    from northstar.engine.manifest import load_manifest
 
     project = _load(project_dir, vars_, target, threads)
-    index = write_site(compile_for_build(project))
+    index = write_site(load_manifest(project, metrics=False))
     click.echo(f"Wrote {index}")
     if serve:
         serve_site(index.parent, port, click.echo)

@@ -18,7 +18,7 @@ from conftest import REPO_ROOT
 
 from northstar.docs import site_data
 from northstar.docs.site import yaml_entry
-from northstar.engine.pipeline import compile_for_build
+from northstar.engine.manifest import load_manifest
 from northstar.project.loader import load_project
 
 ARTIFACTS = REPO_ROOT / "target" / "test-artifacts"
@@ -126,7 +126,7 @@ def test_docs_writes_a_site_that_needs_no_network(make_project, run_cli):
 
 def test_metric_without_a_warehouse_says_how_to_get_its_chart(make_project):
     root = make_project(SHOP_METRICS)
-    data = site_data(compile_for_build(load_project(root)))
+    data = site_data(load_manifest(load_project(root), metrics=False))
     revenue = next(n for n in data["nodes"] if n["name"] == "revenue")
     assert revenue["series"] is None
     assert revenue["series_problem"] == (
@@ -336,7 +336,7 @@ def test_a_warehouse_held_by_a_writer_leaves_the_charts_out_and_says_why(make_pr
 
     root = make_project(SHOP_METRICS)
     assert run_cli(root, "build").exit_code == 0
-    manifest = compile_for_build(load_project(root))
+    manifest = load_manifest(load_project(root), metrics=False)
     with duckdb.connect(str(root / "warehouse.duckdb")):  # a writer (here: this process, read-write)
         data = site_data(manifest)
     revenue = next(n for n in data["nodes"] if n["name"] == "revenue")

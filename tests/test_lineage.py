@@ -7,7 +7,7 @@ import json
 import duckdb
 import pytest
 
-from northstar.engine.pipeline import compile_for_build
+from northstar.engine.manifest import load_manifest
 from northstar.lineage import ColumnRef, build_lineage, project_lineage
 from northstar.project.loader import load_project
 
@@ -88,7 +88,7 @@ def shop(make_project):
 
 
 def lineage_of(root):
-    return build_lineage(compile_for_build(load_project(root)))
+    return build_lineage(load_manifest(load_project(root), metrics=False))
 
 
 def raw(lineage, node, column=None):
@@ -312,7 +312,7 @@ def test_external_parquet_source_columns_are_read_from_the_file(make_project, tm
 
 def test_built_warehouse_gives_types_and_the_cache_is_reused(shop, run_cli):
     assert run_cli(shop, "build").exit_code == 0
-    manifest = compile_for_build(load_project(shop))
+    manifest = load_manifest(load_project(shop), metrics=False)
     first = project_lineage(manifest)
     assert first.nodes["model.shop.fct_cohorts"].types == {
         "cohort_month": "TIMESTAMP",
@@ -457,7 +457,7 @@ EXAMPLE_METRICS = {
 
 @pytest.fixture(scope="module")
 def example_lineage(example_project):
-    return build_lineage(compile_for_build(load_project(example_project)))
+    return build_lineage(load_manifest(load_project(example_project), metrics=False))
 
 
 @pytest.mark.parametrize("metric", sorted(EXAMPLE_METRICS))

@@ -77,13 +77,11 @@ def test_tables_and_columns_carry_the_yaml_docs(built):
 
 
 def test_metric_nodes_follow_the_models_they_read(built):
-    from northstar.checks.datatests import add_tests
-    from northstar.engine.pipeline import compile_for_build
-    from northstar.metrics.nodes import add_metrics
+    from northstar.engine.manifest import load_manifest
     from northstar.project.loader import load_project
 
     root, output = built
-    manifest = add_metrics(add_tests(compile_for_build(load_project(root))))
+    manifest = load_manifest(load_project(root))
     assert manifest.nodes["metric.shop.cpu"].depends_on == ("model.shop.fct_spend", "model.shop.dim_users")
     assert manifest.dag.parents["test.shop.metric_checked_revenue_range"] == {"metric.shop.checked_revenue"}
     lines = output.splitlines()

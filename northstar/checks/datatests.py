@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -29,15 +29,26 @@ import jinja2.nodes
 import sqlglot
 from sqlglot import exp
 
-from northstar.checks.config import CONFIG_KEYS, IGNORED_CONFIG_KEYS, TestConfig, read_test_config
+from northstar.checks.config import CONFIG_KEYS, IGNORED_CONFIG_KEYS, read_test_config
 from northstar.checks.unittests import unit_test_nodes
 from northstar.dag import DAG
 from northstar.errors import CompileError, ProjectError, did_you_mean
+from northstar.nodes import (
+    DataTestNode,
+    GenericTestNode,
+    ModelNode,
+    NodeId,
+    SeedNode,
+    SingularTestNode,
+    SourceNode,
+    TestNode,
+    UnitTestNode,
+)
 from northstar.project.config import resolve_folder_config
 from northstar.project.loader import Column
 from northstar.project.yamlfile import expect_mapping
 from northstar.render.jinja import Ephemeral, External, Relation, compile_template, render
-from northstar.render.manifest import Manifest, ModelNode, Node, SeedNode, SourceNode
+from northstar.render.manifest import Manifest
 from northstar.render.refs import resolve_relation_call
 
 FAILURES_SCHEMA = "test_failures"
@@ -117,29 +128,6 @@ ALIASES = {"unique_combination_of_columns": "unique_combination", "equal_rowcoun
 
 # Arguments of the built-ins that take a list; a single string would be read letter by letter.
 LIST_ARGUMENTS = {"accepted_values": ("values",), "unique_combination": ("combination_of_columns", "columns")}
-
-
-@dataclass(frozen=True)
-class TestNode:
-    """A generic or singular data test: ``sql`` selects the failing rows."""
-
-    __test__ = False
-    unique_id: str
-    name: str
-    path: str  # the YAML file declaring a generic test, or the singular test's .sql file
-    line: int | None
-    test_type: str  # generic | singular
-    test_name: str  # the generic test (not_null, ...) or the singular test's file name
-    sql: str
-    depends_on: tuple[str, ...]
-    config: TestConfig
-    attached_node: str | None = None  # the model, seed or source the test is declared on
-    model_name: str | None = None
-    column_name: str | None = None
-    description: str = ""
-    raw_sql: str | None = None  # singular tests: the file, so DuckDB errors map back to its lines
-    args: Mapping[str, Any] = field(default_factory=dict)  # a generic test's arguments, as written in YAML
-    kind: str = "test"
 
 
 def generic_test_name(test_name: str, target: str, args: Mapping[str, Any]) -> str:
@@ -247,9 +235,9 @@ def _canonical(test: str) -> str:
     return ALIASES.get(test, test)
 
 
-def _target_sql(node: Node, where: str | None, path: str, line: int | None) -> str:
+def _target_sql(node: ModelNode | SeedNode | SourceNode, where: str | None, path: str, line: int | None) -> str:
     """What a generic test reads as ``model``: the relation, or a filtered subquery for ``where:``."""
-    relation = node.relation
+    relation = node.reads_as
     if where is None and not isinstance(relation, Ephemeral):
         return str(relation)
     if isinstance(relation, Relation):
@@ -259,6 +247,7 @@ def _target_sql(node: Node, where: str | None, path: str, line: int | None) -> s
     elif isinstance(relation, External):
         source = sqlglot.parse_one(relation.render(), dialect="duckdb")
     else:  # an ephemeral model has no relation: test its SQL
+        assert isinstance(node, ModelNode), node
         source = sqlglot.parse_one(node.sql, dialect="duckdb").subquery()
     query = exp.select("*").from_(source)
     if where is not None:
@@ -276,7 +265,7 @@ def _target_sql(node: Node, where: str | None, path: str, line: int | None) -> s
 class _Target:
     """A node tests are declared on: its id, the name used in test names, and its columns and tests."""
 
-    node: Node
+    node: ModelNode | SeedNode | SourceNode
     prefix: str  # "" for models and seeds, "source_" for sources (dbt's source_not_null_...)
     label: str  # stg_orders, or raw_orders for source raw.orders
     display: str
@@ -390,7 +379,7 @@ def _check_arguments(signature: _Signature, args: Mapping[str, Any], where: str,
         )
 
 
-def _generic_tests(manifest: Manifest, compiler: _Compiler, defaults: Mapping[str, Any]) -> list[TestNode]:
+def _generic_tests(manifest: Manifest, compiler: _Compiler, defaults: Mapping[str, Any]) -> list[GenericTestNode]:
     project_name = manifest.project.config.name
     tests = []
     for target in _targets(manifest):
@@ -410,7 +399,7 @@ def _generic_test(
     target: _Target,
     column: Column | None,
     declared: _Declared,
-) -> TestNode:
+) -> GenericTestNode:
     path, line = target.yaml_path, declared.line
     where = f"Test '{declared.test_name}' on {target.display}" + (f".{column.name}" if column else "")
     if declared.test_name not in compiler.known:
@@ -448,12 +437,11 @@ def _generic_test(
         raise CompileError(f"{where} cannot be rendered: {error.message}", path, line) from None
     depends += [manifest.by_name[r] for r in rendered.refs]
     depends += [manifest.by_name[f"{s}.{t}"] for s, t in rendered.sources]
-    return TestNode(
-        unique_id=f"test.{project_name}.{name}",
+    return GenericTestNode(
+        unique_id=NodeId("test", project_name, name),
         name=name,
         path=path,
         line=line,
-        test_type="generic",
         test_name=declared.test_name,
         sql=rendered.sql.strip().rstrip(";").strip(),
         depends_on=tuple(dict.fromkeys(depends)),
@@ -466,7 +454,7 @@ def _generic_test(
     )
 
 
-def _singular_tests(manifest: Manifest, compiler: _Compiler, defaults: Mapping[str, Any]) -> list[TestNode]:
+def _singular_tests(manifest: Manifest, compiler: _Compiler, defaults: Mapping[str, Any]) -> list[SingularTestNode]:
     project = manifest.project
     tests = []
     for path in project.test_files:
@@ -482,12 +470,11 @@ def _singular_tests(manifest: Manifest, compiler: _Compiler, defaults: Mapping[s
         if not config.enabled:
             continue
         tests.append(
-            TestNode(
-                unique_id=f"test.{project.config.name}.{name}",
+            SingularTestNode(
+                unique_id=NodeId("test", project.config.name, name),
                 name=name,
                 path=path,
                 line=None,
-                test_type="singular",
                 test_name=name,
                 sql=rendered.sql.strip().rstrip(";").strip(),
                 depends_on=tuple(dict.fromkeys(depends)),
@@ -500,7 +487,7 @@ def _singular_tests(manifest: Manifest, compiler: _Compiler, defaults: Mapping[s
 
 
 def add_tests(manifest: Manifest) -> Manifest:
-    """The manifest with every data test and unit test of the project added as a ``test`` node.
+    """The manifest with every data test and unit test of the project added as a test node.
 
     Test names are unique within the project; a duplicate is an error that asks for ``name:``.
     """
@@ -508,7 +495,7 @@ def add_tests(manifest: Manifest) -> Manifest:
     config = manifest.project.config
     defaults = resolve_folder_config(config.data_tests, (config.name,))
     compiler = _Compiler(manifest)
-    tests: list[Any] = [
+    tests: list[TestNode] = [
         *_generic_tests(manifest, compiler, defaults),
         *_singular_tests(manifest, compiler, defaults),
         *unit_test_nodes(manifest),
@@ -520,9 +507,8 @@ def add_tests(manifest: Manifest) -> Manifest:
     for test in tests:
         if test.unique_id in nodes or test.name in by_name:
             other = nodes.get(test.unique_id) or manifest.node(test.name)
-            where = f"{other.path}:{other.line}" if getattr(other, "line", None) else other.path
             raise ProjectError(
-                f"Two tests (or a test and a node) are named '{test.name}' (the other is in {where}). "
+                f"Two tests (or a test and a node) are named '{test.name}' (the other is in {other.location}). "
                 "Give one of them a unique `name:`.",
                 test.path,
                 test.line,
@@ -533,11 +519,11 @@ def add_tests(manifest: Manifest) -> Manifest:
     return replace(manifest, nodes=nodes, dag=DAG(parents), by_name=by_name)
 
 
-def with_tests(manifest: Manifest, chosen: set[str], excluded: set[str]) -> set[str]:
+def with_tests(manifest: Manifest, chosen: set[NodeId], excluded: set[NodeId]) -> set[NodeId]:
     """dbt's eager indirect selection: add the tests reading any chosen node, drop those reading any excluded one."""
     result = set(chosen)
     for uid, node in manifest.nodes.items():
-        if node.kind != "test":
+        if not node.is_test:
             continue
         reads = set(node.depends_on)
         if uid in excluded or reads & excluded:
@@ -549,10 +535,10 @@ def with_tests(manifest: Manifest, chosen: set[str], excluded: set[str]) -> set[
 
 def failure_relations(manifest: Manifest) -> frozenset[tuple[str, str]]:
     """The tables ``--store-failures`` may write: the build owns them."""
-    return frozenset((FAILURES_SCHEMA, node.name) for node in manifest.nodes.values() if isinstance(node, TestNode))
+    return frozenset((FAILURES_SCHEMA, node.name) for node in manifest.nodes.values() if isinstance(node, DataTestNode))
 
 
-def build_dag(manifest: Manifest, selected: Iterable[str]) -> DAG:
+def build_dag(manifest: Manifest, selected: Iterable[NodeId]) -> DAG[NodeId]:
     """The DAG ``build`` runs: a model waits for its unit tests, and a node waits for the error-severity tests of
     its ancestors.
 
@@ -561,24 +547,22 @@ def build_dag(manifest: Manifest, selected: Iterable[str]) -> DAG:
     """
     dag = manifest.dag
     parents = {uid: set(deps) for uid, deps in dag.parents.items()}
-    ancestors: dict[str, set[str]] = {}
-    descendants: dict[str, set[str]] = {}
+    ancestors: dict[NodeId, set[NodeId]] = {}
+    descendants: dict[NodeId, set[NodeId]] = {}
     for uid in selected:
         node = manifest.nodes[uid]
-        if node.kind != "test":
-            continue
-        if node.test_type == "unit":
+        if isinstance(node, UnitTestNode):  # checks its model's SQL before the model is built
             parents[uid] = set()
             parents[node.depends_on[0]].add(uid)
             continue
-        if node.config.severity != "error":
+        if not isinstance(node, TestNode) or node.config.severity != "error":
             continue
         deps = set(node.depends_on)
         for dep in deps:
             if dep not in descendants:
                 descendants[dep] = dag.downstream(dep)
             for child in descendants[dep]:
-                if child in deps or manifest.nodes[child].kind == "test":
+                if child in deps or manifest.nodes[child].is_test:
                     continue
                 if child not in ancestors:
                     ancestors[child] = dag.upstream(child)
@@ -587,25 +571,25 @@ def build_dag(manifest: Manifest, selected: Iterable[str]) -> DAG:
     return DAG(parents)
 
 
-def manifest_entry(node: Any, project: str) -> dict[str, Any]:
+def manifest_entry(node: TestNode, project: str) -> dict[str, Any]:
     """A test's entry in ``manifest.json``, shaped like dbt's (``test_metadata`` for generic tests)."""
     entry: dict[str, Any] = {
         "unique_id": node.unique_id,
-        "resource_type": "unit_test" if node.test_type == "unit" else "test",
+        "resource_type": "unit_test" if isinstance(node, UnitTestNode) else "test",
         "package_name": project,
         "name": node.name,
         "original_file_path": node.path,
         "test_type": node.test_type,
-        "attached_node": getattr(node, "attached_node", None),
-        "column_name": getattr(node, "column_name", None),
+        "attached_node": node.attached_node,
+        "column_name": node.column_name if isinstance(node, DataTestNode) else None,
         "config": node.config.as_dict(),
         "tags": list(node.config.tags),
         "description": node.description,
         "depends_on": {"nodes": list(node.depends_on)},
         "compiled_code": node.sql,
     }
-    if node.test_type == "generic":
-        entry["test_metadata"] = {"name": node.test_name, "kwargs": dict(getattr(node, "args", {}))}
-    if node.test_type == "unit":
+    if isinstance(node, GenericTestNode):
+        entry["test_metadata"] = {"name": node.test_name, "kwargs": dict(node.args)}
+    if isinstance(node, UnitTestNode):
         entry["model"] = node.model_name
     return entry

@@ -13,13 +13,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from northstar.engine.execute import NodeResult
+from northstar.nodes import TestNode
 from northstar.render.manifest import Manifest
 
 
 def junit_tree(manifest: Manifest, results: Iterable[NodeResult], elapsed: float) -> ET.ElementTree:
     """The report as an element tree (tests only; models and seeds are not test cases)."""
     project = manifest.project.config.name
-    tests = [r for r in results if getattr(manifest.nodes.get(r.unique_id), "kind", None) == "test"]
+    tests = [r for r in results if r.unique_id in manifest.nodes and manifest.nodes[r.unique_id].is_test]
     counts = {status: sum(1 for r in tests if r.status == status) for status in ("fail", "error", "skipped")}
     root = ET.Element("testsuites", name=project, tests=str(len(tests)), time=f"{elapsed:.3f}")
     suite = ET.SubElement(
@@ -34,7 +35,8 @@ def junit_tree(manifest: Manifest, results: Iterable[NodeResult], elapsed: float
     )
     for result in tests:
         node = manifest.nodes[result.unique_id]
-        attached = getattr(node, "attached_node", None)
+        assert isinstance(node, TestNode), node
+        attached = node.attached_node
         target = manifest.nodes[attached].name if attached in manifest.nodes else node.test_type
         case = ET.SubElement(
             suite,

@@ -13,16 +13,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from northstar.checks.config import THRESHOLD, TestConfig
-from northstar.checks.datatests import FAILURES_SCHEMA, TestNode, sql_literal
+from northstar.checks.datatests import FAILURES_SCHEMA, sql_literal
 from northstar.checks.unittests import Sandbox, run_unit_test
 from northstar.engine.execute import NodeResult
 from northstar.engine.materialize import create_statement
 from northstar.errors import ExecutionError
+from northstar.nodes import DataTestNode, TestNode, UnitTestNode
 from northstar.render.jinja import Relation
 from northstar.render.manifest import Manifest
 from northstar.texttable import format_table
@@ -59,18 +59,19 @@ def test_status(config: TestConfig, failures: int) -> str:
 test_status.__test__ = False  # type: ignore[attr-defined]
 
 
-Runner = Callable[[Any, duckdb.DuckDBPyConnection, Any], NodeResult]
+TestRunner = Callable[[TestNode, duckdb.DuckDBPyConnection], NodeResult]
 
 
-def make_runner(manifest: Manifest, store_failures: bool = False) -> Runner:
-    """The runner of ``test`` nodes for one invocation; ``store_failures`` keeps every test's failing rows."""
+def make_runner(manifest: Manifest, store_failures: bool = False) -> TestRunner:
+    """The runner of test nodes for one invocation; ``store_failures`` keeps every test's failing rows."""
     schema_lock = threading.Lock()
     schema_ready: list[bool] = []
     sandbox = Sandbox(manifest)
 
-    def run(node: Any, cursor: duckdb.DuckDBPyConnection, context: Any) -> NodeResult:
-        if node.test_type == "unit":
+    def run(node: TestNode, cursor: duckdb.DuckDBPyConnection) -> NodeResult:
+        if isinstance(node, UnitTestNode):
             return run_unit_test(node, sandbox)
+        assert isinstance(node, DataTestNode), node  # the two kinds of test
         store = store_failures or node.config.store_failures
         if store:
             with schema_lock:  # concurrent CREATE SCHEMA statements conflict in DuckDB's catalog
@@ -82,7 +83,7 @@ def make_runner(manifest: Manifest, store_failures: bool = False) -> Runner:
     return run
 
 
-def run_data_test(node: TestNode, cursor: duckdb.DuckDBPyConnection, store: bool = False) -> NodeResult:
+def run_data_test(node: DataTestNode, cursor: duckdb.DuckDBPyConnection, store: bool = False) -> NodeResult:
     """Count the rows ``node`` selects and judge them by its config; show the first rows when it does not pass."""
     start = time.perf_counter()
     query = node.sql
@@ -131,7 +132,7 @@ def keep_failures(
     failing = [
         node
         for node in (manifest.nodes.get(r.unique_id) for r in results if r.status in ("fail", "warn"))
-        if isinstance(node, TestNode) and (store_failures or node.config.store_failures)
+        if isinstance(node, DataTestNode) and (store_failures or node.config.store_failures)
     ]
     if not failing:
         return None
@@ -149,7 +150,7 @@ def keep_failures(
     return path
 
 
-def failure_message(node: TestNode, failures: int, preview: str, stored: bool) -> str:
+def failure_message(node: DataTestNode, failures: int, preview: str, stored: bool) -> str:
     where = f"{node.path}:{node.line}" if node.line else node.path
     on = f" on {node.model_name}" if node.model_name else ""
     rows = f"{failures:,} failing row{'s' if failures != 1 else ''}"

@@ -38,20 +38,21 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from sqlglot import exp
 
-from northstar.checks.config import TestConfig, read_test_config
+from northstar.checks.config import read_test_config
 from northstar.engine.execute import NodeResult
 from northstar.engine.materialize import seed_statement
 from northstar.errors import NorthstarError, ProjectError, did_you_mean
+from northstar.nodes import Fixture, Given, ModelNode, NodeId, SeedNode, SourceNode, UnitTestNode
 from northstar.project.yamlfile import check_keys, expect_list, expect_mapping
 from northstar.render.jinja import Ephemeral, Relation, compile_template, quote, render
-from northstar.render.manifest import Manifest, ModelNode, SeedNode
+from northstar.render.manifest import Manifest
 from northstar.render.refs import resolve_relation_call
 from northstar.texttable import format_table
 
@@ -59,47 +60,6 @@ UNIT_TEST_KEYS = {"name", "model", "description", "given", "expect", "overrides"
 GIVEN_KEYS = {"input", "rows", "format", "fixture"}
 EXPECT_KEYS = {"rows", "format", "fixture"}
 OVERRIDE_KEYS = {"vars", "macros", "env_vars"}
-
-
-@dataclass(frozen=True)
-class Fixture:
-    """Rows as written in YAML or CSV: column names and one tuple per row (CSV values are strings), or a query."""
-
-    columns: tuple[str, ...]
-    rows: tuple[tuple[Any, ...], ...]
-    sql: str | None = None  # format: sql, a SELECT of literal rows, run in the sandbox
-
-
-@dataclass(frozen=True)
-class Given:
-    input: str  # as written: ref('stg_orders'), source('raw', 'users') or this
-    node_id: str
-    relation: Relation
-    fixture: Fixture
-
-
-@dataclass(frozen=True)
-class UnitTestNode:
-    """One unit test: the tested model's SQL, its fixtures and the expected rows."""
-
-    __test__ = False
-    unique_id: str
-    name: str
-    path: str
-    line: int | None
-    model_name: str
-    sql: str
-    given: tuple[Given, ...]
-    expect: Fixture
-    depends_on: tuple[str, ...]  # the tested model
-    config: TestConfig = field(default_factory=TestConfig)
-    description: str = ""
-    test_type: str = "unit"
-    kind: str = "test"
-
-    @property
-    def attached_node(self) -> str:
-        return self.depends_on[0]
 
 
 def unit_test_nodes(manifest: Manifest) -> list[UnitTestNode]:
@@ -141,7 +101,11 @@ def _unit_test(manifest: Manifest, entry: Any, path: str) -> UnitTestNode:
     missing = [u for u in needed if u not in {g.node_id for g in given}]
     if missing:
         first = manifest.nodes[missing[0]]
-        call = f"source('{first.source_name}', '{first.name}')" if first.kind == "source" else f"ref('{first.name}')"
+        call = (
+            f"source('{first.source_name}', '{first.name}')"
+            if isinstance(first, SourceNode)
+            else f"ref('{first.name}')"
+        )
         names = ", ".join(manifest.nodes[u].name for u in missing)
         raise ProjectError(
             f"{where}: '{model_name}' also reads {names}, which the test does not give. Add each input, e.g. "
@@ -155,14 +119,14 @@ def _unit_test(manifest: Manifest, entry: Any, path: str) -> UnitTestNode:
     overrides = expect_mapping(entry.get("overrides"), "overrides", path, entry.line_of("overrides"))
     check_keys(overrides, OVERRIDE_KEYS, f"overrides of unit test '{name}'")
     # The compiled SQL of an incremental model depends on whether the warehouse holds it; a unit test must not.
-    reads_ephemeral = any(isinstance(manifest.nodes[u].relation, Ephemeral) for u in model.depends_on)
+    reads_ephemeral = any(isinstance(manifest.nodes[u].reads_as, Ephemeral) for u in model.depends_on)
     if overrides or (model.materialized == "incremental" and not reads_ephemeral):
         sql = _render_with_overrides(manifest, model, overrides, where, path, line)
     config = read_test_config(
         expect_mapping(entry.get("config"), "config", path, entry.line_of("config")), {}, where, path, line
     )
     return UnitTestNode(
-        unique_id=f"test.{manifest.project.config.name}.{name}",
+        unique_id=NodeId("test", manifest.project.config.name, name),
         name=name,
         path=path,
         line=line,
@@ -171,14 +135,15 @@ def _unit_test(manifest: Manifest, entry: Any, path: str) -> UnitTestNode:
         given=tuple(given),
         expect=_fixture(manifest, expect, path, expect.line, f"{where}, expect"),
         depends_on=(model.unique_id,),
+        attached_node=model.unique_id,
         config=config,
         description=str(entry.get("description") or ""),
     )
 
 
-def _inputs(manifest: Manifest, model: ModelNode) -> list[str]:
+def _inputs(manifest: Manifest, model: ModelNode) -> list[NodeId]:
     """The relations the model's SQL reads; an ephemeral parent is inlined, so its own inputs count instead."""
-    found: list[str] = []
+    found: list[NodeId] = []
     for uid in model.depends_on:
         node = manifest.nodes[uid]
         if isinstance(node, ModelNode) and isinstance(node.relation, Ephemeral):
@@ -188,7 +153,7 @@ def _inputs(manifest: Manifest, model: ModelNode) -> list[str]:
     return found
 
 
-def _given(manifest: Manifest, model: ModelNode, item: Any, path: str, where: str, needed: list[str]) -> Given:
+def _given(manifest: Manifest, model: ModelNode, item: Any, path: str, where: str, needed: list[NodeId]) -> Given:
     text = str(item.get("input", "")).strip()
     line = item.line
     if text == "this":  # an incremental model reading its own previous rows
@@ -339,7 +304,7 @@ class Sandbox:
         for uid in needed:
             wanted |= manifest.dag.upstream(uid)
         nodes = [manifest.nodes[uid] for uid in manifest.dag.sorted() if uid in wanted]
-        nodes = [n for n in nodes if n.kind in ("seed", "model") and isinstance(getattr(n, "relation", None), Relation)]
+        nodes = [n for n in nodes if isinstance(n, SeedNode | ModelNode) and n.built is not None]
         for schema in sorted({node.relation.schema for node in nodes}):
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
 
@@ -370,7 +335,7 @@ class Sandbox:
                 create(node, connection)
         types: dict[str, list[tuple[str, str]]] = {}
         for uid in needed:
-            relation = manifest.nodes[uid].relation
+            relation = manifest.nodes[uid].reads_as
             if isinstance(relation, Relation):
                 try:
                     rows = connection.execute(f"DESCRIBE {relation}").fetchall()

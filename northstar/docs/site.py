@@ -24,7 +24,8 @@ import duckdb
 
 from northstar import __version__
 from northstar.lineage import ROWS, ColumnRef, Lineage, SemanticLayer, project_lineage
-from northstar.render.manifest import Manifest, ModelNode, SeedNode, SourceNode
+from northstar.nodes import ModelNode, NodeId, SeedNode, SourceNode
+from northstar.render.manifest import Manifest
 
 ASSETS = Path(__file__).parent / "assets"
 MAX_SERIES = 8  # lines per metric chart; the largest series are kept
@@ -85,8 +86,9 @@ def _tests(items: Any) -> list[str]:
     return names
 
 
-def _node_entry(manifest: Manifest, lineage: Lineage, uid: str) -> dict[str, Any]:
+def _node_entry(manifest: Manifest, lineage: Lineage, uid: NodeId) -> dict[str, Any]:
     node = manifest.nodes[uid]
+    assert isinstance(node, ModelNode | SeedNode | SourceNode), node
     graph = lineage.graph[uid]
     found = lineage.nodes.get(uid)
     declared = {c.name: c for c in node.columns}
@@ -112,7 +114,7 @@ def _node_entry(manifest: Manifest, lineage: Lineage, uid: str) -> dict[str, Any
         "columns": columns,
         "tests": _tests(node.tests),
         "parents": list(graph.parents),
-        "relation": str(node.relation) if getattr(node, "relation", None) is not None else None,
+        "relation": str(node.reads_as) if node.reads_as is not None else None,
         "unresolved": dict(found.unresolved) if found else {},
     }
     if isinstance(node, ModelNode):
@@ -283,7 +285,12 @@ def site_data(manifest: Manifest) -> dict[str, Any]:
     """Everything the site shows, as JSON-ready data."""
     lineage = project_lineage(manifest)
     layer = lineage.layer
-    nodes = [_node_entry(manifest, lineage, uid) for uid in manifest.dag.sorted() if uid in lineage.graph]
+    # Models, seeds and sources; metrics have entries of their own below.
+    nodes = [
+        _node_entry(manifest, lineage, uid)
+        for uid in manifest.dag.sorted()
+        if uid in lineage.graph and isinstance(manifest.nodes[uid], ModelNode | SeedNode | SourceNode)
+    ]
     nodes += _semantic_entries(manifest, lineage, layer)
     nodes += _metric_entries(manifest, lineage, layer)
     edges: dict[str, dict[str, list[list[str]]]] = {}

@@ -19,7 +19,8 @@ from northstar import lineage as column_lineage
 from northstar.checks.datatests import manifest_entry as test_entry
 from northstar.engine.execute import NodeResult
 from northstar.jsonfile import write_json
-from northstar.render.manifest import Manifest, ModelNode, SeedNode, SourceNode
+from northstar.nodes import ModelNode, Node, NodeId, SeedNode, SourceNode, TestNode
+from northstar.render.manifest import Manifest
 from northstar.warehouse.state import content_hash
 
 RUN_RESULTS_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json"
@@ -42,7 +43,7 @@ def write_run_results(
     elapsed: float,
     invocation_id: str,
     args: Mapping[str, Any],
-    relations: Mapping[str, str],
+    relations: Mapping[NodeId, str],
 ) -> Path:
     path = target_dir / "run_results.json"
     data = {
@@ -74,7 +75,7 @@ def compiled_path(target_dir: Path, project_name: str, node_path: str) -> Path:
     return target_dir / "compiled" / project_name / node_path
 
 
-def write_compiled(manifest: Manifest, target_dir: Path, nodes: Iterable[str] | None = None) -> None:
+def write_compiled(manifest: Manifest, target_dir: Path, nodes: Iterable[NodeId] | None = None) -> None:
     """Write each model's rendered SQL to ``target/compiled/<project>/<path>``, as dbt does."""
     name = manifest.project.config.name
     for uid in nodes if nodes is not None else manifest.nodes:
@@ -91,7 +92,7 @@ def write_compiled(manifest: Manifest, target_dir: Path, nodes: Iterable[str] | 
             path.write_text(text, encoding="utf-8")
 
 
-def _columns(node: Any) -> dict[str, Any]:
+def _columns(node: Node) -> dict[str, Any]:
     return {
         c.name: {"name": c.name, "description": c.description, "data_type": c.data_type, "meta": dict(c.meta)}
         for c in node.columns
@@ -126,9 +127,9 @@ def manifest_nodes(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]]:
                 "name": node.name,
                 "original_file_path": node.path,
                 "patch_path": node.yaml_path,
-                "schema": getattr(node.relation, "schema", None),
-                "alias": getattr(node.relation, "identifier", node.name),
-                "relation_name": str(node.relation) if node.config.materialized != "ephemeral" else None,
+                "schema": node.built.schema if node.built else None,
+                "alias": node.reads_as.identifier,
+                "relation_name": str(node.built) if node.built else None,
                 "config": node.config.as_dict(),
                 "tags": list(node.config.tags),
                 "description": node.description,
@@ -143,7 +144,7 @@ def manifest_nodes(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]]:
                 entry["compiled_code"] = node.sql
                 entry["language"] = "sql"
             nodes[uid] = entry
-        elif node.kind == "test":
+        elif isinstance(node, TestNode):
             nodes[uid] = test_entry(node, project)
     return nodes, sources
 
@@ -227,7 +228,8 @@ def _semantic_entries(manifest: Manifest, layer: Any, lineage: Any) -> tuple[dic
         uid = f"semantic_model.{project}.{model.name}"
         definition = _plain(model)
         where = definition.pop("where", {}) or {}
-        node = manifest.nodes.get(manifest.by_name.get(model.model, ""))
+        parent = manifest.by_name.get(model.model)
+        node = manifest.nodes.get(parent) if parent else None
         semantic_models[uid] = {
             "unique_id": uid,
             "resource_type": "semantic_model",
@@ -236,7 +238,7 @@ def _semantic_entries(manifest: Manifest, layer: Any, lineage: Any) -> tuple[dic
             "original_file_path": where.get("path"),
             "description": model.description,
             "model": f"ref('{model.model}')",
-            "node_relation": {"relation_name": str(node.relation)} if node is not None else None,
+            "node_relation": {"relation_name": str(node.reads_as)} if node is not None else None,
             "defaults": {"agg_time_dimension": model.default_agg_time},
             "primary_entity": model.primary_entity,
             "entities": definition["entities"],

@@ -1,6 +1,6 @@
 """Run nodes against DuckDB in dependency order, in parallel, skipping everything downstream of a failure.
 
-:func:`run_dag` schedules; :func:`build_node` knows how to build a seed or a model. Library code never exits: the
+:func:`run_dag` schedules; :func:`build_seed` and :func:`build_model` build one node. Library code never exits: the
 caller gets one :class:`NodeResult` per selected node.
 """
 
@@ -22,8 +22,8 @@ from northstar.engine.materialize import comment_statements, create_statement, d
 from northstar.engine.seedshape import check_seed_shape
 from northstar.engine.source_lines import sql_error
 from northstar.errors import ExecutionError, NorthstarError
+from northstar.nodes import ModelNode, Node, NodeId, SeedNode
 from northstar.render.jinja import Relation
-from northstar.render.manifest import ModelNode, Node, SeedNode, SourceNode
 
 # Statuses that stop everything downstream.
 BLOCKING = frozenset({"error", "fail"})
@@ -31,7 +31,7 @@ BLOCKING = frozenset({"error", "fail"})
 
 @dataclass(frozen=True)
 class NodeResult:
-    unique_id: str
+    unique_id: NodeId
     status: str  # success | error | skipped | pass | fail | warn
     message: str = ""
     elapsed: float = 0.0
@@ -42,12 +42,12 @@ class NodeResult:
 
 
 def run_dag(
-    dag: DAG,
-    selected: Iterable[str],
-    work: Callable[[str, duckdb.DuckDBPyConnection], NodeResult],
+    dag: DAG[NodeId],
+    selected: Iterable[NodeId],
+    work: Callable[[NodeId, duckdb.DuckDBPyConnection], NodeResult],
     connection: duckdb.DuckDBPyConnection,
     threads: int,
-    on_start: Callable[[str], None] = lambda uid: None,
+    on_start: Callable[[NodeId], None] = lambda uid: None,
     on_result: Callable[[NodeResult], None] = lambda result: None,
 ) -> list[NodeResult]:
     """Run ``work`` for each selected node once all its selected parents succeeded.
@@ -58,11 +58,11 @@ def run_dag(
     sub = dag.subdag(selected)
     order = {uid: i for i, uid in enumerate(dag.sorted())}
     pending = {uid: set(sub.parents[uid]) for uid in sub}
-    blocked: set[str] = set()
+    blocked: set[NodeId] = set()
     results: list[NodeResult] = []
     local = threading.local()
 
-    def run(uid: str) -> NodeResult:
+    def run(uid: NodeId) -> NodeResult:
         cursor = getattr(local, "cursor", None)
         if cursor is None:
             cursor = local.cursor = connection.cursor()
@@ -77,7 +77,7 @@ def run_dag(
         for child in sub.children[result.unique_id]:
             pending[child].discard(result.unique_id)
 
-    running: dict[Future, str] = {}
+    running: dict[Future[NodeResult], NodeId] = {}
     with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="northstar") as pool:
         while pending or running:
             ready = sorted((uid for uid, deps in pending.items() if not deps), key=order.__getitem__)
@@ -109,21 +109,29 @@ class BuildContext:
     schemas: set[str] = field(default_factory=set, compare=False, repr=False)  # created by this build, under the lock
 
 
-def build_node(node: Node, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> NodeResult:
-    """Build one seed or model; DuckDB errors become a failed result naming the user's file and line."""
+def build_seed(node: SeedNode, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> NodeResult:
+    """Load one seed; DuckDB errors become a failed result naming the seed's file."""
     start = time.perf_counter()
     try:
-        if isinstance(node, SeedNode):
-            message, rows = _build_seed(node, cursor, context)
-        elif isinstance(node, ModelNode):
-            message, rows = _build_model(node, cursor, context)
-        elif isinstance(node, SourceNode):
-            return NodeResult(node.unique_id, "success", "source", time.perf_counter() - start)
-        else:  # pragma: no cover - other kinds have their own runners
-            raise TypeError(f"cannot build {node!r}")
+        message, rows = _build_seed(node, cursor, context)
     except ExecutionError as error:
         return NodeResult(node.unique_id, "error", str(error), time.perf_counter() - start, error=error)
     return NodeResult(node.unique_id, "success", message, time.perf_counter() - start, rows=rows)
+
+
+def build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> NodeResult:
+    """Build one model; DuckDB errors become a failed result naming the user's file and line."""
+    start = time.perf_counter()
+    try:
+        message, rows = _build_model(node, cursor, context)
+    except ExecutionError as error:
+        return NodeResult(node.unique_id, "error", str(error), time.perf_counter() - start, error=error)
+    return NodeResult(node.unique_id, "success", message, time.perf_counter() - start, rows=rows)
+
+
+def check_source(node: Node, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> NodeResult:
+    """A source is built by another tool (or a seed): nothing to do but let its children run."""
+    return NodeResult(node.unique_id, "success", "source")
 
 
 def _create_schema(cursor: duckdb.DuckDBPyConnection, relation: Relation, node: Node, context: BuildContext) -> None:

@@ -25,9 +25,9 @@ from sqlglot import exp
 from northstar.engine.materialize import create_statement
 from northstar.engine.source_lines import sql_error
 from northstar.errors import ExecutionError
+from northstar.nodes import ModelNode
 from northstar.project.config import unknown_strategy
 from northstar.render.jinja import Relation
-from northstar.render.manifest import ModelNode
 
 _NEW = "__northstar_new"  # alias of the new rows in generated statements
 _TARGET = "__northstar_target"

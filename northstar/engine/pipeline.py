@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import click
 import duckdb
 
 from northstar.checks import datatests
@@ -25,16 +24,25 @@ from northstar.checks import run as testrun
 from northstar.checks.junit import write_junit
 from northstar.console import Reporter
 from northstar.engine import artifacts, selection
-from northstar.engine.execute import BLOCKING, BuildContext, NodeResult, build_node, run_dag
+from northstar.engine.execute import (
+    BLOCKING,
+    BuildContext,
+    NodeResult,
+    build_model,
+    build_seed,
+    check_source,
+    run_dag,
+)
+from northstar.engine.manifest import load_manifest
 from northstar.errors import ProjectError
-from northstar.metrics.nodes import add_metrics, metric_relations, run_metric
+from northstar.metrics.nodes import metric_relations, run_metric
+from northstar.nodes import MetricNode, ModelNode, Node, NodeId, SeedNode, SourceNode, TestNode
 from northstar.project.loader import Project, ProjectConfig
-from northstar.render.jinja import Relation
-from northstar.render.manifest import Manifest, Node, compile_project
+from northstar.render.manifest import Manifest
 from northstar.warehouse import state, storage
 from northstar.warehouse import working_copy as warehouse
 
-# A runner builds (or checks) one node kind inside the working copy.
+# Runs one node inside the working copy.
 Runner = Callable[[Node, duckdb.DuckDBPyConnection, BuildContext], NodeResult]
 
 
@@ -68,13 +76,30 @@ class BuildResult:
         return next(r for r in self.results if r.unique_id == uid)
 
 
-def default_runners() -> dict[str, Runner]:
-    return {"seed": build_node, "model": build_node, "source": build_node}
+def make_runner(manifest: Manifest, store_failures: bool = False) -> Runner:
+    """The runner of one invocation: each node runs by its type."""
+    run_test = testrun.make_runner(manifest, store_failures)
+
+    def run(node: Node, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> NodeResult:
+        match node:
+            case SeedNode():
+                return build_seed(node, cursor, context)
+            case ModelNode():
+                return build_model(node, cursor, context)
+            case SourceNode():
+                return check_source(node, cursor, context)
+            case TestNode():
+                return run_test(node, cursor)
+            case MetricNode():
+                return run_metric(node, cursor, context)
+        raise TypeError(f"No runner for {type(node).__name__} nodes")  # a kind declared but not built yet
+
+    return run
 
 
 def select_nodes(
-    manifest: Manifest, options: BuildOptions, state_modified: Callable[[str], set[str]] | None = None
-) -> list[str]:
+    manifest: Manifest, options: BuildOptions, state_modified: Callable[[str], set[NodeId]] | None = None
+) -> list[NodeId]:
     """The unique ids to run, in DAG order: ``--select``/``--exclude`` (``state_modified`` answers
     ``state:modified``), plus the tests of the chosen nodes when tests are among ``options.kinds``, as dbt's
     indirect selection does; only nodes of those kinds."""
@@ -84,24 +109,6 @@ def select_nodes(
         excluded = selection.select(manifest.dag, resolve, options.exclude) if options.exclude else set()
         chosen = datatests.with_tests(manifest, chosen, excluded)
     return [uid for uid in manifest.dag.sorted() if uid in chosen and manifest.nodes[uid].kind in options.kinds]
-
-
-def _to_stderr(text: str) -> None:
-    click.echo(text, err=True)
-
-
-def compile_for_build(
-    project: Project,
-    full_refresh: bool = False,
-    reporter: Reporter | None = None,
-    existing: Mapping[tuple[str, str], str] | None = None,
-) -> Manifest:
-    """The project compiled as a build sees it: ``is_incremental()`` is true for models whose relation is in
-    ``existing`` (by default, those of the published warehouse); warnings go to the reporter, or stdout."""
-    if existing is None:
-        existing = warehouse.existing_relations(project.config.warehouse)
-    warn = reporter.waiting if reporter else _to_stderr  # stderr: `metrics compile m > m.sql` gets SQL alone
-    return compile_project(project, existing_relations=frozenset(existing), full_refresh=full_refresh, warn=warn)
 
 
 def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Reporter | None = None) -> BuildResult:
@@ -116,28 +123,25 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
             try:
                 existing = warehouse.relations_in(connection)
                 # Compiled against the copy being built, so is_incremental() sees exactly the tables the build will.
-                manifest = compile_for_build(project, options.full_refresh, reporter, existing)
-                manifest = add_metrics(datatests.add_tests(manifest), reporter.waiting)
+                manifest = load_manifest(
+                    project, existing=existing, full_refresh=options.full_refresh, warn=reporter.waiting
+                )
                 modified = state.modified_selector(manifest, options.state) if options.state else None
                 selected = select_nodes(manifest, options, modified)
                 previous = state.stored(connection)
                 known = state.remembered_versions(config.target_dir, work.base)
                 versions = state.source_versions(connection, manifest, known)
                 plan = state.plan_build(manifest, selected, previous, existing, versions, options.full_refresh)
-                runners = {
-                    **default_runners(),
-                    "test": testrun.make_runner(manifest, options.store_failures),
-                    "metric": run_metric,
-                }
+                runner = make_runner(manifest, options.store_failures)
                 names = {uid: manifest.nodes[uid].name for uid in selected}
                 reporter.begin(len(selected), names, _found(manifest, selected, options))
                 context = BuildContext(existing=existing, full_refresh=options.full_refresh)
 
-                def run_node(uid: str, cursor: duckdb.DuckDBPyConnection) -> NodeResult:
+                def run_node(uid: NodeId, cursor: duckdb.DuckDBPyConnection) -> NodeResult:
                     node = manifest.nodes[uid]
                     if uid in plan.kept:  # already in the copy, built from the same inputs
                         return NodeResult(uid, "success", state.kept_message(node), details={"state": state.UNCHANGED})
-                    return runners[node.kind](node, cursor, context)
+                    return runner(node, cursor, context)
 
                 # Each model's tests run right after it; its children wait for the error-severity ones.
                 dag = datatests.build_dag(manifest, selected)
@@ -150,7 +154,7 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
                         connection, manifest, results, config.target_dir, options.store_failures
                     )
                 if success:
-                    made = [r.unique_id for r in results if manifest.nodes[r.unique_id].kind in state.KEEPABLE]
+                    made = [r.unique_id for r in results if manifest.nodes[r.unique_id].keepable]
                     state.record(connection, manifest, plan.built(made), previous)
             finally:
                 connection.close()
@@ -197,10 +201,10 @@ def run_tests(
     config = project.config
     options = replace(options, kinds=frozenset({"test"}))
     started = time.perf_counter()
-    manifest = add_metrics(datatests.add_tests(compile_for_build(project, reporter=reporter)), reporter.waiting)
+    manifest = load_manifest(project, warn=reporter.waiting)
     selected = select_nodes(manifest, options)
     # Unit tests (of models and of metrics) run on fixtures alone: they need no warehouse.
-    data_tests = [uid for uid in selected if manifest.nodes[uid].test_type not in ("unit", "metric_unit")]
+    data_tests = [uid for uid in selected if manifest.nodes[uid].reads_warehouse]
     if data_tests and not config.warehouse.exists():
         raise ProjectError(
             f"{_display(config.warehouse, config.root)} does not exist yet, so there is nothing to test. "
@@ -209,13 +213,14 @@ def run_tests(
     reporter.begin(
         len(selected), {uid: manifest.nodes[uid].name for uid in selected}, _found(manifest, selected, options)
     )
-    runner = testrun.make_runner(manifest, options.store_failures)
+    runner = make_runner(manifest, options.store_failures)
+    context = BuildContext(existing={})
 
-    def run_test(uid: str, cursor: duckdb.DuckDBPyConnection) -> NodeResult:
-        return runner(manifest.nodes[uid], cursor, None)
+    def run_test(uid: NodeId, cursor: duckdb.DuckDBPyConnection) -> NodeResult:
+        return runner(manifest.nodes[uid], cursor, context)
 
     threads = config.target.threads
-    store = any(options.store_failures or manifest.nodes[uid].config.store_failures for uid in data_tests)
+    store = any(options.store_failures or _stores_failures(manifest.nodes[uid]) for uid in data_tests)
     if not store:
         try:
             connection = duckdb.connect(str(config.warehouse), read_only=True) if data_tests else duckdb.connect()
@@ -251,13 +256,13 @@ def run_tests(
 
 def _owned(manifest: Manifest, previous: Mapping[str, state.Stored]) -> frozenset[tuple[str, str]]:
     """Relations this project builds or built before: all others belong to other tools."""
-    owned = set()
-    for node in manifest.nodes.values():
-        relation = getattr(node, "relation", None)
-        if node.kind in state.KEEPABLE and isinstance(relation, Relation):
-            owned.add((relation.schema, relation.identifier))
+    owned = {(node.built.schema, node.built.identifier) for node in manifest.nodes.values() if node.built}
     owned.update(row.relation for row in previous.values() if row.relation)
     return frozenset(owned)
+
+
+def _stores_failures(node: Node) -> bool:
+    return isinstance(node, TestNode) and node.config.store_failures
 
 
 def _open(work: Path, config: ProjectConfig, on_note: Callable[[str], None]) -> duckdb.DuckDBPyConnection:
@@ -281,7 +286,7 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _found(manifest: Manifest, selected: list[str], options: BuildOptions) -> str:
+def _found(manifest: Manifest, selected: list[NodeId], options: BuildOptions) -> str:
     """The header line: ``Found 1 seed, 2 models.``, or why there is nothing to do (a typo'd tag: selects nothing)."""
     counts: dict[str, int] = {}
     for uid in selected:
@@ -306,7 +311,7 @@ def _found(manifest: Manifest, selected: list[str], options: BuildOptions) -> st
 
 def _write_artifacts(manifest: Manifest, results: list[NodeResult], elapsed: float, options: BuildOptions) -> None:
     target = manifest.project.config.target_dir
-    relations = {uid: str(node.relation) for uid, node in manifest.nodes.items() if hasattr(node, "relation")}
+    relations = {uid: str(node.reads_as) for uid, node in manifest.nodes.items() if node.reads_as is not None}
     args: dict[str, Any] = {
         "which": options.command,
         "select": list(options.select),

@@ -15,19 +15,22 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TypeVar
 
 from northstar.dag import DAG
 from northstar.errors import ProjectError, did_you_mean
+from northstar.nodes import Node, NodeId, SourceNode, TestNode
+
+K = TypeVar("K", bound=str)
 
 _TERM = re.compile(r"^(?P<at>@)?(?:(?P<up>\d*)\+)?(?P<body>[^+]+?)(?:\+(?P<down>\d*))?$")
 
 METHODS = ("tag", "path", "source", "resource_type", "config", "fqn", "file", "state", "test_type", "metric")
 
 
-def _expand(dag: DAG, nodes: set[str], match: re.Match[str]) -> set[str]:
+def _expand(dag: DAG[K], nodes: set[K], match: re.Match[str]) -> set[K]:
     result = set(nodes)
     if match.group("at"):
         for node in nodes:
@@ -47,13 +50,11 @@ def _expand(dag: DAG, nodes: set[str], match: re.Match[str]) -> set[str]:
     return result
 
 
-def select(
-    dag: DAG, resolve: Callable[[str], set[str]], select: Sequence[str], exclude: Sequence[str] = ()
-) -> set[str]:
+def select(dag: DAG[K], resolve: Callable[[str], set[K]], select: Sequence[str], exclude: Sequence[str] = ()) -> set[K]:
     """Node ids chosen by ``select`` minus ``exclude``; ``resolve`` maps one bare term to node ids."""
 
-    def evaluate(expressions: Sequence[str]) -> set[str]:
-        chosen: set[str] = set()
+    def evaluate(expressions: Sequence[str]) -> set[K]:
+        chosen: set[K] = set()
         for expression in expressions:
             for union_term in expression.split():
                 parts = [part for part in union_term.split(",") if part]
@@ -61,7 +62,7 @@ def select(
                 chosen |= set.intersection(*sets) if sets else set()
         return chosen
 
-    def _term(term: str) -> set[str]:
+    def _term(term: str) -> set[K]:
         match = _TERM.match(term)
         if not match:
             raise ProjectError(f"Cannot parse selector '{term}'. Examples: orders, +orders, orders+, tag:daily.")
@@ -72,11 +73,11 @@ def select(
 
 
 def resolver(
-    nodes: Mapping[str, Any], state_modified: Callable[[str], set[str]] | None = None
-) -> Callable[[str], set[str]]:
-    """Resolve one selector term against manifest nodes (anything with name/path/kind/config attributes)."""
+    nodes: Mapping[NodeId, Node], state_modified: Callable[[str], set[NodeId]] | None = None
+) -> Callable[[str], set[NodeId]]:
+    """Resolve one selector term against manifest nodes."""
 
-    def resolve(body: str) -> set[str]:
+    def resolve(body: str) -> set[NodeId]:
         method, sep, value = body.partition(":")
         if not sep:
             method, value = "", body
@@ -84,24 +85,18 @@ def resolver(
             raise ProjectError(f"Selector '{body}' needs a value after the colon, e.g. tag:daily or path:models/marts.")
         if method.startswith("config."):
             key = method.split(".", 1)[1]
-            return {
-                uid
-                for uid, n in nodes.items()
-                if getattr(n, "config", None) is not None and str(n.config.as_dict().get(key)) == value
-            }
+            return {uid for uid, n in nodes.items() if n.config_values and str(n.config_values.get(key)) == value}
         if method == "tag":
-            return {uid for uid, n in nodes.items() if value in _tags(n)}
+            return {uid for uid, n in nodes.items() if value in n.tags}
         if method in ("path", "file"):
             value = value.rstrip("/")
-            return {
-                uid for uid, n in nodes.items() if _path_matches(getattr(n, "path", "") or "", value, method == "file")
-            }
+            return {uid for uid, n in nodes.items() if _path_matches(n.path, value, method == "file")}
         if method == "source":
             return {
                 uid
                 for uid, n in nodes.items()
-                if n.kind == "source"
-                and fnmatch.fnmatch(f"{n.source_name}.{n.name}", value if "." in value else f"{value}.*")
+                if isinstance(n, SourceNode)
+                and fnmatch.fnmatch(n.display_name, value if "." in value else f"{value}.*")
             }
         if method == "resource_type":
             return {uid for uid, n in nodes.items() if n.kind == value}
@@ -114,14 +109,14 @@ def resolver(
                 raise ProjectError(f"Unknown state selector 'state:{value}'. Use state:modified or state:new.")
             return state_modified(value)
         if method == "test_type":
-            return {uid for uid, n in nodes.items() if n.kind == "test" and getattr(n, "test_type", "") == value}
+            return {uid for uid, n in nodes.items() if isinstance(n, TestNode) and n.test_type == value}
         if method:
             raise ProjectError(
                 f"Unknown selector method '{method}:'. Use one of: {', '.join(m + ':' for m in METHODS)}."
             )
-        found = {uid for uid, n in nodes.items() if fnmatch.fnmatchcase(_display_name(n), value) or uid == value}
+        found = {uid for uid, n in nodes.items() if fnmatch.fnmatchcase(n.display_name, value) or uid == value}
         if not found:
-            found = {uid for uid, n in nodes.items() if _path_matches(getattr(n, "path", "") or "", value, False)}
+            found = {uid for uid, n in nodes.items() if _path_matches(n.path, value, False)}
         if not found and "." in value:  # dbt reads a dotted name as a fully qualified one: marts.fct_orders
             found = {uid for uid, n in nodes.items() if _fqn_matches(uid, n, value)}
         if not found:
@@ -132,26 +127,18 @@ def resolver(
     return resolve
 
 
-def _display_name(node: Any) -> str:
-    """Sources go by ``source.table``, as ``ls`` prints them: a bare ``orders`` means the model or seed, like dbt."""
-    return f"{node.source_name}.{node.name}" if node.kind == "source" else node.name
-
-
-def _tags(node: Any) -> Iterable[str]:
-    config = getattr(node, "config", None)
-    return config.tags if config is not None else getattr(node, "tags", ())
-
-
-def _fqn_matches(uid: str, node: Any, value: str) -> bool:
+def _fqn_matches(uid: NodeId, node: Node, value: str) -> bool:
     """dbt's fqn: project, folders under the model/seed path, name; ``marts`` or ``growth.marts.fct_*`` match a prefix.
 
-    >>> class N: name, path = "fct_orders", "models/marts/fct_orders.sql"
-    >>> [_fqn_matches("model.growth.fct_orders", N, v) for v in ("marts", "growth.marts.fct_orders", "staging")]
+    >>> from northstar.render.jinja import Relation
+    >>> uid, relation = NodeId("source", "growth", "raw.orders"), Relation("raw", "orders")
+    >>> path = "models/raw/sources.yml"
+    >>> node = SourceNode(unique_id=uid, name="orders", source_name="raw", path=path, relation=relation)
+    >>> [_fqn_matches(uid, node, v) for v in ("raw", "growth.raw.orders", "staging")]
     [True, True, False]
     """
     parts = value.split(".")
-    project = uid.split(".")[1] if uid.count(".") >= 2 else ""
-    fqn = (project, *PurePosixPath(getattr(node, "path", "") or "").parts[1:-1], node.name)
+    fqn = (uid.package, *PurePosixPath(node.path).parts[1:-1], node.name)
     for full in (fqn, fqn[1:]):
         if len(parts) <= len(full) and all(
             fnmatch.fnmatchcase(f, p) for f, p in zip(full[: len(parts)], parts, strict=True)

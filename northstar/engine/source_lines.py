@@ -12,7 +12,7 @@ import re
 import duckdb
 
 from northstar.errors import ExecutionError
-from northstar.render.manifest import Node
+from northstar.nodes import ModelNode, Node, SeedNode
 
 _LINE = re.compile(r"LINE (\d+):")
 
@@ -22,7 +22,7 @@ def sql_error(node: Node, statement: str, error: duckdb.Error, user_sql: str | N
     text = str(error).strip()
     line = None
     match = _LINE.search(text)
-    raw = getattr(node, "raw_sql", None)
+    raw = node.raw_sql if isinstance(node, ModelNode) else None
     if match and raw is not None:
         executed_line = int(match.group(1))
         if user_sql and user_sql in statement:
@@ -36,13 +36,13 @@ def sql_error(node: Node, statement: str, error: duckdb.Error, user_sql: str | N
     details = [part.rstrip() for part in rest.splitlines() if part.strip()]
     if match and line is not None:
         details = _renumber(details, match.group(0), f"LINE {line}:")
-    if node.kind == "seed":
+    if isinstance(node, SeedNode):
         # The statement is Northstar's CREATE ... AS over the CSV: its snippet points at nothing the user wrote.
         details = [part for part in details if not part.startswith("LINE ") and set(part.strip()) != {"^"}]
         types = node.config.column_types
         if types and any(word in first.lower() for word in ("type", "convert", "cast")):
             listed = ", ".join(f"{column}: {kind}" for column, kind in types.items())
-            where = getattr(node, "yaml_path", None) or "project.yml"
+            where = node.yaml_path or "project.yml"
             details.append(f"Check the seed's column_types ({listed}), set in {where}.")
     if details:
         message += "\n" + "\n".join("  " + part for part in details)

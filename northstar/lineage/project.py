@@ -16,8 +16,9 @@ from northstar.jsonfile import write_json
 from northstar.lineage.graph import RAW_KINDS, ROWS, ColumnRef, Deps, GraphNode, Lineage, NodeLineage, SemanticLayer
 from northstar.lineage.schemas import cached_warehouse_columns, raw_schemas, warehouse_columns
 from northstar.lineage.sql import RelationIndex, analyze_sql
+from northstar.nodes import ModelNode, SeedNode, SourceNode
 from northstar.render.jinja import Relation
-from northstar.render.manifest import Manifest, ModelNode, SeedNode, SourceNode
+from northstar.render.manifest import Manifest
 
 
 def _fingerprint(parts: Iterable[object]) -> str:
@@ -150,7 +151,7 @@ def semantic_layer(manifest: Manifest, cache: dict[str, dict] | None = None) -> 
     from northstar.metrics import load_semantics
     from northstar.metrics.compile import compile_expression, default_request, render
 
-    sem = load_semantics(manifest)
+    sem = manifest.semantics or load_semantics(manifest)
     answered = [metric for metric in sem.spec.metrics if sem.refusal(metric) is None]  # refused ones are reported
     infos = tuple(sem.info(metric) for metric in answered)
     code = sorted((p.name, p.stat().st_mtime_ns) for p in Path(metrics.__file__).parent.glob("*.py"))
@@ -186,7 +187,7 @@ def semantic_lineage(
         node = manifest.nodes.get(parent) if parent else None
         # Semantic models are often named like the seed or model they describe ("orders"): keep them apart.
         graph[uid] = GraphNode(uid, "semantic_model", f"semantic_model:{model.name}", (parent,) if parent else ())
-        if node is None or not isinstance(getattr(node, "relation", None), Relation):
+        if node is None or not isinstance(node.reads_as, Relation):
             result[uid] = NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"model '{model.model}' is not built"})
             continue
         elements = [*model.entities, *model.dimensions, *model.measures]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import duckdb
 
+from northstar.nodes import SeedNode, SourceNode
 from northstar.render.jinja import External, Relation
-from northstar.render.manifest import Manifest, SeedNode, SourceNode
+from northstar.render.manifest import Manifest
 
 
 def warehouse_columns(path: Path) -> dict[tuple[str, str], dict[str, str]]:

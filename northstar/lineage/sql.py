@@ -23,7 +23,7 @@ class RelationIndex:
         self.by_function: dict[str, str] = {}
         self.by_ephemeral: dict[str, str] = {}
         for uid, node in manifest.nodes.items():
-            relation = getattr(node, "relation", None)
+            relation = node.reads_as
             if isinstance(relation, Relation):
                 key = (relation.schema.lower(), relation.identifier.lower())
                 self.by_relation.setdefault(key, []).append(uid)

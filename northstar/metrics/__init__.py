@@ -50,10 +50,10 @@ def model_relations(project_or_manifest: Any, only: set[str] | None = None) -> d
     those models alone, so answering a metric does not pay for parsing models it does not read.
     """
     nodes = getattr(project_or_manifest, "nodes", None)
-    if nodes is not None:
-        return {
-            n.name: n.relation for n in nodes.values() if n.kind in ("model", "seed") and hasattr(n.relation, "schema")
-        }
+    if nodes is not None:  # the relations models and seeds build
+        from northstar.nodes import ModelNode, SeedNode
+
+        return {n.name: n.built for n in nodes.values() if isinstance(n, ModelNode | SeedNode) and n.built is not None}
     from northstar.project.config import build_config, merge_config, resolve_folder_config
     from northstar.project.loader import schema_for
     from northstar.render.jinja import Relation, make_environment, static_config

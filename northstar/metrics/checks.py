@@ -31,12 +31,12 @@ from typing import Any
 from sqlglot import exp
 
 from northstar.checks.config import TestConfig
-from northstar.checks.datatests import TestNode
 from northstar.errors import CompileError
 from northstar.metrics.builders import period_series, relation_table
 from northstar.metrics.compile import Request, compile_expression, default_request, render
 from northstar.metrics.plan import parse_by
 from northstar.metrics.spec import Metric
+from northstar.nodes import DataTestNode, MetricNode, MetricTestNode, MetricUnitTestNode, NodeId
 from northstar.project.yamlfile import YamlDict
 from northstar.render.refs import parse_relation_call
 
@@ -44,9 +44,9 @@ KINDS = ("range", "not_null", "equals", "unit")
 _COMMON = {"name", "severity", "description"}
 
 
-def metric_tests(sem: Any, metric_nodes: Mapping[str, Any], prefix: str) -> list[Any]:
-    """A ``TestNode`` for every test of every metric."""
-    tests = []
+def metric_tests(sem: Any, metric_nodes: Mapping[str, MetricNode], prefix: str) -> list[DataTestNode]:
+    """A test node for every test of every metric."""
+    tests: list[DataTestNode] = []
     for metric in sem.spec.metrics:
         if metric.name not in metric_nodes:  # refused: reported once by add_metrics
             continue
@@ -79,13 +79,13 @@ def metric_tests(sem: Any, metric_nodes: Mapping[str, Any], prefix: str) -> list
                 raise CompileError(f"'{kind}' of a test of metric '{metric.name}' must be a mapping.", *where)
             node = metric_nodes[metric.name]
             sql = _SQL[kind](sem, metric, node.relation, args, where)
+            test_class = MetricUnitTestNode if kind == "unit" else MetricTestNode
             tests.append(
-                TestNode(
-                    unique_id=f"test.{prefix}.{name}",
+                test_class(
+                    unique_id=NodeId("test", prefix, name),
                     name=name,
                     path=metric.where.path,
                     line=line,
-                    test_type="metric_unit" if kind == "unit" else "metric",
                     test_name=kind,
                     sql=sql,
                     depends_on=(node.unique_id,),

@@ -6,7 +6,7 @@ table holds the metric at its default grain and dimensions, with table and colum
 tools read ``metrics.churn_rate`` without knowing any of this. The metric's own tests become ``test`` nodes
 (:mod:`northstar.metrics.checks`).
 
->>> manifest = add_metrics(datatests.add_tests(compile_project(project)))   # doctest: +SKIP
+>>> manifest = load_manifest(project)                                        # doctest: +SKIP
 >>> manifest.node("north_star").relation                                      # doctest: +SKIP
 Relation(schema='metrics', identifier='north_star')
 """
@@ -15,38 +15,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import duckdb
 
 from northstar.dag import DAG
-from northstar.engine.execute import NodeResult, document_statements
+from northstar.engine.execute import BuildContext, NodeResult, document_statements
 from northstar.engine.materialize import create_statement
 from northstar.errors import CompileError, ExecutionError, NorthstarError, ProjectError
+from northstar.nodes import MetricNode, NodeId
 from northstar.project.loader import Column
 from northstar.render.jinja import Relation
+from northstar.render.manifest import Manifest
 
 SCHEMA = "metrics"
 
 
-@dataclass(frozen=True)
-class MetricNode:
-    unique_id: str
-    name: str
-    path: str
-    line: int | None
-    metric_type: str
-    sql: str  # the metric at its default grain and dimensions
-    relation: Relation
-    depends_on: tuple[str, ...]
-    description: str = ""
-    columns: tuple[Column, ...] = ()
-    tags: tuple[str, ...] = ()
-    kind: str = "metric"
-
-
-def metric_relations(manifest: Any) -> frozenset[tuple[str, str]]:
+def metric_relations(manifest: Manifest) -> frozenset[tuple[str, str]]:
     """The tables metric nodes write: the build owns them."""
     return frozenset(
         (node.relation.schema, node.relation.identifier)
@@ -55,7 +41,7 @@ def metric_relations(manifest: Any) -> frozenset[tuple[str, str]]:
     )
 
 
-def add_metrics(manifest: Any, warn: Callable[[str], None] | None = None) -> Any:
+def add_metrics(manifest: Manifest, warn: Callable[[str], None] | None = None) -> Manifest:
     """The manifest with a ``metric`` node per metric and a ``test`` node per metric test (nothing if none).
 
     A metric using a MetricFlow feature Northstar does not build yet gets no table: ``warn`` hears once which ones
@@ -72,18 +58,18 @@ def add_metrics(manifest: Any, warn: Callable[[str], None] | None = None) -> Any
     sem = load_semantics(manifest)
     prefix = project.config.name
     relation_owner = {
-        (node.relation.schema, node.relation.identifier): uid
+        (node.built.schema, node.built.identifier): uid
         for uid, node in manifest.nodes.items()
-        if node.kind in ("model", "seed") and isinstance(getattr(node, "relation", None), Relation)
+        if node.built is not None and node.feeds_fingerprints
     }
-    relation_owner.update({(SCHEMA, metric.name): f"metric.{prefix}.{metric.name}" for metric in sem.spec.metrics})
+    relation_owner.update({(SCHEMA, metric.name): NodeId("metric", prefix, metric.name) for metric in sem.spec.metrics})
     nodes = dict(manifest.nodes)
     by_name = dict(manifest.by_name)
     parents = dict(manifest.dag.parents)
     added = []
     refused = []
     for metric in sem.spec.metrics:
-        uid = f"metric.{prefix}.{metric.name}"
+        uid = NodeId("metric", prefix, metric.name)
         problem = sem.refusal(metric)
         if problem is not None:
             refused.append(str(problem))
@@ -132,10 +118,10 @@ def add_metrics(manifest: Any, warn: Callable[[str], None] | None = None) -> Any
         nodes[test.unique_id] = test
         by_name[test.name] = test.unique_id
         parents[test.unique_id] = test.depends_on
-    return replace(manifest, nodes=nodes, dag=DAG(parents), by_name=by_name)
+    return replace(manifest, nodes=nodes, dag=DAG(parents), by_name=by_name, semantics=sem)
 
 
-def read_nodes(sql: str, owners: Mapping[tuple[str, str], str]) -> list[str]:
+def read_nodes(sql: str, owners: Mapping[tuple[str, str], NodeId]) -> list[NodeId]:
     """The nodes owning the warehouse relations a query reads (CTE names and unknown tables are left out)."""
     import sqlglot
     from sqlglot import exp
@@ -248,16 +234,12 @@ def column_docs(sem: Any, metric: Any, request: Any) -> dict[str, str]:
     return docs
 
 
-def run_metric(node: MetricNode, cursor: Any, context: Any) -> Any:
+def run_metric(node: MetricNode, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> NodeResult:
     """Materialize one metric as a table with its comments; a DuckDB error fails the node, naming the metric file."""
     start = time.perf_counter()
     relation = node.relation
     try:
-        lock = getattr(context, "schema_lock", None)
-        if lock is not None:
-            with lock:
-                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-        else:
+        with context.schema_lock:
             cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
         cursor.execute(create_statement(relation, node.sql, "table"))
         docs: Mapping[str, str] = {c.name: c.description for c in node.columns}

@@ -10,19 +10,17 @@ lineage all read.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from northstar.dag import DAG
 from northstar.engine.contracts import check_declaration
 from northstar.errors import CompileError
+from northstar.nodes import ModelNode, Node, NodeId, SeedNode, SourceNode
 from northstar.project.config import (
     NodeConfig,
     build_config,
@@ -32,7 +30,7 @@ from northstar.project.config import (
     unknown_strategy,
     unused_config_paths,
 )
-from northstar.project.loader import Column, ModelFile, Project, Seed, SourceTable, read_source, schema_for
+from northstar.project.loader import ModelFile, Project, Seed, SourceTable, read_source, schema_for
 from northstar.render.jinja import (
     EPHEMERAL_PREFIX,
     Ephemeral,
@@ -48,71 +46,11 @@ from northstar.render.jinja import (
     render_property,
 )
 
+if TYPE_CHECKING:  # the semantic layer is read from the manifest's project, after it is compiled
+    from northstar.metrics.resolve import Semantics
+
 # Config that decides a model's relation must be known before any model renders.
 _STRUCTURAL_KEYS = ("materialized", "schema", "alias", "enabled")
-
-
-@dataclass(frozen=True)
-class ModelNode:
-    unique_id: str
-    name: str
-    path: str
-    raw_sql: str
-    sql: str  # the rendered SELECT, with ephemeral models inlined as CTEs
-    config: NodeConfig
-    relation: Relation | Ephemeral
-    depends_on: tuple[str, ...]
-    description: str = ""
-    columns: tuple[Column, ...] = ()
-    tests: tuple[Any, ...] = ()
-    yaml_path: str | None = None
-    kind: str = "model"
-
-    @property
-    def materialized(self) -> str:
-        return self.config.materialized
-
-    @cached_property
-    def checksum(self) -> str:
-        return hashlib.sha256(self.raw_sql.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class SeedNode:
-    unique_id: str
-    name: str
-    path: str
-    abs_path: Path
-    config: NodeConfig
-    relation: Relation
-    description: str = ""
-    columns: tuple[Column, ...] = ()
-    tests: tuple[Any, ...] = ()
-    yaml_path: str | None = None
-    depends_on: tuple[str, ...] = ()
-    kind: str = "seed"
-
-    @cached_property
-    def checksum(self) -> str:
-        return hashlib.sha256(self.abs_path.read_bytes()).hexdigest()
-
-
-@dataclass(frozen=True)
-class SourceNode:
-    unique_id: str
-    name: str
-    source_name: str
-    path: str
-    relation: Relation | External
-    depends_on: tuple[str, ...] = ()
-    description: str = ""
-    columns: tuple[Column, ...] = ()
-    tests: tuple[Any, ...] = ()
-    line: int | None = None
-    kind: str = "source"
-
-
-Node = ModelNode | SeedNode | SourceNode
 
 
 @dataclass(frozen=True)
@@ -120,21 +58,19 @@ class Manifest:
     """The compiled project: nodes by unique id, the DAG over them, and what rendering needs later."""
 
     project: Project
-    nodes: Mapping[str, Node]
-    dag: DAG
+    nodes: Mapping[NodeId, Node]
+    dag: DAG[NodeId]
     render_env: RenderEnv
-    by_name: Mapping[str, str] = field(default_factory=dict)
+    by_name: Mapping[str, NodeId] = field(default_factory=dict)
+    semantics: Semantics | None = None  # read once, when metrics are added
 
     def node(self, name_or_id: str) -> Node:
-        uid = self.by_name.get(name_or_id, name_or_id)
+        uid = self.by_name.get(name_or_id) or NodeId.parse(name_or_id)
         return self.nodes[uid]
 
-    def of_kind(self, kind: str) -> list[Node]:
-        return [node for node in self.nodes.values() if node.kind == kind]
 
-
-def _describe(nodes: Mapping[str, Node]) -> Callable[[str], str]:
-    def describe(uid: str) -> str:
+def _describe(nodes: Mapping[NodeId, Node]) -> Callable[[NodeId], str]:
+    def describe(uid: NodeId) -> str:
         node = nodes.get(uid)
         return f"{node.name} ({node.path})" if node else uid
 
@@ -222,10 +158,10 @@ def compile_project(
     parsed = [p for p in parsed if p.config.enabled]
     _warn_unused_config(project, warn)
 
-    nodes: dict[str, Node] = {}
-    by_name: dict[str, str] = {}
+    nodes: dict[NodeId, Node] = {}
+    by_name: dict[str, NodeId] = {}
     relations: dict[str, Relation | Ephemeral] = {}
-    seed_by_relation: dict[tuple[str, str], str] = {}
+    seed_by_relation: dict[tuple[str, str], NodeId] = {}
     for seed in project.seeds:
         node = _seed_node(project, seed, prefix)
         nodes[node.unique_id] = node
@@ -234,7 +170,7 @@ def compile_project(
         seed_by_relation[(node.relation.schema, node.relation.identifier)] = node.unique_id
     for p in parsed:
         relations[p.model.name] = p.relation
-        by_name[p.model.name] = f"model.{prefix}.{p.model.name}"
+        by_name[p.model.name] = NodeId("model", prefix, p.model.name)
     _check_unique_relations(project, parsed)
 
     source_relations: dict[tuple[str, str], Relation | External] = {}
@@ -353,7 +289,7 @@ def _check_unique_relations(project: Project, parsed: list[_Parsed]) -> None:
 def _seed_node(project: Project, seed: Seed, prefix: str) -> SeedNode:
     props = seed.properties
     return SeedNode(
-        unique_id=f"seed.{prefix}.{seed.name}",
+        unique_id=NodeId("seed", prefix, seed.name),
         name=seed.name,
         path=seed.path,
         abs_path=project.root / seed.path,
@@ -370,7 +306,7 @@ def _source_node(
     project: Project,
     table: SourceTable,
     prefix: str,
-    seed_by_relation: Mapping[tuple[str, str], str],
+    seed_by_relation: Mapping[tuple[str, str], NodeId],
     env_vars: Mapping[str, str] | None,
 ) -> SourceNode:
     # The location may use var()/env_var(), e.g. to read Parquet files in place only when a var is set; an empty
@@ -382,14 +318,14 @@ def _source_node(
         relation: Relation | External = External(location)
         if not relation.is_expression and "://" not in location and not os.path.isabs(location):
             relation = External(str(project.root / location))
-        depends_on: tuple[str, ...] = ()
+        depends_on: tuple[NodeId, ...] = ()
     else:
         relation = Relation(table.schema, table.identifier)
         # A source naming a seed's table is loaded by that seed: build the seed first.
         seed = seed_by_relation.get((table.schema, table.identifier))
         depends_on = (seed,) if seed else ()
     return SourceNode(
-        unique_id=f"source.{prefix}.{table.source_name}.{table.name}",
+        unique_id=NodeId("source", prefix, f"{table.source_name}.{table.name}"),
         name=table.name,
         source_name=table.source_name,
         path=table.path,
@@ -402,7 +338,7 @@ def _source_node(
     )
 
 
-def _inline_ephemerals(nodes: dict[str, Node], dag: DAG) -> dict[str, Node]:
+def _inline_ephemerals(nodes: dict[NodeId, Node], dag: DAG[NodeId]) -> dict[NodeId, Node]:
     """Give every model that reads an ephemeral model its SQL as leading CTEs (recursively, parents first)."""
     ephemeral = {uid for uid, n in nodes.items() if isinstance(n, ModelNode) and n.materialized == "ephemeral"}
     if not ephemeral:
@@ -453,7 +389,7 @@ def _parse_for_inlining(node: ModelNode, why: str) -> Any:
         ) from None
 
 
-def _reaches_through_ephemerals(dag: DAG, start: str, target: str, ephemeral: set[str]) -> bool:
+def _reaches_through_ephemerals(dag: DAG[NodeId], start: NodeId, target: NodeId, ephemeral: set[NodeId]) -> bool:
     frontier, seen = {start}, set()
     while frontier:
         nxt = set()

@@ -28,24 +28,21 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import sqlglot
 from sqlglot import exp
 
 from northstar.errors import ProjectError
+from northstar.nodes import MetricNode, ModelNode, Node, NodeId, SeedNode, SourceNode, TestNode
 from northstar.render.jinja import External, Relation
-from northstar.render.manifest import Manifest, ModelNode, Node, SeedNode, SourceNode
+from northstar.render.manifest import Manifest
 from northstar.warehouse import working_copy as warehouse
 
 SCHEMA = "_northstar"
 TABLE = "nodes"
-# Node kinds that make a relation in the warehouse and may be kept; tests, metrics and the rest always run.
-KEEPABLE = frozenset({"seed", "model", "metric"})
 UNCHANGED = "unchanged"
-# Kinds whose fingerprints feed their children's: what a relation is built from (tests and metrics only read).
-_INPUTS = frozenset({"seed", "model", "source", "metric"})
 # Functions whose result changes from one run to the next: a node calling them is rebuilt every time.
 _VOLATILE_TYPES = tuple(
     getattr(exp, name)
@@ -80,8 +77,8 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _docs(node: Any) -> list[Any]:
-    return [[c.name, c.description, c.data_type] for c in getattr(node, "columns", ())]
+def _docs(node: Node) -> list[Any]:
+    return [[c.name, c.description, c.data_type] for c in node.columns]
 
 
 def _location(node: SourceNode, root: Path) -> str:
@@ -110,27 +107,37 @@ def content_hash(node: Node, root: Path | None = None) -> str:
         )
     if isinstance(node, SourceNode):
         return _digest(["source", _location(node, root or Path("/")), node.description, _docs(node)])
-    if node.kind == "metric":  # materialized from its compiled SQL, like a table model
-        sql = getattr(node, "sql", None)
-        return _digest(["metric", str(getattr(node, "relation", None)), sql, node.description, _docs(node)])
-    sql = getattr(node, "sql", None)  # a data test: its compiled query says what it checks
-    return _digest([node.kind, sql] if isinstance(sql, str) else [node.kind, repr(node)])
+    if isinstance(node, MetricNode):  # materialized from its compiled SQL, like a table model
+        return _digest(["metric", str(node.relation), node.sql, node.description, _docs(node)])
+    if isinstance(node, TestNode):  # its compiled query says what it checks
+        return _digest([node.kind, node.sql])
+    return _digest([node.kind, repr(node)])
 
 
-def volatile(node: Node) -> bool:
+class Queried(Protocol):
+    """A node made by a query: a model, a test, a metric."""
+
+    @property
+    def sql(self) -> str: ...
+
+
+def volatile(node: Queried) -> bool:
     """Whether a node's SQL calls a function such as ``now()``, ``current_date`` or ``random()``, so the same SQL
     gives other rows on another day: such a node is never kept.
 
     A word scan answers for SQL that names none of these functions (nearly every model: parsing each one cost most of
     a no-change build); SQL that names one is parsed, and counts as volatile if it does not parse.
 
-    >>> from types import SimpleNamespace
-    >>> volatile(SimpleNamespace(sql="select * from orders where day < current_date"))
+    >>> volatile_sql("select * from orders where day < current_date")
     True
-    >>> volatile(SimpleNamespace(sql="select 'current_date' as label"))
+    >>> volatile_sql("select 'current_date' as label")
     False
     """
-    sql = getattr(node, "sql", None)
+    return volatile_sql(node.sql)
+
+
+def volatile_sql(sql: str) -> bool:
+    """Whether a query calls a volatile function (or does not parse)."""
     if not sql or _VOLATILE_WORDS.isdisjoint(_WORD.findall(sql.lower())):
         return False
     return _calls_volatile(sql)
@@ -152,7 +159,7 @@ def _calls_volatile(sql: str) -> bool:
 class Stored:
     """One node's row in ``_northstar.nodes()``: what the warehouse holds for it."""
 
-    unique_id: str
+    unique_id: NodeId
     kind: str
     relation: tuple[str, str] | None  # (schema, name); None for an ephemeral model
     fingerprint: str
@@ -163,24 +170,25 @@ class Stored:
 _COLUMNS = ("unique_id", "kind", "schema_name", "relation_name", "fingerprint", "built_at", "volatile")
 
 
-def stored(connection: duckdb.DuckDBPyConnection) -> dict[str, Stored]:
+def stored(connection: duckdb.DuckDBPyConnection) -> dict[NodeId, Stored]:
     """The fingerprints recorded in a warehouse (none in a new one or one made by another tool)."""
     query = exp.select(*_COLUMNS).from_(exp.Table(this=exp.Anonymous(this=TABLE), db=exp.to_identifier(SCHEMA)))
     try:
         rows = connection.execute(query.sql("duckdb")).fetchall()
     except (duckdb.CatalogException, duckdb.BinderException):  # none yet, or from an older Northstar
         return {}  # (asking the catalog first, via duckdb_functions(), costs more than this)
-    return {
-        uid: Stored(uid, kind, (schema, name) if name is not None else None, fingerprint, built_at, bool(flag))
-        for uid, kind, schema, name, fingerprint, built_at, flag in rows
-    }
+    found = {}
+    for text, kind, schema, name, fingerprint, built_at, flag in rows:
+        uid = NodeId.parse(text)
+        found[uid] = Stored(uid, kind, (schema, name) if name is not None else None, fingerprint, built_at, bool(flag))
+    return found
 
 
 def record(
     connection: duckdb.DuckDBPyConnection,
     manifest: Manifest,
-    fingerprints: Mapping[str, str],
-    previous: Mapping[str, Stored],
+    fingerprints: Mapping[NodeId, str],
+    previous: Mapping[NodeId, Stored],
 ) -> None:
     """Store the fingerprints of the nodes a build made, in the same file as the tables they describe.
 
@@ -193,9 +201,10 @@ def record(
     rows = dict(previous)
     for uid, fingerprint in fingerprints.items():
         node = manifest.nodes[uid]
-        relation = getattr(node, "relation", None)
-        key = (relation.schema, relation.identifier) if isinstance(relation, Relation) else None
-        rows[uid] = Stored(uid, node.kind, key, fingerprint, now, volatile(node))
+        relation = node.built
+        key = (relation.schema, relation.identifier) if relation is not None else None
+        calls_volatile = volatile(node) if isinstance(node, ModelNode | TestNode | MetricNode) else False
+        rows[uid] = Stored(uid, node.kind, key, fingerprint, now, calls_volatile)
 
     def literal(value: str | None) -> exp.Expression:
         return exp.Literal.string(value) if value is not None else exp.cast(exp.null(), "VARCHAR")
@@ -231,7 +240,7 @@ def record(
 
 def source_versions(
     connection: duckdb.DuckDBPyConnection, manifest: Manifest, known: Mapping[str, str] | None = None
-) -> dict[str, str]:
+) -> dict[NodeId, str]:
     """A version of the data behind each source that another tool loads (not a seed): changes when the data does.
 
     A table is hashed row by row (one scan, only for sources outside the project) unless ``known`` already has its
@@ -239,7 +248,7 @@ def source_versions(
     remote files cannot be checked cheaply, so they always count as changed.
     """
     known = known or {}
-    versions = {}
+    versions: dict[NodeId, str] = {}
     existing = {
         (s, n)
         for s, n in connection.execute(
@@ -280,7 +289,7 @@ def remembered_versions(target_dir: Path, published: warehouse.Identity) -> dict
 
 
 def remember_versions(
-    target_dir: Path, published: warehouse.Identity, manifest: Manifest, versions: Mapping[str, str]
+    target_dir: Path, published: warehouse.Identity, manifest: Manifest, versions: Mapping[NodeId, str]
 ) -> None:
     """Keep the source versions of this build for the next one, tied to the warehouse file they describe."""
     by_relation = {
@@ -313,20 +322,20 @@ def _table_version(connection: duckdb.DuckDBPyConnection, relation: Relation) ->
 class Plan:
     """What a build does with each node: every node's fingerprint as of this build, and which are kept."""
 
-    fingerprints: Mapping[str, str]
-    kept: frozenset[str]
+    fingerprints: Mapping[NodeId, str]
+    kept: frozenset[NodeId]
 
-    def built(self, executed: Iterable[str]) -> dict[str, str]:
+    def built(self, executed: Iterable[NodeId]) -> dict[NodeId, str]:
         """Fingerprints to record for the nodes a build executed (kept ones are recorded already)."""
         return {uid: self.fingerprints[uid] for uid in executed if uid not in self.kept}
 
 
 def plan_build(
     manifest: Manifest,
-    selected: Iterable[str],
-    previous: Mapping[str, Stored],
+    selected: Iterable[NodeId],
+    previous: Mapping[NodeId, Stored],
     existing: Mapping[tuple[str, str], str],
-    versions: Mapping[str, str],
+    versions: Mapping[NodeId, str],
     full_refresh: bool = False,
 ) -> Plan:
     """Fingerprint every node in DAG order and decide which selected seeds and models are already up to date.
@@ -337,20 +346,20 @@ def plan_build(
     """
     chosen = set(selected)
     root = manifest.project.config.root
-    fingerprints: dict[str, str] = {}
+    fingerprints: dict[NodeId, str] = {}
     kept = set()
     for uid in manifest.dag.sorted():
         node = manifest.nodes[uid]
         parents = sorted(
             fingerprints[parent]
             for parent in manifest.dag.parents[uid]
-            if parent in fingerprints and manifest.nodes[parent].kind in _INPUTS
+            if parent in fingerprints and manifest.nodes[parent].feeds_fingerprints
         )
         fingerprint = _digest([content_hash(node, root), parents, versions.get(uid)])
-        if node.kind in KEEPABLE and uid not in chosen:
+        if node.keepable and uid not in chosen:
             old = previous.get(uid)
             fingerprint = old.fingerprint if old else "absent:" + fingerprint
-        elif node.kind in KEEPABLE and not full_refresh and _up_to_date(node, previous.get(uid), fingerprint, existing):
+        elif node.keepable and not full_refresh and _up_to_date(node, previous.get(uid), fingerprint, existing):
             kept.add(uid)
         fingerprints[uid] = fingerprint
     return Plan(fingerprints, frozenset(kept))
@@ -359,13 +368,13 @@ def plan_build(
 def _up_to_date(node: Node, old: Stored | None, fingerprint: str, existing: Mapping[tuple[str, str], str]) -> bool:
     if old is None or old.fingerprint != fingerprint or old.volatile:
         return False
-    relation = getattr(node, "relation", None)
-    if not isinstance(relation, Relation):  # ephemeral: nothing in the warehouse to check
+    relation = node.built
+    if relation is None:  # ephemeral: nothing in the warehouse to check
         return True
     return (relation.schema, relation.identifier) in existing
 
 
-def modified_selector(manifest: Manifest, state_dir: Path) -> Callable[[str], set[str]]:
+def modified_selector(manifest: Manifest, state_dir: Path) -> Callable[[str], set[NodeId]]:
     """The ``state:`` selector method: nodes new or changed since the run whose artifacts are in ``state_dir``.
 
     The previous manifest is read when a ``state:`` selector is first used, so ``--state`` alone costs nothing.
@@ -378,14 +387,14 @@ def modified_selector(manifest: Manifest, state_dir: Path) -> Callable[[str], se
             loaded.update(_previous_nodes(state_dir / "manifest.json", state_dir))
         return loaded
 
-    def changed(uid: str, node: Node) -> bool:
+    def changed(uid: NodeId, node: Node) -> bool:
         fingerprint, checksum = previous()[uid]
         if fingerprint is not None:
             return fingerprint != content_hash(node, root)
         # A manifest without our fingerprints (dbt's, say): compare file checksums where there are some.
-        return checksum is None or checksum != getattr(node, "checksum", None)
+        return checksum is None or not isinstance(node, ModelNode | SeedNode) or checksum != node.checksum
 
-    def select(value: str) -> set[str]:
+    def select(value: str) -> set[NodeId]:
         new = {uid for uid in manifest.nodes if uid not in previous()}
         if value == "new":
             return new
@@ -419,5 +428,4 @@ def _previous_nodes(path: Path, state_dir: Path) -> dict[str, tuple[str | None, 
 
 
 def kept_message(node: Node) -> str:
-    relation = getattr(node, "relation", None)
-    return f"kept {relation if isinstance(relation, Relation) else node.name} ({UNCHANGED})"
+    return f"kept {node.built or node.name} ({UNCHANGED})"
