@@ -175,7 +175,7 @@ def metric_series(
     return Series(times, ranked[:MAX_SERIES], columns[time_index], columns[value_index]), None
 
 
-def _is_number(rows: list[tuple], index: int) -> bool:
+def _is_number(rows: list[tuple[Any, ...]], index: int) -> bool:
     values = [row[index] for row in rows if row[index] is not None]
     return bool(values) and all(isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) for v in values)
 
@@ -191,7 +191,7 @@ def _epoch(value: Any) -> float:
 
 def _metric_entries(manifest: Manifest, lineage: Lineage, layer: SemanticLayer) -> list[dict[str, Any]]:
     prefix = manifest.project.config.name
-    entries = []
+    entries: list[dict[str, Any]] = []
     warehouse = manifest.project.config.warehouse
     connection = None
     unreadable = None

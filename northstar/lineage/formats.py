@@ -110,7 +110,7 @@ def format_json(lineage: Lineage, branch: Branch, upstream: bool = True) -> str:
     edges = _edges(lineage, branch, upstream)
     reached = {r for a, b, _ in edges for r in (a, b)}
     root = branch.ref
-    data = {
+    data: dict[str, object] = {
         "node": root.node,
         "name": lineage.graph[root.node].name,
         "resource_type": _kind(lineage, root.node),

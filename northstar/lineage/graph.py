@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlglot import exp
+
+if TYPE_CHECKING:  # types only: building a graph needs no semantic layer (nor its Jinja import)
+    from northstar.metrics.resolve import MetricInfo
+    from northstar.metrics.spec import Metric, SemanticModel
+
+_Item = TypeVar("_Item", bound=Hashable)
 
 ROWS = "*"  # the pseudo-column "the rows of this node"
 RAW_KINDS = frozenset({"seed", "source"})
@@ -195,8 +202,8 @@ _NO_NODE = GraphNode("", "", "")
 _NO_LINEAGE = NodeLineage("", {})
 
 
-def _closure(start, step) -> set:
-    seen: set = set()
+def _closure(start: _Item, step: Callable[[_Item], Iterable[_Item]]) -> set[_Item]:
+    seen: set[_Item] = set()
     frontier = [start]
     while frontier:
         item = frontier.pop()
@@ -212,9 +219,9 @@ class SemanticLayer:
     """The project's semantic models and metrics as the lineage and docs need them: SQL per metric, expressions per
     semantic-model element. Empty when the project has none."""
 
-    semantic_models: tuple = ()  # northstar.metrics.spec.SemanticModel
-    metrics: tuple = ()  # northstar.metrics.resolve.MetricInfo
+    semantic_models: tuple[SemanticModel, ...] = ()
+    metrics: tuple[MetricInfo, ...] = ()
     sql: Mapping[str, str] = field(default_factory=dict)  # metric name -> DuckDB SQL at its default grain
-    specs: Mapping[str, object] = field(default_factory=dict)  # metric name -> northstar.metrics.spec.Metric
+    specs: Mapping[str, Metric] = field(default_factory=dict)  # metric name -> its spec
     # metric name -> the expression the SQL was rendered from, when compiled in this run (saves parsing it again)
     expressions: Mapping[str, exp.Expr] = field(default_factory=dict, compare=False)

@@ -6,6 +6,7 @@ ORDER BY and LIMIT every query ends with.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,7 +20,7 @@ from northstar.metrics.spec import GRAINS, Measure, Metric, SemanticModel, Windo
 from northstar.render.jinja import Relation
 
 
-def qualify(sql: exp.Expression, alias: str) -> exp.Expression:
+def qualify(sql: exp.Expr, alias: str) -> exp.Expr:
     """A copy of a column expression from YAML with its bare columns prefixed by the table alias."""
     tree = sql.copy()
     for column in tree.find_all(exp.Column):
@@ -33,7 +34,7 @@ def relation_table(relation: Relation) -> exp.Table:
     return exp.table_(relation.identifier, db=relation.schema)
 
 
-def truncate(value: exp.Expression, grain: str) -> exp.Expression:
+def truncate(value: exp.Expr, grain: str) -> exp.Expr:
     """The period a timestamp falls in, as a DATE: ``CAST(DATE_TRUNC('month', t) AS DATE)``."""
     return exp.Cast(
         this=exp.func("date_trunc", exp.Literal.string(grain), value), to=exp.DataType(this=exp.DataType.Type.DATE)
@@ -44,18 +45,17 @@ def interval(window: Window) -> exp.Interval:
     return exp.Interval(this=exp.Literal.string(str(window.count)), unit=exp.var(window.unit.upper()))
 
 
-def period_series(value: exp.Expression, grain: str, alias: str) -> exp.Alias:
+def period_series(value: exp.Expr, grain: str, alias: str) -> exp.Alias:
     """Every period from the first to the last of a DATE column, gaps included, one row each:
     ``CAST(UNNEST(GENERATE_SERIES(MIN(v), MAX(v), INTERVAL '1' MONTH)) AS DATE) AS alias``."""
     series = exp.func("generate_series", exp.Min(this=value), exp.Max(this=value.copy()), interval(Window(1, grain)))
-    return exp.alias_(
-        exp.Cast(this=exp.Unnest(expressions=[series]), to=exp.DataType(this=exp.DataType.Type.DATE)),
-        alias,
-        copy=False,
+    return exp.Alias(
+        this=exp.Cast(this=exp.Unnest(expressions=[series]), to=exp.DataType(this=exp.DataType.Type.DATE)),
+        alias=exp.to_identifier(alias),
     )
 
 
-def aggregate(measure: Measure, value: exp.Expression) -> exp.Expression:
+def aggregate(measure: Measure, value: exp.Expr) -> exp.Expr:
     """The SQL aggregation of a measure."""
     agg = measure.agg
     if agg == "sum":
@@ -82,7 +82,7 @@ def aggregate(measure: Measure, value: exp.Expression) -> exp.Expression:
     raise AssertionError(agg)  # pragma: no cover
 
 
-def and_all(conditions: list[exp.Expression]) -> exp.Expression | None:
+def and_all(conditions: Sequence[exp.Expr]) -> exp.Expr | None:
     if not conditions:
         return None
     return exp.and_(*[exp.Paren(this=c) if isinstance(c, exp.Or) else c for c in conditions], copy=False)
@@ -113,7 +113,7 @@ class Rows:
             select = select.join(table, on=on, join_type="left", copy=False)
         return select
 
-    def dimension(self, name: str, what: str) -> exp.Expression:
+    def dimension(self, name: str, what: str) -> exp.Expr:
         """A dimension's expression over these rows, adding the join it needs."""
         ref = self.sem.dimension(self.model, name, self.metric, what)
         alias = self.alias
@@ -126,14 +126,14 @@ class Rows:
         value = qualify(ref.sql, alias)
         return truncate(value, ref.grain) if ref.grain else value
 
-    def time(self, measure: str) -> exp.Expression:
+    def time(self, measure: str) -> exp.Expr:
         dimension = self.sem.agg_time(self.model, measure, self.metric)
         return qualify(dimension.sql, self.alias)
 
-    def condition(self, condition: exp.Expression, measure: str, what: str) -> exp.Expression:
+    def condition(self, condition: exp.Expr, measure: str, what: str) -> exp.Expr:
         """Replace the dimension names of a parsed condition by their expressions over these rows."""
 
-        def swap(node: exp.Expression) -> exp.Expression:
+        def swap(node: exp.Expr) -> exp.Expr:
             if isinstance(node, exp.Column) and not node.table:
                 name = node.name
                 if name == "metric_time" or name.startswith("metric_time__"):
@@ -147,7 +147,7 @@ class Rows:
 
         return condition.copy().transform(swap)
 
-    def filters(self, texts: tuple[str, ...], measure: str) -> list[exp.Expression]:
+    def filters(self, texts: tuple[str, ...], measure: str) -> list[exp.Expr]:
         what = f"The filter of metric '{self.metric.name}'" if self.metric else "A filter"
         conditions = []
         for text in dict.fromkeys(texts):
@@ -162,12 +162,10 @@ class Rows:
         return conditions
 
 
-def date_range(
-    time: exp.Expression, start: date | None, end: date | None, shift: Window | None = None
-) -> list[exp.Expression]:
+def date_range(time: exp.Expr, start: date | None, end: date | None, shift: Window | None = None) -> list[exp.Expr]:
     """Row conditions keeping ``start <= time < end + 1 day`` (both dates inclusive)."""
     value = exp.Add(this=time, expression=interval(shift)) if shift else time
-    out: list[exp.Expression] = []
+    out: list[exp.Expr] = []
     if start is not None:
         out.append(
             exp.GTE(

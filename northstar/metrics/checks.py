@@ -108,7 +108,7 @@ def _check_args(args: Mapping[str, Any], allowed: set[str], what: str, where: tu
         raise CompileError(f"Unknown key '{unknown[0]}' in {what}. Allowed keys: {', '.join(sorted(allowed))}.", *where)
 
 
-def _number(value: Any, what: str, where: tuple) -> exp.Expression:
+def _number(value: Any, what: str, where: tuple) -> exp.Expr:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise CompileError(f"{what} must be a number, got {value!r}.", *where)
     return exp.Literal.number(value)
@@ -213,7 +213,7 @@ def _equals(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], wh
     return render(query)
 
 
-def _literal(value: Any) -> exp.Expression:
+def _literal(value: Any) -> exp.Expr:
     if value is None:
         return exp.null()
     if isinstance(value, bool):
@@ -281,7 +281,7 @@ def _unit(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], wher
             *where,
         )
 
-    def swap(node: exp.Expression) -> exp.Expression:
+    def swap(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Table) and node.db and (node.db, node.name) in fixtures:
             alias = node.alias or node.name
             return exp.table_(fixtures[(node.db, node.name)]).as_(alias)

@@ -15,7 +15,8 @@ from typing import Any
 def compile_metric(project: Any, name: str, by: tuple[str, ...], dialect: str) -> str:
     """The SQL of one metric, at its default grain and dimensions unless ``by`` is given."""
     from northstar.metrics import load_semantics
-    from northstar.metrics.compile import Request, compile_request, default_request
+    from northstar.metrics.compile import compile_request, default_request
+    from northstar.metrics.request import Request
 
     sem = load_semantics(project)
     request = Request((name,), by=by) if by else default_request(sem.metric(name), sem)

@@ -59,14 +59,14 @@ def _leaf_select(c: Compiled, leaves: list[tuple[Leaf, str, Metric]]) -> tuple[e
     time = rows.time(first.measure)
     if first.offset is not None:
         time = exp.Add(this=time, expression=interval(first.offset))
-    keys: list[exp.Expression] = []
+    keys: list[exp.Expr] = []
     for group in c.groups:
-        if group.is_time:
+        if group.grain is not None:
             keys.append(truncate(time.copy(), group.grain))
         else:
-            keys.append(rows.dimension(group.name, "--by"))
+            keys.append(rows.dimension(group.dimension, "--by"))
     described = []
-    values: list[tuple[Measure, exp.Expression, str]] = []
+    values: list[tuple[Measure, exp.Expr, str]] = []
     for leaf, name, _metric in leaves:
         measure = model.measure(leaf.measure)
         assert measure is not None
@@ -87,7 +87,7 @@ def _leaf_select(c: Compiled, leaves: list[tuple[Leaf, str, Metric]]) -> tuple[e
         dimension = model.dimension(semi.dimension)
         assert dimension is not None  # checked by resolve
         at = qualify(dimension.sql, rows.alias)
-        partition = [truncate(time.copy(), g.grain) for g in c.groups if g.is_time]
+        partition = [truncate(time.copy(), g.grain) for g in c.groups if g.grain is not None]
         partition += [rows.dimension(entity, "window_groupings") for entity in semi.groupings]
         edge = exp.Window(
             this=(exp.Max if semi.window_choice == "max" else exp.Min)(this=at.copy()),
@@ -130,12 +130,12 @@ def _cumulative_select(c: Compiled, leaf: Leaf, name: str, metric: Metric) -> tu
     assert measure is not None
     rows = Rows(c.sem, model, metric)
     time = rows.time(leaf.measure)
-    grain = next((g.grain for g in c.groups if g.is_time), None)
+    grain = next((g.grain for g in c.groups if g.grain is not None), None)
     value = exp.alias_(aggregate(measure, qualify(measure.sql, rows.alias)), name, copy=False)
     conditions = rows.filters(with_filter(leaf.filters, params.measure.filter), leaf.measure)
     if c.where is not None:
         conditions.append(rows.condition(c.where, leaf.measure, "--where"))
-    dims = [exp.alias_(rows.dimension(g.name, "--by"), g.column, copy=False) for g in c.groups if not g.is_time]
+    dims = [exp.alias_(rows.dimension(g.name, "--by"), g.column, copy=False) for g in c.groups if g.name is not None]
     if grain is None:
         select = rows.source().select(*dims, value, copy=False)
         conditions += date_range(time, None, c.request.end)
@@ -148,7 +148,7 @@ def _cumulative_select(c: Compiled, leaf: Leaf, name: str, metric: Metric) -> tu
             .subquery("periods")
         )
         period_end = exp.Add(this=exp.column(column, "periods"), expression=interval(Window(1, grain)))
-        on = [exp.LT(this=time.copy(), expression=period_end.copy())]
+        on: list[exp.Expr] = [exp.LT(this=time.copy(), expression=period_end.copy())]
         if params.window is not None:
             on.append(
                 exp.GTE(
@@ -184,10 +184,10 @@ def _cumulative_select(c: Compiled, leaf: Leaf, name: str, metric: Metric) -> tu
 
 def _ctes(expression: exp.Select, c: Compiled) -> exp.Select:
     """Pass 1: one CTE per semantic model + filter set (+ offset), each with a comment."""
-    buckets: dict[tuple, list[tuple[Leaf, str, Metric]]] = {}
+    buckets: dict[tuple[object, ...], list[tuple[Leaf, str, Metric]]] = {}
     for leaf, name, metric in c.leaves:
         if leaf.special is not None:
-            key: tuple = (leaf,)
+            key: tuple[object, ...] = (leaf,)
         else:
             model = c.sem.model_of(leaf.measure)
             measure = model.measure(leaf.measure)
@@ -203,7 +203,7 @@ def _ctes(expression: exp.Select, c: Compiled) -> exp.Select:
         used.add(name)
         return name
 
-    for key, leaves in buckets.items():
+    for leaves in buckets.values():
         leaf, name, metric = leaves[0]
         if isinstance(leaf.special, CumulativeParams):
             body, comment = _cumulative_select(c, leaf, name, metric)
@@ -214,7 +214,8 @@ def _ctes(expression: exp.Select, c: Compiled) -> exp.Select:
             ctes = leaf_select(c, leaf, name, metric)
         else:
             body, comment = _leaf_select(c, leaves)
-            ctes = [(key[0] if not leaf.offset else f"{key[0]}_offset", body, comment)]
+            model_name = c.sem.model_of(leaf.measure).name
+            ctes = [(model_name if not leaf.offset else f"{model_name}_offset", body, comment)]
         for cte_name, body, comment in ctes:
             cte_name = unique(cte_name)
             body.add_comments([comment])
@@ -232,12 +233,12 @@ def _join(expression: exp.Select, c: Compiled) -> exp.Select:
     expression = expression.from_(plain[0][0], copy=False)
     for name, _, _ in plain[1:]:
         if keys:
-            expression = expression.join(name, using=keys, join_type="full outer", copy=False)
+            expression = expression.join(name, using=tuple(keys), join_type="full outer", copy=False)
         else:
             expression = expression.join(name, join_type="cross", copy=False)
     for name, _, _ in shifted:
         if keys:
-            expression = expression.join(name, using=keys, join_type="left", copy=False)
+            expression = expression.join(name, using=tuple(keys), join_type="left", copy=False)
         else:
             expression = expression.join(name, join_type="cross", copy=False)
     return expression
@@ -267,7 +268,7 @@ def build(c: Compiled) -> exp.Select:
     return expression
 
 
-def compile_expression(sem: Semantics, request: Request) -> exp.Expression:
+def compile_expression(sem: Semantics, request: Request) -> exp.Expr:
     """The query of a request as a sqlglot expression (growth metrics have their own builders)."""
     c = plan(sem, request)
     params = c.metrics[0].params
@@ -285,7 +286,7 @@ def compile_request(sem: Semantics, request: Request, dialect: str = "duckdb") -
     return render(compile_expression(sem, request), dialect)
 
 
-def render(expression: exp.Expression, dialect: str = "duckdb") -> str:
+def render(expression: exp.Expr, dialect: str = "duckdb") -> str:
     try:
         return expression.sql(dialect=dialect, pretty=True)
     except ValueError as error:

@@ -63,13 +63,13 @@ def render_filter(text: str) -> str:
         ) from None
 
 
-def parse_condition(text: str, what: str) -> exp.Expression:
+def parse_condition(text: str, what: str) -> exp.Expr:
     """Parse a filter into a condition AST, refusing subqueries, statements and qualified columns."""
     return _parse_condition(text, what).copy()
 
 
 @lru_cache(maxsize=1024)
-def _parse_condition(text: str, what: str) -> exp.Expression:
+def _parse_condition(text: str, what: str) -> exp.Expr:
     rendered = render_filter(text)
     try:
         statements = [s for s in sqlglot.parse(rendered, dialect="duckdb") if s is not None]

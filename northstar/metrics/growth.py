@@ -44,8 +44,8 @@ Cte = tuple[str, exp.Select, str]  # (name, body, comment)
 
 
 def _time_group(c: Compiled, default: str) -> tuple[Group | None, str]:
-    group = next((g for g in c.groups if g.is_time), None)
-    return group, group.grain if group else default
+    group = next((g for g in c.groups if g.grain is not None), None)
+    return group, group.grain if group and group.grain else default
 
 
 def _dims(c: Compiled) -> list[Group]:
@@ -74,7 +74,7 @@ def event_rows(
         exp.alias_(rows.time(item.name), "event_at", copy=False),
         exp.alias_(value, "value", copy=False),
     ]
-    columns += [exp.alias_(rows.dimension(g.name, "--by"), g.column, copy=False) for g in dims or []]
+    columns += [exp.alias_(rows.dimension(g.dimension, "--by"), g.column, copy=False) for g in dims or []]
     texts = (*filters, item.filter) if item.filter else filters
     conditions = rows.filters(texts, item.name)
     if where and c.where is not None:
@@ -91,7 +91,7 @@ def _col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table)
 
 
-def _per_member(numerator: exp.Expression, members: exp.Expression) -> exp.Expression:
+def _per_member(numerator: exp.Expr, members: exp.Expr) -> exp.Expr:
     return exp.Div(
         this=exp.Cast(this=numerator, to=exp.DataType(this=exp.DataType.Type.DOUBLE)),
         expression=exp.func("nullif", members, exp.Literal.number(0)),
@@ -161,8 +161,8 @@ def _cohort(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: CohortParams)
                 expression=exp.Add(this=_col("first_at", "members"), expression=interval(p.horizon)),
             )
         )
-    selects: list[exp.Expression] = []
-    keys: list[exp.Expression] = []
+    selects: list[exp.Expr] = []
+    keys: list[exp.Expr] = []
     if time:
         keys.append(exp.alias_(truncate(_col("first_at", "members"), grain), time.column, copy=False))
     keys += [exp.alias_(_col(g.column, "members"), g.column, copy=False) for g in dims]
@@ -233,7 +233,7 @@ def _retention(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: RetentionP
         exp.alias_(_col(g.column, "prev"), g.column, copy=False) for g in dims
     ]
     last = exp.select(exp.Max(this=_col("period")), copy=False).from_(f"{name}_active", copy=False).subquery()
-    conditions = [exp.LT(this=_col("period", "prev"), expression=last)]
+    conditions: list[exp.Expr] = [exp.LT(this=_col("period", "prev"), expression=last)]
     conditions += date_range(next_period.copy(), c.request.start, c.request.end)
     body = (
         exp.select(*keys, exp.alias_(value, name, copy=False), copy=False)
@@ -269,7 +269,7 @@ def _conversion(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: Conversio
     time, grain = _time_group(c, "day")
     dims = _dims(c)
     base_rows = event_rows(c, metric, p.base_measure, p.entity, leaf.filters, dims, where=True).subquery("events")
-    keys = [_col("entity", "events")]
+    keys: list[exp.Expr] = [_col("entity", "events")]
     if time:
         keys.append(exp.alias_(truncate(_col("event_at", "events"), grain), time.column, copy=False))
     keys += [_col(g.column, "events") for g in dims]
@@ -401,7 +401,7 @@ def _funnel(c: Compiled, metric: Metric, p: FunnelParams) -> exp.Select:
         )
         within = f"within {step.window} of" if step.window else "after"
         ctes.append((names[i], body, f"{metric.name}: step {i + 1}, '{step.name}', {within} step {i}"))
-    out: list[exp.Expression] = []
+    out: list[exp.Expr] = []
     if time:
         out.append(exp.alias_(_col("period", names[0]), time.column, copy=False))
     out += [exp.alias_(_col(g.column, names[0]), g.column, copy=False) for g in dims]
@@ -435,7 +435,7 @@ def _uplift(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
         exp.alias_(qualify(entity.sql, rows.alias), "entity", copy=False),
         exp.alias_(exposed_at, "exposed_at", copy=False),
         exp.alias_(arm, "arm", copy=False),
-        *[exp.alias_(rows.dimension(g.name, "--by"), g.column, copy=False) for g in dims],
+        *[exp.alias_(rows.dimension(g.dimension, "--by"), g.column, copy=False) for g in dims],
     ]
     conditions = rows.filters((*filters, p.exposure.filter) if p.exposure.filter else filters, p.exposure.name)
     if c.where is not None:
@@ -475,10 +475,10 @@ def _uplift(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
         .group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))], copy=False)
     )
 
-    def when(group: str, value: exp.Expression) -> exp.Case:
+    def when(group: str, value: exp.Expr) -> exp.Case:
         return exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("arm"), expression=exp.Literal.string(group)), true=value)])
 
-    group_cols: list[exp.Expression] = []
+    group_cols: list[exp.Expr] = []
     if time:
         group_cols.append(exp.alias_(truncate(_col("exposed_at"), grain), time.column, copy=False))
     group_cols += [_col(g.column) for g in dims]

@@ -48,6 +48,13 @@ class Group:
     def is_time(self) -> bool:
         return self.name is None
 
+    @property
+    def dimension(self) -> str:
+        """The dimension name of a group that is not metric_time."""
+        if self.name is None:
+            raise AssertionError(f"--by {self.column} is metric_time, not a dimension")
+        return self.name
+
 
 def parse_by(items: tuple[str, ...], default_grain: str = "day") -> tuple[Group, ...]:
     """``month`` -> metric_time__month; ``metric_time__week`` -> week; anything else is a dimension name."""
@@ -92,7 +99,7 @@ class _Plan:
 
     sem: Semantics
     leaves: dict[Leaf, str] = field(default_factory=dict)
-    columns: dict[str, exp.Expression] = field(default_factory=dict)
+    columns: dict[str, exp.Expr] = field(default_factory=dict)
     context: dict[Leaf, Metric] = field(default_factory=dict)
 
     def column(self, leaf: Leaf, metric: Metric) -> str:
@@ -114,9 +121,9 @@ class Compiled:
     request: Request
     groups: tuple[Group, ...]
     metrics: tuple[Metric, ...]
-    formulas: tuple[tuple[str, exp.Expression], ...]
+    formulas: tuple[tuple[str, exp.Expr], ...]
     leaves: tuple[tuple[Leaf, str, Metric], ...]
-    where: exp.Expression | None
+    where: exp.Expr | None
 
 
 def plan(sem: Semantics, request: Request) -> Compiled:
@@ -154,7 +161,7 @@ def plan(sem: Semantics, request: Request) -> Compiled:
     return Compiled(sem, request, groups, metrics, tuple(formulas), leaves, where)
 
 
-def _formula(state: _Plan, metric: Metric, filters: tuple[str, ...], offset: Window | None) -> exp.Expression:
+def _formula(state: _Plan, metric: Metric, filters: tuple[str, ...], offset: Window | None) -> exp.Expr:
     """The metric as an expression over leaf columns, registering the leaves it needs."""
     sem = state.sem
     own = (*filters, metric.filter) if metric.filter else filters
@@ -176,7 +183,7 @@ def _formula(state: _Plan, metric: Metric, filters: tuple[str, ...], offset: Win
         tree = p.sql
         values = {item.ref: _input(state, metric, item, own, offset) for item in p.metrics}
 
-        def swap(node: exp.Expression) -> exp.Expression:
+        def swap(node: exp.Expr) -> exp.Expr:
             if isinstance(node, exp.Column) and node.name in values:
                 value = values[node.name].copy()
                 return value if isinstance(value, exp.Column) else exp.Paren(this=value)
@@ -192,7 +199,7 @@ def _formula(state: _Plan, metric: Metric, filters: tuple[str, ...], offset: Win
 
 def _input(
     state: _Plan, metric: Metric, item: MetricInput, filters: tuple[str, ...], offset: Window | None
-) -> exp.Expression:
+) -> exp.Expr:
     used = state.sem.metric(item.name, metric)
     shift = _add_windows(offset, item.offset_window)
     return _formula(state, used, with_filter(filters, item.filter), shift)
@@ -200,10 +207,10 @@ def _input(
 
 def _measure_column(
     state: _Plan, metric: Metric, item: MeasureInput, filters: tuple[str, ...], offset: Window | None
-) -> exp.Expression:
+) -> exp.Expr:
     state.sem.model_of(item.name, metric)
     leaf = Leaf(item.name, with_filter(filters, item.filter), offset)
-    column: exp.Expression = exp.column(state.column(leaf, metric))
+    column: exp.Expr = exp.column(state.column(leaf, metric))
     if item.fill_nulls_with is not None:
         column = exp.func("coalesce", column, exp.Literal.number(item.fill_nulls_with))
     return column

@@ -33,7 +33,7 @@ class QueryResult:
     rows: tuple[tuple[Any, ...], ...]
 
 
-def run_sql(warehouse: Path, sql: str) -> tuple[tuple[str, ...], list[tuple]]:
+def run_sql(warehouse: Path, sql: str) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
     """Run one query on the warehouse, read-only (like a BI tool), so builds and readers never block it."""
     import duckdb
 
@@ -69,7 +69,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+        exponent = value.as_tuple().exponent  # a letter for NaN and infinities
+        whole = isinstance(exponent, int) and exponent >= 0 and value == value.to_integral_value()
+        return int(value) if whole else float(value)
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return None
     return value

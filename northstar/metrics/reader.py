@@ -185,13 +185,13 @@ def _list(data: Mapping[str, Any], key: str, path: str) -> list[YamlDict]:
     return value
 
 
-def _line(entry: Mapping, key: str | None = None) -> int | None:
+def _line(entry: Mapping[str, Any], key: str | None = None) -> int | None:
     if not isinstance(entry, YamlDict):
         return None
     return entry.line_of(key) if key else entry.line
 
 
-def _name(entry: Mapping, what: str, path: str) -> str:
+def _name(entry: Mapping[str, Any], what: str, path: str) -> str:
     name = entry.get("name")
     if not name or not isinstance(name, str):
         raise CompileError(f"A {what} has no 'name'. Add `name: ...`.", path, _line(entry))
@@ -199,7 +199,7 @@ def _name(entry: Mapping, what: str, path: str) -> str:
 
 
 def _choice(
-    entry: Mapping, key: str, choices: tuple[str, ...], what: str, path: str, default: str | None = None
+    entry: Mapping[str, Any], key: str, choices: tuple[str, ...], what: str, path: str, default: str | None = None
 ) -> str:
     value = entry.get(key, default)
     if isinstance(value, str) and value.lower() in choices:  # MetricFlow reads enums in any case (agg: SUM)
@@ -210,7 +210,7 @@ def _choice(
     return str(value)
 
 
-def _check(entry: Mapping, allowed: set[str], what: str, path: str) -> None:
+def _check(entry: Mapping[str, Any], allowed: set[str], what: str, path: str) -> None:
     if isinstance(entry, YamlDict) and entry.path is None:
         entry.path = path
     try:
@@ -341,7 +341,7 @@ def _non_additive(value: Any, what: str, path: str, line: int | None) -> NonAddi
     return NonAdditive(str(value["name"]), choice, tuple(str(g) for g in groupings))
 
 
-def _sql_expr(entry: Mapping, expr: str, what: str, path: str) -> exp.Expression:
+def _sql_expr(entry: Mapping[str, Any], expr: str, what: str, path: str) -> exp.Expr:
     """``expr`` parsed, once for every later use; an error at its line if it is not SQL."""
     import sqlglot  # here, not at the top: a cached `metrics query` reads no YAML and should import no sqlglot
 
@@ -443,23 +443,23 @@ def _metric_input(value: Any, what: str, path: str, line: int | None) -> MetricI
     )
 
 
-def _required(raw: YamlDict, key: str, what: str, path: str) -> Any:
+def _required(raw: Mapping[str, Any], key: str, what: str, path: str) -> Any:
     if raw.get(key) in (None, "", []):
         raise CompileError(f"The type_params of {what} need '{key}'.", path, _line(raw))
     return raw[key]
 
 
-def _params(kind: str, raw: YamlDict, what: str, path: str, where: Where) -> Params:
+def _params(kind: str, raw: Mapping[str, Any], what: str, path: str, where: Where) -> Params:
     line = _line(raw)
 
-    def measure(key: str, source: YamlDict = raw) -> MeasureInput:
+    def measure(key: str, source: Mapping[str, Any] = raw) -> MeasureInput:
         return _measure_input(_required(source, key, what, path), f"'{key}' of the {what}", path, _line(source, key))
 
-    def window(key: str, source: YamlDict = raw) -> Window | None:
+    def window(key: str, source: Mapping[str, Any] = raw) -> Window | None:
         value = source.get(key)
         return parse_window(value, f"'{key}' of the {what}", Where(path, _line(source, key))) if value else None
 
-    def grain(key: str, default: str, source: YamlDict = raw) -> str:
+    def grain(key: str, default: str, source: Mapping[str, Any] = raw) -> str:
         return _choice(source, key, GRAINS, f"The {what}", path, default=default)
 
     def entity() -> str:
@@ -717,7 +717,7 @@ def _and(left: str | None, right: str | None) -> str | None:
     return left or right
 
 
-def _derived_expr(expr: str, what: str, where: Where) -> exp.Expression:
+def _derived_expr(expr: str, what: str, where: Where) -> exp.Expr:
     """A derived metric's ``expr``, parsed once; an error at the metric if it is not SQL."""
     import sqlglot  # here, not at the top: a cached `metrics query` reads no YAML and should import no sqlglot
 

@@ -33,6 +33,7 @@ from northstar.metrics.spec import (
     FunnelParams,
     MeasureInput,
     Metric,
+    Params,
     PyramidParams,
     RatioParams,
     RetentionParams,
@@ -67,7 +68,7 @@ class DimensionRef:
         return self.entity.expr
 
     @property
-    def sql(self) -> exp.Expression:
+    def sql(self) -> exp.Expr:
         """The expression, parsed when the YAML was read."""
         if self.dimension is not None:
             return self.dimension.sql
@@ -284,8 +285,8 @@ class Semantics:
                     )
         inputs = [p.numerator, p.denominator] if isinstance(p, RatioParams) else []
         inputs += list(p.metrics) if isinstance(p, DerivedParams) else []
-        for item in inputs:
-            used = self.spec.metric(item.name)
+        for metric_input in inputs:
+            used = self.spec.metric(metric_input.name)
             if used is not None and used.name not in _seen:
                 found = self.refusal(used, (*_seen, metric.name))
                 if found is not None:
@@ -405,10 +406,10 @@ def _filters(sem: Semantics, metric: Metric) -> list[str]:
     p = metric.params
     if isinstance(p, RatioParams | DerivedParams):
         inputs = [p.numerator, p.denominator] if isinstance(p, RatioParams) else list(p.metrics)
-        for item in inputs:
-            if item.filter:
-                texts.append(item.filter)
-            texts += _filters(sem, sem.metric(item.name, metric))
+        for metric_input in inputs:
+            if metric_input.filter:
+                texts.append(metric_input.filter)
+            texts += _filters(sem, sem.metric(metric_input.name, metric))
     return texts
 
 
@@ -471,6 +472,17 @@ def _check_pyramid(sem: Semantics, metric: Metric, p: PyramidParams) -> None:
             )
 
 
+def _population(p: Params) -> list[MeasureInput]:
+    """The measure whose rows define a growth metric's population (first event, exposure, base), if it has one."""
+    if isinstance(p, CohortParams):
+        return [p.first_event]
+    if isinstance(p, UpliftParams):
+        return [p.exposure]
+    if isinstance(p, ConversionParams):
+        return [p.base_measure]
+    return []
+
+
 def _validate_metric(sem: Semantics, metric: Metric) -> None:
     inputs = sem.measure_inputs(metric)  # also: unknown metrics, cycles
     for item in inputs:
@@ -478,8 +490,8 @@ def _validate_metric(sem: Semantics, metric: Metric) -> None:
     p = metric.params
     if isinstance(p, RatioParams | DerivedParams):
         parts = [p.numerator, p.denominator] if isinstance(p, RatioParams) else list(p.metrics)
-        for item in parts:
-            used = sem.metric(item.name, metric)
+        for part in parts:
+            used = sem.metric(part.name, metric)
             if used.own_shape:
                 raise CompileError(
                     f"Metric '{metric.name}' uses '{used.name}', a {used.type} metric; {used.type} metrics have "
@@ -526,11 +538,7 @@ def _validate_metric(sem: Semantics, metric: Metric) -> None:
     if isinstance(p, PyramidParams):
         _check_pyramid(sem, metric, p)
     # A growth metric's own filter applies to the rows that define its population (first event, exposure, ...).
-    population = {
-        CohortParams: lambda: [p.first_event],
-        UpliftParams: lambda: [p.exposure],
-        ConversionParams: lambda: [p.base_measure],
-    }.get(type(p), lambda: inputs)()
+    population = _population(p) or inputs
     for item in inputs:
         model = sem.model_of(item.name, metric)
         if item.filter:

@@ -50,7 +50,7 @@ class Entity:
     expr: str
     description: str = ""
     line: int | None = None
-    sql: exp.Expression = field(kw_only=True, compare=False, repr=False)
+    sql: exp.Expr = field(kw_only=True, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Dimension:
     granularity: str | None = None  # time dimensions only
     description: str = ""
     line: int | None = None
-    sql: exp.Expression = field(kw_only=True, compare=False, repr=False)
+    sql: exp.Expr = field(kw_only=True, compare=False, repr=False)
 
     @property
     def is_time(self) -> bool:
@@ -89,7 +89,7 @@ class Measure:
     description: str = ""
     line: int | None = None
     non_additive: NonAdditive | None = None
-    sql: exp.Expression = field(kw_only=True, compare=False, repr=False)
+    sql: exp.Expr = field(kw_only=True, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ class RatioParams:
 class DerivedParams:
     expr: str
     metrics: tuple[MetricInput, ...]
-    sql: exp.Expression = field(kw_only=True, compare=False, repr=False)
+    sql: exp.Expr = field(kw_only=True, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

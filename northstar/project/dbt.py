@@ -189,7 +189,7 @@ def load_dbt_config(
     profiles_path = _find_profiles(root, env)
     profiles = yamlfile.load(profiles_path)
     profile = profiles.get(profile_name)
-    if not isinstance(profile, dict):
+    if not isinstance(profile, yamlfile.YamlDict):  # every mapping yamlfile loads is one
         raise ProjectError(
             f"profiles.yml has no profile '{profile_name}' (dbt_project.yml names it). "
             f"Profiles there: {', '.join(k for k in profiles if k != 'config') or 'none'}.",

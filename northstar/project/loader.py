@@ -319,7 +319,8 @@ def load_project(
     models = _discover_models(config, model_props)
     seeds = _discover_seeds(config, seed_props)
     names: dict[str, str] = {}
-    for node in (*models, *seeds):
+    nodes: tuple[ModelFile | Seed, ...] = (*models, *seeds)
+    for node in nodes:
         if node.name in names:
             raise ProjectError(
                 f"Two nodes are named '{node.name}': {names[node.name]} and {node.path}. "
@@ -452,7 +453,7 @@ def _columns(entry: YamlDict, path: str) -> tuple[Column, ...]:
 
 
 def _properties(entry: YamlDict, path: str) -> Properties:
-    config = expect_mapping(entry.get("config"), "config", path, entry.line_of("config"))
+    config: Mapping[str, Any] = expect_mapping(entry.get("config"), "config", path, entry.line_of("config"))
     if "tags" in entry:
         config = {**config, "tags": entry["tags"]}
     return Properties(

@@ -17,10 +17,13 @@ import yaml
 
 from northstar.errors import ProjectError
 
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+try:
+    from yaml import CSafeLoader as _BaseLoader  # libyaml's C parser: several times faster
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]  # the same API, in Python
 
 
-class YamlDict(dict):
+class YamlDict(dict[Any, Any]):
     """A dict loaded from YAML: ``line`` is where it starts, ``key_lines`` where each key is."""
 
     line: int | None = None
@@ -35,7 +38,7 @@ class YamlDict(dict):
 
 
 class _Loader(_BaseLoader):
-    pass
+    path: str = ""  # the file being read, for error messages and YamlDict.path
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> YamlDict:
@@ -88,7 +91,7 @@ def load(path: Path, display_path: str | Path | None = None) -> Any:
     return YamlDict() if data is None else data
 
 
-def check_keys(mapping: Mapping, allowed: Iterable[str], what: str) -> None:
+def check_keys(mapping: Mapping[Any, Any], allowed: Iterable[str], what: str) -> None:
     """Reject keys outside ``allowed``, naming the file, the line, the key and the allowed keys."""
     allowed = set(allowed)
     for key in mapping:
@@ -104,10 +107,10 @@ def expect_mapping(value: Any, what: str, path: str | Path | None, line: int | N
         return YamlDict()
     if not isinstance(value, dict):
         raise ProjectError(f"{what} must be a mapping (key: value), got {type(value).__name__}.", path, line)
-    return value
+    return value if isinstance(value, YamlDict) else YamlDict(value)
 
 
-def expect_list(value: Any, what: str, path: str | Path | None, line: int | None = None) -> list:
+def expect_list(value: Any, what: str, path: str | Path | None, line: int | None = None) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
