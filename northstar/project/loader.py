@@ -467,8 +467,19 @@ def _properties(entry: YamlDict, path: str) -> Properties:
     )
 
 
-_SPINE_GRAINS = ("nanosecond", "microsecond", "millisecond", "second", "minute", "hour", "day", "week", "month")
-_SPINE_GRAINS += ("quarter", "year")
+_SPINE_GRAINS = (
+    "nanosecond",
+    "microsecond",
+    "millisecond",
+    "second",
+    "minute",
+    "hour",
+    "day",
+    "week",
+    "month",
+    "quarter",
+    "year",
+)
 
 
 def _time_spine(entry: YamlDict, path: str) -> None:
