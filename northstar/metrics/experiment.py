@@ -34,15 +34,15 @@ def _col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table)
 
 
-def _numbered(count: int) -> list[exp.Expression]:
+def _numbered(count: int) -> list[exp.Expr]:
     return [exp.Literal.number(i + 1) for i in range(count)]
 
 
-def _double(value: exp.Expression) -> exp.Expression:
+def _double(value: exp.Expr) -> exp.Expr:
     return exp.Cast(this=value, to=exp.DataType(this=DOUBLE))
 
 
-def _when(arm: str, value: exp.Expression) -> exp.Case:
+def _when(arm: str, value: exp.Expr) -> exp.Case:
     return exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("arm"), expression=exp.Literal.string(arm)), true=value)])
 
 
@@ -74,7 +74,7 @@ def outcomes_query(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
             exp.alias_(qualify(entity.sql, rows.alias), "entity", copy=False),
             exp.alias_(exposed_at, "exposed_at", copy=False),
             exp.alias_(arm, "arm", copy=False),
-            *[exp.alias_(rows.dimension(g.name, "--by"), g.column, copy=False) for g in dims],
+            *[exp.alias_(rows.dimension(g.dimension, "--by"), g.column, copy=False) for g in dims],
             copy=False,
         )
         .where(and_all(conditions), copy=False)
@@ -104,7 +104,7 @@ def outcomes_query(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
                 expression=exp.Add(this=_col("exposed_at", "members"), expression=interval(p.window)),
             ),
         ]
-        value = exp.func("coalesce", aggregate(measure, _col("value", "outcomes")), exp.Literal.number(0))
+        value: exp.Expr = exp.func("coalesce", aggregate(measure, _col("value", "outcomes")), exp.Literal.number(0))
         body = (
             exp.select(_col("member_id", "members"), exp.alias_(value, "value", copy=False), copy=False)
             .from_(exp.table_(f"{name}_members").as_("members"), copy=False)
@@ -123,11 +123,11 @@ def outcomes_query(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
     def column_of(item: MeasureInput) -> str:
         return next(k for k, v in measures.items() if v == item)
 
-    keys: list[exp.Expression] = []
+    keys: list[exp.Expr] = []
     if time:
         keys.append(exp.alias_(truncate(_col("exposed_at"), time.grain or "month"), time.column, copy=False))
     keys += [_col(g.column) for g in dims]
-    partition: list[exp.Expression] = [_col("arm")]
+    partition: list[exp.Expr] = [_col("arm")]
     if time:
         partition.append(truncate(_col("exposed_at"), time.grain or "month"))
     partition += [_col(g.column) for g in dims]
@@ -148,7 +148,7 @@ def outcomes_query(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
             residual = exp.Sub(this=y.copy(), expression=exp.Mul(this=ratio, expression=x.copy()))
             residuals = residuals.select(exp.alias_(residual, f"{outcome.name}__residual", copy=False), copy=False)
     ctes.append((f"{name}_residuals", residuals, f"{name}: for ratio outcomes, y - R x of each member"))
-    arms: list[exp.Expression] = [
+    arms: list[exp.Expr] = [
         *keys,
         exp.alias_(exp.Count(this=_when(p.treatment, exp.Literal.number(1))), "treatment_members", copy=False),
         exp.alias_(exp.Count(this=_when(p.control, exp.Literal.number(1))), "control_members", copy=False),
@@ -157,8 +157,8 @@ def outcomes_query(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
         for group, prefix in ((p.treatment, "t"), (p.control, "c")):
             if outcome.measure is not None:
                 y = _col(column_of(outcome.measure))
-                value: exp.Expression = exp.Avg(this=_when(group, y.copy()))
-                variance: exp.Expression = exp.Div(
+                value = exp.Avg(this=_when(group, y.copy()))
+                variance: exp.Expr = exp.Div(
                     this=exp.func("var_samp", _when(group, y.copy())),
                     expression=exp.Count(this=_when(group, exp.Literal.number(1))),
                 )
@@ -187,7 +187,7 @@ def outcomes_query(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
     ctes.append((f"{name}_arms", arms_query, f"{name}: size, value and variance of each group"))
     z = round(NormalDist().inv_cdf((1 + p.confidence) / 2), 6)
     level = round(p.confidence * 100)
-    out: list[exp.Expression] = [exp.column(g.column) for g in ([time] if time else []) + dims]
+    out: list[exp.Expr] = [exp.column(g.column) for g in ([time] if time else []) + dims]
     out += [_col("treatment_members"), _col("control_members")]
     for outcome in p.outcomes:
         treated, control = _col(f"t__{outcome.name}"), _col(f"c__{outcome.name}")

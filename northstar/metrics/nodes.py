@@ -219,16 +219,16 @@ def column_docs(sem: Any, metric: Any, request: Any) -> dict[str, str]:
         docs[f"{metric.name}_ci{level}_low"] = f"Lower bound of the {level}% confidence interval of the uplift."
         docs[f"{metric.name}_ci{level}_high"] = f"Upper bound of the {level}% confidence interval of the uplift."
     elif isinstance(p, PyramidParams):
-        for level in p.levels:
-            span = f"in the {level.window}" if level.window else "ever"
+        for tier in p.levels:
+            span = f"in the {tier.window}" if tier.window else "ever"
             test = (
-                f", the fewest bringing {level.top_share:g} of the total"
-                if level.top_share is not None
-                else f", at least {level.min:g}"
-                if level.min is not None
+                f", the fewest bringing {tier.top_share:g} of the total"
+                if tier.top_share is not None
+                else f", at least {tier.min:g}"
+                if tier.min is not None
                 else ""
             )
-            docs[level.name] = f"{p.entity}s with {level.measure.name} {span} up to the period's end{test}."
+            docs[tier.name] = f"{p.entity}s with {tier.measure.name} {span} up to the period's end{test}."
     else:
         docs[metric.name] = value
     return docs

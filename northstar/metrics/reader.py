@@ -573,7 +573,7 @@ def _params(kind: str, raw: Mapping[str, Any], what: str, path: str, where: Wher
     raise AssertionError(kind)  # pragma: no cover - _choice checked the type
 
 
-def _outcomes(raw: YamlDict, what: str, path: str) -> tuple[UpliftOutcome, ...]:
+def _outcomes(raw: Mapping[str, Any], what: str, path: str) -> tuple[UpliftOutcome, ...]:
     """The outcomes of a multi-outcome uplift: ``{name, measure}`` or ``{name, numerator, denominator}`` each."""
     items = raw.get("outcomes")
     if not isinstance(items, list) or not items:
@@ -613,7 +613,7 @@ def _outcomes(raw: YamlDict, what: str, path: str) -> tuple[UpliftOutcome, ...]:
     return tuple(outcomes)
 
 
-def _levels(raw: YamlDict, what: str, path: str) -> tuple[PyramidLevel, ...]:
+def _levels(raw: Mapping[str, Any], what: str, path: str) -> tuple[PyramidLevel, ...]:
     """The levels of a pyramid metric, each a mapping with a name, a measure and an optional window and test."""
     items = _required(raw, "levels", what, path)
     if not isinstance(items, list) or len(items) < 2:

@@ -54,7 +54,7 @@ def _col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table)
 
 
-def _numbered(count: int) -> list[exp.Expression]:
+def _numbered(count: int) -> list[exp.Expr]:
     return [exp.Literal.number(i + 1) for i in range(count)]
 
 
@@ -69,10 +69,10 @@ def _time(c: Compiled, metric: Metric) -> Group:
     return time
 
 
-def _window(event_at: exp.Expression, period: exp.Expression, grain: str, window: Window | None) -> exp.Expression:
+def _window(event_at: exp.Expr, period: exp.Expr, grain: str, window: Window | None) -> exp.Expr:
     """The event falls in the window ending with the period: ``end - window <= event_at < end``."""
     end = exp.Add(this=period, expression=interval(Window(1, grain)))
-    conditions: list[exp.Expression] = [exp.LT(this=event_at, expression=end)]
+    conditions: list[exp.Expr] = [exp.LT(this=event_at, expression=end)]
     if window is not None:
         conditions.append(
             exp.GTE(this=event_at.copy(), expression=exp.Sub(this=end.copy(), expression=interval(window)))
@@ -84,7 +84,7 @@ def _window(event_at: exp.Expression, period: exp.Expression, grain: str, window
 
 def _periods(c: Compiled, grain: str, sources: list[str]) -> exp.Select:
     """Every period from the first to the last event of ``sources`` (CTE names), within --start/--end."""
-    events: exp.Expression = exp.select(_col("event_at"), copy=False).from_(sources[0], copy=False)
+    events: exp.Expr = exp.select(_col("event_at"), copy=False).from_(sources[0], copy=False)
     for source in sources[1:]:
         events = exp.union(
             events, exp.select(_col("event_at"), copy=False).from_(source, copy=False), distinct=False, copy=False
@@ -164,7 +164,7 @@ def coverage(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: CoveragePara
             copy=False,
         )
     )
-    on: list[exp.Expression] = [
+    on: list[exp.Expr] = [
         exp.EQ(this=_col("period", "covered"), expression=_col("period", "active")),
         exp.EQ(this=_col("entity", "covered"), expression=_col("entity", "active")),
     ]

@@ -70,7 +70,7 @@ def check(value: object, path: str | Path, line: int | None) -> str:
             path,
             line,
         )
-    return value
+    return found[0]  # value itself, now known to be text
 
 
 def readers(value: str) -> str:
