@@ -238,3 +238,36 @@ def test_unsupported_metricflow_options_are_refused_when_used_and_block_nothing_
     assert f"\n  {refusal}\n" in build.output
     assert "created table metrics.revenue" in build.output
     assert run_cli(root, "query", "revenue").exit_code == 0
+
+
+def test_a_filter_that_is_not_sql_names_the_metric_file_and_line(make_project, run_cli):
+    files = with_metrics(SIMPLE + '            filter: "channel = "\n')
+    at = line_of(files, "- name: revenue")
+    assert error_of(make_project, run_cli, files) == (
+        f"Error: metrics/shop.yml:{at}: Metric 'revenue': Filter 'channel =' is not valid SQL: an operator has "
+        "nothing on one side. Write a condition such as channel = 'email'."
+    )
+
+
+def test_a_refused_metric_whose_filter_is_not_sql_blocks_nothing_else(make_project, run_cli):
+    # Filters are parsed when the YAML is read; a parse error is kept for where the filter is used, so a metric
+    # refused for another reason (here Metric() in its filter) still leaves every other metric working.
+    files = with_metrics(
+        SIMPLE
+        + """
+          - name: big_orders
+            type: simple
+            type_params: {measure: revenue}
+            filter: "{{ Metric('revenue', group_by=['order']) }} > 100 and channel ="
+"""
+    )
+    root = make_project(files, base={})
+    refused = run_cli(root, "query", "big_orders")
+    assert refused.exit_code == 2
+    assert refused.output.strip() == (
+        f"Error: metrics/shop.yml:{line_of(files, '- name: big_orders')}: Metric 'big_orders' sets Metric() in a "
+        "filter, which Northstar does not support yet: filter on dimensions and entities. Other metrics are not "
+        "affected; remove the key to use this metric."
+    )
+    revenue = run_cli(root, "compile", "revenue")
+    assert revenue.exit_code == 0, revenue.output

@@ -13,10 +13,9 @@ from datetime import date
 from sqlglot import exp
 
 from northstar.errors import CompileError, ProjectError, did_you_mean
-from northstar.metrics.filters import parse_condition
 from northstar.metrics.plan import Compiled
 from northstar.metrics.resolve import DimensionRef, Semantics
-from northstar.metrics.spec import GRAINS, Measure, Metric, SemanticModel, Window
+from northstar.metrics.spec import GRAINS, Filter, Measure, Metric, SemanticModel, Window
 from northstar.render.jinja import Relation
 
 
@@ -147,12 +146,12 @@ class Rows:
 
         return condition.copy().transform(swap)
 
-    def filters(self, texts: tuple[str, ...], measure: str) -> list[exp.Expr]:
+    def filters(self, filters: tuple[Filter, ...], measure: str) -> list[exp.Expr]:
         what = f"The filter of metric '{self.metric.name}'" if self.metric else "A filter"
         conditions = []
-        for text in dict.fromkeys(texts):
+        for written in dict.fromkeys(filters):
             try:
-                parsed = parse_condition(text, "Filter")
+                parsed = written.condition()
             except ProjectError as error:
                 where = self.metric.where if self.metric else None
                 raise CompileError(

@@ -116,7 +116,7 @@ def _leaf_select(c: Compiled, leaves: list[tuple[Leaf, str, Metric]]) -> tuple[e
         select = select.group_by(*[exp.Literal.number(i + 1) for i in range(len(c.groups))], copy=False)
     per = f", per {', '.join(g.column for g in c.groups)}" if c.groups else ""
     shifted = f", shifted {first.offset} later" if first.offset else ""
-    where = f"; rows where {' and '.join(render_filter(f) for f in first.filters)}" if first.filters else ""
+    where = f"; rows where {' and '.join(render_filter(f.text) for f in first.filters)}" if first.filters else ""
     comment = f"{model.name}: {'; '.join(described)}{per}{shifted}{where}"
     return select, comment
 

@@ -1,12 +1,14 @@
 """Metric filters and ``--where``: MetricFlow's ``{{ Dimension('user__channel') }}`` syntax to a checked sqlglot AST.
 
 A filter is a SQL condition whose columns are dimension names (``channel``, ``user__channel``,
-``metric_time__month``). It is parsed once; anything but a plain condition (a subquery, a second statement, a
-qualified or unknown column) is refused with an error naming where the filter was written.
+``metric_time__month``). The reader parses each filter once, when the YAML is read (``spec.Filter``); anything but a
+plain condition (a subquery, a second statement, a qualified or unknown column) is refused with an error naming
+where the filter was written.
 
 >>> render_filter("{{ Dimension('user__channel') }} = 'paid_search'")
 "user__channel = 'paid_search'"
->>> sorted(referenced_names("{{ TimeDimension('metric_time', 'month') }} >= '2025-01-01' and channel = 'seo'"))
+>>> written = "{{ TimeDimension('metric_time', 'month') }} >= '2025-01-01' and channel = 'seo'"
+>>> sorted(referenced_names(parse_condition(written, "Filter")))
 ['channel', 'metric_time__month']
 """
 
@@ -40,7 +42,7 @@ def _time_dimension(name: str, grain: str | None = None) -> _Name:
     return _Name(f"{name}__{grain}" if grain else name)
 
 
-def _unsupported(*args: object) -> str:
+def _unsupported(*args: object, **kwargs: object) -> str:
     raise CompileError("Metric(...) in filters is not supported: filter on dimensions and entities only.")
 
 
@@ -56,7 +58,7 @@ def render_filter(text: str) -> str:
         return env.from_string(text).render(
             Dimension=_Name, TimeDimension=_time_dimension, Entity=_Name, Metric=_unsupported
         )
-    except jinja2.TemplateError as error:
+    except (jinja2.TemplateError, TypeError) as error:  # TypeError: Dimension() with the wrong arguments
         raise CompileError(
             f"Filter {text!r} does not render: {error}. Use {{{{ Dimension('entity__name') }}}}, "
             "{{ TimeDimension('name', 'month') }} or {{ Entity('name') }}."
@@ -101,6 +103,6 @@ def _parse_condition(text: str, what: str) -> exp.Expr:
     return condition
 
 
-def referenced_names(text: str) -> set[str]:
-    """The dimension names a filter refers to."""
-    return {column.name for column in parse_condition(text, "Filter").find_all(exp.Column)}
+def referenced_names(condition: exp.Expr) -> set[str]:
+    """The dimension names a parsed filter refers to."""
+    return {column.name for column in condition.find_all(exp.Column)}

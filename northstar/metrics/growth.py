@@ -30,6 +30,7 @@ from northstar.metrics.plan import Compiled, Group, Leaf
 from northstar.metrics.spec import (
     CohortParams,
     ConversionParams,
+    Filter,
     FunnelParams,
     MeasureInput,
     Metric,
@@ -57,7 +58,7 @@ def event_rows(
     metric: Metric,
     item: MeasureInput,
     entity: str,
-    filters: tuple[str, ...] = (),
+    filters: tuple[Filter, ...] = (),
     dims: list[Group] | None = None,
     where: bool = False,
 ) -> exp.Select:

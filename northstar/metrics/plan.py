@@ -25,6 +25,7 @@ from northstar.metrics.spec import (
     CoverageParams,
     CumulativeParams,
     DerivedParams,
+    Filter,
     MeasureInput,
     Metric,
     MetricInput,
@@ -85,7 +86,7 @@ class Leaf:
     """One aggregated measure: the unit a CTE computes."""
 
     measure: str
-    filters: tuple[str, ...] = ()
+    filters: tuple[Filter, ...] = ()
     offset: Window | None = None
     # A leaf that is not a plain aggregation: a cumulative, conversion, cohort or retention metric, computed in
     # its own CTE (see growth.py) as one value per group.
@@ -161,7 +162,7 @@ def plan(sem: Semantics, request: Request) -> Compiled:
     return Compiled(sem, request, groups, metrics, tuple(formulas), leaves, where)
 
 
-def _formula(state: _Plan, metric: Metric, filters: tuple[str, ...], offset: Window | None) -> exp.Expr:
+def _formula(state: _Plan, metric: Metric, filters: tuple[Filter, ...], offset: Window | None) -> exp.Expr:
     """The metric as an expression over leaf columns, registering the leaves it needs."""
     sem = state.sem
     own = (*filters, metric.filter) if metric.filter else filters
@@ -198,7 +199,7 @@ def _formula(state: _Plan, metric: Metric, filters: tuple[str, ...], offset: Win
 
 
 def _input(
-    state: _Plan, metric: Metric, item: MetricInput, filters: tuple[str, ...], offset: Window | None
+    state: _Plan, metric: Metric, item: MetricInput, filters: tuple[Filter, ...], offset: Window | None
 ) -> exp.Expr:
     used = state.sem.metric(item.name, metric)
     shift = _add_windows(offset, item.offset_window)
@@ -206,7 +207,7 @@ def _input(
 
 
 def _measure_column(
-    state: _Plan, metric: Metric, item: MeasureInput, filters: tuple[str, ...], offset: Window | None
+    state: _Plan, metric: Metric, item: MeasureInput, filters: tuple[Filter, ...], offset: Window | None
 ) -> exp.Expr:
     state.sem.model_of(item.name, metric)
     leaf = Leaf(item.name, with_filter(filters, item.filter), offset)
@@ -216,7 +217,7 @@ def _measure_column(
     return column
 
 
-def with_filter(filters: tuple[str, ...], extra: str | None) -> tuple[str, ...]:
+def with_filter(filters: tuple[Filter, ...], extra: Filter | None) -> tuple[Filter, ...]:
     """The filters of a leaf with one more, if there is one."""
     return (*filters, extra) if extra else filters
 

@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from northstar.errors import CompileError
+from northstar.errors import CompileError, NorthstarError
 from northstar.metrics.spec import (
     AGGREGATIONS,
     DIMENSION_TYPES,
@@ -43,6 +43,7 @@ from northstar.metrics.spec import (
     DerivedParams,
     Dimension,
     Entity,
+    Filter,
     FunnelParams,
     FunnelStep,
     Measure,
@@ -402,15 +403,25 @@ def _metric(entry: YamlDict, path: str) -> Metric:
     )
 
 
-def _filter(value: Any) -> str | None:
+def _filter(value: Any) -> Filter | None:
     """MetricFlow allows one filter or a list of them (all must hold)."""
     if value is None:
         return None
     if isinstance(value, list):
         parts = [str(v).strip() for v in value if str(v).strip()]
-        return " AND ".join(f"({p})" for p in parts) if parts else None
+        return _parsed_filter(" AND ".join(f"({p})" for p in parts)) if parts else None
     text = str(value).strip()
-    return text or None
+    return _parsed_filter(text) if text else None
+
+
+def _parsed_filter(text: str) -> Filter:
+    """A filter with its condition parsed once, here; its error kept for where the filter is used."""
+    from northstar.metrics.filters import parse_condition  # here: a cached `metrics query` imports no sqlglot
+
+    try:
+        return Filter(text, parse_condition(text, "Filter"))
+    except NorthstarError as error:
+        return Filter(text, error)
 
 
 def _measure_input(value: Any, what: str, path: str, line: int | None) -> MeasureInput:
@@ -711,9 +722,10 @@ def _filter_refusals(entry: YamlDict, raw: Any, path: str) -> list[Refusal]:
     return found
 
 
-def _and(left: str | None, right: str | None) -> str | None:
+def _and(left: Filter | None, right: Filter | None) -> Filter | None:
+    """Both filters, as one written ``(left) AND (right)``."""
     if left and right:
-        return f"({left}) AND ({right})"
+        return _parsed_filter(f"({left.text}) AND ({right.text})")
     return left or right
 
 

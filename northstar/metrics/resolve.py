@@ -30,6 +30,7 @@ from northstar.metrics.spec import (
     DerivedParams,
     Dimension,
     Entity,
+    Filter,
     FunnelParams,
     MeasureInput,
     Metric,
@@ -344,8 +345,8 @@ class Semantics:
         for measure in measures:
             model = self.model_of(measure)
             dimensions.append(f"{model.name}.{self.agg_time(model, measure).name}")
-        for text in _filters(self, metric) if self.refusal(metric) is None else []:
-            dimensions.extend(referenced_names(text))
+        for written in _filters(self, metric) if self.refusal(metric) is None else []:
+            dimensions.extend(referenced_names(written.condition()))
         refs = [self.spec.semantic_model(name) for name in models]
         return MetricInfo(
             name=metric.name,
@@ -398,7 +399,7 @@ def _available(sem: Semantics, model: SemanticModel) -> dict[str, list[Dimension
     return found
 
 
-def _filters(sem: Semantics, metric: Metric) -> list[str]:
+def _filters(sem: Semantics, metric: Metric) -> list[Filter]:
     texts = [metric.filter] if metric.filter else []
     for item in sem.measure_inputs(metric):
         if item.filter:
@@ -547,10 +548,10 @@ def _validate_metric(sem: Semantics, metric: Metric) -> None:
             _check_filter(sem, model, metric.filter, metric)
 
 
-def _check_filter(sem: Semantics, model: SemanticModel, text: str, metric: Metric) -> None:
+def _check_filter(sem: Semantics, model: SemanticModel, written: Filter, metric: Metric) -> None:
     """Every name in a metric's filter must resolve for the rows it filters."""
     try:
-        names = referenced_names(text)
+        names = referenced_names(written.condition())
     except (ProjectError, CompileError) as error:
         raise CompileError(f"Metric '{metric.name}': {error.message}", metric.where.path, metric.where.line) from None
     for name in names:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from northstar.errors import NorthstarError
+
 if TYPE_CHECKING:
     from sqlglot import exp
 
@@ -120,11 +122,27 @@ class SemanticModel:
 
 
 @dataclass(frozen=True)
+class Filter:
+    """A filter as written (``{{ Dimension('user__channel') }} = 'email'``), equal to another by its text, and its
+    condition over dimension names, parsed once by the reader. A filter that is not a valid condition keeps its
+    error, raised where the filter is checked or used, so a metric refused for another reason still loads."""
+
+    text: str
+    parsed: exp.Expr | NorthstarError = field(compare=False, repr=False)
+
+    def condition(self) -> exp.Expr:
+        """A copy of the parsed condition, free to change; the parse error if the text is not a condition."""
+        if isinstance(self.parsed, NorthstarError):
+            raise self.parsed.with_traceback(None)
+        return self.parsed.copy()
+
+
+@dataclass(frozen=True)
 class MeasureInput:
     """A measure as a metric uses it: by name, optionally filtered."""
 
     name: str
-    filter: str | None = None
+    filter: Filter | None = None
     alias: str | None = None
     fill_nulls_with: float | None = None
 
@@ -134,7 +152,7 @@ class MetricInput:
     """A metric used by a ratio or derived metric, optionally filtered, renamed or shifted in time."""
 
     name: str
-    filter: str | None = None
+    filter: Filter | None = None
     alias: str | None = None
     offset_window: Window | None = None
     offset_to_grain: str | None = None
@@ -315,7 +333,7 @@ class Metric:
     label: str = ""
     owner: str = ""
     formula: str = ""
-    filter: str | None = None
+    filter: Filter | None = None
     default_grain: str | None = None
     default_by: tuple[str, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
