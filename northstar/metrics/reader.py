@@ -26,7 +26,8 @@ written, so every later error can name the file and line. Whether names refer to
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from northstar.errors import CompileError, NorthstarError
@@ -460,128 +461,189 @@ def _required(raw: Mapping[str, Any], key: str, what: str, path: str) -> Any:
     return raw[key]
 
 
-def _params(kind: str, raw: Mapping[str, Any], what: str, path: str, where: Where) -> Params:
-    line = _line(raw)
+@dataclass(frozen=True)
+class _TypeParams:
+    """A metric's ``type_params`` being read: the mapping, the metric (for messages) and where it was written."""
 
-    def measure(key: str, source: Mapping[str, Any] = raw) -> MeasureInput:
-        return _measure_input(_required(source, key, what, path), f"'{key}' of the {what}", path, _line(source, key))
+    raw: Mapping[str, Any]
+    what: str
+    path: str
+    where: Where
 
-    def window(key: str, source: Mapping[str, Any] = raw) -> Window | None:
+    @property
+    def line(self) -> int | None:
+        return _line(self.raw)
+
+    def required(self, key: str, source: Mapping[str, Any] | None = None) -> Any:
+        return _required(self.raw if source is None else source, key, self.what, self.path)
+
+    def measure(self, key: str, source: Mapping[str, Any] | None = None) -> MeasureInput:
+        source = self.raw if source is None else source
+        what = f"'{key}' of the {self.what}"
+        return _measure_input(self.required(key, source), what, self.path, _line(source, key))
+
+    def window(self, key: str, source: Mapping[str, Any] | None = None) -> Window | None:
+        source = self.raw if source is None else source
         value = source.get(key)
-        return parse_window(value, f"'{key}' of the {what}", Where(path, _line(source, key))) if value else None
+        if not value:
+            return None
+        return parse_window(value, f"'{key}' of the {self.what}", Where(self.path, _line(source, key)))
 
-    def grain(key: str, default: str, source: Mapping[str, Any] = raw) -> str:
-        return _choice(source, key, GRAINS, f"The {what}", path, default=default)
+    def grain(self, key: str, default: str, source: Mapping[str, Any] | None = None) -> str:
+        return _choice(self.raw if source is None else source, key, GRAINS, f"The {self.what}", self.path, default)
 
-    def entity() -> str:
-        return str(_required(raw, "entity", what, path))
+    def choice(self, choices: tuple[str, ...], source: Mapping[str, Any] | None = None) -> str:
+        """``calculation``: one of ``choices``, the first by default."""
+        source = self.raw if source is None else source
+        return _choice(source, "calculation", choices, f"The {self.what}", self.path, default=choices[0])
 
-    if kind == "simple":
-        return SimpleParams(measure("measure"))
-    if kind == "ratio":
-        num = _metric_input(_required(raw, "numerator", what, path), f"The numerator of {what}", path, line)
-        den = _metric_input(_required(raw, "denominator", what, path), f"The denominator of {what}", path, line)
-        return RatioParams(num, den)
-    if kind == "derived":
-        items = _required(raw, "metrics", what, path)
-        if not isinstance(items, list):
-            raise CompileError(f"'metrics' of the {what} must be a list.", path, _line(raw, "metrics"))
-        inputs = tuple(_metric_input(i, f"An input of {what}", path, _line(raw, "metrics")) for i in items)
-        expr = str(_required(raw, "expr", what, path))
-        return DerivedParams(expr, inputs, sql=_derived_expr(expr, what, where))
-    if kind == "cumulative":
-        source = raw.get("cumulative_type_params") or raw
-        _check(source, {"measure", "window", "grain_to_date", "period_agg"} | set(raw), what, path)
-        params = CumulativeParams(measure("measure"), window("window", source), None)
-        if source.get("grain_to_date") is not None:
-            params = CumulativeParams(params.measure, params.window, grain("grain_to_date", "month", source))
-        if params.window and params.grain_to_date:
-            raise CompileError(f"The {what} has both a window and grain_to_date; keep one.", path, line)
-        return params
-    if kind == "conversion":
-        source = _required(raw, "conversion_type_params", what, path)
-        _check(
-            source,
-            {"base_measure", "conversion_measure", "entity", "window", "calculation", "constant_properties"},
-            f"the conversion_type_params of {what}",
-            path,
+    def entity(self) -> str:
+        return str(self.required("entity"))
+
+    def error(self, message: str, line: int | None = None) -> CompileError:
+        return CompileError(message, self.path, self.line if line is None else line)
+
+
+def _simple(t: _TypeParams) -> SimpleParams:
+    return SimpleParams(t.measure("measure"))
+
+
+def _ratio(t: _TypeParams) -> RatioParams:
+    numerator = _metric_input(t.required("numerator"), f"The numerator of {t.what}", t.path, t.line)
+    denominator = _metric_input(t.required("denominator"), f"The denominator of {t.what}", t.path, t.line)
+    return RatioParams(numerator, denominator)
+
+
+def _derived(t: _TypeParams) -> DerivedParams:
+    items = t.required("metrics")
+    if not isinstance(items, list):
+        raise t.error(f"'metrics' of the {t.what} must be a list.", _line(t.raw, "metrics"))
+    inputs = tuple(_metric_input(i, f"An input of {t.what}", t.path, _line(t.raw, "metrics")) for i in items)
+    expr = str(t.required("expr"))
+    return DerivedParams(expr, inputs, sql=_derived_expr(expr, t.what, t.where))
+
+
+def _cumulative(t: _TypeParams) -> CumulativeParams:
+    source = t.raw.get("cumulative_type_params") or t.raw
+    _check(source, {"measure", "window", "grain_to_date", "period_agg"} | set(t.raw), t.what, t.path)
+    params = CumulativeParams(t.measure("measure"), t.window("window", source), None)
+    if source.get("grain_to_date") is not None:
+        params = CumulativeParams(params.measure, params.window, t.grain("grain_to_date", "month", source))
+    if params.window and params.grain_to_date:
+        raise t.error(f"The {t.what} has both a window and grain_to_date; keep one.")
+    return params
+
+
+def _conversion(t: _TypeParams) -> ConversionParams:
+    source = t.required("conversion_type_params")
+    _check(
+        source,
+        {"base_measure", "conversion_measure", "entity", "window", "calculation", "constant_properties"},
+        f"the conversion_type_params of {t.what}",
+        t.path,
+    )
+    calculation = t.choice(("conversion_rate", "conversions"), source)
+    return ConversionParams(
+        t.measure("base_measure", source),
+        t.measure("conversion_measure", source),
+        str(t.required("entity", source)),
+        t.window("window", source),
+        calculation,
+    )
+
+
+def _cohort(t: _TypeParams) -> CohortParams:
+    calculation = t.choice(("per_member", "total"))
+    return CohortParams(
+        t.entity(),
+        t.measure("first_event"),
+        t.measure("measure"),
+        t.window("horizon"),
+        t.grain("grain", "month"),
+        calculation,
+    )
+
+
+def _retention(t: _TypeParams) -> RetentionParams:
+    calculation = t.choice(("retention", "churn"))
+    return RetentionParams(t.entity(), t.measure("activity"), t.grain("grain", "month"), calculation)
+
+
+def _funnel(t: _TypeParams) -> FunnelParams:
+    items = t.required("steps")
+    if not isinstance(items, list) or len(items) < 2:
+        raise t.error(f"The {t.what} needs at least two steps (a list under 'steps').")
+    steps = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise t.error(f"Step {i + 1} of the {t.what} must be a mapping.")
+        _check(item, {"name", "measure", "filter", "window"}, f"step {i + 1} of the {t.what}", t.path)
+        base = t.measure("measure", item)
+        if item.get("filter"):
+            base = MeasureInput(base.name, _and(base.filter, _filter(item.get("filter"))), base.alias)
+        steps.append(FunnelStep(str(item.get("name") or base.name), base, t.window("window", item)))
+    names = [s.name for s in steps]
+    if len(set(names)) != len(names):
+        raise t.error(f"The steps of the {t.what} need distinct names; got {', '.join(names)}.")
+    return FunnelParams(t.entity(), tuple(steps), t.grain("grain", "day"))
+
+
+def _uplift(t: _TypeParams) -> UpliftParams:
+    raw, what = t.raw, t.what
+    confidence = raw.get("confidence", 0.95)
+    if not isinstance(confidence, int | float) or not 0 < confidence < 1:
+        raise t.error(f"The confidence of {what} must be between 0 and 1, e.g. 0.95.")
+    span = t.window("window")
+    if span is None:
+        raise t.error(f"The type_params of {what} need 'window', e.g. `window: 14 days`.")
+    if ("outcome" in raw) == ("outcomes" in raw):
+        raise t.error(
+            f"The type_params of {what} need either 'outcome' (one measure) or 'outcomes' (a list of "
+            "{name, measure} or {name, numerator, denominator})."
         )
-        calculation = _choice(
-            source, "calculation", ("conversion_rate", "conversions"), f"The {what}", path, default="conversion_rate"
-        )
-        return ConversionParams(
-            measure("base_measure", source),
-            measure("conversion_measure", source),
-            str(_required(source, "entity", what, path)),
-            window("window", source),
-            calculation,
-        )
-    if kind == "cohort":
-        calculation = _choice(raw, "calculation", ("per_member", "total"), f"The {what}", path, default="per_member")
-        return CohortParams(
-            entity(),
-            measure("first_event"),
-            measure("measure"),
-            window("horizon"),
-            grain("grain", "month"),
-            calculation,
-        )
-    if kind == "retention":
-        calculation = _choice(raw, "calculation", ("retention", "churn"), f"The {what}", path, default="retention")
-        return RetentionParams(entity(), measure("activity"), grain("grain", "month"), calculation)
-    if kind == "funnel":
-        items = _required(raw, "steps", what, path)
-        if not isinstance(items, list) or len(items) < 2:
-            raise CompileError(f"The {what} needs at least two steps (a list under 'steps').", path, line)
-        steps = []
-        for i, item in enumerate(items):
-            if not isinstance(item, dict):
-                raise CompileError(f"Step {i + 1} of the {what} must be a mapping.", path, line)
-            _check(item, {"name", "measure", "filter", "window"}, f"step {i + 1} of the {what}", path)
-            base = measure("measure", item)
-            if item.get("filter"):
-                base = MeasureInput(base.name, _and(base.filter, _filter(item.get("filter"))), base.alias)
-            steps.append(FunnelStep(str(item.get("name") or base.name), base, window("window", item)))
-        names = [s.name for s in steps]
-        if len(set(names)) != len(names):
-            raise CompileError(f"The steps of the {what} need distinct names; got {', '.join(names)}.", path, line)
-        return FunnelParams(entity(), tuple(steps), grain("grain", "day"))
-    if kind == "uplift":
-        confidence = raw.get("confidence", 0.95)
-        if not isinstance(confidence, int | float) or not 0 < confidence < 1:
-            raise CompileError(f"The confidence of {what} must be between 0 and 1, e.g. 0.95.", path, line)
-        span = window("window")
-        if span is None:
-            raise CompileError(f"The type_params of {what} need 'window', e.g. `window: 14 days`.", path, line)
-        if ("outcome" in raw) == ("outcomes" in raw):
-            raise CompileError(
-                f"The type_params of {what} need either 'outcome' (one measure) or 'outcomes' (a list of "
-                "{name, measure} or {name, numerator, denominator}).",
-                path,
-                line,
-            )
-        outcomes = _outcomes(raw, what, path) if "outcomes" in raw else ()
-        return UpliftParams(
-            entity(),
-            measure("exposure"),
-            str(_required(raw, "group", what, path)),
-            outcomes[0].measures[0] if outcomes else measure("outcome"),
-            span,
-            str(raw.get("treatment", "treatment")),
-            str(raw.get("control", "control")),
-            float(confidence),
-            outcomes,
-        )
-    if kind == "coverage":
-        calculation = _choice(
-            raw, "calculation", ("penetration", "white_space"), f"The {what}", path, default="penetration"
-        )
-        return CoverageParams(
-            entity(), measure("base"), measure("measure"), window("window"), grain("grain", "month"), calculation
-        )
-    if kind == "pyramid":
-        return PyramidParams(entity(), _levels(raw, what, path), grain("grain", "month"))
-    raise AssertionError(kind)  # pragma: no cover - _choice checked the type
+    outcomes = _outcomes(raw, what, t.path) if "outcomes" in raw else ()
+    return UpliftParams(
+        t.entity(),
+        t.measure("exposure"),
+        str(t.required("group")),
+        outcomes[0].measures[0] if outcomes else t.measure("outcome"),
+        span,
+        str(raw.get("treatment", "treatment")),
+        str(raw.get("control", "control")),
+        float(confidence),
+        outcomes,
+    )
+
+
+def _coverage(t: _TypeParams) -> CoverageParams:
+    calculation = t.choice(("penetration", "white_space"))
+    return CoverageParams(
+        t.entity(), t.measure("base"), t.measure("measure"), t.window("window"), t.grain("grain", "month"), calculation
+    )
+
+
+def _pyramid(t: _TypeParams) -> PyramidParams:
+    return PyramidParams(t.entity(), _levels(t.raw, t.what, t.path), t.grain("grain", "month"))
+
+
+# One reader per metric type; each checks what its type needs (the keys themselves were checked by _metric).
+_PARAMS: dict[str, Callable[[_TypeParams], Params]] = {
+    "simple": _simple,
+    "ratio": _ratio,
+    "derived": _derived,
+    "cumulative": _cumulative,
+    "conversion": _conversion,
+    "cohort": _cohort,
+    "retention": _retention,
+    "funnel": _funnel,
+    "uplift": _uplift,
+    "coverage": _coverage,
+    "pyramid": _pyramid,
+}
+
+
+def _params(kind: str, raw: Mapping[str, Any], what: str, path: str, where: Where) -> Params:
+    return _PARAMS[kind](_TypeParams(raw, what, path, where))  # kind is one of METRIC_TYPES: _choice checked it
 
 
 def _outcomes(raw: Mapping[str, Any], what: str, path: str) -> tuple[UpliftOutcome, ...]:

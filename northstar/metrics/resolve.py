@@ -34,6 +34,7 @@ from northstar.metrics.spec import (
     FunnelParams,
     MeasureInput,
     Metric,
+    MetricInput,
     Params,
     PyramidParams,
     RatioParams,
@@ -248,8 +249,7 @@ class Semantics:
     def offset_grain(self, metric: Metric, _seen: tuple[str, ...] = ()) -> str | None:
         """The grain of the first time offset in a metric or its inputs (None: it compares no periods)."""
         p = metric.params
-        inputs = [p.numerator, p.denominator] if isinstance(p, RatioParams) else []
-        inputs += list(p.metrics) if isinstance(p, DerivedParams) else []
+        inputs = _metric_inputs(p)
         for item in inputs:
             if item.offset_window is not None:
                 return item.offset_window.unit if item.offset_window.unit in GRAINS else "day"
@@ -284,8 +284,7 @@ class Semantics:
                         metric.where.path,
                         metric.where.line,
                     )
-        inputs = [p.numerator, p.denominator] if isinstance(p, RatioParams) else []
-        inputs += list(p.metrics) if isinstance(p, DerivedParams) else []
+        inputs = _metric_inputs(p)
         for metric_input in inputs:
             used = self.spec.metric(metric_input.name)
             if used is not None and used.name not in _seen:
@@ -308,33 +307,8 @@ class Semantics:
                 metric.where.line,
             )
         stack = (*_stack, metric.name)
-        p = metric.params
-        if isinstance(p, SimpleParams | CumulativeParams):
-            return [p.measure]
-        if isinstance(p, RatioParams):
-            inputs = [p.numerator, p.denominator]
-        elif isinstance(p, DerivedParams):
-            inputs = list(p.metrics)
-        elif isinstance(p, ConversionParams):
-            return [p.base_measure, p.conversion_measure]
-        elif isinstance(p, CohortParams):
-            return [p.first_event, p.measure]
-        elif isinstance(p, RetentionParams):
-            return [p.activity]
-        elif isinstance(p, FunnelParams):
-            return [step.measure for step in p.steps]
-        elif isinstance(p, UpliftParams):
-            if p.outcomes:
-                return [p.exposure, *(m for outcome in p.outcomes for m in outcome.measures)]
-            return [p.exposure, p.outcome]
-        elif isinstance(p, CoverageParams):
-            return [p.base, p.measure]
-        elif isinstance(p, PyramidParams):
-            return [level.measure for level in p.levels]
-        else:  # pragma: no cover
-            raise AssertionError(p)
-        found: list[MeasureInput] = []
-        for item in inputs:
+        found = _own_measures(metric.params)
+        for item in _metric_inputs(metric.params):
             found += self.measure_inputs(self.metric(item.name, metric), stack)
         return found
 
@@ -362,13 +336,58 @@ class Semantics:
         )
 
 
+def _own_measures(p: Params) -> list[MeasureInput]:
+    """The measures a metric reads itself (ratio and derived metrics read other metrics instead)."""
+    if isinstance(p, SimpleParams | CumulativeParams):
+        return [p.measure]
+    if isinstance(p, RatioParams | DerivedParams):
+        return []
+    if isinstance(p, ConversionParams):
+        return [p.base_measure, p.conversion_measure]
+    if isinstance(p, CohortParams):
+        return [p.first_event, p.measure]
+    if isinstance(p, RetentionParams):
+        return [p.activity]
+    if isinstance(p, FunnelParams):
+        return [step.measure for step in p.steps]
+    if isinstance(p, UpliftParams):
+        outcomes = [m for outcome in p.outcomes for m in outcome.measures] if p.outcomes else [p.outcome]
+        return [p.exposure, *outcomes]
+    if isinstance(p, CoverageParams):
+        return [p.base, p.measure]
+    if isinstance(p, PyramidParams):
+        return [level.measure for level in p.levels]
+    raise AssertionError(p)  # pragma: no cover
+
+
+def _metric_inputs(p: Params) -> list[MetricInput]:
+    """The metrics a ratio or derived metric combines; none for the other types."""
+    if isinstance(p, RatioParams):
+        return [p.numerator, p.denominator]
+    if isinstance(p, DerivedParams):
+        return list(p.metrics)
+    return []
+
+
+def _add(found: dict[str, list[DimensionRef]], name: str, ref: DimensionRef) -> None:
+    """Offer ``ref`` under ``name``, once per owner, dimension and join path."""
+    refs = found.setdefault(name, [])
+    if not any(r.owner is ref.owner and r.dimension == ref.dimension and r.join == ref.join for r in refs):
+        refs.append(ref)
+
+
 def _available(sem: Semantics, model: SemanticModel) -> dict[str, list[DimensionRef]]:
     found: dict[str, list[DimensionRef]] = {}
+    local_names = _add_local(found, model)
+    _add_joined(found, sem, model, local_names)
+    return found
+
+
+def _add_local(found: dict[str, list[DimensionRef]], model: SemanticModel) -> set[str]:
+    """The model's own dimensions (bare and prefixed by its primary entities) and entities; returns their names."""
 
     def add(name: str, ref: DimensionRef) -> None:
-        refs = found.setdefault(name, [])
-        if not any(r.owner is ref.owner and r.dimension == ref.dimension and r.join == ref.join for r in refs):
-            refs.append(ref)
+        _add(found, name, ref)
 
     local_names = set()
     for dimension in model.dimensions:
@@ -383,6 +402,17 @@ def _available(sem: Semantics, model: SemanticModel) -> dict[str, list[Dimension
     for entity in model.entities:
         add(entity.name, DimensionRef(entity.name, model, None, entity))
         local_names.add(entity.name)
+    return local_names
+
+
+def _add_joined(
+    found: dict[str, list[DimensionRef]], sem: Semantics, model: SemanticModel, local_names: set[str]
+) -> None:
+    """What one entity hop reaches: ``entity__dimension``, and a bare name where the model has none of its own."""
+
+    def add(name: str, ref: DimensionRef) -> None:
+        _add(found, name, ref)
+
     for entity in model.entities:
         for target in sem._targets(entity, model):
             for dimension in target.dimensions:
@@ -396,7 +426,6 @@ def _available(sem: Semantics, model: SemanticModel) -> dict[str, list[Dimension
             for other in target.entities:
                 if other.name not in local_names and other.name != entity.name:
                     add(f"{entity.name}__{other.name}", DimensionRef(other.name, target, None, other, entity))
-    return found
 
 
 def _filters(sem: Semantics, metric: Metric) -> list[Filter]:
@@ -404,13 +433,10 @@ def _filters(sem: Semantics, metric: Metric) -> list[Filter]:
     for item in sem.measure_inputs(metric):
         if item.filter:
             texts.append(item.filter)
-    p = metric.params
-    if isinstance(p, RatioParams | DerivedParams):
-        inputs = [p.numerator, p.denominator] if isinstance(p, RatioParams) else list(p.metrics)
-        for metric_input in inputs:
-            if metric_input.filter:
-                texts.append(metric_input.filter)
-            texts += _filters(sem, sem.metric(metric_input.name, metric))
+    for metric_input in _metric_inputs(metric.params):
+        if metric_input.filter:
+            texts.append(metric_input.filter)
+        texts += _filters(sem, sem.metric(metric_input.name, metric))
     return texts
 
 
@@ -489,9 +515,27 @@ def _validate_metric(sem: Semantics, metric: Metric) -> None:
     for item in inputs:
         sem.model_of(item.name, metric)
     p = metric.params
+    _check_metric_inputs(sem, metric)
+    _check_entity(sem, metric, inputs)
+    if isinstance(p, UpliftParams):
+        exposure = sem.model_of(p.exposure.name, metric)
+        sem.dimension(exposure, p.group, metric, f"Uplift metric '{metric.name}' (group)")
+    # A coverage metric's dimensions are categories of its measure's rows; its population is not split.
+    grouped = [p.measure] if isinstance(p, CoverageParams) else inputs
+    for default in metric.default_by:
+        if default not in GRAINS and not default.startswith("metric_time"):
+            for item in grouped:
+                sem.dimension(sem.model_of(item.name), default, metric, f"Metric '{metric.name}' (defaults.by)")
+    if isinstance(p, PyramidParams):
+        _check_pyramid(sem, metric, p)
+    _check_filters(sem, metric, inputs)
+
+
+def _check_metric_inputs(sem: Semantics, metric: Metric) -> None:
+    """A ratio or derived metric combines one-value metrics, at one grain (ratio), by its inputs' names (derived)."""
+    p = metric.params
     if isinstance(p, RatioParams | DerivedParams):
-        parts = [p.numerator, p.denominator] if isinstance(p, RatioParams) else list(p.metrics)
-        for part in parts:
+        for part in _metric_inputs(p):
             used = sem.metric(part.name, metric)
             if used.own_shape:
                 raise CompileError(
@@ -515,8 +559,19 @@ def _validate_metric(sem: Semantics, metric: Metric) -> None:
                 )
         if isinstance(p, DerivedParams):
             _check_derived_expr(metric, p)
-    entity = getattr(p, "entity", None)
-    if entity is not None:
+
+
+# The metric types that follow one entity (count members, match events per member, ...).
+_FOLLOWS_ENTITY = (
+    ConversionParams | CohortParams | RetentionParams | FunnelParams | UpliftParams | CoverageParams | PyramidParams
+)
+
+
+def _check_entity(sem: Semantics, metric: Metric, inputs: list[MeasureInput]) -> None:
+    """A growth metric follows one entity, which every measure it reads must have."""
+    p = metric.params
+    if isinstance(p, _FOLLOWS_ENTITY):
+        entity = p.entity
         for item in inputs:
             model = sem.model_of(item.name, metric)
             if model.entity(entity) is None:
@@ -527,19 +582,11 @@ def _validate_metric(sem: Semantics, metric: Metric) -> None:
                     metric.where.path,
                     metric.where.line,
                 )
-    if isinstance(p, UpliftParams):
-        exposure = sem.model_of(p.exposure.name, metric)
-        sem.dimension(exposure, p.group, metric, f"Uplift metric '{metric.name}' (group)")
-    # A coverage metric's dimensions are categories of its measure's rows; its population is not split.
-    grouped = [p.measure] if isinstance(p, CoverageParams) else inputs
-    for default in metric.default_by:
-        if default not in GRAINS and not default.startswith("metric_time"):
-            for item in grouped:
-                sem.dimension(sem.model_of(item.name), default, metric, f"Metric '{metric.name}' (defaults.by)")
-    if isinstance(p, PyramidParams):
-        _check_pyramid(sem, metric, p)
+
+
+def _check_filters(sem: Semantics, metric: Metric, inputs: list[MeasureInput]) -> None:
     # A growth metric's own filter applies to the rows that define its population (first event, exposure, ...).
-    population = _population(p) or inputs
+    population = _population(metric.params) or inputs
     for item in inputs:
         model = sem.model_of(item.name, metric)
         if item.filter:
