@@ -14,7 +14,7 @@ Relation(schema='metrics', identifier='north_star')
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -65,7 +65,7 @@ def add_metrics(manifest: Manifest, warn: Callable[[str], None] | None = None) -
     relation_owner.update({(SCHEMA, metric.name): NodeId("metric", prefix, metric.name) for metric in sem.spec.metrics})
     nodes = dict(manifest.nodes)
     by_name = dict(manifest.by_name)
-    parents = dict(manifest.dag.parents)
+    parents: dict[NodeId, Iterable[NodeId]] = dict(manifest.dag.parents)
     added = []
     refused = []
     for metric in sem.spec.metrics:
@@ -245,7 +245,9 @@ def run_metric(node: MetricNode, cursor: duckdb.DuckDBPyConnection, context: Bui
         docs: Mapping[str, str] = {c.name: c.description for c in node.columns}
         for statement in document_statements(cursor, relation, "table", node.description, docs):
             cursor.execute(statement)
-        rows = cursor.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+        counted = cursor.execute(f"SELECT count(*) FROM {relation}").fetchone()
+        assert counted is not None  # count(*) returns one row
+        rows = counted[0]
     except duckdb.Error as error:
         first = str(error).strip().splitlines()[0]
         fault = ExecutionError(f"Metric '{node.name}' failed in DuckDB: {first}", node.path, node.line)
