@@ -379,3 +379,35 @@ def test_a_writer_that_never_lets_go_is_named_in_a_clear_error(make_project, run
     finally:
         writer.stdin.close()
         writer.wait(timeout=10)
+
+
+def test_working_copy_publishes_only_when_asked_and_never_after_an_exception(tmp_path):
+    from northstar.warehouse.working_copy import working_copy
+
+    published = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(published)) as connection:
+        connection.execute("create table kept as select 1 as x")
+
+    def tables() -> list[str]:
+        with duckdb.connect(str(published), read_only=True) as connection:
+            return [
+                row[0] for row in connection.execute("select table_name from duckdb_tables() order by 1").fetchall()
+            ]
+
+    def add_table(path) -> None:
+        with duckdb.connect(str(path)) as connection:
+            connection.execute("create table added as select 2 as y")
+
+    with working_copy(published) as draft:  # not asked to publish: dropped
+        add_table(draft.path)
+    assert tables() == ["kept"]
+    with pytest.raises(RuntimeError), working_copy(published) as draft:
+        add_table(draft.path)
+        draft.publish_on_exit(frozenset({("main", "added")}))
+        raise RuntimeError("a node failed")
+    assert tables() == ["kept"]
+    with working_copy(published) as draft:
+        add_table(draft.path)
+        draft.publish_on_exit(frozenset({("main", "added")}))
+    assert tables() == ["added", "kept"]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == ["warehouse.duckdb"]

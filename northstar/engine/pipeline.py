@@ -35,7 +35,7 @@ from northstar.engine.execute import (
 )
 from northstar.engine.manifest import load_manifest
 from northstar.errors import ProjectError
-from northstar.metrics.nodes import metric_relations, run_metric
+from northstar.metrics.nodes import run_metric
 from northstar.nodes import MetricNode, ModelNode, Node, NodeId, SeedNode, SourceNode, TestNode
 from northstar.project.loader import Project, ProjectConfig
 from northstar.render.manifest import Manifest
@@ -116,76 +116,119 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
     reporter = reporter or Reporter(quiet=True)
     config = project.config
     started = time.perf_counter()
-    with warehouse.build_lock(config.warehouse, options.wait, reporter.waiting):
-        work = warehouse.start_build(config.warehouse, reporter.waiting)
-        try:
-            connection = _open(work.path, config, reporter.waiting)
-            try:
-                existing = warehouse.relations_in(connection)
-                # Compiled against the copy being built, so is_incremental() sees exactly the tables the build will.
-                manifest = load_manifest(
-                    project, existing=existing, full_refresh=options.full_refresh, warn=reporter.waiting
-                )
-                modified = state.modified_selector(manifest, options.state) if options.state else None
-                selected = select_nodes(manifest, options, modified)
-                previous = state.stored(connection)
-                known = state.remembered_versions(config.target_dir, work.base)
-                versions = state.source_versions(connection, manifest, known)
-                plan = state.plan_build(manifest, selected, previous, existing, versions, options.full_refresh)
-                runner = make_runner(manifest, options.store_failures)
-                names = {uid: manifest.nodes[uid].name for uid in selected}
-                reporter.begin(len(selected), names, _found(manifest, selected, options))
-                context = BuildContext(existing=existing, full_refresh=options.full_refresh)
-
-                def run_node(uid: NodeId, cursor: duckdb.DuckDBPyConnection) -> NodeResult:
-                    node = manifest.nodes[uid]
-                    if uid in plan.kept:  # already in the copy, built from the same inputs
-                        return NodeResult(uid, "success", state.kept_message(node), details={"state": state.UNCHANGED})
-                    return runner(node, cursor, context)
-
-                # Each model's tests run right after it; its children wait for the error-severity ones.
-                dag = datatests.build_dag(manifest, selected)
-                results = run_dag(dag, selected, run_node, connection, config.target.threads, on_result=reporter.result)
-                success = not any(r.status in BLOCKING for r in results)
-                failures_file = None
-                up_to_date = False
-                if not success:  # nothing is published: keep the failing rows where they can be inspected
-                    failures_file = testrun.keep_failures(
-                        connection, manifest, results, config.target_dir, options.store_failures
-                    )
-                if success:
-                    made = [r.unique_id for r in results if manifest.nodes[r.unique_id].keepable]
-                    state.record(connection, manifest, plan.built(made), previous)
-            finally:
-                connection.close()
-            if success:
-                # Asked before publishing, which drops an untouched copy: the summary then says nothing changed.
-                up_to_date = warehouse.untouched(work)
-                owned = _owned(manifest, previous) | datatests.failure_relations(manifest) | metric_relations(manifest)
-                remember = functools.partial(
-                    state.remember_versions, config.target_dir, manifest=manifest, versions=versions
-                )
-                for note in warehouse.publish(work, owned, reporter.waiting, remember):
-                    reporter.waiting(note)
-            else:
-                warehouse.abandon(work)
-        except BaseException:
-            warehouse.abandon(work)
-            raise
+    with warehouse.working_copy(config.warehouse, options.wait, reporter.waiting) as draft:
+        with _open(draft.path, config, reporter.waiting) as connection:
+            existing = warehouse.relations_in(connection)
+            # Compiled against the copy being built, so is_incremental() sees exactly the tables the build will.
+            manifest = load_manifest(
+                project, existing=existing, full_refresh=options.full_refresh, warn=reporter.waiting
+            )
+            modified = state.modified_selector(manifest, options.state) if options.state else None
+            selected = select_nodes(manifest, options, modified)
+            plan = _plan(connection, manifest, selected, existing, draft.base, options.full_refresh)
+            _begin(reporter, manifest, selected, options)
+            results = _execute(connection, manifest, selected, plan, existing, options, reporter)
+            success = not any(r.status in BLOCKING for r in results)
+            failures = _conclude(connection, manifest, results, plan, success, options.store_failures)
+        # Asked before publishing, which drops an untouched copy: the summary then says nothing changed.
+        up_to_date = success and draft.untouched()
+        if success:
+            remember = functools.partial(
+                state.remember_versions, config.target_dir, manifest=manifest, versions=plan.versions
+            )
+            draft.publish_on_exit(_owned(manifest, plan.previous), remember)
     elapsed = time.perf_counter() - started
     _write_artifacts(manifest, results, elapsed, options)
-    kept = sum(1 for r in results if r.details.get("state") == state.UNCHANGED)
+    reporter.summary(results, _build_tail(config, results, success, up_to_date, failures))
+    return BuildResult(manifest, tuple(results), elapsed, success, config.warehouse)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the warehouse holds before a build and what the build will do about it."""
+
+    previous: Mapping[NodeId, state.Stored]  # the fingerprints the copy records
+    versions: Mapping[NodeId, str]  # the data versions of the sources other tools load
+    state: state.Plan  # every node's fingerprint, and which nodes are kept
+
+
+def _plan(
+    connection: duckdb.DuckDBPyConnection,
+    manifest: Manifest,
+    selected: list[NodeId],
+    existing: Mapping[tuple[str, str], str],
+    base: warehouse.Identity,
+    full_refresh: bool,
+) -> _Plan:
+    previous = state.stored(connection)
+    known = state.remembered_versions(manifest.project.config.target_dir, base)
+    versions = state.source_versions(connection, manifest, known)
+    return _Plan(previous, versions, state.plan_build(manifest, selected, previous, existing, versions, full_refresh))
+
+
+def _execute(
+    connection: duckdb.DuckDBPyConnection,
+    manifest: Manifest,
+    selected: list[NodeId],
+    plan: _Plan,
+    existing: Mapping[tuple[str, str], str],
+    options: BuildOptions,
+    reporter: Reporter,
+) -> list[NodeResult]:
+    """Run the selected nodes, keeping those the plan keeps; each model's tests run right after it, and its
+    children wait for the error-severity ones."""
+    runner = make_runner(manifest, options.store_failures)
+    context = BuildContext(existing=existing, full_refresh=options.full_refresh)
+
+    def run_node(uid: NodeId, cursor: duckdb.DuckDBPyConnection) -> NodeResult:
+        node = manifest.nodes[uid]
+        if uid in plan.state.kept:  # already in the copy, built from the same inputs
+            return NodeResult(uid, "success", state.kept_message(node), details={"state": state.UNCHANGED})
+        return runner(node, cursor, context)
+
+    dag = datatests.build_dag(manifest, selected)
+    threads = manifest.project.config.target.threads
+    return run_dag(dag, selected, run_node, connection, threads, on_result=reporter.result)
+
+
+def _begin(reporter: Reporter, manifest: Manifest, selected: list[NodeId], options: BuildOptions) -> None:
+    reporter.begin(
+        len(selected), {uid: manifest.nodes[uid].name for uid in selected}, _found(manifest, selected, options)
+    )
+
+
+def _conclude(
+    connection: duckdb.DuckDBPyConnection,
+    manifest: Manifest,
+    results: list[NodeResult],
+    plan: _Plan,
+    success: bool,
+    store_failures: bool,
+) -> Path | None:
+    """Record what a successful build made; after a failure, which publishes nothing, keep the failing rows where
+    they can be inspected (the file, if any)."""
+    if success:
+        made = [r.unique_id for r in results if manifest.nodes[r.unique_id].keepable]
+        state.record(connection, manifest, plan.state.built(made), plan.previous)
+        return None
+    return testrun.keep_failures(connection, manifest, results, manifest.project.config.target_dir, store_failures)
+
+
+def _build_tail(
+    config: ProjectConfig, results: list[NodeResult], success: bool, up_to_date: bool, failures: Path | None
+) -> str:
+    """The summary's last words: what became of the published warehouse."""
     shown = _display(config.warehouse, config.root)
+    kept = sum(1 for r in results if r.details.get("state") == state.UNCHANGED)
     if not success:
         tail = f"Nothing published: {shown} is unchanged."
     elif up_to_date:
         tail = f"Nothing changed: {shown} is up to date."
     else:
         tail = f"Published {shown}" + (f" ({kept} unchanged, kept)." if kept else ".")
-    if failures_file is not None:
-        tail += f" Failing rows of the tests are in {_display(failures_file, config.root)}."
-    reporter.summary(results, tail)
-    return BuildResult(manifest, tuple(results), elapsed, success, config.warehouse)
+    if failures is not None:
+        tail += f" Failing rows of the tests are in {_display(failures, config.root)}."
+    return tail
 
 
 def run_tests(
@@ -231,22 +274,12 @@ def run_tests(
         finally:
             connection.close()
         tail = ""
-    else:
-        with warehouse.build_lock(config.warehouse, options.wait, reporter.waiting):
-            work = warehouse.start_build(config.warehouse, reporter.waiting)
-            try:
-                connection = _open(work.path, config, reporter.waiting)
-                try:
-                    results = run_dag(manifest.dag, selected, run_test, connection, threads, on_result=reporter.result)
-                    previous = state.stored(connection)
-                finally:
-                    connection.close()
-                owned = _owned(manifest, previous) | datatests.failure_relations(manifest)
-                for note in warehouse.publish(work, owned, reporter.waiting):
-                    reporter.waiting(note)
-            except BaseException:
-                warehouse.abandon(work)
-                raise
+    else:  # published whatever the tests found: the stored rows are the point
+        with warehouse.working_copy(config.warehouse, options.wait, reporter.waiting) as draft:
+            with _open(draft.path, config, reporter.waiting) as connection:
+                results = run_dag(manifest.dag, selected, run_test, connection, threads, on_result=reporter.result)
+                previous = state.stored(connection)
+            draft.publish_on_exit(_owned(manifest, previous))
         tail = f"Failing rows are in schema {datatests.FAILURES_SCHEMA} of {_display(config.warehouse, config.root)}."
     elapsed = time.perf_counter() - started
     _write_artifacts(manifest, results, elapsed, options)
@@ -254,11 +287,12 @@ def run_tests(
     return BuildResult(manifest, tuple(results), elapsed, store, config.warehouse)
 
 
-def _owned(manifest: Manifest, previous: Mapping[str, state.Stored]) -> frozenset[tuple[str, str]]:
-    """Relations this project builds or built before: all others belong to other tools."""
+def _owned(manifest: Manifest, previous: Mapping[NodeId, state.Stored]) -> frozenset[tuple[str, str]]:
+    """Relations this project builds or built before, and the tables of stored test failures: all others belong to
+    other tools."""
     owned = {(node.built.schema, node.built.identifier) for node in manifest.nodes.values() if node.built}
     owned.update(row.relation for row in previous.values() if row.relation)
-    return frozenset(owned)
+    return frozenset(owned) | datatests.failure_relations(manifest)
 
 
 def _stores_failures(node: Node) -> bool:

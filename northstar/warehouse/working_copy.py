@@ -10,10 +10,9 @@ the copy and the swap each happen under a shared lock on the published file, whi
 copy is a consistent snapshot; if the file changed while the build ran, the other tools' tables and views are copied
 again from the published file into the new version before the swap, so their data is never dropped.
 
->>> with build_lock(Path("warehouse.duckdb")):             # doctest: +SKIP
-...     work = start_build(Path("warehouse.duckdb"))
-...     ...  # build into `work.path`
-...     publish(work, owned=frozenset())
+>>> with working_copy(Path("warehouse.duckdb")) as draft:   # doctest: +SKIP
+...     ...  # build into `draft.path`
+...     draft.publish_on_exit(owned=frozenset())              # else the copy is dropped, as on any exception
 """
 
 from __future__ import annotations
@@ -432,6 +431,56 @@ def _foreign(
     found = {(s, n): ("BASE TABLE", "") for s, n in tables}
     found.update({(s, n): ("VIEW", sql) for s, n, sql in views})
     return {key: value for key, value in found.items() if key not in owned}
+
+
+class Draft:
+    """The working copy of one build, as :func:`working_copy` hands it out: build into ``path``, then either call
+    :meth:`publish_on_exit` or leave it to be dropped."""
+
+    def __init__(self, work: WorkingCopy) -> None:
+        self.work = work
+        self._publish: tuple[frozenset[tuple[str, str]], Callable[[Identity], None]] | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.work.path
+
+    @property
+    def base(self) -> Identity:
+        """The published file as the copy was taken."""
+        return self.work.base
+
+    def untouched(self) -> bool:
+        """Nothing was written to the copy (ask once its connection is closed): publishing will keep the file."""
+        return untouched(self.work)
+
+    def publish_on_exit(
+        self, owned: frozenset[tuple[str, str]], on_publish: Callable[[Identity], None] = lambda published: None
+    ) -> None:
+        """Publish the copy when the ``with`` block ends without an exception (arguments as :func:`publish`)."""
+        self._publish = (owned, on_publish)
+
+
+@contextlib.contextmanager
+def working_copy(
+    published: Path, wait: bool = True, on_wait: Callable[[str], None] = lambda message: None
+) -> Iterator[Draft]:
+    """Take the build lock and a private copy of ``published``; at the end, publish the copy if the block asked for
+    it and raised nothing, else drop it, leaving the published file exactly as it was. ``on_wait`` hears waits and
+    the other tools' relations taken over when publishing."""
+    with build_lock(published, wait, on_wait):
+        draft = Draft(start_build(published, on_wait))
+        try:
+            yield draft
+            if draft._publish is None:
+                abandon(draft.work)
+            else:
+                owned, on_publish = draft._publish
+                for note in publish(draft.work, owned, on_wait, on_publish):
+                    on_wait(note)
+        except BaseException:
+            abandon(draft.work)
+            raise
 
 
 def abandon(work: WorkingCopy) -> None:
