@@ -45,12 +45,21 @@ def test_run_results_json(make_project, run_cli):
     root = make_project()
     assert run_cli(root, "build", "-q").exit_code == 0
     data = json.loads((root / "target/run_results.json").read_text())
-    assert [(r["unique_id"], r["status"], r["rows_affected"], r["relation_name"]) for r in data["results"]] == [
+    assert [
+        (r["unique_id"], r["status"], r["adapter_response"].get("rows_affected"), r["relation_name"])
+        for r in data["results"]
+    ] == [
         ("seed.shop.orders", "success", 3, "raw.orders"),
         ("model.shop.stg_orders", "success", None, "staging.stg_orders"),
         ("model.shop.customers", "success", 2, "marts.customers"),
     ]
-    assert data["args"] == {"which": "build", "select": [], "exclude": [], "full_refresh": False}
+    assert data["args"] == {
+        "which": "build",
+        "select": [],
+        "exclude": [],
+        "full_refresh": False,
+        "northstar_version": "0.1.0",
+    }
     assert data["elapsed_time"] > 0
     manifest = json.loads((root / "target/manifest.json").read_text())
     assert manifest["parent_map"]["model.shop.customers"] == ["model.shop.stg_orders"]

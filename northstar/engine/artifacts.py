@@ -20,10 +20,14 @@ from northstar.checks.datatests import manifest_entry as test_entry
 from northstar.engine.execute import NodeResult
 from northstar.jsonfile import write_json
 from northstar.nodes import ModelNode, Node, NodeId, SeedNode, SourceNode, TestNode
+from northstar.render.jinja import Relation
 from northstar.render.manifest import Manifest
 from northstar.warehouse.state import content_hash
 
 RUN_RESULTS_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json"
+# The dbt release whose artifact schemas (manifest v12, run results v6) these files follow: readers such as DataHub
+# read `metadata.dbt_version` to know which fields to expect.
+DBT_VERSION = "1.9.0"
 MANIFEST_SCHEMA = "https://schemas.getdbt.com/dbt/manifest/v12.json"
 NORTHSTAR_MANIFEST_VERSION = 1
 
@@ -31,6 +35,7 @@ NORTHSTAR_MANIFEST_VERSION = 1
 def _metadata(invocation_id: str, schema: str) -> dict[str, Any]:
     return {
         "dbt_schema_version": schema,
+        "dbt_version": DBT_VERSION,
         "northstar_version": __version__,
         "generated_at": datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z"),
         "invocation_id": invocation_id,
@@ -46,8 +51,10 @@ def write_run_results(
     relations: Mapping[NodeId, str],
 ) -> Path:
     path = target_dir / "run_results.json"
+    metadata = _metadata(invocation_id, RUN_RESULTS_SCHEMA)
+    metadata.pop("northstar_version")  # dbt's run results metadata has no room for it; it is in args
     data = {
-        "metadata": _metadata(invocation_id, RUN_RESULTS_SCHEMA),
+        "metadata": metadata,
         "results": [
             {
                 "unique_id": r.unique_id,
@@ -55,17 +62,19 @@ def write_run_results(
                 "execution_time": round(r.elapsed, 6),
                 "message": r.message,
                 "failures": r.failures,
-                "rows_affected": r.rows,
                 "relation_name": relations.get(r.unique_id),
-                "thread_id": None,
+                "thread_id": "Thread-1",  # dbt's field is a name; Northstar's workers are not told apart here
                 "timing": [],
-                "adapter_response": {"rows_affected": r.rows} if r.rows is not None else {},
-                **({"details": dict(r.details)} if r.details else {}),
+                # dbt-duckdb reports rows here; Northstar's own per-node details (e.g. kept unchanged) too.
+                "adapter_response": {
+                    **({"rows_affected": r.rows} if r.rows is not None else {}),
+                    **({"northstar": dict(r.details)} if r.details else {}),
+                },
             }
             for r in results
         ],
         "elapsed_time": round(elapsed, 6),
-        "args": dict(args),
+        "args": {**dict(args), "northstar_version": __version__},
     }
     write_json(path, data)
     return path
@@ -102,8 +111,11 @@ def _columns(node: Node) -> dict[str, Any]:
 def manifest_nodes(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]]:
     """The ``nodes`` and ``sources`` sections of manifest.json."""
     project = manifest.project.config.name
+    database = manifest.project.config.target.path.stem  # DuckDB's catalog name for the warehouse file
+    default_schema = manifest.project.config.target.schema
     nodes: dict[str, Any] = {}
     sources: dict[str, Any] = {}
+
     for uid, node in manifest.nodes.items():
         if isinstance(node, SourceNode):
             sources[uid] = {
@@ -113,6 +125,10 @@ def manifest_nodes(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]]:
                 "source_name": node.source_name,
                 "name": node.name,
                 "original_file_path": node.path,
+                "database": database,
+                # A source over files has no table: its schema and identifier are the names `source()` takes.
+                "schema": node.relation.schema if isinstance(node.relation, Relation) else node.source_name,
+                "identifier": node.relation.identifier if isinstance(node.relation, Relation) else node.name,
                 "relation_name": str(node.relation),
                 "fingerprint": content_hash(node, manifest.project.config.root),
                 "description": node.description,
@@ -127,8 +143,11 @@ def manifest_nodes(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]]:
                 "name": node.name,
                 "original_file_path": node.path,
                 "patch_path": node.yaml_path,
-                "schema": node.built.schema if node.built else None,
+                "database": database,
+                # An ephemeral model is no relation: dbt still names the schema and alias it would have.
+                "schema": node.built.schema if node.built else node.config.schema or default_schema,
                 "alias": node.reads_as.identifier,
+                "identifier": node.reads_as.identifier,
                 "relation_name": str(node.built) if node.built else None,
                 "config": node.config.as_dict(),
                 "tags": list(node.config.tags),
