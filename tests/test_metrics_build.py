@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from datetime import date
 from pathlib import Path
 
@@ -146,4 +147,19 @@ def test_bad_metric_test_definitions_name_the_file(make_project, run_cli):
     assert result.exit_code == 2
     assert "Unknown key 'lo' in the range test of metric 'checked_revenue'. Allowed keys: column, max, min." in (
         result.output
+    )
+
+
+def test_an_equals_test_whose_sql_is_not_a_query_names_the_file(make_project, run_cli):
+    files = dict(CHECKED)
+    files["metrics/shop.yml"] = files["metrics/shop.yml"].replace("- equals: {metric: revenue}", "- equals: {sql: '1'}")
+    written = textwrap.dedent(files["metrics/shop.yml"]).lstrip("\n").splitlines()
+    line = next(i + 1 for i, text in enumerate(written) if "{sql: '1'}" in text)
+    root = make_project(files, base={})
+    result = run_cli(root, "build")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert (
+        f"metrics/shop.yml:{line}: The sql of the equals test of 'checked_revenue' must be a query (select ... as "
+        "value), got '1'." in result.output
     )

@@ -29,38 +29,58 @@ dimensions as ``semantic_model.dimension``, filter dimensions as written, e.g. `
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 # Every module of the package runs this file first (`metrics query` answered from the cache imports
 # metrics.cache): the imports of the functions below stay inside them so that path stays free of sqlglot and Jinja.
 if TYPE_CHECKING:
     from northstar.metrics.resolve import MetricInfo, Semantics
+    from northstar.nodes import Node, NodeId
+    from northstar.project.loader import Project
+    from northstar.render.jinja import Relation
+
+
+class CompiledProject(Protocol):
+    """A compiled project as the semantic layer reads it: a :class:`~northstar.render.manifest.Manifest` (named
+    structurally: the manifest module itself reads the semantic layer)."""
+
+    @property
+    def project(self) -> Project: ...
+
+    @property
+    def nodes(self) -> Mapping[NodeId, Node]: ...
+
+
+def project_of(project_or_manifest: Project | CompiledProject) -> Project:
+    """The project itself, or the project a manifest was compiled from."""
     from northstar.project.loader import Project
 
-
-def project_of(project_or_manifest: Any) -> Project:
-    """The project itself, or the project a manifest was compiled from."""
-    return getattr(project_or_manifest, "project", project_or_manifest)
+    return project_or_manifest if isinstance(project_or_manifest, Project) else project_or_manifest.project
 
 
-def model_relations(project_or_manifest: Any, only: set[str] | None = None) -> dict[str, Any]:
+def model_relations(
+    project_or_manifest: Project | CompiledProject, only: set[str] | None = None
+) -> dict[str, Relation]:
     """Model name -> warehouse relation, without rendering any model (a manifest's relations if given one).
 
     A model whose SQL calls ``config()`` needs Jinja to read its schema or alias; with ``only``, that is done for
     those models alone, so answering a metric does not pay for parsing models it does not read.
     """
-    nodes = getattr(project_or_manifest, "nodes", None)
-    if nodes is not None:  # the relations models and seeds build
+    from northstar.project.loader import Project
+
+    if not isinstance(project_or_manifest, Project):  # the relations the manifest's models and seeds build
         from northstar.nodes import ModelNode, SeedNode
 
-        return {n.name: n.built for n in nodes.values() if isinstance(n, ModelNode | SeedNode) and n.built is not None}
+        nodes = project_or_manifest.nodes.values()
+        return {n.name: n.built for n in nodes if isinstance(n, ModelNode | SeedNode) and n.built is not None}
     from northstar.project.config import build_config, merge_config, resolve_folder_config
     from northstar.project.loader import schema_for
     from northstar.render.jinja import Relation, make_environment, static_config
 
-    project = project_of(project_or_manifest)
+    project = project_or_manifest
     env = None
-    relations: dict[str, Any] = {}
+    relations: dict[str, Relation] = {}
     for model in project.models:
         static: dict[str, Any] = {}
         if "config(" in model.sql:
@@ -84,7 +104,7 @@ def model_relations(project_or_manifest: Any, only: set[str] | None = None) -> d
     return relations
 
 
-def load_semantics(project_or_manifest: Any) -> Semantics:
+def load_semantics(project_or_manifest: Project | CompiledProject) -> Semantics:
     """Read and validate every semantic model and metric of a project (or of a manifest's project)."""
     from northstar.metrics.reader import read_spec
     from northstar.metrics.resolve import semantics
@@ -95,7 +115,7 @@ def load_semantics(project_or_manifest: Any) -> Semantics:
     return semantics(spec, model_relations(project_or_manifest, {model.model for model in spec.semantic_models}))
 
 
-def metric_sql(project_or_manifest: Any, metric_name: str) -> str:
+def metric_sql(project_or_manifest: Project | CompiledProject, metric_name: str) -> str:
     """The DuckDB SQL of a metric at its default grain and dimensions (what ``metrics build`` materializes)."""
     from northstar.metrics.compile import compile_request, default_request
 
@@ -103,7 +123,7 @@ def metric_sql(project_or_manifest: Any, metric_name: str) -> str:
     return compile_request(sem, default_request(sem.metric(metric_name), sem))
 
 
-def list_metrics(project_or_manifest: Any) -> list[MetricInfo]:
+def list_metrics(project_or_manifest: Project | CompiledProject) -> list[MetricInfo]:
     """Every metric with its type, description, owner, semantic models, measures and dimensions."""
     sem = load_semantics(project_or_manifest)
     return [sem.info(metric) for metric in sem.spec.metrics]

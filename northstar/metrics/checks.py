@@ -23,7 +23,7 @@ or ``-s test_type:metric_unit`` (unit tests, which need no warehouse).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -33,18 +33,22 @@ from sqlglot import exp
 from northstar.checks.config import TestConfig
 from northstar.errors import CompileError
 from northstar.metrics.builders import period_series, relation_table
-from northstar.metrics.compile import Request, compile_expression, default_request, render
+from northstar.metrics.compile import compile_expression, default_request, render
 from northstar.metrics.plan import parse_by
+from northstar.metrics.request import Request
+from northstar.metrics.resolve import Semantics
 from northstar.metrics.spec import Metric
 from northstar.nodes import DataTestNode, MetricNode, MetricTestNode, MetricUnitTestNode, NodeId
 from northstar.project.yamlfile import YamlDict
+from northstar.render.jinja import Relation
 from northstar.render.refs import parse_relation_call
 
 KINDS = ("range", "not_null", "equals", "unit")
+_At = tuple[str, int | None]  # where a test was written: path, line
 _COMMON = {"name", "severity", "description"}
 
 
-def metric_tests(sem: Any, metric_nodes: Mapping[str, MetricNode], prefix: str) -> list[DataTestNode]:
+def metric_tests(sem: Semantics, metric_nodes: Mapping[str, MetricNode], prefix: str) -> list[DataTestNode]:
     """A test node for every test of every metric."""
     tests: list[DataTestNode] = []
     for metric in sem.spec.metrics:
@@ -98,28 +102,28 @@ def metric_tests(sem: Any, metric_nodes: Mapping[str, MetricNode], prefix: str) 
     return tests
 
 
-def _keys(sem: Any, metric: Metric) -> list[str]:
+def _keys(sem: Semantics, metric: Metric) -> list[str]:
     return [g.column for g in parse_by(default_request(metric, sem).by, metric.default_grain or "day")]
 
 
-def _check_args(args: Mapping[str, Any], allowed: set[str], what: str, where: tuple) -> None:
+def _check_args(args: Mapping[str, Any], allowed: set[str], what: str, where: _At) -> None:
     unknown = sorted(set(args) - allowed)
     if unknown:
         raise CompileError(f"Unknown key '{unknown[0]}' in {what}. Allowed keys: {', '.join(sorted(allowed))}.", *where)
 
 
-def _number(value: Any, what: str, where: tuple) -> exp.Expr:
+def _number(value: Any, what: str, where: _At) -> exp.Expr:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise CompileError(f"{what} must be a number, got {value!r}.", *where)
     return exp.Literal.number(value)
 
 
-def _range(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], where: tuple) -> str:
+def _range(sem: Semantics, metric: Metric, relation: Relation, args: Mapping[str, Any], where: _At) -> str:
     _check_args(args, {"min", "max", "column"}, f"the range test of metric '{metric.name}'", where)
     if "min" not in args and "max" not in args:
         raise CompileError(f"The range test of metric '{metric.name}' needs min, max or both.", *where)
     column = exp.column(str(args.get("column", metric.name)))
-    outside = []
+    outside: list[exp.Expr] = []
     if "min" in args:
         outside.append(exp.LT(this=column.copy(), expression=_number(args["min"], "min", where)))
     if "max" in args:
@@ -132,7 +136,7 @@ def _range(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], whe
     return render(query)
 
 
-def _not_null(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], where: tuple) -> str:
+def _not_null(sem: Semantics, metric: Metric, relation: Relation, args: Mapping[str, Any], where: _At) -> str:
     _check_args(args, {"per_period", "column"}, f"the not_null test of metric '{metric.name}'", where)
     column = str(args.get("column", metric.name))
     table = relation_table(relation)
@@ -140,10 +144,8 @@ def _not_null(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], 
         return render(
             exp.select("*", copy=False).from_(table, copy=False).where(exp.column(column).is_(exp.null()), copy=False)
         )
-    time = next(
-        (g for g in parse_by(default_request(metric, sem).by, metric.default_grain or "day") if g.is_time), None
-    )
-    if time is None:
+    time = next((g for g in parse_by(default_request(metric, sem).by, metric.default_grain or "day") if g.grain), None)
+    if time is None or time.grain is None:
         raise CompileError(
             f"not_null per_period needs a time grain: metric '{metric.name}' has no `defaults: {{grain: ...}}`.",
             *where,
@@ -166,7 +168,7 @@ def _not_null(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], 
     return render(query)
 
 
-def _equals(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], where: tuple) -> str:
+def _equals(sem: Semantics, metric: Metric, relation: Relation, args: Mapping[str, Any], where: _At) -> str:
     import sqlglot
 
     _check_args(args, {"metric", "sql", "tolerance"}, f"the equals test of metric '{metric.name}'", where)
@@ -177,6 +179,7 @@ def _equals(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], wh
     keys = _keys(sem, metric)
     # By default equal up to float rounding (a ratio computed two ways differs in the last bits).
     tolerance = _number(args.get("tolerance", 1e-9), "tolerance", where)
+    expected: exp.Expr
     if "metric" in args:
         other = sem.metric(str(args["metric"]), metric)
         expected = compile_expression(sem, Request((other.name,), by=default_request(metric, sem).by))
@@ -188,6 +191,12 @@ def _equals(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], wh
             raise CompileError(
                 f"The sql of the equals test of '{metric.name}' does not parse: {error}", *where
             ) from None
+        if not isinstance(expected, exp.Query):
+            raise CompileError(
+                f"The sql of the equals test of '{metric.name}' must be a query (select ... as value), "
+                f"got {args['sql']!r}.",
+                *where,
+            )
         value = exp.column("value")
     expected_cols = [exp.column(k) for k in keys] + [exp.alias_(value, "expected", copy=False)]
     expected_q = exp.select(*expected_cols, copy=False).from_(expected.subquery("query"), copy=False)
@@ -202,7 +211,7 @@ def _equals(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], wh
     )
     query = exp.select(*[exp.column(k) for k in keys], "actual", "expected", copy=False).from_("actual", copy=False)
     if keys:
-        query = query.join("expected", using=keys, join_type="full outer", copy=False)
+        query = query.join("expected", using=tuple(keys), join_type="full outer", copy=False)
     else:
         query = query.join("expected", join_type="cross", copy=False)
     query = (
@@ -229,7 +238,7 @@ def _literal(value: Any) -> exp.Expr:
     return exp.Literal.string(str(value))
 
 
-def _rows(rows: Any, what: str, where: tuple) -> exp.Select:
+def _rows(rows: Any, what: str, where: _At) -> exp.Select:
     """Fixture rows (a list of mappings) as SELECT * FROM (VALUES ...) with every column any row names."""
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         raise CompileError(f"{what} needs `rows:`, a non-empty list of mappings (column: value).", *where)
@@ -241,7 +250,7 @@ def _rows(rows: Any, what: str, where: tuple) -> exp.Select:
     return exp.select(*[exp.column(c) for c in columns], copy=False).from_(values, copy=False)
 
 
-def _unit(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], where: tuple) -> str:
+def _unit(sem: Semantics, metric: Metric, relation: Relation, args: Mapping[str, Any], where: _At) -> str:
     _check_args(args, {"by", "given", "expect", "where"}, f"the unit test of metric '{metric.name}'", where)
     by = args.get("by")
     request = (
@@ -319,13 +328,18 @@ def _unit(sem: Any, metric: Metric, relation: Any, args: Mapping[str, Any], wher
     missing_rows = exp.select(exp.alias_(exp.Literal.string("missing"), "problem", copy=False), "*", copy=False).from_(
         exp.Except(this=side("expected"), expression=side("actual"), distinct=False).subquery("rows"), copy=False
     )
-    query = exp.union(unexpected, missing_rows, distinct=False, copy=False)
+    report = exp.union(unexpected, missing_rows, distinct=False, copy=False)
     for name, body in ctes:
-        query = query.with_(name, as_=body, copy=False)
-    query = query.with_("actual", as_=actual, copy=False).with_("expected", as_=expected, copy=False)
-    return render(query)
+        report = report.with_(name, as_=body, copy=False)
+    report = report.with_("actual", as_=actual, copy=False).with_("expected", as_=expected, copy=False)
+    return render(report)
 
 
-_SQL = {"range": _range, "not_null": _not_null, "equals": _equals, "unit": _unit}
+_SQL: dict[str, Callable[[Semantics, Metric, Relation, Mapping[str, Any], _At], str]] = {
+    "range": _range,
+    "not_null": _not_null,
+    "equals": _equals,
+    "unit": _unit,
+}
 
 __all__ = ["metric_tests"]

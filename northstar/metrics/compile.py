@@ -268,7 +268,7 @@ def build(c: Compiled) -> exp.Select:
     return expression
 
 
-def compile_expression(sem: Semantics, request: Request) -> exp.Expr:
+def compile_expression(sem: Semantics, request: Request) -> exp.Select:
     """The query of a request as a sqlglot expression (growth metrics have their own builders)."""
     c = plan(sem, request)
     params = c.metrics[0].params

@@ -18,10 +18,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from northstar.errors import ExecutionError, ProjectError
 from northstar.metrics.request import Request
+
+if TYPE_CHECKING:
+    from northstar.metrics import CompiledProject
+    from northstar.project.loader import Project
 
 FORMATS = ("table", "csv", "json")
 
@@ -53,7 +57,7 @@ def run_sql(warehouse: Path, sql: str) -> tuple[tuple[str, ...], list[tuple[Any,
         raise ExecutionError(f"DuckDB rejected the metric query: {str(error).splitlines()[0]}") from None
 
 
-def run_query(project_or_manifest: Any, request: Request) -> QueryResult:
+def run_query(project_or_manifest: Project | CompiledProject, request: Request) -> QueryResult:
     """Compile ``request`` and run it against the project's warehouse."""
     # Imported here: `metrics query` answered from the cache imports this module but never compiles.
     from northstar.metrics import load_semantics, project_of
