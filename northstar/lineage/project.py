@@ -6,19 +6,24 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
 
-import sqlglot
+# sqlglot sets __version__ in its __init__ without re-exporting it to type checkers.
+from sqlglot import __version__ as sqlglot_version  # type: ignore[attr-defined]
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from northstar.errors import NorthstarError
 from northstar.jsonfile import write_json
 from northstar.lineage.graph import RAW_KINDS, ROWS, ColumnRef, Deps, GraphNode, Lineage, NodeLineage, SemanticLayer
-from northstar.lineage.schemas import cached_warehouse_columns, raw_schemas, warehouse_columns
+from northstar.lineage.schemas import JsonCache, cached_warehouse_columns, raw_schemas, warehouse_columns
 from northstar.lineage.sql import RelationIndex, analyze_sql
 from northstar.nodes import ModelNode, SeedNode, SourceNode
 from northstar.render.jinja import Relation
 from northstar.render.manifest import Manifest
+
+if TYPE_CHECKING:
+    from northstar.metrics.spec import Dimension, Entity, Measure
 
 
 def _fingerprint(parts: Iterable[object]) -> str:
@@ -28,7 +33,7 @@ def _fingerprint(parts: Iterable[object]) -> str:
 def model_lineage(
     manifest: Manifest,
     built: Mapping[tuple[str, str], Mapping[str, str]] | None = None,
-    cache: dict[str, dict] | None = None,
+    cache: JsonCache | None = None,
 ) -> dict[str, NodeLineage]:
     """Lineage of every seed, source and model, in DAG order so each model is qualified with its parents' columns.
 
@@ -80,7 +85,20 @@ def _without_raw_rows(columns: Mapping[str, Deps], raw: frozenset[str]) -> dict[
     return {c: Deps(d.value, d.filter, d.rows - raw) if d.rows & raw else d for c, d in columns.items()}
 
 
-def to_json(lineage: NodeLineage) -> dict:
+class ColumnJson(TypedDict):
+    value: list[list[str]]
+    filter: list[list[str]]
+    rows: list[str]
+
+
+class LineageJson(TypedDict):
+    """A node's lineage as JSON: manifest.json's ``column_lineage`` entries and the lineage cache's."""
+
+    columns: dict[str, ColumnJson]
+    unresolved: dict[str, str]
+
+
+def to_json(lineage: NodeLineage) -> LineageJson:
     """A node's lineage as plain JSON (the shape of manifest.json's ``column_lineage`` entries)."""
     return {
         "columns": {
@@ -95,9 +113,7 @@ def to_json(lineage: NodeLineage) -> dict:
     }
 
 
-def from_cache(uid: str, data: Mapping | None) -> NodeLineage | None:
-    if not data:
-        return None
+def from_cache(uid: str, data: LineageJson) -> NodeLineage:
     columns = {
         column: Deps(
             frozenset(ColumnRef(*r) for r in entry["value"]),
@@ -121,9 +137,7 @@ def graph_nodes(manifest: Manifest) -> dict[str, GraphNode]:
     return dict(sorted(nodes.items()))
 
 
-def build_lineage(
-    manifest: Manifest, cache: dict[str, dict] | None = None, layer: SemanticLayer | None = None
-) -> Lineage:
+def build_lineage(manifest: Manifest, cache: JsonCache | None = None, layer: SemanticLayer | None = None) -> Lineage:
     """The lineage of every node of ``manifest``, then of the semantic models and metrics built on it.
 
     ``layer`` is :func:`semantic_layer` of the manifest, read here when omitted.
@@ -137,7 +151,7 @@ def build_lineage(
     return Lineage({**semantic_graph, **graph}, {**nodes, **semantic_nodes}, layer)
 
 
-def semantic_layer(manifest: Manifest, cache: dict[str, dict] | None = None) -> SemanticLayer:
+def semantic_layer(manifest: Manifest, cache: JsonCache | None = None) -> SemanticLayer:
     """Read the semantic models and metrics once. Their YAML mistakes raise the semantic layer's own errors.
 
     Compiling every metric is most of the cost, so the SQL is cached under a fingerprint of the metric YAML, the
@@ -169,7 +183,7 @@ def semantic_layer(manifest: Manifest, cache: dict[str, dict] | None = None) -> 
 def semantic_lineage(
     manifest: Manifest,
     nodes: Mapping[str, NodeLineage],
-    cache: dict[str, dict] | None = None,
+    cache: JsonCache | None = None,
     layer: SemanticLayer | None = None,
 ) -> tuple[dict[str, GraphNode], dict[str, NodeLineage]]:
     """Semantic models (a column per entity, dimension and measure) and metrics (the columns of their SQL)."""
@@ -187,15 +201,16 @@ def semantic_lineage(
         node = manifest.nodes.get(parent) if parent else None
         # Semantic models are often named like the seed or model they describe ("orders"): keep them apart.
         graph[uid] = GraphNode(uid, "semantic_model", f"semantic_model:{model.name}", (parent,) if parent else ())
-        if node is None or not isinstance(node.reads_as, Relation):
+        relation = node.reads_as if node is not None else None
+        if parent is None or not isinstance(relation, Relation):
             result[uid] = NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"model '{model.model}' is not built"})
             continue
-        elements = [*model.entities, *model.dimensions, *model.measures]
-        key = [(e.name, e.expr) for e in elements], str(node.relation)
+        elements: list[Entity | Dimension | Measure] = [*model.entities, *model.dimensions, *model.measures]
+        key = [(e.name, e.expr) for e in elements], str(relation)
 
-        def select(elements=elements, node=node) -> exp.Expr:
+        def select(elements: list[Entity | Dimension | Measure] = elements, relation: Relation = relation) -> exp.Expr:
             return exp.select(*(exp.alias_(e.sql.copy(), e.name, quoted=False) for e in elements)).from_(
-                exp.to_table(str(node.relation), dialect="duckdb")
+                exp.to_table(str(relation), dialect="duckdb")
             )
 
         result[uid] = _cached_analysis(uid, key, select, index, schemas, (parent,), cache, manifest)
@@ -215,7 +230,7 @@ def semantic_lineage(
         sql = layer.sql[info.name]
         expression = layer.expressions.get(info.name)
 
-        def query(sql=sql, expression=expression) -> str | exp.Expr:
+        def query(sql: str = sql, expression: exp.Expr | None = expression) -> str | exp.Expr:
             return expression if expression is not None else sql
 
         found = _cached_analysis(uid, sql, query, index, schemas, models, cache, manifest)
@@ -269,7 +284,7 @@ def _cached_analysis(
     index: RelationIndex,
     schemas: Mapping[str, Mapping[str, str]],
     parents: tuple[str, ...],
-    cache: dict[str, dict] | None,
+    cache: JsonCache | None,
     manifest: Manifest,
 ) -> NodeLineage:
     """:func:`analyze_sql` of ``query()``, unless the cache knows ``key`` with these parents' columns."""
@@ -300,7 +315,7 @@ def project_lineage(manifest: Manifest, strict: bool = True) -> Lineage:
     path = manifest.project.config.target_dir / CACHE_FILE
     try:
         cache = json.loads(path.read_text(encoding="utf-8"))
-        if cache.get("version") != sqlglot.__version__:
+        if cache.get("version") != sqlglot_version:
             cache = {}
     except (OSError, ValueError):
         cache = {}
@@ -315,16 +330,16 @@ def project_lineage(manifest: Manifest, strict: bool = True) -> Lineage:
     lineage = build_lineage(manifest, entries, layer)
     if entries.keys() != previous.keys():
         # Only what this project still uses is written back, so the file does not grow forever.
-        write_json(path, {"version": sqlglot.__version__, "entries": dict(entries)}, compact=True)
+        write_json(path, {"version": sqlglot_version, "entries": dict(entries)}, compact=True)
     return lineage
 
 
-class _Cache(dict):
+class _Cache(dict[str, Any]):
     """Starts empty and reads misses from ``previous``: what ends up in it is exactly what this run used."""
 
-    def __init__(self, previous: Mapping[str, dict]) -> None:
+    def __init__(self, previous: Mapping[str, Any]) -> None:
         super().__init__()
         self.previous = previous
 
-    def get(self, key, default=None):
+    def get(self, key: str, default: Any = None) -> Any:
         return super().get(key) or self.previous.get(key, default)

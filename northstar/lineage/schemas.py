@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from northstar.nodes import SeedNode, SourceNode
 from northstar.render.jinja import External, Relation
 from northstar.render.manifest import Manifest
+
+# target/lineage_cache.json's entries: a fingerprint -> a JSON value read back from disk (a node's lineage, the
+# metrics' SQL, a warehouse's columns); each reader knows the shape it wrote under its own keys.
+JsonCache = MutableMapping[str, Any]
 
 
 def warehouse_columns(path: Path) -> dict[tuple[str, str], dict[str, str]]:
@@ -34,15 +39,14 @@ def warehouse_columns(path: Path) -> dict[tuple[str, str], dict[str, str]]:
     return found
 
 
-def cached_warehouse_columns(path: Path, cache: dict[str, dict] | None) -> dict[tuple[str, str], dict[str, str]]:
+def cached_warehouse_columns(path: Path, cache: JsonCache | None) -> dict[tuple[str, str], dict[str, str]]:
     """:func:`warehouse_columns`, cached by the file's size and modification time (a publish replaces the file)."""
     try:
         stat = path.stat()
     except OSError:
         return {}
     key = f"warehouse:{path}:{stat.st_size}:{stat.st_mtime_ns}"
-    cached = cache.get(key) if cache is not None else None
-    if cached:
+    if cache is not None and (cached := cache.get(key)):
         cache[key] = cached
         return {(schema, table): columns for schema, table, columns in cached["tables"]}
     found = warehouse_columns(path)
@@ -84,7 +88,7 @@ def raw_schemas(manifest: Manifest, built: Mapping[tuple[str, str], Mapping[str,
             relation = node.relation
             key = (relation.schema.lower(), relation.identifier.lower()) if isinstance(relation, Relation) else None
             declared = {c.name: c.data_type or "UNKNOWN" for c in node.columns}
-            if key in built:
+            if key is not None and key in built:
                 schemas[uid] = {**dict(built[key]), **{k: v for k, v in declared.items() if k not in built[key]}}
                 continue
             if isinstance(node, SourceNode) and declared and key not in seed_files:

@@ -29,6 +29,7 @@ class RelationIndex:
                 self.by_relation.setdefault(key, []).append(uid)
             elif isinstance(relation, External):
                 table = sqlglot.parse_one(f"select * from {relation.render()}", dialect="duckdb").find(exp.Table)
+                assert table is not None  # files read in place render as a table function
                 self.by_function[table.this.sql(dialect="duckdb")] = uid
             elif isinstance(relation, Ephemeral):
                 self.by_ephemeral[relation.identifier.lower()] = uid
@@ -41,8 +42,8 @@ class RelationIndex:
         if not table.db:
             return None if name in ctes else self.by_ephemeral.get(name)
         candidates = self.by_relation.get((table.db.lower(), name), [])
-        preferred = [c for c in candidates if c in parents]
-        return (preferred or candidates or [None])[0]
+        found = [c for c in candidates if c in parents] or candidates
+        return found[0] if found else None
 
 
 def analyze_sql(
@@ -72,7 +73,7 @@ def analyze_sql(
             with_.pop()
     ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
     placeholders: dict[str, str] = {}
-    schema: dict[str, dict[str, str]] = {}
+    schema: dict[str, object] = {}  # placeholder -> {column: type}, as qualify takes it
     unknown_tables: set[str] = set()
     for table in list(query.find_all(exp.Table)):
         target = index.lookup(table, ctes, parents)
@@ -157,6 +158,7 @@ class _Tracer:
             for branch in scope.set_operation_scopes or []:
                 deps |= self.projection(branch, position)
             return deps
+        assert isinstance(scope.expression, exp.Selectable)  # a SELECT, VALUES or table function: it has columns
         selects = scope.expression.selects
         if position >= len(selects):
             return Deps()
