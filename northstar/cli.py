@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from northstar import __version__
 from northstar.errors import NorthstarError, ProjectError
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 class _Group(click.Group):
@@ -33,7 +36,8 @@ class _Group(click.Group):
             command = error.ctx.command if error.ctx is not None else None
             takes_select = command is not None and any(p.name == "select" for p in command.params)
             if takes_select and error.message.startswith("Got unexpected extra argument"):
-                error.message += ". To select several nodes, quote them (-s 'a b') or repeat -s (-s a -s b)."
+                hint = ". To select several nodes, quote them (-s 'a b') or repeat -s (-s a -s b)."
+                raise click.UsageError(error.message + hint, error.ctx) from None
             raise
         except OSError as error:  # a path the user gave that cannot be written: a message, not a traceback
             if ctx.meta.get("northstar.debug"):
@@ -185,7 +189,18 @@ def _run_build(project: Any, quiet: bool, **options: Any) -> None:
 @store_failures_option
 @junit_option
 def build(
-    project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait, state, store_failures, junit_xml
+    project_dir: Path | None,
+    vars_: str | None,
+    target: str | None,
+    threads: int | None,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    full_refresh: bool,
+    quiet: bool,
+    no_wait: bool,
+    state: Path | None,
+    store_failures: bool,
+    junit_xml: Path | None,
 ) -> None:
     """Build seeds, models, their tests and the metrics, in DAG order.
 
@@ -217,7 +232,18 @@ def build(
 @no_wait_option
 @store_failures_option
 @junit_option
-def test(project_dir, vars_, target, threads, select, exclude, quiet, no_wait, store_failures, junit_xml) -> None:
+def test(
+    project_dir: Path | None,
+    vars_: str | None,
+    target: str | None,
+    threads: int | None,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    quiet: bool,
+    no_wait: bool,
+    store_failures: bool,
+    junit_xml: Path | None,
+) -> None:
     """Test the published warehouse, and models on unit-test fixtures.
 
     \b
@@ -248,7 +274,18 @@ def test(project_dir, vars_, target, threads, select, exclude, quiet, no_wait, s
 @quiet_option
 @no_wait_option
 @state_option
-def run(project_dir, vars_, target, threads, select, exclude, full_refresh, quiet, no_wait, state) -> None:
+def run(
+    project_dir: Path | None,
+    vars_: str | None,
+    target: str | None,
+    threads: int | None,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    full_refresh: bool,
+    quiet: bool,
+    no_wait: bool,
+    state: Path | None,
+) -> None:
     """Build models only (no seeds, no tests)."""
     project = _load(project_dir, vars_, target, threads)
     _run_build(
@@ -270,7 +307,16 @@ def run(project_dir, vars_, target, threads, select, exclude, full_refresh, quie
 @exclude_option
 @quiet_option
 @no_wait_option
-def seed(project_dir, vars_, target, threads, select, exclude, quiet, no_wait) -> None:
+def seed(
+    project_dir: Path | None,
+    vars_: str | None,
+    target: str | None,
+    threads: int | None,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    quiet: bool,
+    no_wait: bool,
+) -> None:
     """Load the CSV files under seeds/ into the warehouse."""
     project = _load(project_dir, vars_, target, threads)
     _run_build(
@@ -291,7 +337,18 @@ def seed(project_dir, vars_, target, threads, select, exclude, quiet, no_wait) -
     show_default=True,
     help="For a metric: write the SQL for this engine (snowflake, bigquery, postgres, ...).",
 )
-def compile_(node, project_dir, vars_, target, threads, select, exclude, output, by, dialect) -> None:
+def compile_(
+    node: str | None,
+    project_dir: Path | None,
+    vars_: str | None,
+    target: str | None,
+    threads: int | None,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    output: Path | None,
+    by: tuple[str, ...],
+    dialect: str,
+) -> None:
     """Render models to SQL, without building anything.
 
     With NODE, print its rendered SQL (and write it to target/compiled/); without, write every selected model there.
@@ -351,7 +408,17 @@ def compile_(node, project_dir, vars_, target, threads, select, exclude, output,
 )
 @click.option("--output", type=click.Choice(["name", "path", "json"]), default="name", help="What to print per node.")
 @click.option("--metrics", "metrics_", is_flag=True, help="List metrics: type, description and owner.")
-def ls(project_dir, vars_, target, threads, select, exclude, resource_type, output, metrics_) -> None:
+def ls(
+    project_dir: Path | None,
+    vars_: str | None,
+    target: str | None,
+    threads: int | None,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    resource_type: str,
+    output: str,
+    metrics_: bool,
+) -> None:
     """List the project's nodes in DAG order (or, with --metrics, its metrics)."""
     import json
 
@@ -414,7 +481,17 @@ def init(directory: Path) -> None:
 @click.option(
     "--format", "output", type=click.Choice(["tree", "json", "mermaid", "dot"]), default="tree", help="Output format."
 )
-def lineage(node, project_dir, vars_, target, threads, column, upstream, depth, output) -> None:
+def lineage(
+    node: str,
+    project_dir: Path | None,
+    vars_: str | None,
+    target: str | None,
+    threads: int | None,
+    column: str | None,
+    upstream: bool,
+    depth: int | None,
+    output: str,
+) -> None:
     """Trace the column lineage of a node or column, up or downstream.
 
     NODE is a model, seed, source (raw.orders), metric, or a column (raw.orders.status). By default it prints what
@@ -435,7 +512,9 @@ def lineage(node, project_dir, vars_, target, threads, column, upstream, depth, 
 @_common
 @click.option("--serve", is_flag=True, help="Serve the site on localhost after writing it.")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8080, help="Port for --serve (0: any free).")
-def docs(project_dir, vars_, target, threads, serve, port) -> None:
+def docs(
+    project_dir: Path | None, vars_: str | None, target: str | None, threads: int | None, serve: bool, port: int
+) -> None:
     """Write the static docs site to target/docs/.
 
     A catalog, the lineage graph and metric charts, in index.html that opens offline (no server needed).
@@ -489,7 +568,20 @@ def _names_metric(project: Any, name: str) -> bool:
 @click.option("--order", multiple=True, help="Columns to sort by; -name sorts descending.")
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many rows.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", help="Output format.")
-def query(metrics, project_dir, vars_, target, threads, by, where, start, end, order, limit, fmt) -> None:
+def query(
+    metrics: tuple[str, ...],
+    project_dir: Path | None,
+    vars_: str | None,
+    target: str | None,
+    threads: int | None,
+    by: tuple[str, ...],
+    where: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    order: tuple[str, ...],
+    limit: int | None,
+    fmt: str,
+) -> None:
     """Answer metrics from the published warehouse.
 
     \b
