@@ -45,7 +45,7 @@ from northstar.nodes import (
     UnitTestNode,
 )
 from northstar.project.config import resolve_folder_config
-from northstar.project.loader import Column
+from northstar.project.loader import Column, ModelFile, Seed
 from northstar.project.yamlfile import expect_mapping
 from northstar.render.jinja import Ephemeral, External, Relation, compile_template, render
 from northstar.render.manifest import Manifest
@@ -241,14 +241,14 @@ def _target_sql(node: ModelNode | SeedNode | SourceNode, where: str | None, path
     if where is None and not isinstance(relation, Ephemeral):
         return str(relation)
     if isinstance(relation, Relation):
-        source: exp.Expression = exp.Table(
-            this=exp.to_identifier(relation.identifier), db=exp.to_identifier(relation.schema)
-        )
+        source: exp.Expr = exp.Table(this=exp.to_identifier(relation.identifier), db=exp.to_identifier(relation.schema))
     elif isinstance(relation, External):
         source = sqlglot.parse_one(relation.render(), dialect="duckdb")
     else:  # an ephemeral model has no relation: test its SQL
         assert isinstance(node, ModelNode), node
-        source = sqlglot.parse_one(node.sql, dialect="duckdb").subquery()
+        parsed = sqlglot.parse_one(node.sql, dialect="duckdb")
+        assert isinstance(parsed, exp.Query), node  # a model is one query (checked when it was compiled)
+        source = parsed.subquery()
     query = exp.select("*").from_(source)
     if where is not None:
         try:
@@ -277,7 +277,8 @@ class _Target:
 
 def _targets(manifest: Manifest) -> list[_Target]:
     project = manifest.project
-    lines = {f.name: f.properties.line for f in (*project.models, *project.seeds) if f.properties is not None}
+    files: tuple[ModelFile | Seed, ...] = (*project.models, *project.seeds)
+    lines = {f.name: f.properties.line for f in files if f.properties is not None}
     targets = []
     for node in manifest.nodes.values():
         if isinstance(node, ModelNode | SeedNode):
@@ -383,7 +384,7 @@ def _generic_tests(manifest: Manifest, compiler: _Compiler, defaults: Mapping[st
     project_name = manifest.project.config.name
     tests = []
     for target in _targets(manifest):
-        entries = [(None, test, target.line) for test in target.tests]
+        entries: list[tuple[Column | None, Any, int | None]] = [(None, test, target.line) for test in target.tests]
         entries += [(column, test, column.line) for column in target.columns for test in column.tests]
         for column, entry, line in entries:
             declared = _declared(entry, target.yaml_path, line)

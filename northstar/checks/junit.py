@@ -37,7 +37,9 @@ def junit_tree(manifest: Manifest, results: Iterable[NodeResult], elapsed: float
         node = manifest.nodes[result.unique_id]
         assert isinstance(node, TestNode), node
         attached = node.attached_node
-        target = manifest.nodes[attached].name if attached in manifest.nodes else node.test_type
+        target = (
+            manifest.nodes[attached].name if attached is not None and attached in manifest.nodes else node.test_type
+        )
         case = ET.SubElement(
             suite,
             "testcase",

@@ -19,7 +19,7 @@ import duckdb
 from northstar.checks.config import THRESHOLD, TestConfig
 from northstar.checks.datatests import FAILURES_SCHEMA, sql_literal
 from northstar.checks.unittests import Sandbox, run_unit_test
-from northstar.engine.execute import NodeResult
+from northstar.engine.execute import NodeResult, row_count
 from northstar.engine.materialize import create_statement
 from northstar.errors import ExecutionError
 from northstar.nodes import DataTestNode, TestNode, UnitTestNode
@@ -93,7 +93,7 @@ def run_data_test(node: DataTestNode, cursor: duckdb.DuckDBPyConnection, store: 
             cursor.execute(create_statement(relation, node.sql, "table"))
             query = f"SELECT * FROM {relation}"
         counted = f"SELECT * FROM ({query}) LIMIT {node.config.limit}" if node.config.limit is not None else query
-        failures = cursor.execute(f"SELECT count(*) FROM ({counted}) AS failing_rows").fetchone()[0]
+        failures = row_count(cursor, f"({counted}) AS failing_rows")
         status = test_status(node.config, failures)
         preview = ""
         if status != "pass":

@@ -51,7 +51,7 @@ from northstar.engine.materialize import seed_statement
 from northstar.errors import NorthstarError, ProjectError, did_you_mean
 from northstar.nodes import Fixture, Given, ModelNode, NodeId, SeedNode, SourceNode, UnitTestNode
 from northstar.project.yamlfile import check_keys, expect_list, expect_mapping
-from northstar.render.jinja import Ephemeral, Relation, compile_template, quote, render
+from northstar.render.jinja import Ephemeral, External, Relation, compile_template, quote, render
 from northstar.render.manifest import Manifest
 from northstar.render.refs import resolve_relation_call
 from northstar.texttable import format_table
@@ -156,8 +156,13 @@ def _inputs(manifest: Manifest, model: ModelNode) -> list[NodeId]:
 def _given(manifest: Manifest, model: ModelNode, item: Any, path: str, where: str, needed: list[NodeId]) -> Given:
     text = str(item.get("input", "")).strip()
     line = item.line
+    relation: Relation | External | Ephemeral
     if text == "this":  # an incremental model reading its own previous rows
         node_id, relation = model.unique_id, model.relation
+        if not isinstance(relation, Relation):
+            raise ProjectError(
+                f"{where}: input 'this' is the model's previous rows; an ephemeral model has none.", path, line
+            )
     else:
         resolved = resolve_relation_call(manifest.render_env, manifest.by_name, text, path, line)
         if resolved is None:
@@ -228,7 +233,7 @@ def _render_with_overrides(
     manifest: Manifest, model: ModelNode, overrides: Mapping[str, Any], where: str, path: str, line: int | None
 ) -> str:
     renv = manifest.render_env
-    if any(isinstance(manifest.nodes[u].relation, Ephemeral) for u in model.depends_on):
+    if any(isinstance(manifest.nodes[u].reads_as, Ephemeral) for u in model.depends_on):
         raise ProjectError(f"{where}: overrides are not supported for models that read ephemeral models.", path, line)
     renv = replace(
         renv,
@@ -249,6 +254,19 @@ def _render_with_overrides(
 
 def _constant(value: Any) -> Any:
     return lambda *args, **kwargs: value
+
+
+def _create_empty(node: SeedNode | ModelNode, cursor: duckdb.DuckDBPyConnection) -> None:
+    """A parent as an empty table (a seed, its CSV types sniffed) or a view, so its children's types can be read."""
+    try:
+        if isinstance(node, SeedNode):
+            delimiter = node.config.extra.get("delimiter")
+            statement = seed_statement(node.relation, str(node.abs_path), node.config.column_types, delimiter)
+            cursor.execute(statement + "\nLIMIT 0")
+        else:
+            cursor.execute(f"CREATE OR REPLACE VIEW {node.relation} AS\n{node.sql}")
+    except duckdb.Error:
+        pass  # its children fall back to fixture types
 
 
 class Sandbox:
@@ -303,22 +321,10 @@ class Sandbox:
         wanted = set(needed)
         for uid in needed:
             wanted |= manifest.dag.upstream(uid)
-        nodes = [manifest.nodes[uid] for uid in manifest.dag.sorted() if uid in wanted]
-        nodes = [n for n in nodes if isinstance(n, SeedNode | ModelNode) and n.built is not None]
-        for schema in sorted({node.relation.schema for node in nodes}):
+        ordered = [manifest.nodes[uid] for uid in manifest.dag.sorted() if uid in wanted]
+        nodes = [n for n in ordered if isinstance(n, SeedNode | ModelNode) and n.built is not None]
+        for schema in sorted({built.schema for n in nodes if (built := n.built) is not None}):
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
-
-        def create(node: Any, cursor: duckdb.DuckDBPyConnection) -> None:
-            try:
-                if isinstance(node, SeedNode):
-                    delimiter = node.config.extra.get("delimiter")
-                    statement = seed_statement(node.relation, str(node.abs_path), node.config.column_types, delimiter)
-                    cursor.execute(statement + "\nLIMIT 0")
-                else:
-                    cursor.execute(f"CREATE OR REPLACE VIEW {node.relation} AS\n{node.sql}")
-            except duckdb.Error:
-                pass  # its children fall back to fixture types
-
         # Sniffing a seed's CSV file is the slow part; seeds do not depend on each other, so sniff them in parallel.
         seeds = [node for node in nodes if isinstance(node, SeedNode)]
         with ThreadPoolExecutor(max_workers=max(1, min(len(seeds), os.cpu_count() or 1))) as pool:
@@ -327,12 +333,12 @@ class Sandbox:
             def create_seed(node: SeedNode) -> None:
                 if not hasattr(cursors, "cursor"):
                     cursors.cursor = connection.cursor()
-                create(node, cursors.cursor)
+                _create_empty(node, cursors.cursor)
 
             list(pool.map(create_seed, seeds))
         for node in nodes:
             if not isinstance(node, SeedNode):
-                create(node, connection)
+                _create_empty(node, connection)
         types: dict[str, list[tuple[str, str]]] = {}
         for uid in needed:
             relation = manifest.nodes[uid].reads_as
@@ -395,7 +401,9 @@ def run_unit_test(node: UnitTestNode, sandbox: Sandbox) -> NodeResult:
     )
 
 
-def _failure_message(node: UnitTestNode, columns: list[str], missing: list[tuple], unexpected: list[tuple]) -> str:
+def _failure_message(
+    node: UnitTestNode, columns: list[str], missing: list[tuple[Any, ...]], unexpected: list[tuple[Any, ...]]
+) -> str:
     where = f"{node.path}:{node.line}" if node.line else node.path
     counts = [f"{len(missing)} missing row{'s' if len(missing) != 1 else ''}"] if missing else []
     if unexpected:

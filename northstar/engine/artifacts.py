@@ -146,8 +146,8 @@ def manifest_nodes(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]]:
                 "database": database,
                 # An ephemeral model is no relation: dbt still names the schema and alias it would have.
                 "schema": node.built.schema if node.built else node.config.schema or default_schema,
-                "alias": node.reads_as.identifier,
-                "identifier": node.reads_as.identifier,
+                "alias": node.relation.identifier,
+                "identifier": node.relation.identifier,
                 "relation_name": str(node.built) if node.built else None,
                 "config": node.config.as_dict(),
                 "tags": list(node.config.tags),
@@ -216,7 +216,9 @@ def lineage_sections(manifest: Manifest, nodes: dict[str, Any], sources: dict[st
     for section in (nodes, sources):
         for uid, entry in section.items():
             found = lineage.nodes.get(uid)
-            for name in found.output_columns if found else ():
+            if found is None:
+                continue
+            for name in found.output_columns:
                 column = entry["columns"].setdefault(name, {"name": name, "description": "", "meta": {}})
                 if not column.get("data_type") and found.types.get(name, "UNKNOWN") != "UNKNOWN":
                     column["data_type"] = found.types[name]

@@ -149,9 +149,16 @@ def _build_seed(node: SeedNode, cursor: duckdb.DuckDBPyConnection, context: Buil
         relation, str(node.abs_path), node.config.column_types, node.config.extra.get("delimiter")
     )
     _run(cursor, statement, node)
-    rows = cursor.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+    rows = row_count(cursor, str(relation))
     _document(node, relation, "table", cursor)
     return f"loaded seed {relation}", rows
+
+
+def row_count(cursor: duckdb.DuckDBPyConnection, source: str) -> int:
+    """The rows of a relation, or of a parenthesised query (``count(*)`` answers exactly one row)."""
+    row = cursor.execute(f"SELECT count(*) FROM {source}").fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def _build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> tuple[str, int | None]:
@@ -166,7 +173,7 @@ def _build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: Bu
         _run(cursor, drop_statement(relation, existing), node)
     for hook in node.config.pre_hook:
         _run(cursor, hook, node)
-    created: list[tuple] = []
+    created: list[tuple[Any, ...]] = []
     if materialized == "incremental":
         if contract_enforced(node.config.as_dict()):
             _check_contract(node, cursor)
@@ -195,7 +202,7 @@ def _build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: Bu
     if materialized == "table" and created and not node.config.post_hook:
         rows = int(created[0][0])
     elif materialized != "view":
-        rows = cursor.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+        rows = row_count(cursor, str(relation))
     return f"{verb} {relation}", rows
 
 

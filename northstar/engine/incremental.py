@@ -119,7 +119,7 @@ def _schema_change(
             "'append_new_columns' or 'sync_all_columns'.",
             node.path,
         )
-    actions: list[exp.Expression] = [
+    actions: list[exp.Expr] = [
         exp.ColumnDef(this=exp.to_identifier(c, quoted=True), kind=exp.DataType.build(new[c], dialect="duckdb"))
         for c in added
     ]
@@ -134,18 +134,18 @@ def _schema_change(
     return [exp.Alter(this=target.copy(), kind="TABLE", actions=[a]).sql("duckdb") for a in actions], kept
 
 
-def _and(conditions: Iterable[exp.Expression]) -> exp.Expression:
+def _and(conditions: Iterable[exp.Expr]) -> exp.Expr:
     items = list(conditions)
     return exp.and_(*items) if len(items) > 1 else items[0]
 
 
-def _insert(target: exp.Table, columns: list[str], source: exp.Expression) -> str:
+def _insert(target: exp.Table, columns: list[str], source: exp.Expr) -> str:
     select = exp.select(*[exp.column(c, table=_NEW, quoted=True) for c in columns]).from_(source.copy())
     into = exp.Schema(this=target.copy(), expressions=[exp.to_identifier(c, quoted=True) for c in columns])
     return exp.Insert(this=into, expression=select).sql("duckdb")
 
 
-def _merge(target: exp.Table, source: exp.Expression, keys: list[str], columns: list[str]) -> str:
+def _merge(target: exp.Table, source: exp.Expr, keys: list[str], columns: list[str]) -> str:
     on = _and(exp.column(key, table=_TARGET, quoted=True).eq(exp.column(key, table=_NEW, quoted=True)) for key in keys)
     whens = []
     updates = [c for c in columns if c not in keys]

@@ -52,7 +52,7 @@ def sql_error(node: Node, statement: str, error: duckdb.Error, user_sql: str | N
 def _renumber(details: list[str], old: str, new: str) -> list[str]:
     """DuckDB's snippet numbers the lines of the executed statement; label it with the user's line, caret aligned."""
     shift = len(new) - len(old)
-    fixed = []
+    fixed: list[str] = []
     for part in details:
         if part.startswith(old):
             part = new + part[len(old) :]

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 
 from northstar.dag import DAG
-from northstar.engine.execute import BuildContext, NodeResult, document_statements
+from northstar.engine.execute import BuildContext, NodeResult, document_statements, row_count
 from northstar.engine.materialize import create_statement
 from northstar.errors import CompileError, ExecutionError, NorthstarError, ProjectError
 from northstar.nodes import MetricNode, NodeId
@@ -245,9 +245,7 @@ def run_metric(node: MetricNode, cursor: duckdb.DuckDBPyConnection, context: Bui
         docs: Mapping[str, str] = {c.name: c.description for c in node.columns}
         for statement in document_statements(cursor, relation, "table", node.description, docs):
             cursor.execute(statement)
-        counted = cursor.execute(f"SELECT count(*) FROM {relation}").fetchone()
-        assert counted is not None  # count(*) returns one row
-        rows = counted[0]
+        rows = row_count(cursor, str(relation))
     except duckdb.Error as error:
         first = str(error).strip().splitlines()[0]
         fault = ExecutionError(f"Metric '{node.name}' failed in DuckDB: {first}", node.path, node.line)

@@ -37,6 +37,7 @@ from northstar.render.jinja import (
     External,
     Relation,
     RenderEnv,
+    SimpleTemplate,
     compile_macros,
     config_literals,
     make_environment,
@@ -80,7 +81,7 @@ def _describe(nodes: Mapping[NodeId, Node]) -> Callable[[NodeId], str]:
 @dataclass(frozen=True)
 class _Parsed:
     model: ModelFile
-    template: jinja2.Template
+    template: jinja2.Template | SimpleTemplate
     config: NodeConfig
     relation: Relation | Ephemeral
 
@@ -163,11 +164,11 @@ def compile_project(
     relations: dict[str, Relation | Ephemeral] = {}
     seed_by_relation: dict[tuple[str, str], NodeId] = {}
     for seed in project.seeds:
-        node = _seed_node(project, seed, prefix)
-        nodes[node.unique_id] = node
-        by_name[seed.name] = node.unique_id
-        relations[seed.name] = node.relation
-        seed_by_relation[(node.relation.schema, node.relation.identifier)] = node.unique_id
+        seed_node = _seed_node(project, seed, prefix)
+        nodes[seed_node.unique_id] = seed_node
+        by_name[seed.name] = seed_node.unique_id
+        relations[seed.name] = seed_node.relation
+        seed_by_relation[(seed_node.relation.schema, seed_node.relation.identifier)] = seed_node.unique_id
     for p in parsed:
         relations[p.model.name] = p.relation
         by_name[p.model.name] = NodeId("model", prefix, p.model.name)
@@ -175,10 +176,10 @@ def compile_project(
 
     source_relations: dict[tuple[str, str], Relation | External] = {}
     for table in project.sources:
-        node = _source_node(project, table, prefix, seed_by_relation, env_vars)
-        nodes[node.unique_id] = node
-        by_name[f"{table.source_name}.{table.name}"] = node.unique_id
-        source_relations[(table.source_name, table.name)] = node.relation
+        source_node = _source_node(project, table, prefix, seed_by_relation, env_vars)
+        nodes[source_node.unique_id] = source_node
+        by_name[f"{table.source_name}.{table.name}"] = source_node.unique_id
+        source_relations[(table.source_name, table.name)] = source_node.relation
 
     renv = RenderEnv(
         env=env,
@@ -314,10 +315,12 @@ def _source_node(
     location = render_property(
         table.external_location or "", project.config.vars, os.environ if env_vars is None else env_vars, table.path
     ).strip()
+    relation: Relation | External
     if location:
-        relation: Relation | External = External(location)
-        if not relation.is_expression and "://" not in location and not os.path.isabs(location):
-            relation = External(str(project.root / location))
+        external = External(location)
+        if not external.is_expression and "://" not in location and not os.path.isabs(location):
+            external = External(str(project.root / location))
+        relation = external
         depends_on: tuple[NodeId, ...] = ()
     else:
         relation = Relation(table.schema, table.identifier)
@@ -340,7 +343,7 @@ def _source_node(
 
 def _inline_ephemerals(nodes: dict[NodeId, Node], dag: DAG[NodeId]) -> dict[NodeId, Node]:
     """Give every model that reads an ephemeral model its SQL as leading CTEs (recursively, parents first)."""
-    ephemeral = {uid for uid, n in nodes.items() if isinstance(n, ModelNode) and n.materialized == "ephemeral"}
+    ephemeral = {uid: n for uid, n in nodes.items() if isinstance(n, ModelNode) and n.materialized == "ephemeral"}
     if not ephemeral:
         return nodes
     from sqlglot import exp
@@ -350,7 +353,7 @@ def _inline_ephemerals(nodes: dict[NodeId, Node], dag: DAG[NodeId]) -> dict[Node
     for uid, node in nodes.items():
         if not isinstance(node, ModelNode):
             continue
-        needed = sorted((dag.upstream(uid) & ephemeral), key=order.__getitem__)
+        needed = sorted((dag.upstream(uid) & ephemeral.keys()), key=order.__getitem__)
         # Only ephemerals reachable through other ephemerals (or directly) are inlined.
         needed = [e for e in needed if _reaches_through_ephemerals(dag, e, uid, ephemeral)]
         if not needed:
@@ -358,8 +361,8 @@ def _inline_ephemerals(nodes: dict[NodeId, Node], dag: DAG[NodeId]) -> dict[Node
         query = _parse_for_inlining(node, f"it reads the ephemeral model '{nodes[needed[-1]].name}'")
         ctes = [
             exp.CTE(
-                this=_parse_for_inlining(nodes[e], f"it is ephemeral and {node.name} reads it"),
-                alias=exp.TableAlias(this=exp.to_identifier(EPHEMERAL_PREFIX + nodes[e].name)),
+                this=_parse_for_inlining(ephemeral[e], f"it is ephemeral and {node.name} reads it"),
+                alias=exp.TableAlias(this=exp.to_identifier(EPHEMERAL_PREFIX + ephemeral[e].name)),
             )
             for e in needed
         ]
@@ -389,7 +392,9 @@ def _parse_for_inlining(node: ModelNode, why: str) -> Any:
         ) from None
 
 
-def _reaches_through_ephemerals(dag: DAG[NodeId], start: NodeId, target: NodeId, ephemeral: set[NodeId]) -> bool:
+def _reaches_through_ephemerals(
+    dag: DAG[NodeId], start: NodeId, target: NodeId, ephemeral: Mapping[NodeId, ModelNode]
+) -> bool:
     frontier, seen = {start}, set()
     while frontier:
         nxt = set()

@@ -19,9 +19,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from northstar.errors import CompileError, did_you_mean
 from northstar.render.jinja import Ephemeral, External, Relation, RenderEnv
+
+_Id = TypeVar("_Id", bound=str)  # a node id as the caller's name index holds it
 
 _CALL = re.compile(r"^\s*(?:\{\{\s*(?P<inner>.*?)\s*\}\}|(?P<bare>.*?))\s*$", re.DOTALL)
 _FUNCTIONS = ("ref", "source")
@@ -75,8 +78,8 @@ def parse_relation_call(text: object, path: str | Path | None = None, line: int 
 
 
 def resolve_relation_call(
-    renv: RenderEnv, by_name: Mapping[str, str], text: object, path: str, line: int | None
-) -> tuple[Relation | External | Ephemeral, str] | None:
+    renv: RenderEnv, by_name: Mapping[str, _Id], text: object, path: str, line: int | None
+) -> tuple[Relation | External | Ephemeral, _Id] | None:
     """The relation ``ref('x')`` or ``source('s', 't')`` written in YAML names, and that node's id.
 
     Returns None when ``text`` is not such a call.
