@@ -226,6 +226,24 @@ def _poisson(rng: random.Random, mean: float) -> int:
     return k
 
 
+def _monthly_sends(first: date) -> list[tuple[str, int, str]]:
+    """The CRM sends of the month starting ``first``, (channel, day, kind), in the order they go out."""
+    year, month = first.year, first.month
+    sends = [("email", 6, "promo"), ("email", 20, "promo"), ("sms", 12, "promo")]
+    if month in (1, 2):
+        sends.append(("email", 13, "promo"))  # the winter sale lifts the quiet first quarter
+    if first >= PUSH_LAUNCH:
+        sends.append(("push", 9, "promo"))
+    if first >= WHATSAPP_LAUNCH:
+        sends.append(("whatsapp", 15, "promo"))
+    if month == 11:
+        black_friday = max(d for d in range(22, 29) if date(year, 11, d).weekday() == 4)
+        sends.append(("email", black_friday, "black_friday"))
+    for day in (3, 17):
+        sends.append(("reactivation", day, "reactivation"))
+    return sorted(sends, key=lambda s: (s[1], s[0]))
+
+
 def _add_months(year: int, month: int, delta: int) -> tuple[int, int]:
     index = year * 12 + month - 1 + delta
     return index // 12, index % 12 + 1
@@ -334,19 +352,7 @@ class World:
             first = date(year, month, 1)
             progress = max(0.0, (first - date(2024, 11, 1)).days / 730)
             label = first.strftime("%Y-%m")
-            sends = [("email", 6, "promo"), ("email", 20, "promo"), ("sms", 12, "promo")]
-            if month in (1, 2):
-                sends.append(("email", 13, "promo"))  # the winter sale lifts the quiet first quarter
-            if first >= PUSH_LAUNCH:
-                sends.append(("push", 9, "promo"))
-            if first >= WHATSAPP_LAUNCH:
-                sends.append(("whatsapp", 15, "promo"))
-            if month == 11:
-                black_friday = max(d for d in range(22, 29) if date(year, 11, d).weekday() == 4)
-                sends.append(("email", black_friday, "black_friday"))
-            for day in (3, 17):
-                sends.append(("reactivation", day, "reactivation"))
-            for channel, day, kind in sorted(sends, key=lambda s: (s[1], s[0])):
+            for channel, day, kind in _monthly_sends(first):
                 start = self._offset(date(year, month, day)) + 7 * HOUR
                 if not 0 <= start < self.end:
                     continue
@@ -640,15 +646,10 @@ class UserSim:
             self.c.rows["campaign_members"].append((campaign.campaign_id, self.user_id, "treatment"))
             self.message(campaign, send + rng.randrange(1800))
 
-    def message(self, campaign: Campaign, t: int) -> None:
-        """Send one message; a click opens a session and may lead to an order within days."""
-        w, rng = self.w, self.rng
-        if t >= w.end:
-            return
-        if campaign.kind in ("trigger", "transactional") and campaign.campaign_id not in self.ongoing:
-            self.ongoing.add(campaign.campaign_id)
-            self.c.rows["campaign_members"].append((campaign.campaign_id, self.user_id, "treatment"))
-        delivery, open_rate, click_rate, cost = CHANNEL_TERMS[campaign.channel]
+    def _engagement(self, campaign: Campaign, t: int) -> tuple[bool, int | None, int | None]:
+        """Whether a message is delivered, and when it is opened and clicked (None: never)."""
+        rng = self.rng
+        delivery, open_rate, click_rate, _cost = CHANNEL_TERMS[campaign.channel]
         opened = clicked = None
         boost = 1.3 if campaign.kind == "reactivation" else 1.0  # a personal win-back offer gets more clicks
         delivered = rng.random() < delivery
@@ -660,6 +661,18 @@ class UserSim:
                 opened = t + int(rng.expovariate(1 / (3 * HOUR))) + 20
                 if rng.random() < click_rate * boost:
                     clicked = opened + rng.randrange(5, 300)
+        return delivered, opened, clicked
+
+    def message(self, campaign: Campaign, t: int) -> None:
+        """Send one message; a click opens a session and may lead to an order within days."""
+        w, rng = self.w, self.rng
+        if t >= w.end:
+            return
+        if campaign.kind in ("trigger", "transactional") and campaign.campaign_id not in self.ongoing:
+            self.ongoing.add(campaign.campaign_id)
+            self.c.rows["campaign_members"].append((campaign.campaign_id, self.user_id, "treatment"))
+        cost = CHANNEL_TERMS[campaign.channel][3]
+        delivered, opened, clicked = self._engagement(campaign, t)
         if campaign.kind == "transactional" and clicked is not None and rng.random() > 0.1:
             clicked = None
         if clicked is not None and clicked >= w.end:

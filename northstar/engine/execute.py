@@ -173,28 +173,7 @@ def _build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: Bu
         _run(cursor, drop_statement(relation, existing), node)
     for hook in node.config.pre_hook:
         _run(cursor, hook, node)
-    created: list[tuple[Any, ...]] = []
-    if materialized == "incremental":
-        if contract_enforced(node.config.as_dict()):
-            _check_contract(node, cursor)
-
-        statements = incremental_statements(node, cursor, existing == wanted and not context.full_refresh)
-        for statement in statements:
-            _run(cursor, statement, node)
-        verb = "built incremental"
-    elif contract_enforced(node.config.as_dict()):
-        _check_contract(node, cursor)
-        if materialized == "table":
-            for statement in contracted_table_statements(str(relation), node.sql, node.columns):
-                _run(cursor, statement, node, user_sql=node.sql)
-        else:
-            _run(cursor, create_statement(relation, node.sql, materialized), node, user_sql=node.sql)
-        verb = f"created {materialized}"
-    else:
-        _run(cursor, create_statement(relation, node.sql, materialized), node, user_sql=node.sql)
-        verb = f"created {materialized}"
-        # CREATE TABLE ... AS answers with its row count: no need to count again unless a hook changed the table.
-        created = cursor.fetchall() if materialized == "table" else []
+    verb, created = _materialize(node, relation, cursor, keep=existing == wanted and not context.full_refresh)
     for hook in node.config.post_hook:
         _run(cursor, hook, node)
     _document(node, relation, materialized, cursor)
@@ -204,6 +183,31 @@ def _build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: Bu
     elif materialized != "view":
         rows = row_count(cursor, str(relation))
     return f"{verb} {relation}", rows
+
+
+def _materialize(
+    node: ModelNode, relation: Relation, cursor: duckdb.DuckDBPyConnection, keep: bool
+) -> tuple[str, list[tuple[Any, ...]]]:
+    """Run the statements that build the model (``keep``: an incremental model's table is there to add to); what
+    was done, and the row count CREATE TABLE ... AS answered, when it did."""
+    materialized = node.materialized
+    if materialized == "incremental":
+        if contract_enforced(node.config.as_dict()):
+            _check_contract(node, cursor)
+        for statement in incremental_statements(node, cursor, keep):
+            _run(cursor, statement, node)
+        return "built incremental", []
+    if contract_enforced(node.config.as_dict()):
+        _check_contract(node, cursor)
+        if materialized == "table":
+            for statement in contracted_table_statements(str(relation), node.sql, node.columns):
+                _run(cursor, statement, node, user_sql=node.sql)
+        else:
+            _run(cursor, create_statement(relation, node.sql, materialized), node, user_sql=node.sql)
+        return f"created {materialized}", []
+    _run(cursor, create_statement(relation, node.sql, materialized), node, user_sql=node.sql)
+    # CREATE TABLE ... AS answers with its row count: no need to count again unless a hook changed the table.
+    return f"created {materialized}", cursor.fetchall() if materialized == "table" else []
 
 
 def _check_contract(node: ModelNode, cursor: duckdb.DuckDBPyConnection) -> None:

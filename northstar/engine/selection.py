@@ -80,51 +80,65 @@ def resolver(
     def resolve(body: str) -> set[NodeId]:
         method, sep, value = body.partition(":")
         if not sep:
-            method, value = "", body
-        elif not value:
+            return _by_name(nodes, body)
+        if not value:
             raise ProjectError(f"Selector '{body}' needs a value after the colon, e.g. tag:daily or path:models/marts.")
         if method.startswith("config."):
             key = method.split(".", 1)[1]
             return {uid for uid, n in nodes.items() if n.config_values and str(n.config_values.get(key)) == value}
-        if method == "tag":
-            return {uid for uid, n in nodes.items() if value in n.tags}
-        if method in ("path", "file"):
-            value = value.rstrip("/")
-            return {uid for uid, n in nodes.items() if _path_matches(n.path, value, method == "file")}
-        if method == "source":
-            return {
-                uid
-                for uid, n in nodes.items()
-                if isinstance(n, SourceNode)
-                and fnmatch.fnmatch(n.display_name, value if "." in value else f"{value}.*")
-            }
-        if method == "resource_type":
-            return {uid for uid, n in nodes.items() if n.kind == value}
-        if method == "fqn":
-            return {uid for uid, n in nodes.items() if _fqn_matches(uid, n, value)}
         if method == "state":
             if state_modified is None:
                 raise ProjectError("state: selectors need --state DIR (a folder holding a previous manifest.json).")
             if value not in ("modified", "new"):
                 raise ProjectError(f"Unknown state selector 'state:{value}'. Use state:modified or state:new.")
             return state_modified(value)
-        if method == "test_type":
-            return {uid for uid, n in nodes.items() if isinstance(n, TestNode) and n.test_type == value}
-        if method:
+        if not method:  # ":name" reads as the bare name
+            return _by_name(nodes, value)
+        match = _MATCHERS.get(method)
+        if match is None:
             raise ProjectError(
                 f"Unknown selector method '{method}:'. Use one of: {', '.join(m + ':' for m in METHODS)}."
             )
-        found = {uid for uid, n in nodes.items() if fnmatch.fnmatchcase(n.display_name, value) or uid == value}
-        if not found:
-            found = {uid for uid, n in nodes.items() if _path_matches(n.path, value, False)}
-        if not found and "." in value:  # dbt reads a dotted name as a fully qualified one: marts.fct_orders
-            found = {uid for uid, n in nodes.items() if _fqn_matches(uid, n, value)}
-        if not found:
-            names = sorted({n.name for n in nodes.values()})
-            raise ProjectError(f"--select '{value}' matches no node.{did_you_mean(value, names)}")
-        return found
+        return {uid for uid, n in nodes.items() if match(uid, n, value)}
 
     return resolve
+
+
+def _by_name(nodes: Mapping[NodeId, Node], value: str) -> set[NodeId]:
+    """A bare selector: a name (glob), else a path, else (dotted) a fully qualified name."""
+    found = {uid for uid, n in nodes.items() if fnmatch.fnmatchcase(n.display_name, value) or uid == value}
+    if not found:
+        found = {uid for uid, n in nodes.items() if _path_matches(n.path, value, False)}
+    if not found and "." in value:  # dbt reads a dotted name as a fully qualified one: marts.fct_orders
+        found = {uid for uid, n in nodes.items() if _fqn_matches(uid, n, value)}
+    if not found:
+        names = sorted({n.name for n in nodes.values()})
+        raise ProjectError(f"--select '{value}' matches no node.{did_you_mean(value, names)}")
+    return found
+
+
+def _tag_matches(uid: NodeId, node: Node, value: str) -> bool:
+    return value in node.tags
+
+
+def _folder_matches(uid: NodeId, node: Node, value: str) -> bool:
+    return _path_matches(node.path, value.rstrip("/"), False)
+
+
+def _file_matches(uid: NodeId, node: Node, value: str) -> bool:
+    return _path_matches(node.path, value.rstrip("/"), True)
+
+
+def _source_matches(uid: NodeId, node: Node, value: str) -> bool:
+    return isinstance(node, SourceNode) and fnmatch.fnmatch(node.display_name, value if "." in value else f"{value}.*")
+
+
+def _kind_matches(uid: NodeId, node: Node, value: str) -> bool:
+    return node.kind == value
+
+
+def _test_type_matches(uid: NodeId, node: Node, value: str) -> bool:
+    return isinstance(node, TestNode) and node.test_type == value
 
 
 def _fqn_matches(uid: NodeId, node: Node, value: str) -> bool:
@@ -145,6 +159,18 @@ def _fqn_matches(uid: NodeId, node: Node, value: str) -> bool:
         ):
             return True
     return len(parts) == 1 and fnmatch.fnmatchcase(node.name, value)
+
+
+# The selector methods that test one node at a time (config.*, state: and bare names are resolved above).
+_MATCHERS: dict[str, Callable[[NodeId, Node, str], bool]] = {
+    "tag": _tag_matches,
+    "path": _folder_matches,
+    "file": _file_matches,
+    "source": _source_matches,
+    "resource_type": _kind_matches,
+    "fqn": _fqn_matches,
+    "test_type": _test_type_matches,
+}
 
 
 def _path_matches(path: str, value: str, exact: bool) -> bool:

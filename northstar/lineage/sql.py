@@ -64,27 +64,8 @@ def analyze_sql(
         query = sql if isinstance(sql, exp.Expr) else sqlglot.parse_one(sql, dialect="duckdb")
     except SqlglotError as error:
         return NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"the SQL does not parse: {_first_line(error)}"})
-    # Ephemeral models are inlined as CTEs for execution; for lineage they stay nodes of their own.
-    for cte in list(query.find_all(exp.CTE)):
-        if cte.alias_or_name.lower().startswith(EPHEMERAL_PREFIX):
-            cte.pop()
-    for with_ in list(query.find_all(exp.With)):
-        if not with_.expressions:
-            with_.pop()
-    ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
-    placeholders: dict[str, str] = {}
-    schema: dict[str, object] = {}  # placeholder -> {column: type}, as qualify takes it
-    unknown_tables: set[str] = set()
-    for table in list(query.find_all(exp.Table)):
-        target = index.lookup(table, ctes, parents)
-        if target is None:
-            if table.db or (table.name.lower() not in ctes and not isinstance(table.this, exp.Func)):
-                unknown_tables.add(table.sql(dialect="duckdb"))
-            continue
-        name = placeholders.setdefault(target, f"__ns_{len(placeholders)}")
-        alias = table.alias or table.name or name
-        table.replace(exp.Table(this=exp.to_identifier(name), alias=exp.TableAlias(this=exp.to_identifier(alias))))
-        schema[name] = {column: (kind or "UNKNOWN") for column, kind in schemas.get(target, {}).items()}
+    _drop_ephemeral_ctes(query)
+    placeholders, schema, unknown_tables = _placeholders(query, index, schemas, parents)
     try:
         qualified = qualify(
             query,
@@ -111,6 +92,41 @@ def analyze_sql(
     if "*" in [n for n in _output_names(root)]:
         unresolved[ROWS] = "a 'select *' over a table whose columns are unknown"
     return NodeLineage(uid, columns, unresolved=unresolved)
+
+
+def _drop_ephemeral_ctes(query: exp.Expr) -> None:
+    """Ephemeral models are inlined as CTEs for execution; for lineage they stay nodes of their own."""
+    for cte in list(query.find_all(exp.CTE)):
+        if cte.alias_or_name.lower().startswith(EPHEMERAL_PREFIX):
+            cte.pop()
+    for with_ in list(query.find_all(exp.With)):
+        if not with_.expressions:
+            with_.pop()
+
+
+def _placeholders(
+    query: exp.Expr, index: RelationIndex, schemas: Mapping[str, Mapping[str, str]], parents: frozenset[str]
+) -> tuple[dict[str, str], dict[str, object], set[str]]:
+    """Replace every table naming a node by a placeholder (``__ns_0``...) whose schema is that node's columns.
+
+    Returns node id -> placeholder, placeholder -> {column: type} (as ``qualify`` takes it), and the tables that
+    name no node.
+    """
+    ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+    placeholders: dict[str, str] = {}
+    schema: dict[str, object] = {}
+    unknown_tables: set[str] = set()
+    for table in list(query.find_all(exp.Table)):
+        target = index.lookup(table, ctes, parents)
+        if target is None:
+            if table.db or (table.name.lower() not in ctes and not isinstance(table.this, exp.Func)):
+                unknown_tables.add(table.sql(dialect="duckdb"))
+            continue
+        name = placeholders.setdefault(target, f"__ns_{len(placeholders)}")
+        alias = table.alias or table.name or name
+        table.replace(exp.Table(this=exp.to_identifier(name), alias=exp.TableAlias(this=exp.to_identifier(alias))))
+        schema[name] = {column: (kind or "UNKNOWN") for column, kind in schemas.get(target, {}).items()}
+    return placeholders, schema, unknown_tables
 
 
 def _first_line(error: Exception) -> str:
@@ -187,6 +203,20 @@ class _Tracer:
             return deps
         if not isinstance(query, exp.Select):
             return Deps()
+        drivers, joined = self._row_drivers(scope, query)
+        deps = self._clause_filters(scope, query) | joined
+        for driver in drivers:
+            source = scope.sources.get(driver.alias_or_name)
+            if isinstance(source, Scope):
+                deps |= self.rowdeps(source).as_filter() | Deps(rows=self.rowdeps(source).rows)
+            elif isinstance(source, exp.Table):
+                node = self.placeholders.get(source.name)
+                if node is not None:
+                    deps |= Deps(rows=frozenset({node}))
+        return deps
+
+    def _clause_filters(self, scope: Scope, query: exp.Select) -> Deps:
+        """What the clauses deciding a SELECT's rows read: WHERE, GROUP BY (ALL), HAVING, QUALIFY, DISTINCT ON."""
         deps = Deps()
         for clause in ("where", "group", "having", "qualify"):
             part = query.args.get(clause)
@@ -201,6 +231,12 @@ class _Tracer:
         distinct = query.args.get("distinct")
         if distinct is not None and distinct.args.get("on") is not None:
             deps |= self._expression(scope, distinct.args["on"]).as_filter()
+        return deps
+
+    def _row_drivers(self, scope: Scope, query: exp.Select) -> tuple[list[exp.Expr], Deps]:
+        """The sources whose rows decide the SELECT's rows (FROM and inner joins; a RIGHT join's right side), and
+        what the inner joins' conditions read."""
+        deps = Deps()
         from_ = query.args.get("from_") or query.args.get("from")
         drivers = [from_.this] if from_ is not None else []
         for join in query.args.get("joins") or []:
@@ -211,16 +247,7 @@ class _Tracer:
                 continue
             deps |= self._join_condition(scope, join)
             drivers.append(join.this)
-        for driver in drivers:
-            alias = driver.alias_or_name
-            source = scope.sources.get(alias)
-            if isinstance(source, Scope):
-                deps |= self.rowdeps(source).as_filter() | Deps(rows=self.rowdeps(source).rows)
-            elif isinstance(source, exp.Table):
-                node = self.placeholders.get(source.name)
-                if node is not None:
-                    deps |= Deps(rows=frozenset({node}))
-        return deps
+        return drivers, deps
 
     def _join_condition(self, scope: Scope, join: exp.Join) -> Deps:
         deps = Deps()

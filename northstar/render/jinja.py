@@ -428,96 +428,15 @@ def render(
     extra: Mapping[str, Any] | None = None,
 ) -> Rendered:
     """Render one compiled template; every failure becomes a :class:`CompileError` naming ``path`` and a line."""
-    refs: list[str] = []
-    sources: list[tuple[str, str]] = []
-    configured: dict[str, Any] = {}
-
-    def ref(*args: str, **kwargs: Any) -> Relation | Ephemeral:
-        if not args or len(args) > 2 or not all(isinstance(arg, str) for arg in args):
-            raise CompileError(
-                f"ref({', '.join(map(repr, args))}) is not valid: ref() takes a model name, e.g. ref('orders').", path
-            )
-        name = args[-1]
-        if name not in renv.relations:
-            line = line_of(source, r"ref\(\s*(['\"][^'\"]*['\"]\s*,\s*)?['\"]" + re.escape(name) + r"['\"]")
-            raise CompileError(f"ref('{name}') names no model or seed.{did_you_mean(name, renv.relations)}", path, line)
-        refs.append(name)
-        return renv.relations[name]
-
-    def source_fn(*args: str) -> Relation | External:
-        if len(args) != 2 or not all(isinstance(arg, str) for arg in args):
-            raise CompileError(
-                f"source({', '.join(map(repr, args))}) is not valid: "
-                "source() takes a source and a table name, e.g. source('raw', 'orders').",
-                path,
-            )
-        source_name, table_name = args
-        key = (source_name, table_name)
-        if key not in renv.sources:
-            line = line_of(
-                source,
-                r"source\(\s*['\"]" + re.escape(source_name) + r"['\"]\s*,\s*['\"]" + re.escape(table_name),
-            )
-            known = [f"{s}.{t}" for s, t in renv.sources]
-            raise CompileError(
-                f"source('{source_name}', '{table_name}') is not declared in any sources: YAML."
-                f"{did_you_mean(f'{source_name}.{table_name}', known)} "
-                "Declare it under `sources:` in a .yml file next to your models.",
-                path,
-                line,
-            )
-        sources.append(key)
-        return renv.sources[key]
-
-    def var(name: str = "", default: Any = _NO_DEFAULT) -> Any:
-        if not name or not isinstance(name, str):
-            raise CompileError("var() takes the name of a var, e.g. var('vat_rate') or var('vat_rate', 0.2).", path)
-        if name in renv.vars:
-            return renv.vars[name]
-        if default is not _NO_DEFAULT:
-            return default
-        line = line_of(source, r"var\(\s*['\"]" + re.escape(name))
-        raise CompileError(
-            f"var('{name}') is not defined. Set it under `vars:` in the project file, "
-            f"pass --vars '{{{name}: ...}}', or give a default: var('{name}', ...).",
-            path,
-            line,
-        )
-
-    def env_var(name: str, default: Any = _NO_DEFAULT) -> Any:
-        if name in renv.env_vars:
-            return renv.env_vars[name]
-        if default is not _NO_DEFAULT:
-            return default
-        raise CompileError(
-            f"env_var('{name}') is not set in the environment and has no default. "
-            f"Export {name}=... or use env_var('{name}', 'default').",
-            path,
-            line_of(source, r"env_var\(\s*['\"]" + re.escape(name)),
-        )
-
-    def config(*args: Any, **kwargs: Any) -> str:
-        if args and isinstance(args[0], dict):
-            kwargs = {**args[0], **kwargs}
-        configured.update(kwargs)
-        return ""
-
-    def is_incremental() -> bool:
-        return (
-            materialized == "incremental"
-            and this is not None
-            and (this.schema, this.identifier) in renv.existing_relations
-            and not renv.full_refresh
-        )
-
+    calls = _ModelCalls(renv, source, path, this, materialized)
     context: dict[str, Any] = {
-        "ref": ref,
-        "source": source_fn,
-        "var": var,
-        "env_var": env_var,
-        "config": config,
+        "ref": calls.ref,
+        "source": calls.source,
+        "var": calls.var,
+        "env_var": calls.env_var,
+        "config": calls.config,
         "this": this,
-        "is_incremental": is_incremental,
+        "is_incremental": calls.is_incremental,
         "target": renv.target,
         "project_name": renv.project_name,
         "return": _return,
@@ -532,7 +451,7 @@ def render(
         "model": {"name": this.identifier if this else None, "path": path},
         **(extra or {}),
     }
-    context["builtins"] = {"ref": ref, "source": source_fn, "config": config}
+    context["builtins"] = {"ref": calls.ref, "source": calls.source, "config": calls.config}
     scope = renv.macro_scope
     context.update(scope.functions)
     at = [0]  # the line a SimpleTemplate is evaluating; compiled templates report theirs through the traceback
@@ -555,7 +474,110 @@ def render(
     except Exception as error:  # an error in user Jinja code: report it against the user's file
         message = f"{type(error).__name__} while rendering: {error}"
         raise CompileError(message, path, template_line(error, path) or at[0] or None) from None
-    return Rendered(sql=sql, refs=tuple(dict.fromkeys(refs)), sources=tuple(dict.fromkeys(sources)), config=configured)
+    return Rendered(
+        sql=sql,
+        refs=tuple(dict.fromkeys(calls.refs)),
+        sources=tuple(dict.fromkeys(calls.sources)),
+        config=calls.configured,
+    )
+
+
+@dataclass
+class _ModelCalls:
+    """``ref()``, ``source()``, ``var()``, ``env_var()``, ``config()`` and ``is_incremental()`` as one model's
+    template calls them: each records what it was asked (the edges, the config) or refuses it naming the line."""
+
+    renv: RenderEnv
+    source_text: str
+    path: str
+    this: Relation | None
+    materialized: str | None
+    refs: list[str] = field(default_factory=list)
+    sources: list[tuple[str, str]] = field(default_factory=list)
+    configured: dict[str, Any] = field(default_factory=dict)
+
+    def ref(self, *args: str, **kwargs: Any) -> Relation | Ephemeral:
+        renv, path = self.renv, self.path
+        if not args or len(args) > 2 or not all(isinstance(arg, str) for arg in args):
+            raise CompileError(
+                f"ref({', '.join(map(repr, args))}) is not valid: ref() takes a model name, e.g. ref('orders').", path
+            )
+        name = args[-1]
+        if name not in renv.relations:
+            line = line_of(self.source_text, r"ref\(\s*(['\"][^'\"]*['\"]\s*,\s*)?['\"]" + re.escape(name) + r"['\"]")
+            raise CompileError(f"ref('{name}') names no model or seed.{did_you_mean(name, renv.relations)}", path, line)
+        self.refs.append(name)
+        return renv.relations[name]
+
+    def source(self, *args: str) -> Relation | External:
+        renv, path = self.renv, self.path
+        if len(args) != 2 or not all(isinstance(arg, str) for arg in args):
+            raise CompileError(
+                f"source({', '.join(map(repr, args))}) is not valid: "
+                "source() takes a source and a table name, e.g. source('raw', 'orders').",
+                path,
+            )
+        source_name, table_name = args
+        key = (source_name, table_name)
+        if key not in renv.sources:
+            line = line_of(
+                self.source_text,
+                r"source\(\s*['\"]" + re.escape(source_name) + r"['\"]\s*,\s*['\"]" + re.escape(table_name),
+            )
+            known = [f"{s}.{t}" for s, t in renv.sources]
+            raise CompileError(
+                f"source('{source_name}', '{table_name}') is not declared in any sources: YAML."
+                f"{did_you_mean(f'{source_name}.{table_name}', known)} "
+                "Declare it under `sources:` in a .yml file next to your models.",
+                path,
+                line,
+            )
+        self.sources.append(key)
+        return renv.sources[key]
+
+    def var(self, name: str = "", default: Any = _NO_DEFAULT) -> Any:
+        if not name or not isinstance(name, str):
+            raise CompileError(
+                "var() takes the name of a var, e.g. var('vat_rate') or var('vat_rate', 0.2).", self.path
+            )
+        if name in self.renv.vars:
+            return self.renv.vars[name]
+        if default is not _NO_DEFAULT:
+            return default
+        line = line_of(self.source_text, r"var\(\s*['\"]" + re.escape(name))
+        raise CompileError(
+            f"var('{name}') is not defined. Set it under `vars:` in the project file, "
+            f"pass --vars '{{{name}: ...}}', or give a default: var('{name}', ...).",
+            self.path,
+            line,
+        )
+
+    def env_var(self, name: str, default: Any = _NO_DEFAULT) -> Any:
+        if name in self.renv.env_vars:
+            return self.renv.env_vars[name]
+        if default is not _NO_DEFAULT:
+            return default
+        raise CompileError(
+            f"env_var('{name}') is not set in the environment and has no default. "
+            f"Export {name}=... or use env_var('{name}', 'default').",
+            self.path,
+            line_of(self.source_text, r"env_var\(\s*['\"]" + re.escape(name)),
+        )
+
+    def config(self, *args: Any, **kwargs: Any) -> str:
+        if args and isinstance(args[0], dict):
+            kwargs = {**args[0], **kwargs}
+        self.configured.update(kwargs)
+        return ""
+
+    def is_incremental(self) -> bool:
+        this = self.this
+        return (
+            self.materialized == "incremental"
+            and this is not None
+            and (this.schema, this.identifier) in self.renv.existing_relations
+            and not self.renv.full_refresh
+        )
 
 
 class _Adapter:

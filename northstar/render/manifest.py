@@ -36,6 +36,7 @@ from northstar.render.jinja import (
     Ephemeral,
     External,
     Relation,
+    Rendered,
     RenderEnv,
     SimpleTemplate,
     compile_macros,
@@ -139,6 +140,22 @@ def _warn_unused_config(project: Project, warn: Callable[[str], None]) -> None:
             warn(f"Warning: {where}: {section}: '{key}' is no config Northstar knows. Did you mean '+{known}'?")
 
 
+def _render_models(renv: RenderEnv, parsed: list[_Parsed]) -> dict[str, Rendered]:
+    """Render every model once; a structural config() (schema, alias, materialized...) must render as read."""
+    rendered = {}
+    for p in parsed:
+        this = p.relation if isinstance(p.relation, Relation) else None
+        result = render(renv, p.template, p.model.sql, p.model.path, this=this, materialized=p.config.materialized)
+        for key in _STRUCTURAL_KEYS:
+            if key in result.config and p.config.as_dict().get(key) != result.config[key] and key != "enabled":
+                raise CompileError(
+                    f"config({key}=...) evaluated differently while rendering; it must be a literal value.",
+                    p.model.path,
+                )
+        rendered[p.model.name] = result
+    return rendered
+
+
 def compile_project(
     project: Project,
     *,
@@ -194,17 +211,7 @@ def compile_project(
         full_refresh=full_refresh,
         warn=warn,
     )
-    rendered = {}
-    for p in parsed:
-        this = p.relation if isinstance(p.relation, Relation) else None
-        result = render(renv, p.template, p.model.sql, p.model.path, this=this, materialized=p.config.materialized)
-        for key in _STRUCTURAL_KEYS:
-            if key in result.config and p.config.as_dict().get(key) != result.config[key] and key != "enabled":
-                raise CompileError(
-                    f"config({key}=...) evaluated differently while rendering; it must be a literal value.",
-                    p.model.path,
-                )
-        rendered[p.model.name] = result
+    rendered = _render_models(renv, parsed)
 
     for p in parsed:
         result = rendered[p.model.name]
