@@ -37,7 +37,8 @@ from northstar.engine.manifest import load_manifest
 from northstar.errors import ProjectError
 from northstar.metrics.nodes import run_metric
 from northstar.nodes import MetricNode, ModelNode, Node, NodeId, SeedNode, SourceNode, TestNode
-from northstar.project.loader import Project, ProjectConfig
+from northstar.project.loader import Project
+from northstar.project.settings import ProjectConfig
 from northstar.render.manifest import Manifest
 from northstar.warehouse import state, storage
 from northstar.warehouse import working_copy as warehouse

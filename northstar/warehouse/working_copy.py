@@ -110,7 +110,7 @@ def clean_stale(published: Path) -> list[Path]:
     Working copies are simply deleted. A write-ahead log that a publish had set aside is put back when the swap
     never happened (the published file is still the one it belongs to), and deleted otherwise.
     """
-    removed = []
+    removed: list[Path] = []
     prefix = _work_prefix(published)
     aside = _set_aside_prefix(published)
     if not published.parent.is_dir():
@@ -406,7 +406,9 @@ def table_version(
         exp.Count(this=exp.Star()),
         exp.cast(exp.Sum(this=exp.func("hash", exp.column(row))), "VARCHAR"),
     ).from_(exp.alias_(exp.table_(name, db=schema, catalog=catalog, quoted=True), row))
-    return (tuple(columns), *connection.execute(query.sql("duckdb")).fetchone())
+    counted = connection.execute(query.sql("duckdb")).fetchone()
+    assert counted is not None  # an aggregate without GROUP BY answers one row
+    return (tuple(columns), *counted)
 
 
 def _drop(key: tuple[str, str], kind: str) -> str:
