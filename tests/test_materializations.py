@@ -120,3 +120,25 @@ def test_unknown_materialization_is_an_error(make_project, run_cli):
     assert result.output == (
         "Error: models/x.sql: Model 'x' has materialized='snapshot'. Use one of: view, table, ephemeral, incremental.\n"
     )
+
+
+def test_a_model_builds_into_a_schema_named_by_a_reserved_word(make_project, run_cli):
+    # `select.orders` is a syntax error in DuckDB: the schema must be quoted in every statement and in ref().
+    root = make_project(
+        {
+            "models/select/order.sql": "{{ config(materialized='table') }}\nselect order_id from {{ ref('orders') }}\n",
+            "models/marts/from_select.sql": "select count(*) as n from {{ ref('order') }}\n",
+        }
+    )
+    result = run_cli(root, "build")
+    assert result.exit_code == 0, result.output
+    assert query(root / "warehouse.duckdb", "select n from marts.from_select") == [(3,)]
+    assert query(root / "warehouse.duckdb", RELATIONS) == [
+        ("marts", "customers", "BASE TABLE"),
+        ("marts", "from_select", "BASE TABLE"),
+        ("raw", "orders", "BASE TABLE"),
+        ("select", "order", "BASE TABLE"),
+        ("staging", "stg_orders", "VIEW"),
+    ]
+    compiled = run_cli(root, "compile", "from_select")
+    assert compiled.output == 'select count(*) as n from "select"."order"\n'

@@ -23,7 +23,7 @@ from northstar.engine.seedshape import check_seed_shape
 from northstar.engine.source_lines import sql_error
 from northstar.errors import ExecutionError, NorthstarError
 from northstar.nodes import ModelNode, Node, NodeId, SeedNode
-from northstar.render.jinja import Relation
+from northstar.render.jinja import Relation, quote
 
 # Statuses that stop everything downstream.
 BLOCKING = frozenset({"error", "fail"})
@@ -137,7 +137,7 @@ def check_source(node: Node, cursor: duckdb.DuckDBPyConnection, context: BuildCo
 def _create_schema(cursor: duckdb.DuckDBPyConnection, relation: Relation, node: Node, context: BuildContext) -> None:
     with context.schema_lock:
         if relation.schema not in context.schemas:
-            _run(cursor, f"CREATE SCHEMA IF NOT EXISTS {_q(relation.schema)}", node)
+            _run(cursor, f"CREATE SCHEMA IF NOT EXISTS {quote(relation.schema)}", node)
             context.schemas.add(relation.schema)
 
 
@@ -244,10 +244,6 @@ def document_statements(
         ).fetchall()
     }
     return comment_statements(relation, materialized, description, column_docs, actual)
-
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _run(cursor: duckdb.DuckDBPyConnection, statement: str, node: Node, user_sql: str | None = None) -> None:

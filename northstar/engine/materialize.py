@@ -13,11 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from northstar.render.jinja import Relation
-
-
-def sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+from northstar.render.jinja import Relation, quote_always, sql_string
 
 
 def create_statement(relation: Relation, sql: str, materialized: str) -> str:
@@ -56,5 +52,5 @@ def comment_statements(
         statements.append(f"COMMENT ON {kind} {relation} IS {sql_string(description.strip())}")
     for column, text in column_docs.items():
         if text and column in actual_columns:
-            statements.append(f'COMMENT ON COLUMN {relation}."{column}" IS {sql_string(text.strip())}')
+            statements.append(f"COMMENT ON COLUMN {relation}.{quote_always(column)} IS {sql_string(text.strip())}")
     return statements

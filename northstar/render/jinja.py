@@ -12,6 +12,7 @@ beforehand from the Jinja AST (:func:`static_config`), which is why they must be
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import threading
 import traceback
@@ -26,6 +27,7 @@ import jinja2
 import jinja2.ext
 import jinja2.nodes
 import jinja2.parser
+from sqlglot import exp
 
 from northstar.errors import CompileError, NorthstarError, did_you_mean
 
@@ -34,11 +36,29 @@ EPHEMERAL_PREFIX = "__ns_cte__"
 _TABLE_FUNCTION = re.compile(r"^\s*[A-Za-z_][\w.]*\s*\(")
 
 
+@functools.lru_cache(maxsize=4096)
 def quote(identifier: str) -> str:
-    """Quote an identifier only when DuckDB needs it, so compiled SQL stays readable."""
-    if _SIMPLE_IDENTIFIER.match(identifier):
-        return identifier
-    return '"' + identifier.replace('"', '""') + '"'
+    """An identifier as DuckDB reads it, written by sqlglot: bare when it is a plain lower-case name (so compiled SQL
+    stays readable), quoted otherwise, reserved words included.
+
+    >>> quote("orders"), quote("Orders"), quote("select")
+    ('orders', '"Orders"', '"select"')
+    """
+    return exp.Identifier(this=identifier, quoted=not _SIMPLE_IDENTIFIER.match(identifier)).sql(dialect="duckdb")
+
+
+def quote_always(identifier: str) -> str:
+    """An identifier always in double quotes, as dbt's ``adapter.quote`` writes it."""
+    return exp.Identifier(this=identifier, quoted=True).sql(dialect="duckdb")
+
+
+def sql_string(value: str) -> str:
+    """A string literal, written by sqlglot.
+
+    >>> sql_string("it's")
+    "'it''s'"
+    """
+    return exp.Literal.string(value).sql(dialect="duckdb")
 
 
 @dataclass(frozen=True)
@@ -77,7 +97,7 @@ class External:
     def render(self) -> str:
         if self.is_expression:
             return self.location
-        literal = "'" + self.location.replace("'", "''") + "'"
+        literal = sql_string(self.location)
         lowered = self.location.lower()
         if lowered.endswith(".parquet") or ".parquet" in lowered:
             return f"read_parquet({literal})"
@@ -584,7 +604,7 @@ class _Adapter:
     """The part of dbt's ``adapter`` object that makes sense without a live connection."""
 
     def quote(self, identifier: str) -> str:
-        return '"' + identifier.replace('"', '""') + '"'
+        return quote_always(identifier)
 
     def dispatch(self, macro_name: str, macro_namespace: str | None = None) -> Callable[..., Any]:
         raise CompileError(f"adapter.dispatch('{macro_name}') is not supported; call the macro directly.")
