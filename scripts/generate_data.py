@@ -19,7 +19,7 @@ scripts/figures.sql):
   the cost per click (default seeds: paid_search 1.76x, paid_social 1.69x over the period; monthly medians
   1.75/1.71; the launch month, November 2024, is lower). Ad platforms report spend without the 20% VAT and
   without the agency fee (paid_search 10%, paid_social 15%); ad_spend.clicks is exactly the paid sessions.
-- CRM channels: WhatsApp 98% opened vs email 24% (SMS has no read receipts: opened_at is always NULL);
+- CRM channels: WhatsApp 98% opened vs email 23% (SMS has no read receipts: opened_at is always NULL);
   cost per message push 0.03, email 0.12, sms 2.40, whatsapp 11.50 roubles (WhatsApp ~96x email).
 - North Star: clicks on CRM messages lead to orders within days (most the same session, some up to 10 days
   later, beyond the 7-day window). The programme grows ~12% per user per quarter, with push from March 2025
@@ -27,14 +27,24 @@ scripts/figures.sql):
   grow 20-30% quarter over quarter in the latest quarters (default seeds: 2025-Q4 192, 2026-Q1 237 (+23%),
   2026-Q2 305 (+29%), 2026-Q3 380 (+25%); 2026-Q4 holds October only).
 - Customer base: ~2% "office" customers order several times a month with large baskets: the top 1% of
-  customers bring ~56% of revenue (top 18 customers ~53%, top 10% ~82%). Customers churn month over month
-  (monthly churn 43-66%) and some come back after a pause; ~28% of registered users never buy.
+  customers bring ~64% of revenue (top 18 customers ~52%, top 10% ~84%). Customers churn month over month
+  (monthly churn 51-73%) and some come back after a pause; ~21% of registered users never buy. Half the
+  customers buy once: some anonymous visitors come back once and register at checkout without marketing consent
+  (a try, a cheap basket), so the CRM sends them only the order's messages.
+- The CRM knows more people than the shop has seen: 5 contacts per visitor who never visited (newsletter
+  subscribers from tastings and partners, and the brand's old list imported at the launch, 40% of whose addresses
+  bounce), rows of users with no first_seen_at. They get the monthly newsletter until a bounce, an unsubscribe or
+  3 unopened emails in a row suppress them. As of 2026-10 the customer base is 28,377 ever contacted, 7,543 in
+  active communication (a delivered message in 90 days), 3,144 bought in 2 years, 1,306 twice in 12 months and
+  40 bring 70% of the year's revenue: each level far smaller than the one above, as the domain's food
+  manufacturer's 15,000 / 600 / 250 / 100 / 18. Contacts and one-off buyers draw from their own random streams
+  and ids, so adding them changed no session, ad spend, or earlier customer's order or message.
 - Reactivation: on the 3rd and 17th of each month customers whose last order is 60-365 days old are
   offered 15% off by email (later rotating email, sms, whatsapp), with a 10/15/20% held-out control group;
   completed orders per member within 14 days: treatment 0.082 vs control 0.0625 (+31%).
 - Seasonality: visits and orders peak in November (x1.25) and December (x1.4); gifts sell in December.
 - Products: 6 product lines, 48 SKUs; each customer buys from 1-3 lines (white space elsewhere).
-- Funnels: login ~8% of attempts fail, signup ~14%, password reset ~4%, checkout ~5% (incl. abandoned carts).
+- Funnels: login ~8% of attempts fail, signup ~13%, password reset ~4%, checkout ~5% (incl. abandoned carts).
 - Incident: in the week of Monday 2026-03-16 to Sunday 2026-03-22 (ISO week 2026-W12) the payment
   provider fails: ~40% of checkout attempts fail (vs 3-6% in other weeks) and half of the customers who
   hit a failure give up (lost orders).
@@ -44,7 +54,8 @@ scripts/figures.sql):
   NULL. A chat costs 30-60 roubles, a call 60-120, an email 25-45; more contacts on Mondays, fewer at
   weekends. Contacts draw from their own random stream, so adding them changed no other table.
 - Reactivation campaigns carry their promo code (campaigns.promo_code), so its use on orders is measurable;
-  customers never buy some product lines (white space), most of all gifts, the line bought least.
+  customers never buy some product lines (white space), most of all gifts, the line bought least often (as of
+  2026-10, 86.8% of active customers did not buy gifts in 12 months vs 81.9% pantry, the next).
 """
 
 from __future__ import annotations
@@ -113,6 +124,22 @@ SUPPORT_CHANNELS = {
 SUPPORT_COST = {"chat": (3000, 6000), "call": (6000, 12000), "email": (2500, 4500)}
 SUPPORT_WEEKDAY = (1.3, 1.1, 1.0, 1.0, 0.95, 0.7, 0.65)
 WHATSAPP_LAUNCH = date(2025, 7, 1)
+# The CRM's contact base is larger than the shop's visitors: email subscribers collected at tastings, fairs and
+# partner promotions, and the brand's old contact list imported at the launch, who never visited the shop. Per
+# simulated user, LEADS_PER_USER contacts; LEAD_IMPORT_SHARE of them are the imported list, whose stale addresses
+# bounce more. A contact gets the email promos until the CRM suppresses them (a bounce, an unsubscribe, or
+# LEAD_SUNSET delivered emails in a row left unopened), so most of the base falls out of active communication.
+LEADS_PER_USER = 5
+LEAD_IMPORT_SHARE = 0.55
+LEAD_BOUNCE = {"import": 0.4, "collected": 0.03}
+LEAD_SUNSET = 3
+LEAD_UNSUBSCRIBE = 0.02
+# Share of the anonymous visitors who come back to buy once, registering at checkout without marketing consent
+# (a gift, a try): one-time buyers who get only transactional messages.
+ONE_OFF_BUYERS = 0.55
+# Provisional ids of the rows drawn from the contact and one-off streams live apart from the users' own ids, so
+# adding those streams renumbered nothing the users' simulation wrote.
+EXTRA_IDS = 9_000_000_000
 
 ACQ_CHANNELS = (("paid_search", 0.24), ("paid_social", 0.20), ("seo", 0.24), ("direct", 0.17), ("referral", 0.15))
 RETURN_CHANNELS = (
@@ -206,6 +233,11 @@ PRODUCT_LINES = (
         ),
     ),
 )
+
+# A try is a cheap basket: a one-off buyer's product line is drawn by its share over its base price, so the
+# expensive gift boxes are rarely the one thing someone buys (weights: coffee 20%, ..., gifts 1%).
+_TRY_WEIGHTS = {line: share / price for line, share, price, _names in PRODUCT_LINES}
+ONE_OFF_LINES = tuple((line, weight / sum(_TRY_WEIGHTS.values())) for line, weight in _TRY_WEIGHTS.items())
 
 
 def _pick(rng: random.Random, options: tuple) -> str:
@@ -410,10 +442,43 @@ class Chunk:
         # Support contacts draw from their own stream (and ids): adding them left every other table as it was.
         self.support_rng = random.Random(f"{seed}:support:{index}")
         self.next_contact = 0
+        # CRM-only contacts and one-off buyers: their own streams and id space (see EXTRA_IDS).
+        self.lead_rng = random.Random(f"{seed}:leads:{index}")
+        self.one_off_rng = random.Random(f"{seed}:one-off:{index}")
+        self.next_extra = 0
 
     def new_id(self) -> int:
         self.next_id += 1
         return self.base + self.next_id
+
+    def extra_id(self) -> int:
+        self.next_extra += 1
+        return self.base + EXTRA_IDS + self.next_extra
+
+    def crm_message(self, rng: random.Random, campaign: Campaign, user_id: int, t: int, delivery: float) -> str:
+        """Write a message no visit of this person follows; returns ``late`` (past the frame, not written),
+        ``bounced``, ``unopened`` or ``opened``.
+
+        A click is recorded (the email provider redirects it), but the visit it opens is a new anonymous cookie the
+        shop cannot tie to this person, so it brings no session of theirs.
+        """
+        if t >= self.w.end:
+            return "late"
+        _delivery, open_rate, click_rate, cost = CHANNEL_TERMS[campaign.channel]
+        opened = clicked = None
+        delivered = rng.random() < delivery
+        if delivered and open_rate is not None and rng.random() < open_rate:
+            opened = t + int(rng.expovariate(1 / (3 * HOUR))) + 20
+            if campaign.kind != "transactional" and rng.random() < click_rate:
+                clicked = opened + rng.randrange(5, 300)
+        if opened is not None and opened >= self.w.end:
+            opened = clicked = None
+        if clicked is not None and clicked >= self.w.end:
+            clicked = None
+        self.rows["communications"].append(
+            (self.extra_id(), campaign.campaign_id, user_id, campaign.channel, t, int(delivered), opened, clicked, cost)
+        )
+        return "opened" if opened is not None else "unopened" if delivered else "bounced"
 
 
 def _user_first_seen(w: World, rng: random.Random, user_index: int, users: int) -> int:
@@ -470,6 +535,7 @@ class UserSim:
         self.orders: list[list] = []  # [time, session_id or None, campaign or None]
         self.order_times: list[int] = []
         self.ongoing: set[int] = set()
+        self.visits: list[tuple[int, int]] = []  # (session id, start) of every session
         self.customer = False
         self.office = rng.random() < 0.02
         self.rate = rng.uniform(2.0, 4.5) if self.office else min(rng.lognormvariate(math.log(0.5), 0.8), 3.0)
@@ -482,6 +548,7 @@ class UserSim:
     # -- sessions and their events -------------------------------------------------------------------
     def session(self, t: int, channel: str, campaign_id: int | None = None) -> int:
         sid = self.c.new_id()
+        self.visits.append((sid, t))
         device = self.device if self.rng.random() < 0.85 else _pick(self.rng, DEVICES)
         self.c.rows["sessions"].append((sid, self.user_id, t, channel, campaign_id, device))
         logged_in = self.registered_at is not None and t > self.registered_at
@@ -770,13 +837,64 @@ class UserSim:
         return order_id
 
     def write_user(self) -> None:
-        self.c.rows["users"].append((self.user_id, self.t0, self.registered_at, self.city))
         if self.registered_at is None:
             # An anonymous visitor asks about delivery or a promo before buying: a contact nobody can identify.
             srng = self.c.support_rng
             if srng.random() < 0.04:
                 scenario = "delivery_status" if srng.random() < 0.5 else "promo_question"
                 self.contact(self.t0 + srng.randrange(HOUR, 3 * DAY), scenario, 1.0, anonymous=True)
+            self.one_off_purchase()
+        self.c.rows["users"].append((self.user_id, self.t0, self.registered_at, self.city))
+
+    # -- one-off buyers (their own random stream: see Chunk) --------------------------------------------------
+    def one_off_purchase(self) -> None:
+        """Some anonymous visitors come back once to buy (a gift, a try): they register at checkout without
+        marketing consent, so the CRM sends them the order's transactional messages and nothing else."""
+        w, rng = self.w, self.c.one_off_rng
+        if rng.random() >= ONE_OFF_BUYERS:
+            return
+        sid, start = rng.choice(self.visits)
+        registered = start + rng.randrange(60, 240)
+        t = registered + rng.randrange(120, 1500)
+        if t >= w.end:
+            return
+        while rng.random() < 0.10:
+            self.extra_event(sid, registered - rng.randrange(20, 60), "signup", False)
+        self.extra_event(sid, registered, "signup", True)
+        self.registered_at = registered
+        lo, hi = w.incident
+        failures = 0
+        while rng.random() < (0.35 if lo <= t < hi else 0.03) and failures < 4:
+            failures += 1
+            self.extra_event(sid, t - 20 * failures - rng.randrange(20), "checkout", False)
+        if failures and rng.random() < (0.5 if lo <= t < hi else 0.1):
+            return  # gave up: registered, never bought
+        self.extra_event(sid, t, "checkout", True)
+        order_id = self.c.extra_id()
+        day = t // DAY
+        lines = [_pick(rng, ONE_OFF_LINES)]
+        chosen: dict[str, tuple[int, int]] = {}
+        for _ in range(min(1 + _poisson(rng, 0.8), 4)):
+            skus = w.line_skus[lines[0]]
+            sku, price, _popularity = rng.choices(skus, weights=[s[2] for s in skus])[0]
+            if sku not in chosen:
+                unit = round(price * w.price_index[day] / 1000) * 1000 - 100
+                chosen[sku] = (_pick(rng, ((1, 0.75), (2, 0.2), (3, 0.05))), max(unit, 900))
+        for sku, (quantity, unit) in chosen.items():
+            self.c.rows["order_items"].append((order_id, sku, quantity, unit))
+        items_total = sum(q * u for q, u in chosen.values())
+        status = _pick(rng, (("completed", 0.89), ("cancelled", 0.065), ("returned", 0.045)))
+        payment = 0 if status == "cancelled" else items_total
+        self.c.rows["orders"].append((order_id, self.user_id, sid, t, status, items_total, 0, payment, None))
+        sends = [(w.confirmation, t + 60 + rng.randrange(60))]
+        if status != "cancelled" and self.has_phone and rng.random() < 0.5:
+            sends.append((w.delivery, t + DAY + rng.randrange(DAY)))
+        for campaign, at in sends:
+            if self.c.crm_message(rng, campaign, self.user_id, at, CHANNEL_TERMS[campaign.channel][0]) != "late":
+                self.c.rows["campaign_members"].append((campaign.campaign_id, self.user_id, "treatment"))
+
+    def extra_event(self, sid: int, t: int, kind: str, success: bool) -> None:
+        self.c.rows["session_events"].append((sid, t, kind, int(success), self.c.extra_id()))
 
     # -- support contacts (their own random stream: see Chunk) ------------------------------------------------
     def order_contacts(self, t: int, order_id: int, status: str, code: str | None) -> None:
@@ -821,6 +939,46 @@ class UserSim:
         )
 
 
+def _simulate_leads(w: World, chunk: Chunk, users: int, first: int, last: int) -> None:
+    """The CRM-only contacts of users [first, last): rows in users (never seen: no first_seen_at), their email
+    promos and promo memberships. Ids follow every user's: users + LEADS_PER_USER x first + 1, ..."""
+    rng = chunk.lead_rng
+    # Subscribers get the newsletter: the first email promo of each month.
+    promos, months = [], set()
+    for c in w.one_shot:
+        if c.kind == "promo" and c.channel == "email" and w.date_of(c.start).replace(day=1) not in months:
+            months.add(w.date_of(c.start).replace(day=1))
+            promos.append(c)
+    starts = [c.start for c in promos]
+    for j in range((last - first) * LEADS_PER_USER):
+        user_id = users + first * LEADS_PER_USER + j + 1
+        chunk.rows["users"].append((user_id, None, None, _pick(rng, CITIES)))
+        imported = rng.random() < LEAD_IMPORT_SHARE
+        if imported:
+            joined = 0
+        else:
+            joined = min(bisect.bisect_left(w.acquisition_cdf, rng.random()), w.days - 1) * DAY + _time_of_day(rng)
+        bounces = rng.random() < LEAD_BOUNCE["import" if imported else "collected"]
+        unopened = 0
+        for campaign in promos[bisect.bisect_left(starts, joined) :]:
+            if rng.random() >= campaign.audience:
+                continue
+            if rng.random() < campaign.control_share:
+                chunk.rows["campaign_members"].append((campaign.campaign_id, user_id, "control"))
+                continue
+            at = campaign.start + rng.randrange(1800)
+            delivery = 0.0 if bounces else CHANNEL_TERMS["email"][0]
+            result = chunk.crm_message(rng, campaign, user_id, at, delivery)
+            if result == "late":
+                break
+            chunk.rows["campaign_members"].append((campaign.campaign_id, user_id, "treatment"))
+            if result == "bounced" and bounces:
+                break  # a hard bounce: the CRM suppresses the address
+            unopened = 0 if result == "opened" else unopened + (result == "unopened")
+            if unopened >= LEAD_SUNSET or rng.random() < LEAD_UNSUBSCRIBE:
+                break  # the sunset policy suppresses a cold contact; or the contact unsubscribed
+
+
 def _simulate_chunk(args: tuple) -> str:
     """Simulate users [first, last) into CSV files `<tmp>/<table>/<index>.csv`; returns the chunk's label."""
     users, months, seed, index, tmp = args
@@ -829,6 +987,7 @@ def _simulate_chunk(args: tuple) -> str:
     first, last = index * CHUNK_USERS, min((index + 1) * CHUNK_USERS, users)
     for user_index in range(first, last):
         UserSim(chunk, user_index + 1, _user_first_seen(world, chunk.rng, user_index, users)).run()
+    _simulate_leads(world, chunk, users, first, last)
     for table, rows in chunk.rows.items():
         if rows or index == 0:  # chunk 0 always writes, so every table has a file even when it is empty
             with open(Path(tmp) / table / f"{index:05d}.csv", "w", newline="") as f:

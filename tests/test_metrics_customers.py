@@ -245,3 +245,24 @@ def test_reactivation_longterm_four_outcomes_with_intervals(warehouse):
         """,
     )
     same(metric_rows(warehouse, "reactivation_longterm"), expected)
+
+
+def test_the_customer_stories_show(warehouse):
+    """The README's figures: each level of the customer base far smaller than the one above (at least 2x, the domain's
+    food manufacturer: 15,000 / 600 / 250 / 100 / 18), the top level a small share of the year's buyers; white space
+    largest in gifts, the line bought least, by a clear margin."""
+    levels = metric_rows(warehouse, "customer_base", "--by", "month", "--start", "2026-10-01")[0][1:]
+    assert all(above >= 2 * below > 0 for above, below in zip(levels[:-1], levels[1:], strict=True)), levels
+    ((buyers,),) = hand_rows(
+        warehouse,
+        "select count(distinct user_id) from raw.orders where status = 'completed' and ordered_at >= '2025-11-01'",
+    )
+    assert levels[-1] < 0.05 * buyers, (levels, buyers)
+    shares = sorted(
+        (share, line)
+        for _month, line, share in metric_rows(
+            warehouse, "white_space_share", "--by", "month,product_line", "--start", "2026-10-01"
+        )
+    )
+    (top, line), (second, _line) = shares[-1], shares[-2]
+    assert line == "gifts" and top - second >= 0.03, shares

@@ -1,5 +1,6 @@
 -- One row per user: how they arrived (first touch, cohort), how they buy (lifetime orders and revenue) and a
 -- segment. "As of" is the last order in the data, so the segment is the same on every rebuild.
+-- CRM contacts who never visited (no session) are users too, with no first touch: is_visitor tells them apart.
 with orders as (
     select
         user_id,
@@ -35,6 +36,7 @@ select
     first_touch.first_touch_campaign_id,
     first_touch.is_paid_acquisition,
     first_touch.first_session_id,
+    first_touch.user_id is not null as is_visitor,
     coalesce(visits.sessions, 0) as sessions,
     coalesce(visits.paid_sessions, 0) as paid_sessions,
     orders.first_order_at,

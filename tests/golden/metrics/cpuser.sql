@@ -9,11 +9,11 @@ WITH ad_spend AS (
     1,
     2
 ), users AS (
-  /* users: new_users = count of user_id, per metric_time__month, channel; rows where user__is_paid_acquisition */
+  /* users: new_users = count of case when is_visitor then user_id end, per metric_time__month, channel; rows where user__is_paid_acquisition */
   SELECT
     CAST(DATE_TRUNC('MONTH', users.first_seen_at) AS DATE) AS metric_time__month,
     users.first_touch_channel AS channel,
-    COUNT(users.user_id) AS new_users
+    COUNT(CASE WHEN users.is_visitor THEN users.user_id END) AS new_users
   FROM marts.dim_users AS users
   WHERE
     users.is_paid_acquisition

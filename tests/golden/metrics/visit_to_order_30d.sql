@@ -8,10 +8,10 @@ WITH visit_to_order_30d_base AS (
     SELECT
       users.user_id AS entity,
       users.first_seen_at AS event_at,
-      users.user_id AS value
+      CASE WHEN users.is_visitor THEN users.user_id END AS value
     FROM marts.dim_users AS users
     WHERE
-      NOT users.user_id IS NULL
+      NOT CASE WHEN users.is_visitor THEN users.user_id END IS NULL
   ) AS events
   GROUP BY
     1,
