@@ -559,8 +559,9 @@ def _names_metric(project: Any, name: str) -> bool:
 
 
 @main.command()
-@click.argument("metrics", nargs=-1, required=True)
+@click.argument("metrics", nargs=-1)
 @_common
+@click.option("--saved-query", "saved_query", default=None, help="Answer a saved query (saved_queries: in YAML).")
 @click.option("--by", "by", multiple=True, help="month|week|quarter|day|year (metric time) or a dimension.")
 @click.option("--where", default=None, help="A condition on dimensions, e.g. \"channel = 'email'\".")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day (inclusive).")
@@ -574,6 +575,7 @@ def query(
     vars_: str | None,
     target: str | None,
     threads: int | None,
+    saved_query: str | None,
     by: tuple[str, ...],
     where: str | None,
     start: datetime | None,
@@ -586,6 +588,8 @@ def query(
 
     \b
       metrics query north_star --by month
+      metrics query --saved-query weekly_revenue
+      metrics query --by user__city
       metrics query cpc cpuser --by month --by channel --format json
       metrics query sarpu --by month --by cohort_age
       metrics query revenue --by user__channel --where "user__channel = 'seo'" --order -revenue --limit 5
@@ -599,5 +603,12 @@ def query(
         )
     settings = {"vars": vars_, "target": target, "warehouse": os.environ.get("NORTHSTAR_WAREHOUSE")}
     load = lambda: _load(project_dir, vars_, target, threads)  # noqa: E731 - only on a cache miss
-    text = query_text(load, project_dir, settings, metrics, _split(by), where, start, end, _split(order), limit, fmt)
+    if not metrics and not by and saved_query is None:
+        raise click.UsageError(
+            "Name a metric (metrics query revenue --by month), a dimension (--by user__city) or --saved-query NAME.",
+            click.get_current_context(),
+        )
+    text = query_text(
+        load, project_dir, settings, metrics, _split(by), where, start, end, _split(order), limit, fmt, saved_query
+    )
     click.echo(text)

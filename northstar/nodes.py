@@ -345,6 +345,7 @@ class MetricNode(Node):
     metric_type: str
     sql: str
     relation: Relation
+    materialized: str = "table"  # a saved query's export may be a view
 
     @property
     def built(self) -> Relation:

@@ -5,6 +5,7 @@ MetricFlow's documented semantics give (worked out by hand in the comments), on 
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,170 @@ def test_a_time_spine_with_an_unknown_key_is_refused_by_name(make_project, run_c
     result = run_cli(make_project(files, base={}), "build")
     assert result.exit_code == 2
     assert "Unknown key 'grains'" in result.output and "time_spine of model 'metricflow_time_spine'" in result.output
+
+
+# A shop whose orders join customers, customers regions, regions countries (a three-hop chain); one order has no
+# customer and one customer no city, so NULL dimension values show up.
+SHOP = {
+    "project.yml": BALANCES["project.yml"].replace("bank", "shop"),
+    "seeds/customers.csv": (
+        "customer_id,city,region_id,signup_date\n"
+        "1,Paris,10,2025-01-01\n"
+        "2,Lyon,10,2025-01-02\n"
+        "3,,20,2025-01-03\n"
+        "4,Berlin,,2025-02-05\n"
+    ),
+    "seeds/regions.csv": "region_id,country_id,region_name\n10,100,Ile-de-France\n20,200,Bavaria\n",
+    "seeds/countries.csv": "country_id,country_name\n100,France\n200,Germany\n",
+    "seeds/orders.csv": (
+        "order_id,customer_id,ordered_at,amount,status\n"
+        "1,1,2025-01-05,10,completed\n"
+        "2,1,2025-01-20,20,completed\n"
+        "3,2,2025-02-03,5,returned\n"
+        "4,3,2025-02-10,7,completed\n"
+        "5,4,2025-02-11,3,completed\n"
+        "6,,2025-03-01,100,completed\n"
+        "7,2,2025-03-15,8,completed\n"
+    ),
+    "models/fct_orders.sql": "select * from {{ ref('orders') }}\n",
+    "models/dim_customers.sql": "select * from {{ ref('customers') }}\n",
+    "models/dim_regions.sql": "select * from {{ ref('regions') }}\n",
+    "models/dim_countries.sql": "select * from {{ ref('countries') }}\n",
+    "metrics/shop.yml": """
+        semantic_models:
+          - name: orders
+            model: ref('fct_orders')
+            defaults: {agg_time_dimension: ordered_at}
+            entities:
+              - {name: order, type: primary, expr: order_id}
+              - {name: customer, type: foreign, expr: customer_id}
+            dimensions:
+              - {name: ordered_at, type: time, type_params: {time_granularity: day}}
+              - {name: status, type: categorical}
+            measures:
+              - {name: revenue, agg: sum, expr: amount}
+              - {name: order_count, agg: count, expr: order_id}
+          - name: customers
+            model: ref('dim_customers')
+            defaults: {agg_time_dimension: signup_date}
+            entities:
+              - {name: customer, type: primary, expr: customer_id}
+              - {name: region, type: foreign, expr: region_id}
+            dimensions:
+              - {name: city, type: categorical}
+              - {name: signup_date, type: time, type_params: {time_granularity: day}}
+            measures:
+              - {name: customers, agg: count_distinct, expr: customer_id}
+          - name: regions
+            model: ref('dim_regions')
+            entities:
+              - {name: region, type: primary, expr: region_id}
+              - {name: country, type: foreign, expr: country_id}
+            dimensions:
+              - {name: region_name, type: categorical}
+          - name: countries
+            model: ref('dim_countries')
+            entities:
+              - {name: country, type: primary, expr: country_id}
+            dimensions:
+              - {name: country_name, type: categorical}
+        metrics:
+          - {name: revenue, type: simple, type_params: {measure: revenue}}
+          - {name: order_count, type: simple, type_params: {measure: order_count}}
+          - {name: customers, type: simple, type_params: {measure: customers}}
+        saved_queries:
+          - name: top_cities
+            description: Completed revenue by city, the two largest.
+            query_params:
+              metrics: [revenue, order_count]
+              group_by: ["Dimension('customer__city')"]
+              where: ["{{ Dimension('order__status') }} = 'completed'"]
+              order_by: ["Metric('revenue').descending(True)"]
+              limit: 2
+          - name: monthly_revenue
+            query_params:
+              metrics: [revenue]
+              group_by: ["TimeDimension('metric_time', 'month')"]
+              where: "{{ TimeDimension('metric_time', 'day') }} >= '2025-02-01'"
+            exports:
+              - {name: monthly_revenue, config: {export_as: table, schema: exports}}
+              - {name: monthly_revenue_view, config: {export_as: view, alias: revenue_by_month}}
+    """,
+}
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from click.testing import CliRunner
+    from conftest import write_project
+
+    from northstar.cli import main
+
+    root = write_project(tmp_path_factory.mktemp("parity") / "shop", SHOP)
+    result = CliRunner().invoke(main, ["build", "--project-dir", str(root)])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def test_saved_query_metrics_group_by_where_order_and_limit(shop):
+    # Completed orders by the customer's city: NULL (customer 3 without a city, 7, and order 6 without a customer,
+    # 100) 107 over 2 orders; Paris 30 over 2; Lyon 8; Berlin 3. Ordered by revenue descending, the first two.
+    assert ask(shop, "--saved-query", "top_cities") == [(None, 107, 2), ("Paris", 30, 2)]
+    # --order and --limit replace the saved query's own; --where adds a filter to its filters.
+    assert ask(shop, "--saved-query", "top_cities", "--order", "customer__city", "--limit", "3") == [
+        ("Berlin", 3, 1),
+        ("Lyon", 8, 1),
+        ("Paris", 30, 2),
+    ]
+    assert ask(shop, "--saved-query", "top_cities", "--where", "customer__city = 'Paris'") == [("Paris", 30, 2)]
+
+
+def test_saved_query_time_group_by_and_time_filter(shop):
+    assert ask(shop, "--saved-query", "monthly_revenue") == [("2025-02-01", 15), ("2025-03-01", 108)]
+
+
+def test_saved_query_exports_are_written_by_build(shop):
+    expected = [("2025-02-01", 15), ("2025-03-01", 108)]
+    for relation in ("exports.monthly_revenue", "metrics.revenue_by_month"):
+        rows = query(shop / "warehouse.duckdb", f"select * from {relation} order by 1")
+        assert [(str(month), value) for month, value in rows] == expected
+    kinds = query(
+        shop / "warehouse.duckdb",
+        "select table_schema, table_name, table_type from information_schema.tables "
+        "where table_name in ('monthly_revenue', 'revenue_by_month') order by 1",
+    )
+    assert kinds == [("exports", "monthly_revenue", "BASE TABLE"), ("metrics", "revenue_by_month", "VIEW")]
+
+
+def test_saved_query_mistakes_name_the_file_and_line(make_project, run_cli):
+    files = {
+        **SHOP,
+        "metrics/shop.yml": SHOP["metrics/shop.yml"].replace("limit: 2", "limit: 2\n              having: 1"),
+    }
+    result = run_cli(make_project(files, base={}), "query", "--saved-query", "top_cities")
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("Error: metrics/shop.yml:")
+    assert (
+        "Unknown key 'having' in the query_params of saved query 'top_cities'. Allowed keys: group_by, limit, "
+        "metrics, order_by, where." in result.output
+    )
+    files = {**SHOP, "metrics/shop.yml": SHOP["metrics/shop.yml"].replace("customer__city", "customer__town")}
+    root = make_project(files, base={})
+    build = run_cli(root, "build")
+    # A saved query that cannot be answered blocks nothing else: the build warns and publishes.
+    assert build.exit_code == 0, build.output
+    assert "1 saved query cannot be answered" in build.output
+    result = run_cli(root, "query", "--saved-query", "top_cities")
+    assert result.exit_code == 2
+    at = textwrap.dedent(files["metrics/shop.yml"]).lstrip("\n").splitlines().index("  - name: top_cities") + 1
+    assert result.output.startswith(
+        f"Error: metrics/shop.yml:{at}: Saved query 'top_cities': group_by uses 'customer__town', which is not a "
+        "dimension or entity reachable from semantic model 'orders'"
+    )
+    unknown = run_cli(root, "query", "--saved-query", "top_citie")
+    assert (
+        unknown.output.strip()
+        == "Error: --saved-query top_citie: no saved query has that name. Did you mean 'top_cities'?"
+    )
+    both = run_cli(root, "query", "revenue", "--saved-query", "top_cities")
+    assert both.exit_code == 2 and "leave out the metric names" in both.output

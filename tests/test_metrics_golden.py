@@ -15,6 +15,7 @@ from metrics_fixture import GROWTH
 
 from northstar.metrics import load_semantics
 from northstar.metrics.compile import compile_request, default_request
+from northstar.metrics.request import Request
 from northstar.project.loader import load_project
 
 GOLDEN = Path(__file__).parent / "golden" / "metrics"
@@ -104,3 +105,21 @@ def test_every_metric_type_has_a_snapshot():
         "coverage",
         "pyramid",
     }
+
+
+# MetricFlow features shown on the parity suite's shop (tests/test_metricflow_parity.py): name -> request.
+PARITY = {
+    "saved_query_top_cities": Request((), saved_query="top_cities"),
+}
+
+
+@pytest.fixture(scope="module")
+def parity_semantics(tmp_path_factory: pytest.TempPathFactory):
+    from test_metricflow_parity import SHOP
+
+    return load_semantics(load_project(write_project(tmp_path_factory.mktemp("golden") / "parity", SHOP)))
+
+
+@pytest.mark.parametrize("name", PARITY)
+def test_parity_sql(parity_semantics, name, update_golden):
+    check(f"parity__{name}", compile_request(parity_semantics, PARITY[name]), update_golden)

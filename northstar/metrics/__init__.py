@@ -59,6 +59,9 @@ def project_of(project_or_manifest: Project | CompiledProject) -> Project:
     return project_or_manifest if isinstance(project_or_manifest, Project) else project_or_manifest.project
 
 
+_SECTIONS = frozenset(("semantic_models", "metrics", "saved_queries"))
+
+
 def model_relations(
     project_or_manifest: Project | CompiledProject, only: set[str] | None = None
 ) -> dict[str, Relation]:
@@ -110,7 +113,7 @@ def load_semantics(project_or_manifest: Project | CompiledProject) -> Semantics:
     from northstar.metrics.resolve import semantics
 
     project = project_of(project_or_manifest)
-    docs = [(doc.path, doc.data) for doc in project.yaml_docs if "semantic_models" in doc.data or "metrics" in doc.data]
+    docs = [(doc.path, doc.data) for doc in project.yaml_docs if _SECTIONS.intersection(doc.data)]
     spec = read_spec(docs)
     return semantics(spec, model_relations(project_or_manifest, {model.model for model in spec.semantic_models}))
 

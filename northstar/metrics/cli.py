@@ -35,6 +35,7 @@ def query_text(
     order: tuple[str, ...],
     limit: int | None,
     fmt: str,
+    saved_query: str | None = None,
 ) -> str:
     """Answer a query; SQL compiled before for the same request and unchanged files comes from the cache, so a
     repeated query costs little more than DuckDB itself (no YAML, Jinja or sqlglot)."""
@@ -50,6 +51,7 @@ def query_text(
         end=end.date() if end else None,
         order=order,
         limit=limit,
+        saved_query=saved_query,
     )
     root = find_root(project_dir or Path.cwd())
     hit = lookup(root, request, settings) if root else None

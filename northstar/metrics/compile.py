@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from northstar.errors import ProjectError
+from northstar.errors import CompileError, NorthstarError, ProjectError
 from northstar.metrics.builders import (
     Rows,
     aggregate,
@@ -37,6 +37,7 @@ from northstar.metrics.growth import growth_query, leaf_select
 from northstar.metrics.plan import Compiled, Leaf, plan, with_filter
 from northstar.metrics.request import Request
 from northstar.metrics.resolve import Semantics
+from northstar.metrics.saved import expand, saved_query
 from northstar.metrics.spec import (
     GRAINS,
     CoverageParams,
@@ -270,6 +271,23 @@ def build(c: Compiled) -> exp.Select:
 
 def compile_expression(sem: Semantics, request: Request) -> exp.Select:
     """The query of a request as a sqlglot expression (growth metrics have their own builders)."""
+    if request.saved_query is None:
+        return _compile_expression(sem, request)
+    query = saved_query(sem, request.saved_query)
+    try:
+        return _compile_expression(sem, expand(sem, request))
+    except NorthstarError as error:
+        if error.path is not None or error.message.startswith("--saved-query"):
+            raise
+        # The group-bys, filters and order are the saved query's: point at it, not at the command line.
+        message = error.message
+        for option, key in (("--by", "group_by"), ("--where", "where"), ("--order", "order_by")):
+            if message.startswith(option + " ") and not getattr(request, option.removeprefix("--")):
+                message = key + message.removeprefix(option)
+        raise CompileError(f"Saved query '{query.name}': {message}", query.where.path, query.where.line) from None
+
+
+def _compile_expression(sem: Semantics, request: Request) -> exp.Expression:
     c = plan(sem, request)
     params = c.metrics[0].params
     if c.metrics[0].type == "pyramid":

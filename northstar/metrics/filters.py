@@ -23,23 +23,60 @@ from northstar.errors import CompileError, ProjectError
 
 
 class _Name:
-    """What ``Dimension('x')`` returns in a filter: the name, with MetricFlow's ``.grain()`` chain."""
+    """What ``Dimension('x')`` returns in a filter: the name, with MetricFlow's ``.grain()`` chain (and, in a saved
+    query's ``order_by``, ``.descending(True)``)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, descending: bool = False) -> None:
         self.name = name
+        self.is_descending = descending
 
     def grain(self, grain: str) -> _Name:
-        return _Name(f"{self.name}__{grain}")
+        return _Name(f"{self.name}__{str(grain).lower()}", self.is_descending)
 
     def date_part(self, part: str) -> _Name:
         raise CompileError(f"date_part('{part}') in filters is not supported; compare the dimension instead.")
 
+    def descending(self, value: bool = True) -> _Name:
+        return _Name(self.name, bool(value))
+
     def __str__(self) -> str:
-        return self.name
+        return f"-{self.name}" if self.is_descending else self.name
 
 
-def _time_dimension(name: str, grain: str | None = None) -> _Name:
-    return _Name(f"{name}__{grain}" if grain else name)
+def _time_dimension(name: str, grain: str | None = None, descending: bool = False) -> _Name:
+    return _Name(f"{name}__{str(grain).lower()}" if grain else name, bool(descending))
+
+
+def _metric_name(name: str, descending: bool = False) -> _Name:
+    return _Name(name, bool(descending))
+
+
+@lru_cache(maxsize=256)
+def render_object(text: str) -> str:
+    """A saved query's ``group_by``/``order_by`` item as a ``--by``/``--order`` name: ``TimeDimension('metric_time',
+    'month')`` -> ``metric_time__month``, ``Dimension('user__city')`` -> ``user__city``, ``Entity('order')`` ->
+    ``order``, ``Metric('revenue').descending(True)`` -> ``-revenue``; a plain name stays as it is.
+
+    >>> render_object("TimeDimension('metric_time', 'MONTH')"), render_object("Metric('revenue').descending(True)")
+    ('metric_time__month', '-revenue')
+    """
+    import jinja2
+
+    body = text.strip()
+    if body.startswith("{{") and body.endswith("}}"):
+        body = body[2:-2].strip()
+    if "(" not in body:
+        return body
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    try:
+        return env.from_string("{{ " + body + " }}").render(
+            Dimension=_Name, TimeDimension=_time_dimension, Entity=_Name, Metric=_metric_name
+        )
+    except (jinja2.TemplateError, TypeError) as error:
+        raise ProjectError(
+            f"{text!r} does not read as a name: {error}. Write Dimension('entity__name'), "
+            "TimeDimension('metric_time', 'month'), Entity('name') or Metric('name')."
+        ) from None
 
 
 def _unsupported(*args: object, **kwargs: object) -> str:

@@ -47,7 +47,7 @@ def add_metrics(manifest: Manifest, warn: Callable[[str], None] | None = None) -
     A metric using a MetricFlow feature Northstar does not build yet gets no table: ``warn`` hears once which ones
     and why, and every other metric is built."""
     project = manifest.project
-    if not any("metrics" in doc.data for doc in project.yaml_docs):
+    if not any("metrics" in doc.data or "saved_queries" in doc.data for doc in project.yaml_docs):
         return manifest
     # Imported only now: the metric compiler and sqlglot's DuckDB generator cost ~45 ms of start-up that a
     # project without metrics need not pay.
@@ -106,6 +106,15 @@ def add_metrics(manifest: Manifest, warn: Callable[[str], None] | None = None) -
             f"{len(refused)} metric{'s' if len(refused) > 1 else ''} not materialized (their tables and tests are "
             "skipped; every other metric is built):\n  " + "\n  ".join(refused)
         )
+    exports, unanswered = _exports(sem, prefix, relation_owner)
+    for node in exports:
+        nodes[node.unique_id] = node
+        parents[node.unique_id] = node.depends_on
+    if unanswered and warn is not None:
+        warn(
+            f"{len(unanswered)} saved quer{'ies' if len(unanswered) > 1 else 'y'} cannot be answered (their exports "
+            "are skipped; everything else is built):\n  " + "\n  ".join(unanswered)
+        )
     for test in metric_tests(sem, {n.name: n for n in added}, prefix):
         if test.name in by_name:
             raise ProjectError(
@@ -119,6 +128,61 @@ def add_metrics(manifest: Manifest, warn: Callable[[str], None] | None = None) -
         by_name[test.name] = test.unique_id
         parents[test.unique_id] = test.depends_on
     return replace(manifest, nodes=nodes, dag=DAG(parents), by_name=by_name, semantics=sem)
+
+
+def _exports(
+    sem: Any, prefix: str, relation_owner: dict[tuple[str, str], NodeId]
+) -> tuple[list[MetricNode], list[str]]:
+    """A node per export of every saved query (its rows as a table or view), and why a saved query is left out.
+
+    Every saved query is compiled, exports or not, so a mistake in one is reported by the build (as a warning: it
+    blocks nothing else) rather than the first time someone asks for it."""
+    from northstar.metrics.compile import compile_request
+    from northstar.metrics.request import Request
+
+    made: list[MetricNode] = []
+    problems: list[str] = []
+    for query in sem.spec.saved_queries:
+        if not query.enabled:
+            continue
+        try:
+            sql = compile_request(sem, Request((), saved_query=query.name))
+        except NorthstarError as error:
+            problems.append(str(error))
+            continue
+        for export in query.exports:
+            relation = Relation(export.schema or SCHEMA, export.alias or export.name)
+            uid = NodeId("saved_query", prefix, f"{query.name}.{export.name}")
+            owner = relation_owner.get((relation.schema, relation.identifier))
+            if owner is not None:
+                problems.append(
+                    str(
+                        CompileError(
+                            f"Export '{export.name}' of saved query '{query.name}' would write {relation}, which "
+                            f"{owner} builds. Give the export another `alias:` or `schema:`.",
+                            query.where.path,
+                            export.line,
+                        )
+                    )
+                )
+                continue
+            relation_owner[(relation.schema, relation.identifier)] = uid
+            made.append(
+                MetricNode(
+                    unique_id=uid,
+                    name=f"{query.name}.{export.name}",
+                    path=query.where.path,
+                    line=export.line,
+                    metric_type="saved_query",
+                    # The header makes export_as part of the node's fingerprint: table <-> view rebuilds it.
+                    sql=f"-- saved query {query.name}, export {export.name} as {export.export_as}\n{sql}",
+                    relation=relation,
+                    depends_on=tuple(read_nodes(sql, relation_owner)),
+                    description=query.description or f"Saved query {query.name}.",
+                    materialized=export.export_as,
+                )
+            )
+    return made, problems
 
 
 def read_nodes(sql: str, owners: Mapping[tuple[str, str], NodeId]) -> list[NodeId]:
@@ -241,13 +305,16 @@ def run_metric(node: MetricNode, cursor: duckdb.DuckDBPyConnection, context: Bui
     try:
         with context.schema_lock:
             cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-        cursor.execute(create_statement(relation, node.sql, "table"))
+        if relation.schema != SCHEMA:
+            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {relation.schema}")
+        cursor.execute(create_statement(relation, node.sql, node.materialized))
         docs: Mapping[str, str] = {c.name: c.description for c in node.columns}
-        for statement in document_statements(cursor, relation, "table", node.description, docs):
+        for statement in document_statements(cursor, relation, node.materialized, node.description, docs):
             cursor.execute(statement)
         rows = row_count(cursor, str(relation))
     except duckdb.Error as error:
         first = str(error).strip().splitlines()[0]
         fault = ExecutionError(f"Metric '{node.name}' failed in DuckDB: {first}", node.path, node.line)
         return NodeResult(node.unique_id, "error", str(fault), time.perf_counter() - start, error=fault)
-    return NodeResult(node.unique_id, "success", f"created table {relation}", time.perf_counter() - start, rows=rows)
+    done = f"created {node.materialized} {relation}"
+    return NodeResult(node.unique_id, "success", done, time.perf_counter() - start, rows=rows)

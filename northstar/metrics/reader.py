@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from northstar.errors import CompileError, NorthstarError
+from northstar.errors import CompileError, NorthstarError, ProjectError
 from northstar.metrics.spec import (
     AGGREGATIONS,
     DIMENSION_TYPES,
@@ -44,6 +44,7 @@ from northstar.metrics.spec import (
     DerivedParams,
     Dimension,
     Entity,
+    Export,
     Filter,
     FunnelParams,
     FunnelStep,
@@ -58,6 +59,7 @@ from northstar.metrics.spec import (
     RatioParams,
     Refusal,
     RetentionParams,
+    SavedQuery,
     SemanticModel,
     SimpleParams,
     Spec,
@@ -137,8 +139,13 @@ def read_spec(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> Spec:
     """Read the ``semantic_models`` and ``metrics`` of property files given as ``(path, data)`` pairs."""
     models: list[SemanticModel] = []
     metrics: list[Metric] = []
+    saved: list[SavedQuery] = []
     seen: dict[str, Where] = {}
     for path, data in docs:
+        for entry in _list(data, "saved_queries", path):
+            query = _saved_query(entry, path)
+            _unique(seen, f"saved query '{query.name}'", f"sq:{query.name}", query.where)
+            saved.append(query)
         for entry in _list(data, "semantic_models", path):
             model = _semantic_model(entry, path)
             _unique(seen, f"semantic model '{model.name}'", f"sm:{model.name}", model.where)
@@ -147,7 +154,7 @@ def read_spec(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> Spec:
             metric = _metric(entry, path)
             _unique(seen, f"metric '{metric.name}'", f"m:{metric.name}", metric.where)
             metrics.append(metric)
-    return Spec(tuple(models), tuple(metrics))
+    return Spec(tuple(models), tuple(metrics), tuple(saved))
 
 
 def parse_window(value: Any, what: str, where: Where) -> Window:
@@ -402,6 +409,100 @@ def _metric(entry: YamlDict, path: str) -> Metric:
         meta=meta,
         tests=tuple(tests),
     )
+
+
+SAVED_QUERY_KEYS = {"name", "description", "label", "query_params", "exports", "config"}
+QUERY_PARAM_KEYS = {"metrics", "group_by", "where", "order_by", "limit"}
+# A saved query's config: `enabled` and `export_as`/`schema` (its exports' defaults) act; `meta`, `group` and `tags`
+# describe; `cache` is dbt Cloud's result cache (Northstar caches every query's SQL, and answers from the warehouse).
+SAVED_QUERY_CONFIG_KEYS = {"enabled", "export_as", "schema", "cache", "meta", "group", "tags"}
+EXPORT_CONFIG_KEYS = {"export_as", "schema", "alias"}
+
+
+def _saved_query(entry: YamlDict, path: str) -> SavedQuery:
+    """A saved query: its query_params read into ``--by``/``--order`` names, its exports with their defaults."""
+    from northstar.metrics.filters import render_object
+
+    name = _name(entry, "saved query", path)
+    what = f"saved query '{name}'"
+    _check(entry, SAVED_QUERY_KEYS, what, path)
+    config = entry.get("config") or {}
+    if not isinstance(config, dict):
+        raise CompileError(f"'config' of the {what} must be a mapping.", path, _line(entry, "config"))
+    _check(config, SAVED_QUERY_CONFIG_KEYS, f"the config of {what}", path)
+    params = entry.get("query_params")
+    if not isinstance(params, dict):
+        raise CompileError(
+            f"The {what} has no query_params. Give at least `query_params: {{metrics: [...]}}` or a group_by.",
+            path,
+            _line(entry),
+        )
+    _check(params, QUERY_PARAM_KEYS, f"the query_params of {what}", path)
+
+    def names(key: str) -> tuple[str, ...]:
+        value = params.get(key) or []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise CompileError(f"'{key}' of the {what} must be a list of names.", path, _line(params, key))
+        try:
+            return tuple(render_object(v) if key != "metrics" else v.strip() for v in value)
+        except ProjectError as error:
+            raise CompileError(f"'{key}' of the {what}: {error.message}", path, _line(params, key)) from None
+
+    metrics, group_by = names("metrics"), names("group_by")
+    if not metrics and not group_by:
+        raise CompileError(
+            f"The query_params of {what} name no metrics and no group_by: give `metrics: [...]`, `group_by: [...]` or "
+            "both.",
+            path,
+            _line(params),
+        )
+    where = params.get("where") or []
+    if isinstance(where, str):
+        where = [where]
+    if not isinstance(where, list) or not all(isinstance(w, str) for w in where):
+        raise CompileError(
+            f"'where' of the {what} must be a filter or a list of filters.", path, _line(params, "where")
+        )
+    limit = params.get("limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise CompileError(
+            f"'limit' of the {what} must be a whole number, e.g. `limit: 10`.", path, _line(params, "limit")
+        )
+    enabled = config.get("enabled", True)
+    exports = tuple(_export(item, what, path, config) for item in _sublist(entry, "exports", what, path))
+    query = SavedQuery(
+        name=name,
+        where=Where(path, _line(entry)),
+        metrics=metrics,
+        group_by=group_by,
+        filters=tuple(w.strip() for w in where if w.strip()),
+        order_by=names("order_by"),
+        limit=limit,
+        description=str(entry.get("description") or "").strip(),
+        label=str(entry.get("label") or ""),
+        exports=exports,
+        enabled=enabled is not False,
+    )
+    return query
+
+
+def _export(entry: YamlDict, owner: str, path: str, defaults: Mapping[str, Any]) -> Export:
+    name = _name(entry, f"export of the {owner}", path)
+    what = f"export '{name}' of the {owner}"
+    _check(entry, {"name", "config"}, what, path)
+    config = {k: v for k, v in defaults.items() if k in ("export_as", "schema")}
+    own = entry.get("config") or {}
+    if not isinstance(own, dict):
+        raise CompileError(f"'config' of the {what} must be a mapping.", path, _line(entry, "config"))
+    _check(own, EXPORT_CONFIG_KEYS, f"the config of {what}", path)
+    config.update(own)
+    if "export_as" not in config:
+        raise CompileError(f"The {what} needs `config: {{export_as: table}}` (or view).", path, _line(entry))
+    export_as = _choice(config, "export_as", ("table", "view"), f"The {what}", path)
+    schema, alias = config.get("schema"), config.get("alias")
+    return Export(name, export_as, str(schema) if schema else None, str(alias) if alias else None, _line(entry))
 
 
 def _filter(value: Any) -> Filter | None:

@@ -10,8 +10,12 @@ from datetime import date
 class Request:
     """What ``metrics query``/``compile`` asks for. ``order`` items are column names, ``-name`` for descending.
 
-    >>> Request(("north_star",), by=("month",))
-    Request(metrics=('north_star',), by=('month',), where=None, start=None, end=None, order=(), limit=None)
+    >>> Request(("north_star",), by=("month",))  # doctest: +NORMALIZE_WHITESPACE
+    Request(metrics=('north_star',), by=('month',), where=None, start=None, end=None, order=(), limit=None,
+            saved_query=None)
+
+    With ``saved_query``, the saved query's metrics, group-bys and filters are asked for; ``where`` adds a filter and
+    ``order``/``limit`` replace the saved query's own.
     """
 
     metrics: tuple[str, ...]
@@ -21,3 +25,4 @@ class Request:
     end: date | None = None
     order: tuple[str, ...] = ()
     limit: int | None = None
+    saved_query: str | None = None

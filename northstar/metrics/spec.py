@@ -347,11 +347,47 @@ class Metric:
 
 
 @dataclass(frozen=True)
+class Export:
+    """A saved query's export: its rows written by ``metrics build`` to ``schema.alias`` as a table or a view."""
+
+    name: str
+    export_as: str  # table or view
+    schema: str | None = None  # None: the schema metric tables go to
+    alias: str | None = None  # None: the export's name
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    """MetricFlow's saved query: metrics, group-bys, filters, order and limit under a name
+    (``metrics query --saved-query NAME``), optionally exported to tables by ``metrics build``.
+
+    ``group_by`` and ``order_by`` hold names as ``--by``/``--order`` take them (``metric_time__month``,
+    ``-revenue``); ``where`` the filters as written, all of which must hold."""
+
+    name: str
+    where: Where
+    metrics: tuple[str, ...]
+    group_by: tuple[str, ...] = ()
+    filters: tuple[str, ...] = ()
+    order_by: tuple[str, ...] = ()
+    limit: int | None = None
+    description: str = ""
+    label: str = ""
+    exports: tuple[Export, ...] = ()
+    enabled: bool = True  # config: {enabled: false} switches it off, as in dbt
+
+
+@dataclass(frozen=True)
 class Spec:
-    """Every semantic model and metric of a project, as written."""
+    """Every semantic model, metric and saved query of a project, as written."""
 
     semantic_models: tuple[SemanticModel, ...] = ()
     metrics: tuple[Metric, ...] = ()
+    saved_queries: tuple[SavedQuery, ...] = ()
+
+    def saved_query(self, name: str) -> SavedQuery | None:
+        return next((q for q in self.saved_queries if q.name == name), None)
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)
