@@ -287,7 +287,7 @@ def compile_expression(sem: Semantics, request: Request) -> exp.Select:
         raise CompileError(f"Saved query '{query.name}': {message}", query.where.path, query.where.line) from None
 
 
-def _compile_expression(sem: Semantics, request: Request) -> exp.Expression:
+def _compile_expression(sem: Semantics, request: Request) -> exp.Select:
     c = plan(sem, request)
     params = c.metrics[0].params
     if c.metrics[0].type == "pyramid":
