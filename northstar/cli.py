@@ -19,6 +19,8 @@ from northstar.errors import NorthstarError, ProjectError
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from northstar.project.loader import Project
+
 
 class _Group(click.Group):
     """Turns our errors into a red ``Error: ...`` and an exit code; ``--debug`` shows the traceback."""
@@ -122,7 +124,7 @@ def _common(func: Any) -> Any:
     return func
 
 
-def _load(project_dir: Path | None, vars_: str | None, target: str | None, threads: int | None) -> Any:
+def _load(project_dir: Path | None, vars_: str | None, target: str | None, threads: int | None) -> Project:
     from northstar.project.loader import find_project_root, load_project
 
     cli_vars = _parse_vars(vars_)
@@ -169,7 +171,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.meta["northstar.debug"] = debug
 
 
-def _run_build(project: Any, quiet: bool, **options: Any) -> None:
+def _run_build(project: Project, quiet: bool, **options: Any) -> None:
     """Build with ``BuildOptions(**options)`` and exit 0 if every node succeeded, else 1."""
     from northstar.console import Reporter
     from northstar.engine.pipeline import BuildOptions, build
@@ -545,7 +547,7 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
 
 
-def _metric_names(project: Any) -> list[str]:
+def _metric_names(project: Project) -> list[str]:
     return [
         entry["name"]
         for doc in project.yaml_docs
@@ -554,7 +556,7 @@ def _metric_names(project: Any) -> list[str]:
     ]
 
 
-def _names_metric(project: Any, name: str) -> bool:
+def _names_metric(project: Project, name: str) -> bool:
     return name in _metric_names(project)
 
 

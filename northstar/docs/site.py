@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 
 from northstar import __version__
-from northstar.lineage import ROWS, ColumnRef, Lineage, SemanticLayer, project_lineage
+from northstar.lineage import ROWS, ColumnRef, Lineage, NodeLineage, SemanticLayer, project_lineage
 from northstar.nodes import ModelNode, NodeId, SeedNode, SourceNode
 from northstar.render.manifest import Manifest
 
@@ -247,7 +247,7 @@ def _metric_entries(manifest: Manifest, lineage: Lineage, layer: SemanticLayer) 
     return entries
 
 
-def _columns(found: Any) -> list[str]:
+def _columns(found: NodeLineage | None) -> list[str]:
     return found.output_columns if found else []
 
 

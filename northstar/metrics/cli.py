@@ -9,10 +9,14 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from northstar.metrics import CompiledProject
+    from northstar.project.loader import Project
 
 
-def compile_metric(project: Any, name: str, by: tuple[str, ...], dialect: str) -> str:
+def compile_metric(project: Project | CompiledProject, name: str, by: tuple[str, ...], dialect: str) -> str:
     """The SQL of one metric, at its default grain and dimensions unless ``by`` is given."""
     from northstar.metrics import load_semantics
     from northstar.metrics.compile import compile_request, default_request
@@ -69,7 +73,7 @@ def query_text(
     return format_rows(columns, rows, fmt)
 
 
-def list_metrics_text(project: Any, output: str) -> str:
+def list_metrics_text(project: Project | CompiledProject, output: str) -> str:
     """One line per metric: name, type, owner and description (JSON lines with --output json)."""
     from northstar.metrics import list_metrics
     from northstar.metrics.query import format_rows

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -28,6 +28,11 @@ from northstar.nodes import MetricNode, NodeId
 from northstar.project.loader import Column
 from northstar.render.jinja import Relation
 from northstar.render.manifest import Manifest
+
+if TYPE_CHECKING:  # the metric compiler is imported when metrics are built, not with this module
+    from northstar.metrics.request import Request
+    from northstar.metrics.resolve import Semantics
+    from northstar.metrics.spec import Metric
 
 SCHEMA = "metrics"
 
@@ -131,7 +136,7 @@ def add_metrics(manifest: Manifest, warn: Callable[[str], None] | None = None) -
 
 
 def _exports(
-    sem: Any, prefix: str, relation_owner: dict[tuple[str, str], NodeId]
+    sem: Semantics, prefix: str, relation_owner: dict[tuple[str, str], NodeId]
 ) -> tuple[list[MetricNode], list[str]]:
     """A node per export of every saved query (its rows as a table or view), and why a saved query is left out.
 
@@ -198,7 +203,7 @@ def read_nodes(sql: str, owners: Mapping[tuple[str, str], NodeId]) -> list[NodeI
     return list(dict.fromkeys(found))
 
 
-def _sql(sem: Any, metric: Any, request: Any) -> str:
+def _sql(sem: Semantics, metric: Metric, request: Request) -> str:
     from northstar.metrics.compile import compile_request
 
     try:
@@ -212,7 +217,7 @@ def _sql(sem: Any, metric: Any, request: Any) -> str:
         ) from None
 
 
-def _table_doc(metric: Any) -> str:
+def _table_doc(metric: Metric) -> str:
     parts = [metric.description or metric.name]
     if metric.formula:
         parts.append(f"Formula: {metric.formula}")
@@ -221,7 +226,7 @@ def _table_doc(metric: Any) -> str:
     return " ".join(p.strip().rstrip(".") + "." for p in parts)
 
 
-def column_docs(sem: Any, metric: Any, request: Any) -> dict[str, str]:
+def column_docs(sem: Semantics, metric: Metric, request: Request) -> dict[str, str]:
     """A comment for each column of a metric's table: metric time, dimensions, values."""
     from northstar.metrics.plan import parse_by
     from northstar.metrics.spec import FunnelParams, PyramidParams, UpliftParams
@@ -239,7 +244,7 @@ def column_docs(sem: Any, metric: Any, request: Any) -> dict[str, str]:
             docs[group.column] = f"Start of the {group.grain} (UTC) of the metric time ({', '.join(times)})."
         else:
             try:
-                ref = sem.dimension(measures[0], group.name, metric, "defaults.by")
+                ref = sem.dimension(measures[0], group.dimension, metric, "defaults.by")
                 text = (ref.dimension.description if ref.dimension else "") or f"The {ref.name} of {ref.owner.name}."
             except NorthstarError:
                 text = f"Dimension {group.name}."

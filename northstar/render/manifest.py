@@ -49,6 +49,8 @@ from northstar.render.jinja import (
 )
 
 if TYPE_CHECKING:  # the semantic layer is read from the manifest's project, after it is compiled
+    from sqlglot import exp
+
     from northstar.metrics.resolve import Semantics
 
 # Config that decides a model's relation must be known before any model renders.
@@ -384,7 +386,7 @@ def _inline_ephemerals(nodes: dict[NodeId, Node], dag: DAG[NodeId]) -> dict[Node
     return result
 
 
-def _parse_for_inlining(node: ModelNode, why: str) -> Any:
+def _parse_for_inlining(node: ModelNode, why: str) -> exp.Expr:
     """Parse a model's rendered SQL to inline ephemeral CTEs; a failure names the model's file, not a traceback."""
     import sqlglot
 
