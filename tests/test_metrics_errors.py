@@ -271,3 +271,13 @@ def test_a_refused_metric_whose_filter_is_not_sql_blocks_nothing_else(make_proje
     )
     revenue = run_cli(root, "compile", "revenue")
     assert revenue.exit_code == 0, revenue.output
+
+
+def test_a_filter_calling_dimension_without_a_name_says_how_to_write_it(make_project, run_cli):
+    files = with_metrics(SIMPLE + "            filter: \"{{ Dimension() }} = 'seo'\"\n")
+    at = line_of(files, "- name: revenue")
+    assert error_of(make_project, run_cli, files) == (
+        f"Error: metrics/shop.yml:{at}: Metric 'revenue': Filter \"{{{{ Dimension() }}}} = 'seo'\" does not render: "
+        "a function gets the wrong arguments. Use {{ Dimension('entity__name') }}, "
+        "{{ TimeDimension('name', 'month') }} or {{ Entity('name') }}."
+    )

@@ -95,9 +95,11 @@ def render_filter(text: str) -> str:
         return env.from_string(text).render(
             Dimension=_Name, TimeDimension=_time_dimension, Entity=_Name, Metric=_unsupported
         )
-    except (jinja2.TemplateError, TypeError) as error:  # TypeError: Dimension() with the wrong arguments
+    except (jinja2.TemplateError, TypeError) as error:
+        # TypeError: Dimension() and the like called with the wrong arguments; Python's wording names our classes.
+        why = "a function gets the wrong arguments" if isinstance(error, TypeError) else str(error)
         raise CompileError(
-            f"Filter {text!r} does not render: {error}. Use {{{{ Dimension('entity__name') }}}}, "
+            f"Filter {text!r} does not render: {why}. Use {{{{ Dimension('entity__name') }}}}, "
             "{{ TimeDimension('name', 'month') }} or {{ Entity('name') }}."
         ) from None
 
