@@ -266,6 +266,10 @@ SHOP = {
           - {name: revenue, type: simple, type_params: {measure: revenue}}
           - {name: order_count, type: simple, type_params: {measure: order_count}}
           - {name: customers, type: simple, type_params: {measure: customers}}
+          - name: march_revenue
+            type: simple
+            type_params: {measure: revenue}
+            filter: "{{ TimeDimension('metric_time').date_part('month') }} = 3"
         saved_queries:
           - name: top_cities
             description: Completed revenue by city, the two largest.
@@ -362,3 +366,75 @@ def test_saved_query_mistakes_name_the_file_and_line(make_project, run_cli):
     )
     both = run_cli(root, "query", "revenue", "--saved-query", "top_cities")
     assert both.exit_code == 2 and "leave out the metric names" in both.output
+
+
+def test_null_dimension_values_are_one_group_across_semantic_models(shop):
+    # revenue (orders, joined to customers) and customers (customers itself) by the customer's city: customer 3 has
+    # no city, and order 6 no customer, so both sides have a NULL group; they are one row, as in MetricFlow.
+    assert ask(shop, "revenue", "customers", "--by", "customer__city") == [
+        ("Berlin", 3, 1),
+        ("Lyon", 13, 1),
+        ("Paris", 30, 1),
+        (None, 107, 1),
+    ]
+    # With a time grain too: the NULL group is one row per month.
+    assert ask(shop, "revenue", "customers", "--by", "month", "--by", "customer__city") == [
+        ("2025-01-01", "Lyon", None, 1),
+        ("2025-01-01", "Paris", 30, 1),
+        ("2025-01-01", None, None, 1),
+        ("2025-02-01", "Berlin", 3, 1),
+        ("2025-02-01", "Lyon", 5, None),
+        ("2025-02-01", None, 7, None),
+        ("2025-03-01", "Lyon", 8, None),
+        ("2025-03-01", None, 100, None),
+    ]
+
+
+def test_dimension_only_queries_list_distinct_values_null_included(shop):
+    # From the semantic model holding the dimension (customers), not from orders: every city, NULL included.
+    assert ask(shop, "--by", "customer__city") == [("Berlin",), ("Lyon",), ("Paris",), (None,)]
+    # Two dimensions: the model reaching both (orders, joined to customers); distinct pairs.
+    assert ask(shop, "--by", "customer__city", "--by", "order__status") == [
+        ("Berlin", "completed"),
+        ("Lyon", "completed"),
+        ("Lyon", "returned"),
+        ("Paris", "completed"),
+        (None, "completed"),
+    ]
+    assert ask(
+        shop, "--by", "customer__city", "--where", "customer__city <> 'Paris'", "--order", "-customer__city"
+    ) == [
+        ("Lyon",),
+        ("Berlin",),
+    ]
+    assert ask(shop, "--by", "customer__signup_date__month") == [("2025-01-01",), ("2025-02-01",)]
+
+
+def test_dimension_only_query_mistakes(shop):
+    from click.testing import CliRunner
+
+    from northstar.cli import main
+
+    def error(*args: str) -> str:
+        result = CliRunner().invoke(main, ["query", *args, "--project-dir", str(shop)])
+        assert result.exit_code == 2, result.output
+        return result.output.strip().splitlines()[-1]
+
+    assert error("--by", "month") == (
+        "Error: A query without metrics has no metric time: group by a time dimension of a semantic model instead "
+        "(e.g. --by user__signed_up_at__month), or name a metric."
+    )
+    assert error("--by", "customer__town").startswith("Error: No semantic model reaches customer__town")
+    assert error().startswith("Error: Name a metric")
+
+
+def test_date_part_group_bys(shop):
+    # EXTRACT(month): Jan 10 + 20, Feb 5 + 7 + 3, Mar 100 + 8.
+    assert ask(shop, "revenue", "--by", "metric_time__extract_month") == [(1, 30), (2, 15), (3, 108)]
+    # ISO day of the week (Monday 1 .. Sunday 7): Jan 20, Feb 3 and Feb 10 are Mondays; Jan 5 a Sunday.
+    assert ask(shop, "revenue", "--by", "metric_time__extract_dow") == [(1, 32), (2, 3), (6, 108), (7, 10)]
+    # A date part of another time dimension, through a join; order 6 has no customer.
+    assert ask(shop, "revenue", "--by", "customer__signup_date__extract_month") == [(1, 50), (2, 3), (None, 100)]
+    # In --where, and in a metric filter written with date_part.
+    assert ask(shop, "revenue", "--where", "metric_time__extract_month = 3") == [(108,)]
+    assert ask(shop, "march_revenue") == [(108,)]

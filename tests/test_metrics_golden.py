@@ -110,6 +110,9 @@ def test_every_metric_type_has_a_snapshot():
 # MetricFlow features shown on the parity suite's shop (tests/test_metricflow_parity.py): name -> request.
 PARITY = {
     "saved_query_top_cities": Request((), saved_query="top_cities"),
+    "null_groups_across_models": Request(("revenue", "customers"), by=("customer__city",)),
+    "dimension_only": Request((), by=("customer__city", "order__status")),
+    "date_part": Request(("revenue",), by=("metric_time__extract_dow", "customer__signup_date__extract_month")),
 }
 
 

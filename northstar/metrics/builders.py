@@ -15,7 +15,7 @@ from sqlglot import exp
 from northstar.errors import CompileError, ProjectError, did_you_mean
 from northstar.metrics.plan import Compiled
 from northstar.metrics.resolve import DimensionRef, Semantics
-from northstar.metrics.spec import GRAINS, Filter, Measure, Metric, SemanticModel, Window
+from northstar.metrics.spec import DATE_PARTS, GRAINS, Filter, Measure, Metric, SemanticModel, Window
 from northstar.render.jinja import Relation
 
 
@@ -38,6 +38,12 @@ def truncate(value: exp.Expr, grain: str) -> exp.Expr:
     return exp.Cast(
         this=exp.func("date_trunc", exp.Literal.string(grain), value), to=exp.DataType(this=exp.DataType.Type.DATE)
     )
+
+
+def date_part(value: exp.Expr, part: str) -> exp.Expr:
+    """A date part as MetricFlow groups by it: ``EXTRACT(MONTH FROM t)``; dow is ISO (Monday 1 to Sunday 7)."""
+    unit = {"dow": "ISODOW", "doy": "DOY"}.get(part, part.upper())
+    return exp.Extract(this=exp.var(unit), expression=value)
 
 
 def interval(window: Window) -> exp.Interval:
@@ -123,6 +129,8 @@ class Rows:
                 alias = f"{ref.owner.name}_{ref.join.name}"
             self.joins[alias] = ref
         value = qualify(ref.sql, alias)
+        if ref.date_part:
+            return date_part(value, ref.date_part)
         return truncate(value, ref.grain) if ref.grain else value
 
     def time(self, measure: str) -> exp.Expr:
@@ -135,6 +143,11 @@ class Rows:
         def swap(node: exp.Expr) -> exp.Expr:
             if isinstance(node, exp.Column) and not node.table:
                 name = node.name
+                if (
+                    name.startswith("metric_time__extract_")
+                    and name.removeprefix("metric_time__extract_") in DATE_PARTS
+                ):
+                    return date_part(self.time(measure), name.removeprefix("metric_time__extract_"))
                 if name == "metric_time" or name.startswith("metric_time__"):
                     grain = name.removeprefix("metric_time").removeprefix("__") or None
                     if grain is not None and grain not in GRAINS:

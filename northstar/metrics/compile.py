@@ -23,6 +23,7 @@ from northstar.metrics.builders import (
     Rows,
     aggregate,
     and_all,
+    date_part,
     date_range,
     interval,
     order_limit,
@@ -31,6 +32,7 @@ from northstar.metrics.builders import (
     relation_table,
     truncate,
 )
+from northstar.metrics.dimensions import dimension_query
 from northstar.metrics.experiment import outcomes_query
 from northstar.metrics.filters import render_filter
 from northstar.metrics.growth import growth_query, leaf_select
@@ -64,6 +66,8 @@ def _leaf_select(c: Compiled, leaves: list[tuple[Leaf, str, Metric]]) -> tuple[e
     for group in c.groups:
         if group.grain is not None:
             keys.append(truncate(time.copy(), group.grain))
+        elif group.column.startswith("metric_time__extract_"):
+            keys.append(date_part(time.copy(), group.column.removeprefix("metric_time__extract_")))
         else:
             keys.append(rows.dimension(group.dimension, "--by"))
     described = []
@@ -226,28 +230,53 @@ def _ctes(expression: exp.Select, c: Compiled) -> exp.Select:
 
 
 def _join(expression: exp.Select, c: Compiled) -> exp.Select:
-    """Pass 2: join the CTEs on the group-by columns (full outer: a period with one metric only still shows)."""
+    """Pass 2: join the CTEs on the group-by columns (full outer: a period with one metric only still shows).
+
+    Metric time is never NULL, so time keys join with USING. A dimension can be NULL, and NULL is a group of its own
+    (as in MetricFlow): dimension keys join NULL-safely (IS NOT DISTINCT FROM) on the key so far, the COALESCE of the
+    CTEs already joined, so one NULL row holds every metric's value instead of one row per CTE."""
     ctes = expression.meta["ctes"]
     keys = [g.column for g in c.groups]
     plain = [cte for cte in ctes if cte[2] is None] or ctes[:1]
     shifted = [cte for cte in ctes if cte not in plain]
     expression = expression.from_(plain[0][0], copy=False)
+    null_safe = any(not g.is_time for g in c.groups) and len(ctes) > 1
+    seen: dict[str, list[exp.Expr]] = {key: [exp.column(key, plain[0][0])] for key in keys}
+
+    def key_so_far(key: str) -> exp.Expr:
+        first, *rest = (part.copy() for part in seen[key])
+        return exp.Coalesce(this=first, expressions=rest) if rest else first
+
+    def on(name: str) -> exp.Expr | None:
+        return and_all([exp.NullSafeEQ(this=key_so_far(key), expression=exp.column(key, name)) for key in keys])
+
     for name, _, _ in plain[1:]:
-        if keys:
+        if not keys:
+            expression = expression.join(name, join_type="cross", copy=False)
+        elif null_safe:
+            expression = expression.join(name, on=on(name), join_type="full outer", copy=False)
+            for key in keys:
+                seen[key].append(exp.column(key, name))
+        else:
             expression = expression.join(name, using=tuple(keys), join_type="full outer", copy=False)
-        else:
-            expression = expression.join(name, join_type="cross", copy=False)
     for name, _, _ in shifted:
-        if keys:
-            expression = expression.join(name, using=tuple(keys), join_type="left", copy=False)
-        else:
+        if not keys:
             expression = expression.join(name, join_type="cross", copy=False)
+        elif null_safe:
+            expression = expression.join(name, on=on(name), join_type="left", copy=False)
+        else:
+            expression = expression.join(name, using=tuple(keys), join_type="left", copy=False)
+    if null_safe:
+        expression.meta["keys"] = {key: key_so_far(key) for key in keys}
     return expression
 
 
 def _select(expression: exp.Select, c: Compiled) -> exp.Select:
     """Pass 3: the group-by columns, then each metric's formula over the CTE columns."""
-    columns = [exp.column(g.column) for g in c.groups]
+    keys: dict[str, exp.Expr] = expression.meta.pop("keys", {})
+    columns = [
+        exp.alias_(keys[g.column], g.column, copy=False) if g.column in keys else exp.column(g.column) for g in c.groups
+    ]
     formulas = [
         formula.copy()
         if isinstance(formula, exp.Column) and formula.name == name
@@ -288,6 +317,8 @@ def compile_expression(sem: Semantics, request: Request) -> exp.Select:
 
 
 def _compile_expression(sem: Semantics, request: Request) -> exp.Select:
+    if not request.metrics and request.by:
+        return dimension_query(sem, request)
     c = plan(sem, request)
     params = c.metrics[0].params
     if c.metrics[0].type == "pyramid":

@@ -34,7 +34,7 @@ class _Name:
         return _Name(f"{self.name}__{str(grain).lower()}", self.is_descending)
 
     def date_part(self, part: str) -> _Name:
-        raise CompileError(f"date_part('{part}') in filters is not supported; compare the dimension instead.")
+        return _Name(f"{self.name}__extract_{str(part).lower()}", self.is_descending)
 
     def descending(self, value: bool = True) -> _Name:
         return _Name(self.name, bool(value))
@@ -43,7 +43,11 @@ class _Name:
         return f"-{self.name}" if self.is_descending else self.name
 
 
-def _time_dimension(name: str, grain: str | None = None, descending: bool = False) -> _Name:
+def _time_dimension(
+    name: str, grain: str | None = None, descending: bool = False, date_part_name: str | None = None
+) -> _Name:
+    if date_part_name:
+        return _Name(f"{name}__extract_{str(date_part_name).lower()}", bool(descending))
     return _Name(f"{name}__{str(grain).lower()}" if grain else name, bool(descending))
 
 

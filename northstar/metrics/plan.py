@@ -19,6 +19,7 @@ from northstar.metrics.filters import parse_condition
 from northstar.metrics.request import Request
 from northstar.metrics.resolve import Semantics
 from northstar.metrics.spec import (
+    DATE_PARTS,
     GRAINS,
     CohortParams,
     ConversionParams,
@@ -66,6 +67,8 @@ def parse_by(items: tuple[str, ...], default_grain: str = "day") -> tuple[Group,
             group = Group(f"metric_time__{item}", item)
         elif item == "metric_time":
             group = Group(f"metric_time__{default_grain}", default_grain)
+        elif item.startswith("metric_time__extract_") and item.removeprefix("metric_time__extract_") in DATE_PARTS:
+            group = Group(item, None, item)  # a date part of metric time: grouped like a dimension
         elif item.startswith("metric_time__"):
             grain = item.removeprefix("metric_time__")
             if grain not in GRAINS:

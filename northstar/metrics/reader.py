@@ -867,7 +867,7 @@ def _refusals(raw: Any, path: str) -> list[Refusal]:
 
 
 def _filter_refusals(entry: YamlDict, raw: Any, path: str) -> list[Refusal]:
-    """Metric(...) and date_part in filters: valid MetricFlow, not built yet."""
+    """Metric(...) in filters: valid MetricFlow, not built yet."""
     found = []
     stack: list[Any] = [entry.get("filter"), raw]
     while stack:
@@ -880,8 +880,6 @@ def _filter_refusals(entry: YamlDict, raw: Any, path: str) -> list[Refusal]:
             line = _line(entry)
             if re.search(r"\bMetric\s*\(", item):
                 found.append(Refusal("Metric() in a filter", "filter on dimensions and entities", path, line))
-            if ".date_part(" in item:
-                found.append(Refusal("date_part in a filter", "compare the dimension at a grain instead", path, line))
     return found
 
 

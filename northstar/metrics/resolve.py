@@ -22,6 +22,7 @@ from sqlglot import exp
 from northstar.errors import CompileError, ProjectError, did_you_mean
 from northstar.metrics.filters import referenced_names
 from northstar.metrics.spec import (
+    DATE_PARTS,
     GRAINS,
     CohortParams,
     ConversionParams,
@@ -61,6 +62,7 @@ class DimensionRef:
     entity: Entity | None = None
     join: Entity | None = None
     grain: str | None = None
+    date_part: str | None = None  # `ordered_at__extract_month`: EXTRACT(month FROM ordered_at)
 
     @property
     def expr(self) -> str:
@@ -201,14 +203,16 @@ class Semantics:
 
     def dimension(self, model: SemanticModel, name: str, context: Metric | None, what: str = "") -> DimensionRef:
         """Resolve ``name`` (``channel``, ``user__channel``, ``ordered_at__month``) for ``model``'s rows."""
-        base, grain = name, None
+        base, grain, part = name, None, None
         head, _, tail = name.rpartition("__")
         if head and tail in GRAINS:
             base, grain = head, tail
+        elif head and tail.startswith("extract_") and tail.removeprefix("extract_") in DATE_PARTS:
+            base, part = head, tail.removeprefix("extract_")
         choices = self.available(model)
         found = choices.get(base)
-        if found is None and grain is not None:
-            found, base, grain = choices.get(name), name, None
+        if found is None and (grain is not None or part is not None):
+            found, base, grain, part = choices.get(name), name, None, None
         # Mistakes in --by/--where are the command line's, not the metric file's.
         cli = what.startswith("--")
         where = (context.where.path, context.where.line) if context and not cli else (None, None)
@@ -243,6 +247,14 @@ class Semantics:
                     *where,
                 )
             ref = DimensionRef(ref.name, ref.owner, ref.dimension, ref.entity, ref.join, grain)
+        if part is not None:
+            if not ref.is_time:
+                raise CompileError(
+                    f"{what or 'The query'} uses '{name}', but '{base}' is not a time dimension, so it has no date "
+                    f"part '{part}'. Use '{base}'.",
+                    *where,
+                )
+            ref = DimensionRef(ref.name, ref.owner, ref.dimension, ref.entity, ref.join, None, part)
         return ref
 
     # -- what a metric reads ------------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 GRAINS = ("day", "week", "month", "quarter", "year")
+# MetricFlow's date parts, grouped by as `metric_time__extract_month`: dow is the ISO day of the week (Monday 1 to
+# Sunday 7), week the ISO week, doy the day of the year.
+DATE_PARTS = ("year", "quarter", "month", "week", "day", "dow", "doy")
 AGGREGATIONS = ("sum", "count", "count_distinct", "average", "min", "max", "median", "percentile", "sum_boolean")
 ENTITY_TYPES = ("primary", "foreign", "unique", "natural")
 DIMENSION_TYPES = ("categorical", "time")

@@ -22,12 +22,13 @@ WITH ad_spend AS (
     2
 )
 SELECT
-  metric_time__month,
-  channel,
+  COALESCE(ad_spend.metric_time__month, sessions.metric_time__month) AS metric_time__month,
+  COALESCE(ad_spend.channel, sessions.channel) AS channel,
   CAST(ad_spend_gross AS DOUBLE) / NULLIF(paid_sessions, 0) AS cpc
 FROM ad_spend
 FULL OUTER JOIN sessions
-  USING (metric_time__month, channel)
+  ON ad_spend.metric_time__month IS NOT DISTINCT FROM sessions.metric_time__month
+  AND ad_spend.channel IS NOT DISTINCT FROM sessions.channel
 ORDER BY
   metric_time__month ASC,
   channel ASC

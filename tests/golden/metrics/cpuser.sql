@@ -22,12 +22,13 @@ WITH ad_spend AS (
     2
 )
 SELECT
-  metric_time__month,
-  channel,
+  COALESCE(ad_spend.metric_time__month, users.metric_time__month) AS metric_time__month,
+  COALESCE(ad_spend.channel, users.channel) AS channel,
   CAST(ad_spend_gross AS DOUBLE) / NULLIF(new_users, 0) AS cpuser
 FROM ad_spend
 FULL OUTER JOIN users
-  USING (metric_time__month, channel)
+  ON ad_spend.metric_time__month IS NOT DISTINCT FROM users.metric_time__month
+  AND ad_spend.channel IS NOT DISTINCT FROM users.channel
 ORDER BY
   metric_time__month ASC,
   channel ASC
