@@ -314,18 +314,122 @@ def test_jinja_in_dbt_project_config_values(northstar, tmp_path, run_cli):
 # --- not supported yet: refused by name ----------------------------------------------------------------------------
 
 
-def test_packages_and_naming_macro_overrides_are_refused(northstar):
-    packages = "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n"
-    code, output, _ = northstar("basic", {"packages.yml": packages})
+# --- packages -----------------------------------------------------------------------------------------------------
+
+PACKAGE_TABLES = {
+    "main.orders": [(1, "a", 10), (2, "b", 5), (3, "a", 7)],
+    "main.orders_enriched": [
+        (1, "1x!", 100, 30, "alpha", 10),
+        (2, "2x!", 50, 15, "beta", 5),
+        (3, "3x!", 70, 21, "alpha", 7),
+    ],
+    "main.util_codes": [("a", "alpha"), ("b", "beta")],
+    "main_utils.util_settings": [(2, "USD", 40)],
+}
+
+
+def test_an_installed_package_builds_with_its_macros_models_seeds_tests_and_vars(northstar, tmp_path):
+    """dbt_packages/my_utils as `dbt deps` leaves it: namespaced macros (my_utils.add_suffix), adapter.dispatch
+    choosing duckdb__ over default__, the project's dispatch: search order putting its own duckdb__times first, the
+    package's model (its vars, under the root's `vars: my_utils:`) and seed, and its generic test under data_tests:.
+    A root model calling a package macro sees the root's vars only (scale: the default 3), as in dbt."""
+    code, output, built = northstar("packages")
+    assert code == 0, output
+    assert built == PACKAGE_TABLES
+    assert "PASS  my_utils_is_positive_orders_enriched_scaled" in output
+    if DBT:
+        same_as_dbt(tmp_path, "packages", None, built)
+
+
+def test_a_listed_package_that_is_not_installed_is_an_error(northstar):
+    listed = "packages:\n  - git: https://example.com/acme/my_utils.git\n  - package: dbt-labs/dbt_utils\n"
+    listed += "    version: 1.3.0\n"
+    code, output, _ = northstar("packages", {"packages.yml": listed})
     assert (code, output) == (
         2,
-        "Error: packages.yml:1: dbt packages are not supported yet: their macros, models and seeds would be missing. "
-        "Build this project with dbt, or remove the packages and the calls to their macros.\n",
+        "Error: packages.yml:3: Package 'dbt-labs/dbt_utils' is listed but not installed in dbt_packages/. Run "
+        "`dbt deps` to install the packages, then build again.\n",
     )
-    macro = "-- naming\n{% macro generate_schema_name(custom_schema_name, node) -%}\n{{ custom_schema_name }}\n"
-    code, output, _ = northstar_again(northstar, {"macros/naming.sql": macro + "{%- endmacro %}\n"})
-    assert output == (
-        "Error: macros/naming.sql:2: The project overrides dbt's generate_schema_name macro, which Northstar does not "
-        "call yet, so nodes would land in other schemas or names than with dbt. Build this project with dbt, or "
-        "remove the macro (Northstar names relations as dbt's default macro does).\n"
+
+
+def test_a_dispatch_search_order_naming_a_missing_package_is_a_compile_error(northstar):
+    project = (PROJECTS / "packages" / "dbt_project.yml").read_text().replace("[shop, my_utils]", "[shop, my_util]")
+    code, output, _ = northstar("packages", {"dbt_project.yml": project})
+    assert code == 2
+    assert output.splitlines()[-1] == (
+        "Error: models/orders_enriched.sql:3: adapter.dispatch('add_suffix', 'my_utils') searches package 'my_util', "
+        "which is not installed. Did you mean 'my_utils'? Run `dbt deps`, or fix the `dispatch:` search_order in "
+        "dbt_project.yml."
+    )
+
+
+# --- dbt's built-in macros and the naming macros -------------------------------------------------------------------
+
+
+def column_types(warehouse: Path) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return connection.execute(
+            "select table_schema, table_name, column_name, data_type from information_schema.columns "
+            "where table_schema not like '%northstar%' order by all"
+        ).fetchall()
+
+
+def test_cross_database_macros_and_naming_overrides_build_as_with_dbt(northstar, tmp_path):
+    """dbt.* macros (called bare too), a project's duckdb__ implementation found first by dispatch, and the
+    project's generate_schema_name / generate_alias_name deciding where models and seeds land."""
+    code, output, built = northstar("macros")
+    assert code == 0, output
+    assert list(built) == ["main.series", "main.spine", "main.summary", "raw.events", "staging.stg_typed_events"]
+    assert built["main.series"] == [(1.0,), (2.0,), (3.0,), (4.0,)]
+    assert [day.isoformat() for (day,) in built["main.spine"]] == [
+        "2024-01-30T00:00:00",
+        "2024-01-31T00:00:00",
+        "2024-02-01T00:00:00",
+    ]
+    assert built["main.summary"] == [
+        ("a", "ann, cy's", "cy's", True, True, 2),
+        ("b", "bob", "bob", True, False, 1),
+    ]
+    with duckdb.connect("warehouse.duckdb", read_only=True) as connection:
+        row = connection.execute(
+            "select month, weeks_since_new_year, months_since_new_year, month_end, quarter_end, label, twelve, "
+            "amount_cents, kind_group, kind_last, escaped, literal, name_end, dash_at, numbers, joined, built_for "
+            "from staging.stg_typed_events where id = 3"
+        ).fetchone()
+    assert tuple(map(str, row)) == (
+        "2024-03-01 00:00:00", "9", "2", "2024-03-31", "2024-03-31", "cy's/a-z", "12", "700", "a", "z", "it's",
+        "fixed", "'s", "2", "[1, 2, 3]", "[1, 2]", "dev/main",
+    )  # fmt: skip
+    if DBT:
+        same_as_dbt(tmp_path, "macros", None, built)
+        assert column_types(tmp_path / "dbt" / "warehouse.duckdb") == column_types(Path("warehouse.duckdb"))
+
+
+def test_a_missing_dispatch_implementation_or_namespaced_macro_is_a_compile_error(northstar, tmp_path):
+    model = "select {{ adapter.dispatch('shout', 'macros')('x') }} as a\n"
+    code, output, _ = northstar("macros", {"models/shout.sql": model})
+    assert code == 2
+    assert output.splitlines()[-1] == (
+        "Error: models/shout.sql:1: adapter.dispatch('shout', 'macros') found no implementation. Searched for: "
+        "'macros.duckdb__shout', 'macros.default__shout'."
+    )
+    typo = {"models/shout.sql": "select {{ dbt.datead('day', 1, 'd') }}\n"}
+    code, output, _ = northstar_macros_again(northstar, typo)
+    assert output.splitlines()[-1] == (
+        "Error: models/shout.sql:1: Macro 'dbt.datead' does not exist. Did you mean 'dateadd'?"
+    )
+
+
+def northstar_macros_again(northstar, files):
+    shutil.rmtree(Path.cwd())
+    return northstar("macros", files)
+
+
+def test_a_database_other_than_the_target_is_refused(northstar):
+    macro = "{% macro generate_database_name(custom_database_name=none, node=none) %}other{% endmacro %}\n"
+    code, output, built = northstar("macros", {"macros/db.sql": macro})
+    assert (code, output.splitlines()[-1]) == (
+        2,
+        "Error: models/series.sql: generate_database_name names database 'other' for model 'series', but Northstar "
+        "builds into one database, the target's ('warehouse'). Return target.database for it.",
     )

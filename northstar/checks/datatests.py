@@ -149,7 +149,8 @@ def generic_test_name(test_name: str, target: str, args: Mapping[str, Any]) -> s
         else:
             parts = [value]
         flat.extend(re.sub(r"[^0-9a-zA-Z_]+", "_", str(part)) for part in parts)
-    return "_".join(part for part in (test_name, target, "__".join(flat)) if part)
+    # A package's test (my_utils.is_positive) is named my_utils_is_positive_..., as dbt names it.
+    return "_".join(part for part in (test_name.replace(".", "_"), target, "__".join(flat)) if part)
 
 
 def sql_literal(value: Any) -> str:
@@ -180,11 +181,12 @@ class _Declared:
     name: str | None
     description: str
     line: int | None
+    written: str = ""  # as written, with a package's namespace (my_utils.is_positive)
 
 
 def _declared(entry: Any, path: str, line: int | None) -> _Declared:
     if isinstance(entry, str):
-        return _Declared(_canonical(entry), {}, {}, None, "", line)
+        return _Declared(_canonical(entry), {}, {}, None, "", line, entry.strip())
     if not isinstance(entry, dict) or not entry:
         raise ProjectError(
             f"A test must be a name (`- not_null`) or a mapping (`- accepted_values: {{values: [a, b]}}`), "
@@ -226,7 +228,7 @@ def _declared(entry: Any, path: str, line: int | None) -> _Declared:
             args[key] = value
     name = body.get("name")
     return _Declared(
-        _canonical(str(test)), args, config, str(name) if name else None, body.get("description", ""), line
+        _canonical(str(test)), args, config, str(name) if name else None, body.get("description", ""), line, str(test)
     )
 
 
@@ -311,12 +313,18 @@ class _Compiler:
         self.known = _test_macros(env, BUILTIN_TESTS, "<built-in>")
         for path in (*project.macro_files, *generic_files):
             self.known.update(_test_macros(env, (project.root / path).read_text(encoding="utf-8"), path))
+        # A package's generic test is named `package.test` under data_tests: (bare, dbt does not find it either).
+        for package, files in project.package_macro_files.items():
+            for path in files:
+                for name, signature in _test_macros(env, (project.root / path).read_text("utf-8"), path).items():
+                    self.known[f"{package}.{name}"] = signature
         self.generic_files = set(generic_files)
         self._templates: dict[str, jinja2.Template] = {}
 
     def call_template(self, test_name: str) -> jinja2.Template:
         if test_name not in self._templates:
-            source = "{{ test_" + test_name + "(**__ns_args) }}"
+            package, _, name = test_name.rpartition(".")
+            source = "{{ " + (package + "." if package else "") + "test_" + name + "(**__ns_args) }}"
             self._templates[test_name] = compile_template(self.renv.env, source, "")
         return self._templates[test_name]
 
@@ -402,6 +410,8 @@ def _generic_test(
     declared: _Declared,
 ) -> GenericTestNode:
     path, line = target.yaml_path, declared.line
+    if declared.written in compiler.known:  # an installed package's test, rather than Northstar's stand-in
+        declared = replace(declared, test_name=declared.written)
     where = f"Test '{declared.test_name}' on {target.display}" + (f".{column.name}" if column else "")
     if declared.test_name not in compiler.known:
         raise ProjectError(

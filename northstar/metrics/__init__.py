@@ -82,6 +82,11 @@ def model_relations(
     from northstar.render.jinja import Relation, make_environment, static_config
 
     project = project_or_manifest
+    namer = None
+    if project.names_relations:  # the project's generate_*_name macros decide: render them as a build would
+        from northstar.render.naming import project_namer
+
+        namer = project_namer(project)
     env = None
     relations: dict[str, Relation] = {}
     for model in project.models:
@@ -99,11 +104,17 @@ def model_relations(
         )
         config = build_config(raw, "view", f"Model '{model.name}'", model.path, None)
         if config.materialized != "ephemeral" and config.enabled:
-            relations[model.name] = Relation(
-                schema_for(project.config, config.schema, model.folders), config.alias or model.name
+            relations[model.name] = (
+                namer.relation("model", model.name, model.path, model.folders, config, model.package)
+                if namer
+                else Relation(schema_for(project.config, config.schema, model.folders), config.alias or model.name)
             )
     for seed in project.seeds:
-        relations[seed.name] = Relation(seed.schema, seed.alias)
+        relations[seed.name] = (
+            namer.relation("seed", seed.name, seed.path, seed.folders, seed.config, seed.package)
+            if namer
+            else Relation(seed.schema, seed.alias)
+        )
     return relations
 
 

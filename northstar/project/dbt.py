@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from northstar.errors import ProjectError, did_you_mean
 from northstar.project import storage_version, yamlfile
+from northstar.project.packages import load_packages
 from northstar.project.settings import DBT_PROJECT_FILE, ProjectConfig, Target, thread_count
 from northstar.project.yamlfile import YamlDict, expect_mapping
 from northstar.render.jinja import render_property
@@ -49,6 +51,8 @@ _READ_KEYS = {
     "seeds",
     "data_tests",
     "tests",
+    "dispatch",
+    "packages-install-path",
 }
 # Keys that change nothing Northstar builds: where dbt writes logs and docs, what `dbt clean` deletes, the version
 # pin, the query comment, behaviour flags of dbt itself, access rules between groups, analyses (never built).
@@ -56,7 +60,6 @@ _NO_EFFECT_KEYS = {
     "require-dbt-version",
     "clean-targets",
     "log-path",
-    "packages-install-path",
     "docs-paths",
     "asset-paths",
     "analysis-paths",
@@ -76,7 +79,6 @@ _REFUSED_KEYS = {
     "pre_hook/post_hook or run them separately",
     "on-run-end": "run hooks (on-run-start/on-run-end) are not supported yet; move the statements into a model's "
     "pre_hook/post_hook or run them separately",
-    "dispatch": "adapter.dispatch search orders are not supported yet (packages are not read)",
     "quoting": "quoting config is not supported: Northstar quotes identifiers only where DuckDB needs it",
     "sources": "source configs in dbt_project.yml are not supported yet; set them in the sources' YAML",
 }
@@ -251,7 +253,7 @@ def load_dbt_config(
     seeds_tree = _render_config(data.get("seeds") or {}, all_vars, env, DBT_PROJECT_FILE)
     models = models_tree.get(name) or {}
     seeds = seeds_tree.get(name) or {}
-    return ProjectConfig(
+    config = ProjectConfig(
         name=name,
         version=str(data.get("version", "0.0.0")),
         root=root,
@@ -270,4 +272,27 @@ def load_dbt_config(
         data_tests=_render_config(data.get("data_tests") or data.get("tests") or {}, all_vars, env, DBT_PROJECT_FILE),
         schema_naming="dbt",
         default_seed_schema="",
+        dispatch=_dispatch(data),
     )
+    trees = {"models": models_tree, "seeds": seeds_tree, "vars": raw_vars, "cli_vars": cli_vars}
+    install_path = str(data.get("packages-install-path", "dbt_packages"))
+    return replace(config, packages=load_packages(config, install_path, trees))
+
+
+def _dispatch(data: yamlfile.YamlDict) -> dict[str, tuple[str, ...]]:
+    """``dispatch: [{macro_namespace: dbt_utils, search_order: [my_project, dbt_utils]}]``."""
+    orders: dict[str, tuple[str, ...]] = {}
+    line = data.line_of("dispatch")
+    for entry in yamlfile.expect_list(data.get("dispatch"), "dispatch", DBT_PROJECT_FILE, line):
+        entry = expect_mapping(entry, "A dispatch entry", DBT_PROJECT_FILE, line)
+        yamlfile.check_keys(entry, {"macro_namespace", "search_order"}, "a dispatch entry")
+        namespace, order = entry.get("macro_namespace"), entry.get("search_order")
+        if not isinstance(namespace, str) or not isinstance(order, list) or not order:
+            raise ProjectError(
+                "A dispatch entry needs `macro_namespace:` (a package name) and `search_order:` (a list of packages), "
+                "e.g. {macro_namespace: dbt_utils, search_order: [my_project, dbt_utils]}.",
+                DBT_PROJECT_FILE,
+                entry.line,
+            )
+        orders[namespace] = tuple(str(package) for package in order)
+    return orders

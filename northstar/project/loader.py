@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +154,7 @@ class ModelFile:
     sql: str
     folders: tuple[str, ...]  # folders below the model path, e.g. ("marts",)
     properties: Properties | None = None
+    package: str | None = None  # an installed dbt package's name; None for the project's own
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ class Seed:
     config: NodeConfig
     schema: str
     properties: Properties | None = None
+    package: str | None = None
 
     @property
     def alias(self) -> str:
@@ -206,6 +208,10 @@ class Project:
     macro_files: tuple[str, ...]
     test_files: tuple[str, ...]
     yaml_docs: tuple[YamlDoc, ...]
+    # The project defines generate_schema_name / generate_alias_name / generate_database_name (or their default__ /
+    # duckdb__ forms): relations are named by rendering them, not by rule.
+    names_relations: bool = False
+    package_macro_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # by package name
 
     @property
     def root(self) -> Path:
@@ -314,10 +320,13 @@ def load_project(
 ) -> Project:
     """Read everything a project declares. Raises :class:`ProjectError` for any mistake in its files."""
     config = load_config(root, cli_vars, target_name, threads, env)
-    yaml_docs = tuple(_load_yaml_docs(config))
+    yaml_docs = tuple(doc for cfg in (config, *config.packages) for doc in _load_yaml_docs(cfg))
     model_props, seed_props = _collect_properties(yaml_docs)
     models = _discover_models(config, model_props)
     seeds = _discover_seeds(config, seed_props)
+    for package in config.packages:  # dbt_packages/<name>: its models and seeds join the project's, under its name
+        models += tuple(replace(m, package=package.name) for m in _discover_models(package, model_props))
+        seeds += tuple(replace(s, package=package.name) for s in _discover_seeds(package, seed_props))
     names: dict[str, str] = {}
     nodes: tuple[ModelFile | Seed, ...] = (*models, *seeds)
     for node in nodes:
@@ -337,16 +346,24 @@ def load_project(
                 props.line,
             )
     _refuse_snapshots(config, yaml_docs)
-    _refuse_packages(config)
+    macro_files = tuple(_files(config, config.macro_paths, "*.sql"))
     return Project(
         config=config,
         models=models,
         seeds=seeds,
         sources=tuple(_collect_sources(config, yaml_docs)),
-        macro_files=tuple(_files(config, config.macro_paths, "*.sql")),
+        macro_files=macro_files,
         test_files=tuple(_files(config, config.test_paths, "*.sql")),
         yaml_docs=yaml_docs,
+        names_relations=config.schema_naming == "dbt"
+        and any(_NAMING_MACRO.search(read_source(config.root / rel, rel)) for rel in macro_files),
+        package_macro_files={
+            package.name: tuple(_files(package, package.macro_paths, "*.sql")) for package in config.packages
+        },
     )
+
+
+_NAMING_MACRO = re.compile(r"{%-?\s*macro\s+(?:default__|duckdb__)?generate_(?:schema|alias|database)_name\s*\(")
 
 
 _SNAPSHOT_BLOCK = re.compile(r"{%-?\s*snapshot\s+(\w+)")
@@ -374,36 +391,6 @@ def _refuse_snapshots(config: ProjectConfig, docs: tuple[YamlDoc, ...]) -> None:
                 data = yamlfile.load(path, rel)
                 if isinstance(data, YamlDict) and data.get("snapshots"):
                     raise ProjectError(f"'snapshots:' declares a snapshot. {how}", rel, data.line_of("snapshots"))
-
-
-_OVERRIDE_MACRO = re.compile(r"{%-?\s*macro\s+(generate_(?:schema|alias|database)_name)\s*\(")
-
-
-def _refuse_packages(config: ProjectConfig) -> None:
-    """dbt packages and the project's overrides of dbt's naming macros are not used yet: refuse them by name rather
-    than build models into other schemas, or without the packages' models, than dbt would."""
-    for name in ("packages.yml", "dependencies.yml"):
-        path = config.root / name
-        if path.is_file():
-            data = yamlfile.load(path, name)
-            if isinstance(data, YamlDict) and data.get("packages"):
-                raise ProjectError(
-                    "dbt packages are not supported yet: their macros, models and seeds would be missing. Build "
-                    "this project with dbt, or remove the packages and the calls to their macros.",
-                    name,
-                    data.line_of("packages"),
-                )
-    for rel in _files(config, config.macro_paths, "*.sql"):
-        text = read_source(config.root / rel, rel)
-        match = _OVERRIDE_MACRO.search(text)
-        if match:
-            raise ProjectError(
-                f"The project overrides dbt's {match.group(1)} macro, which Northstar does not call yet, so nodes "
-                "would land in other schemas or names than with dbt. Build this project with dbt, or remove the macro "
-                "(Northstar names relations as dbt's default macro does).",
-                rel,
-                text.count("\n", 0, match.start()) + 1,
-            )
 
 
 def _files(config: ProjectConfig, paths: tuple[str, ...], pattern: str) -> list[str]:

@@ -67,6 +67,10 @@ class ProjectConfig:
     # schema becomes <target>_<custom>, as dbt's generate_schema_name does.
     schema_naming: str = "folder"
     default_seed_schema: str = "raw"
+    # dbt's `dispatch:` config: macro namespace -> the packages adapter.dispatch searches, in order.
+    dispatch: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Installed dbt packages (dbt_packages/<name>), each with its own paths, vars and folder config.
+    packages: tuple[ProjectConfig, ...] = ()
 
     @property
     def warehouse(self) -> Path:

@@ -30,7 +30,7 @@ from northstar.project.config import (
     unknown_strategy,
     unused_config_paths,
 )
-from northstar.project.loader import ModelFile, Project, Seed, SourceTable, read_source, schema_for
+from northstar.project.loader import ModelFile, Project, Seed, SourceTable
 from northstar.render.jinja import (
     EPHEMERAL_PREFIX,
     Ephemeral,
@@ -39,7 +39,6 @@ from northstar.render.jinja import (
     Rendered,
     RenderEnv,
     SimpleTemplate,
-    compile_macros,
     config_literals,
     make_environment,
     parse_template,
@@ -47,6 +46,7 @@ from northstar.render.jinja import (
     render,
     render_property,
 )
+from northstar.render.naming import Namer, project_macros, project_render_env
 
 if TYPE_CHECKING:  # the semantic layer is read from the manifest's project, after it is compiled
     from sqlglot import exp
@@ -89,7 +89,7 @@ class _Parsed:
     relation: Relation | Ephemeral
 
 
-def _parse_model(env: jinja2.Environment, project: Project, model: ModelFile) -> _Parsed:
+def _parse_model(env: jinja2.Environment, project: Project, model: ModelFile, namer: Namer) -> _Parsed:
     tree = parse_template(env, model.sql, model.path)
     static, dynamic = config_literals(tree)
     for key, line in dynamic.items():
@@ -101,8 +101,9 @@ def _parse_model(env: jinja2.Environment, project: Project, model: ModelFile) ->
                 line,
             )
     props = model.properties
+    owner = next((p for p in project.config.packages if p.name == model.package), project.config)
     raw = merge_config(
-        resolve_folder_config(project.config.models, (*model.folders, model.name)),
+        resolve_folder_config(owner.models, (*model.folders, model.name)),
         props.config if props else {},
         static,
     )
@@ -112,8 +113,7 @@ def _parse_model(env: jinja2.Environment, project: Project, model: ModelFile) ->
     if config.materialized == "ephemeral":
         relation: Relation | Ephemeral = Ephemeral(model.name)
     else:
-        schema = schema_for(project.config, config.schema, model.folders)
-        relation = Relation(schema, config.alias or model.name)
+        relation = namer.relation("model", model.name, model.path, model.folders, config, model.package)
     return _Parsed(model, template, config, relation)
 
 
@@ -147,7 +147,15 @@ def _render_models(renv: RenderEnv, parsed: list[_Parsed]) -> dict[str, Rendered
     rendered = {}
     for p in parsed:
         this = p.relation if isinstance(p.relation, Relation) else None
-        result = render(renv, p.template, p.model.sql, p.model.path, this=this, materialized=p.config.materialized)
+        result = render(
+            renv,
+            p.template,
+            p.model.sql,
+            p.model.path,
+            this=this,
+            materialized=p.config.materialized,
+            package=p.model.package,
+        )
         for key in _STRUCTURAL_KEYS:
             if key in result.config and p.config.as_dict().get(key) != result.config[key] and key != "enabled":
                 raise CompileError(
@@ -169,50 +177,47 @@ def compile_project(
     """Render every model and link every node. Raises :class:`CompileError` on the first broken model."""
     env = make_environment()
     prefix = project.config.name
-    macros = tuple(
-        template
-        for path in project.macro_files
-        for template in compile_macros(env, read_source(project.root / path, path), path)
+    macros, package_macros = project_macros(env, project)
+    # Filled below, once models are named: naming may call the project's macros, which need the render env.
+    relations: dict[str, Relation | Ephemeral] = {}
+    source_relations: dict[tuple[str, str], Relation | External] = {}
+    renv = project_render_env(
+        project,
+        env,
+        macros,
+        package_macros,
+        relations=relations,
+        sources=source_relations,
+        env_vars=os.environ if env_vars is None else env_vars,
+        existing_relations=existing_relations,
+        full_refresh=full_refresh,
+        warn=warn,
     )
-    parsed = [_parse_model(env, project, model) for model in project.models]
+    namer = Namer(project, renv)
+    parsed = [_parse_model(env, project, model, namer) for model in project.models]
     parsed = [p for p in parsed if p.config.enabled]
     _warn_unused_config(project, warn)
 
     nodes: dict[NodeId, Node] = {}
     by_name: dict[str, NodeId] = {}
-    relations: dict[str, Relation | Ephemeral] = {}
     seed_by_relation: dict[tuple[str, str], NodeId] = {}
     for seed in project.seeds:
-        seed_node = _seed_node(project, seed, prefix)
+        seed_node = _seed_node(project, seed, prefix, namer)
         nodes[seed_node.unique_id] = seed_node
         by_name[seed.name] = seed_node.unique_id
         relations[seed.name] = seed_node.relation
         seed_by_relation[(seed_node.relation.schema, seed_node.relation.identifier)] = seed_node.unique_id
     for p in parsed:
         relations[p.model.name] = p.relation
-        by_name[p.model.name] = NodeId("model", prefix, p.model.name)
-    _check_unique_relations(project, parsed)
+        by_name[p.model.name] = NodeId("model", p.model.package or prefix, p.model.name)
+    _check_unique_relations(nodes, parsed)
 
-    source_relations: dict[tuple[str, str], Relation | External] = {}
     for table in project.sources:
         source_node = _source_node(project, table, prefix, seed_by_relation, env_vars)
         nodes[source_node.unique_id] = source_node
         by_name[f"{table.source_name}.{table.name}"] = source_node.unique_id
         source_relations[(table.source_name, table.name)] = source_node.relation
 
-    renv = RenderEnv(
-        env=env,
-        macros=macros,
-        relations=relations,
-        sources=source_relations,
-        vars=project.config.vars,
-        target=project.config.target.jinja(),
-        project_name=prefix,
-        env_vars=os.environ if env_vars is None else env_vars,
-        existing_relations=existing_relations,
-        full_refresh=full_refresh,
-        warn=warn,
-    )
     rendered = _render_models(renv, parsed)
 
     for p in parsed:
@@ -278,10 +283,14 @@ def compile_project(
     return Manifest(project=project, nodes=nodes, dag=dag, render_env=renv, by_name=by_name)
 
 
-def _check_unique_relations(project: Project, parsed: list[_Parsed]) -> None:
+def _check_unique_relations(seeds: Mapping[NodeId, Node], parsed: list[_Parsed]) -> None:
     """Two nodes building the same table would overwrite each other in turn; DuckDB names ignore case."""
     owners: dict[tuple[str, str], str] = {}
-    nodes = [(seed.path, (seed.schema, seed.alias)) for seed in project.seeds]
+    nodes = [
+        (seed.path, (seed.relation.schema, seed.relation.identifier))
+        for seed in seeds.values()
+        if isinstance(seed, SeedNode)
+    ]
     nodes += [
         (p.model.path, (p.relation.schema, p.relation.identifier)) for p in parsed if isinstance(p.relation, Relation)
     ]
@@ -296,15 +305,15 @@ def _check_unique_relations(project: Project, parsed: list[_Parsed]) -> None:
         owners[key] = path
 
 
-def _seed_node(project: Project, seed: Seed, prefix: str) -> SeedNode:
+def _seed_node(project: Project, seed: Seed, prefix: str, namer: Namer) -> SeedNode:
     props = seed.properties
     return SeedNode(
-        unique_id=NodeId("seed", prefix, seed.name),
+        unique_id=NodeId("seed", seed.package or prefix, seed.name),
         name=seed.name,
         path=seed.path,
         abs_path=project.root / seed.path,
         config=seed.config,
-        relation=Relation(seed.schema, seed.alias),
+        relation=namer.relation("seed", seed.name, seed.path, seed.folders, seed.config, seed.package),
         description=props.description if props else "",
         columns=props.columns if props else (),
         tests=props.tests if props else (),

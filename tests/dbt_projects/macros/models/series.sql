@@ -1,0 +1,1 @@
+select * from ({{ dbt.generate_series(4) }}) as s
