@@ -26,6 +26,7 @@ from northstar import __version__
 from northstar.lineage import ROWS, ColumnRef, Lineage, NodeLineage, SemanticLayer, project_lineage
 from northstar.nodes import ModelNode, NodeId, SeedNode, SourceNode
 from northstar.render.manifest import Manifest
+from northstar.warehouse import catalog
 
 ASSETS = Path(__file__).parent / "assets"
 MAX_SERIES = 8  # lines per metric chart; the largest series are kept
@@ -204,10 +205,7 @@ def _metric_entries(manifest: Manifest, lineage: Lineage, layer: SemanticLayer) 
     try:
         materialized = set()
         if connection is not None:
-            rows = connection.execute(
-                "select table_name from information_schema.tables where table_schema = 'metrics'"
-            ).fetchall()
-            materialized = {row[0] for row in rows}
+            materialized = {name for schema, name in catalog.relations(connection) if schema == "metrics"}
         for info in layer.metrics:
             uid = f"metric.{prefix}.{info.name}"
             table = f"metrics.{info.name}" if info.name in materialized else None

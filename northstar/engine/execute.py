@@ -24,6 +24,7 @@ from northstar.engine.source_lines import sql_error
 from northstar.errors import ExecutionError, NorthstarError
 from northstar.nodes import ModelNode, Node, NodeId, SeedNode
 from northstar.render.jinja import Relation, quote
+from northstar.warehouse import catalog
 
 # Statuses that stop everything downstream.
 BLOCKING = frozenset({"error", "fail"})
@@ -236,13 +237,7 @@ def document_statements(
     that it really has (YAML may document a column the SQL no longer selects)."""
     if not description and not any(column_docs.values()):
         return []
-    actual = {
-        row[0]
-        for row in cursor.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-            [relation.schema, relation.identifier],
-        ).fetchall()
-    }
+    actual = {name for name, _ in catalog.columns(cursor, relation.schema, relation.identifier)}
     return comment_statements(relation, materialized, description, column_docs, actual)
 
 

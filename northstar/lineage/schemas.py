@@ -12,6 +12,7 @@ import duckdb
 from northstar.nodes import SeedNode, SourceNode
 from northstar.render.jinja import External, Relation
 from northstar.render.manifest import Manifest
+from northstar.warehouse import catalog
 
 # target/lineage_cache.json's entries: a fingerprint -> a JSON value read back from disk (a node's lineage, the
 # metrics' SQL, a warehouse's columns); each reader knows the shape it wrote under its own keys.
@@ -27,16 +28,9 @@ def warehouse_columns(path: Path) -> dict[tuple[str, str], dict[str, str]]:
         return {}
     try:
         with duckdb.connect(str(path), read_only=True) as connection:
-            rows = connection.execute(
-                "select table_schema, table_name, column_name, data_type from information_schema.columns "
-                "order by table_schema, table_name, ordinal_position"
-            ).fetchall()
+            return catalog.all_columns(connection)
     except duckdb.Error:
         return {}
-    found: dict[tuple[str, str], dict[str, str]] = {}
-    for schema, table, column, data_type in rows:
-        found.setdefault((schema.lower(), table.lower()), {})[column] = data_type
-    return found
 
 
 def cached_warehouse_columns(path: Path, cache: JsonCache | None) -> dict[tuple[str, str], dict[str, str]]:

@@ -38,6 +38,7 @@ from northstar.errors import ProjectError
 from northstar.nodes import MetricNode, ModelNode, Node, NodeId, SeedNode, SourceNode, TestNode
 from northstar.render.jinja import External, Relation
 from northstar.render.manifest import Manifest
+from northstar.warehouse import catalog
 from northstar.warehouse import working_copy as warehouse
 
 SCHEMA = "_northstar"
@@ -249,12 +250,7 @@ def source_versions(
     """
     known = known or {}
     versions: dict[NodeId, str] = {}
-    existing = {
-        (s, n)
-        for s, n in connection.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = current_database()"
-        ).fetchall()
-    }
+    existing = catalog.relations(connection)
     for uid, node in manifest.nodes.items():
         if not isinstance(node, SourceNode) or node.depends_on:
             continue

@@ -33,6 +33,7 @@ import duckdb
 from sqlglot import exp
 
 from northstar.errors import ProjectError
+from northstar.warehouse import catalog as catalog_of
 
 # Linux's ioctl that shares a file's blocks with a new file (btrfs, XFS, bcachefs); ext4 answers EOPNOTSUPP.
 _FICLONE = 0x40049409
@@ -395,12 +396,7 @@ def table_version(
     connection: duckdb.DuckDBPyConnection, schema: str, name: str, catalog: str | None = None
 ) -> tuple[object, ...]:
     """What a table holds, in one scan: its columns and types, its row count and the sum of its rows' hashes."""
-    columns = connection.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_catalog = coalesce(?, current_database()) AND table_schema = ? AND table_name = ? "
-        "ORDER BY ordinal_position",
-        [catalog, schema, name],
-    ).fetchall()
+    described = catalog_of.columns(connection, schema, name, catalog)
     row = exp.to_identifier("__northstar_row")
     query = exp.select(
         exp.Count(this=exp.Star()),
@@ -408,7 +404,7 @@ def table_version(
     ).from_(exp.alias_(exp.table_(name, db=schema, catalog=catalog, quoted=True), row))
     counted = connection.execute(query.sql("duckdb")).fetchone()
     assert counted is not None  # an aggregate without GROUP BY answers one row
-    return (tuple(columns), *counted)
+    return (tuple(described), *counted)
 
 
 def _drop(key: tuple[str, str], kind: str) -> str:
@@ -420,18 +416,7 @@ def _foreign(
     connection: duckdb.DuckDBPyConnection, catalog: str | None, owned: frozenset[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[str, str]]:
     """Tables and views of one catalog (None: the default one) not owned by the build: (kind, view SQL)."""
-    where = "database_name = ?" if catalog else "database_name = current_database()"
-    params = [catalog] if catalog else []
-    tables = connection.execute(
-        f"SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal AND NOT temporary AND {where}",
-        params,
-    ).fetchall()
-    views = connection.execute(
-        f"SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal AND NOT temporary AND {where}",
-        params,
-    ).fetchall()
-    found = {(s, n): ("BASE TABLE", "") for s, n in tables}
-    found.update({(s, n): ("VIEW", sql) for s, n, sql in views})
+    found = catalog_of.tables_and_views(connection, catalog)
     return {key: value for key, value in found.items() if key not in owned}
 
 
@@ -504,8 +489,4 @@ def existing_relations(path: Path) -> dict[tuple[str, str], str]:
 
 def relations_in(connection: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
     """Every table and view of the connected database: ``{(schema, name): "BASE TABLE" | "VIEW" | ...}``."""
-    rows = connection.execute(
-        "SELECT table_schema, table_name, table_type FROM information_schema.tables "
-        "WHERE table_catalog = current_database()"
-    ).fetchall()
-    return {(schema, name): kind for schema, name, kind in rows}
+    return catalog_of.relations(connection)

@@ -1,0 +1,62 @@
+"""What a DuckDB database holds: its relations and their columns, asked of DuckDB's catalog in one place.
+
+Every question is about one catalog (the connected database unless ``catalog`` names an attached one) and leaves
+out DuckDB's internal and temporary objects.
+
+>>> import duckdb
+>>> connection = duckdb.connect()
+>>> _ = connection.execute("create schema marts; create table marts.orders (id int, amount double)")
+>>> relations(connection), columns(connection, "marts", "orders")
+({('marts', 'orders'): 'BASE TABLE'}, [('id', 'INTEGER'), ('amount', 'DOUBLE')])
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+# (schema, name) of a table or view.
+Key = tuple[str, str]
+
+
+def relations(connection: duckdb.DuckDBPyConnection) -> dict[Key, str]:
+    """Every table and view of the connected database: ``{(schema, name): "BASE TABLE" | "VIEW" | ...}``."""
+    rows = connection.execute(
+        "SELECT table_schema, table_name, table_type FROM information_schema.tables "
+        "WHERE table_catalog = current_database()"
+    ).fetchall()
+    return {(schema, name): kind for schema, name, kind in rows}
+
+
+def columns(
+    connection: duckdb.DuckDBPyConnection, schema: str, name: str, catalog: str | None = None
+) -> list[tuple[str, str]]:
+    """A relation's columns and their types, in order (none if it does not exist)."""
+    rows = connection.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = coalesce(?, current_database()) AND table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
+        [catalog, schema, name],
+    ).fetchall()
+    return [(str(column), str(data_type)) for column, data_type in rows]
+
+
+def all_columns(connection: duckdb.DuckDBPyConnection) -> dict[Key, dict[str, str]]:
+    """``(schema, name) -> {column: type}`` of every relation, names in lower case as DuckDB resolves them."""
+    rows = connection.execute(
+        "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = current_database() ORDER BY table_schema, table_name, ordinal_position"
+    ).fetchall()
+    found: dict[Key, dict[str, str]] = {}
+    for schema, table, column, data_type in rows:
+        found.setdefault((schema.lower(), table.lower()), {})[column] = data_type
+    return found
+
+
+def tables_and_views(connection: duckdb.DuckDBPyConnection, catalog: str | None = None) -> dict[Key, tuple[str, str]]:
+    """Every table and view of a catalog: ``(kind, the view's SQL or "")``, as publishing copies them."""
+    where = "database_name = coalesce(?, current_database()) AND NOT internal AND NOT temporary"
+    tables = connection.execute(f"SELECT schema_name, table_name FROM duckdb_tables() WHERE {where}", [catalog])
+    found = {(schema, name): ("BASE TABLE", "") for schema, name in tables.fetchall()}
+    views = connection.execute(f"SELECT schema_name, view_name, sql FROM duckdb_views() WHERE {where}", [catalog])
+    found.update({(schema, name): ("VIEW", sql) for schema, name, sql in views.fetchall()})
+    return found
