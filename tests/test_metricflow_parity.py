@@ -438,3 +438,27 @@ def test_date_part_group_bys(shop):
     # In --where, and in a metric filter written with date_part.
     assert ask(shop, "revenue", "--where", "metric_time__extract_month = 3") == [(108,)]
     assert ask(shop, "march_revenue") == [(108,)]
+
+
+def test_multi_hop_joins_follow_entities_without_fan_out(shop):
+    # orders -> customers (customer) -> regions (region): Ile-de-France holds customers 1 and 2 (30 + 13);
+    # Bavaria customer 3 (7); customer 4 has no region and order 6 no customer: NULL (3 + 100).
+    assert ask(shop, "revenue", "--by", "customer__region__region_name") == [
+        ("Bavaria", 7),
+        ("Ile-de-France", 43),
+        (None, 103),
+    ]
+    # Three hops (MetricFlow stops at two): -> countries (country). Totals stay 153: no row is counted twice.
+    assert ask(shop, "revenue", "--by", "customer__region__country__country_name") == [
+        ("France", 43),
+        ("Germany", 7),
+        (None, 103),
+    ]
+    assert ask(shop, "revenue", "--where", "customer__region__country__country_name = 'France'") == [(43,)]
+    # Dimension-only, from customers (two joins) rather than orders (three).
+    assert ask(shop, "--by", "customer__region__country__country_name", "--by", "customer__city") == [
+        ("France", "Lyon"),
+        ("France", "Paris"),
+        ("Germany", None),
+        (None, "Berlin"),
+    ]

@@ -112,6 +112,7 @@ PARITY = {
     "saved_query_top_cities": Request((), saved_query="top_cities"),
     "null_groups_across_models": Request(("revenue", "customers"), by=("customer__city",)),
     "dimension_only": Request((), by=("customer__city", "order__status")),
+    "multi_hop": Request(("revenue",), by=("customer__region__country__country_name", "customer__region__region_name")),
     "date_part": Request(("revenue",), by=("metric_time__extract_dow", "customer__signup_date__extract_month")),
 }
 

@@ -14,8 +14,8 @@ from sqlglot import exp
 
 from northstar.errors import CompileError, ProjectError, did_you_mean
 from northstar.metrics.plan import Compiled
-from northstar.metrics.resolve import DimensionRef, Semantics
-from northstar.metrics.spec import DATE_PARTS, GRAINS, Filter, Measure, Metric, SemanticModel, Window
+from northstar.metrics.resolve import Semantics
+from northstar.metrics.spec import DATE_PARTS, GRAINS, Entity, Filter, Measure, Metric, SemanticModel, Window
 from northstar.render.jinja import Relation
 
 
@@ -100,7 +100,9 @@ class Rows:
     sem: Semantics
     model: SemanticModel
     metric: Metric | None
-    joins: dict[str, DimensionRef] = field(default_factory=dict)  # alias -> ref that needed it
+    # alias -> (alias joined from, entity of that model, semantic model joined), in the order they were needed
+    joins: dict[str, tuple[str, Entity, SemanticModel]] = field(default_factory=dict)
+    paths: dict[tuple[str, ...], str] = field(default_factory=dict)  # entity path -> alias
 
     @property
     def alias(self) -> str:
@@ -109,25 +111,26 @@ class Rows:
     def source(self) -> exp.Select:
         relation = self.sem.relation(self.model)
         select = exp.select(copy=False).from_(relation_table(relation).as_(self.alias), copy=False)
-        for alias, ref in self.joins.items():
-            assert ref.join is not None
-            target_entity = ref.owner.entity(ref.join.name)
+        for alias, (before, entity, target) in self.joins.items():
+            target_entity = target.entity(entity.name)
             assert target_entity is not None
-            on = exp.EQ(this=qualify(ref.join.sql, self.alias), expression=qualify(target_entity.sql, alias))
-            table = relation_table(self.sem.relation(ref.owner)).as_(alias)
+            on = exp.EQ(this=qualify(entity.sql, before), expression=qualify(target_entity.sql, alias))
+            table = relation_table(self.sem.relation(target)).as_(alias)
             select = select.join(table, on=on, join_type="left", copy=False)
         return select
 
     def dimension(self, name: str, what: str) -> exp.Expr:
-        """A dimension's expression over these rows, adding the join it needs."""
+        """A dimension's expression over these rows, adding the joins it needs (one per entity on its path)."""
         ref = self.sem.dimension(self.model, name, self.metric, what)
         alias = self.alias
-        if ref.join is not None:
-            alias = ref.owner.name if ref.owner.name != self.alias else f"{ref.owner.name}_{ref.join.name}"
-            known = self.joins.get(alias)
-            if known is not None and known.join != ref.join:
-                alias = f"{ref.owner.name}_{ref.join.name}"
-            self.joins[alias] = ref
+        for depth, (entity, target) in enumerate(ref.path):
+            key = tuple(hop[0].name for hop in ref.path[: depth + 1])
+            if key not in self.paths:
+                taken = {self.alias, *self.joins}
+                fresh = target.name if target.name not in taken else f"{target.name}_{'_'.join(key)}"
+                self.paths[key] = fresh
+                self.joins[fresh] = (alias, entity, target)
+            alias = self.paths[key]
         value = qualify(ref.sql, alias)
         if ref.date_part:
             return date_part(value, ref.date_part)

@@ -14,7 +14,7 @@ reads once its derived inputs are expanded.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from sqlglot import exp
@@ -63,6 +63,14 @@ class DimensionRef:
     join: Entity | None = None
     grain: str | None = None
     date_part: str | None = None  # `ordered_at__extract_month`: EXTRACT(month FROM ordered_at)
+    # Multi-hop names (`customer__region__region_name`): the joins before ``join``, each an entity of the model
+    # before it and the semantic model it reaches, where that entity is primary or unique (so no row fans out).
+    hops: tuple[tuple[Entity, SemanticModel], ...] = ()
+
+    @property
+    def path(self) -> tuple[tuple[Entity, SemanticModel], ...]:
+        """Every join from the queried model to ``owner``, in order (empty for a local name)."""
+        return (*self.hops, (self.join, self.owner)) if self.join is not None else ()
 
     @property
     def expr(self) -> str:
@@ -246,7 +254,7 @@ class Semantics:
                     f"'{grain}' grain. Use '{base}'.",
                     *where,
                 )
-            ref = DimensionRef(ref.name, ref.owner, ref.dimension, ref.entity, ref.join, grain)
+            ref = replace(ref, grain=grain)
         if part is not None:
             if not ref.is_time:
                 raise CompileError(
@@ -254,7 +262,7 @@ class Semantics:
                     f"part '{part}'. Use '{base}'.",
                     *where,
                 )
-            ref = DimensionRef(ref.name, ref.owner, ref.dimension, ref.entity, ref.join, None, part)
+            ref = replace(ref, date_part=part)
         return ref
 
     # -- what a metric reads ------------------------------------------------------------------------------------
@@ -384,7 +392,10 @@ def _metric_inputs(p: Params) -> list[MetricInput]:
 def _add(found: dict[str, list[DimensionRef]], name: str, ref: DimensionRef) -> None:
     """Offer ``ref`` under ``name``, once per owner, dimension and join path."""
     refs = found.setdefault(name, [])
-    if not any(r.owner is ref.owner and r.dimension == ref.dimension and r.join == ref.join for r in refs):
+    if not any(
+        r.owner is ref.owner and r.dimension == ref.dimension and r.join == ref.join and r.hops == ref.hops
+        for r in refs
+    ):
         refs.append(ref)
 
 
@@ -392,7 +403,50 @@ def _available(sem: Semantics, model: SemanticModel) -> dict[str, list[Dimension
     found: dict[str, list[DimensionRef]] = {}
     local_names = _add_local(found, model)
     _add_joined(found, sem, model, local_names)
+    _add_multi_hop(found, sem, model)
     return found
+
+
+MAX_HOPS = 4  # MetricFlow stops at 2; each hop is many-to-one, so going further never fans out
+
+
+def _add_multi_hop(found: dict[str, list[DimensionRef]], sem: Semantics, model: SemanticModel) -> None:
+    """Dimensions two to MAX_HOPS entity joins away, named by the entity path: ``customer__region__region_name``.
+
+    Each join goes to a semantic model where the entity is primary or unique, so every row of ``model`` meets at
+    most one row at the end of the path; a path never comes back to a model it passed."""
+    frontier: list[tuple[tuple[tuple[Entity, SemanticModel], ...], SemanticModel]] = [
+        (((entity, target),), target) for entity in model.entities for target in sem._targets(entity, model)
+    ]
+    # The model's own entity may start the path, as it prefixes its own dimensions: `customer__region__region_name`
+    # on customers is `region__region_name`.
+    own = [e.name for e in model.entities if e.type in ("primary", "unique", "natural")]
+    own += [model.primary_entity] if model.primary_entity else []
+    for path, at in frontier:
+        for dimension in at.dimensions:
+            ref = DimensionRef(dimension.name, at, dimension, None, path[0][0])
+            for entity_name in own:
+                if entity_name != path[0][0].name:
+                    _add(found, f"{entity_name}__{path[0][0].name}__{dimension.name}", ref)
+    for _ in range(MAX_HOPS - 1):
+        deeper = []
+        for path, at in frontier:
+            passed = {model.name, *(hop[1].name for hop in path)}
+            for entity in at.entities:
+                if entity.name in (hop[0].name for hop in path):
+                    continue
+                for target in sem._targets(entity, at):
+                    if target.name in passed:
+                        continue
+                    prefix = "__".join([*(hop[0].name for hop in path), entity.name])
+                    for dimension in target.dimensions:
+                        ref = DimensionRef(dimension.name, target, dimension, None, entity, hops=path)
+                        _add(found, f"{prefix}__{dimension.name}", ref)
+                        for entity_name in own:
+                            if entity_name not in prefix.split("__"):
+                                _add(found, f"{entity_name}__{prefix}__{dimension.name}", ref)
+                    deeper.append(((*path, (entity, target)), target))
+        frontier = deeper
 
 
 def _add_local(found: dict[str, list[DimensionRef]], model: SemanticModel) -> set[str]:
