@@ -410,43 +410,48 @@ def _available(sem: Semantics, model: SemanticModel) -> dict[str, list[Dimension
 MAX_HOPS = 4  # MetricFlow stops at 2; each hop is many-to-one, so going further never fans out
 
 
+JoinPath = tuple[tuple[Entity, SemanticModel], ...]
+
+
 def _add_multi_hop(found: dict[str, list[DimensionRef]], sem: Semantics, model: SemanticModel) -> None:
     """Dimensions two to MAX_HOPS entity joins away, named by the entity path: ``customer__region__region_name``.
 
     Each join goes to a semantic model where the entity is primary or unique, so every row of ``model`` meets at
-    most one row at the end of the path; a path never comes back to a model it passed."""
-    frontier: list[tuple[tuple[tuple[Entity, SemanticModel], ...], SemanticModel]] = [
-        (((entity, target),), target) for entity in model.entities for target in sem._targets(entity, model)
-    ]
-    # The model's own entity may start the path, as it prefixes its own dimensions: `customer__region__region_name`
-    # on customers is `region__region_name`.
+    most one row at the end of the path; a path never comes back to a model it passed. The model's own entity may
+    start the path, as it prefixes the model's own dimensions (``customer__region__region_name`` on customers)."""
     own = [e.name for e in model.entities if e.type in ("primary", "unique", "natural")]
     own += [model.primary_entity] if model.primary_entity else []
-    for path, at in frontier:
-        for dimension in at.dimensions:
-            ref = DimensionRef(dimension.name, at, dimension, None, path[0][0])
-            for entity_name in own:
-                if entity_name != path[0][0].name:
-                    _add(found, f"{entity_name}__{path[0][0].name}__{dimension.name}", ref)
-    for _ in range(MAX_HOPS - 1):
-        deeper = []
-        for path, at in frontier:
-            passed = {model.name, *(hop[1].name for hop in path)}
-            for entity in at.entities:
-                if entity.name in (hop[0].name for hop in path):
-                    continue
-                for target in sem._targets(entity, at):
-                    if target.name in passed:
-                        continue
-                    prefix = "__".join([*(hop[0].name for hop in path), entity.name])
-                    for dimension in target.dimensions:
-                        ref = DimensionRef(dimension.name, target, dimension, None, entity, hops=path)
-                        _add(found, f"{prefix}__{dimension.name}", ref)
-                        for entity_name in own:
-                            if entity_name not in prefix.split("__"):
-                                _add(found, f"{entity_name}__{prefix}__{dimension.name}", ref)
-                    deeper.append(((*path, (entity, target)), target))
+    frontier: list[JoinPath] = [
+        ((entity, target),) for entity in model.entities for target in sem._targets(entity, model)
+    ]
+    for depth in range(MAX_HOPS):
+        deeper: list[JoinPath] = []
+        for path in frontier:
+            entity, target = path[-1]
+            names = [hop[0].name for hop in path]
+            for dimension in target.dimensions:
+                ref = DimensionRef(dimension.name, target, dimension, None, entity, hops=path[:-1])
+                if depth:  # one hop without a prefix is _add_joined's
+                    _add(found, "__".join([*names, dimension.name]), ref)
+                for first in own:
+                    if first not in names:
+                        _add(found, "__".join([first, *names, dimension.name]), ref)
+            deeper += _next_hops(sem, model, path)
         frontier = deeper
+
+
+def _next_hops(sem: Semantics, model: SemanticModel, path: JoinPath) -> list[JoinPath]:
+    """``path`` one join longer, through each entity of its last model not used yet, to models not passed yet."""
+    at = path[-1][1]
+    passed = {model.name, *(hop[1].name for hop in path)}
+    used = {hop[0].name for hop in path}
+    return [
+        (*path, (entity, target))
+        for entity in at.entities
+        if entity.name not in used
+        for target in sem._targets(entity, at)
+        if target.name not in passed
+    ]
 
 
 def _add_local(found: dict[str, list[DimensionRef]], model: SemanticModel) -> set[str]:
