@@ -77,7 +77,9 @@ threads_option = click.option(
     "--threads", type=click.IntRange(min=1), default=None, help="Parallel threads (default: cores)."
 )
 vars_option = click.option("--vars", "vars_", default=None, help="YAML mapping of vars, e.g. '{vat_rate: 0.2}'.")
-target_option = click.option("--target", "-t", default=None, help="Target in profiles.yml (dbt projects only).")
+target_option = click.option(
+    "--target", "-t", default=None, help="Target to build: one of project.yml's targets:, or a target in profiles.yml."
+)
 
 
 def _keep_profiles_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
@@ -176,6 +178,8 @@ def _run_build(project: Project, quiet: bool, **options: Any) -> None:
     from northstar.console import Reporter
     from northstar.engine.pipeline import BuildOptions, build
 
+    if project.config.target.type == "spark":
+        from northstar.spark.pipeline import build
     result = build(project, BuildOptions(**options), Reporter(quiet=quiet))
     sys.exit(0 if result.success else 1)
 
@@ -264,6 +268,8 @@ def test(
         store_failures=store_failures,
         junit_xml=junit_xml,
     )
+    if project.config.target.type == "spark":
+        from northstar.spark.pipeline import run_tests
     result = run_tests(project, options, Reporter(quiet=quiet))
     sys.exit(0 if result.success else 1)
 

@@ -7,6 +7,7 @@ import shutil
 import textwrap
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -106,3 +107,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def update_golden(request: pytest.FixtureRequest) -> bool:
     """True under ``pytest --update-golden``: golden-file tests rewrite their snapshot (review it in the diff)."""
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(scope="session")
+def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One local Spark for the whole run (a JVM takes seconds to start), configured as a Spark target configures it.
+
+    Skips when PySpark or Java is missing; the README's test command installs PySpark (the `spark` extra).
+    """
+    pytest.importorskip("pyspark", reason="PySpark is not installed: pip install -e '.[spark]'")
+    if shutil.which("java") is None:
+        pytest.skip("Java is not installed: Spark needs Java 17+")
+    from northstar.project.settings import SparkSettings, Target
+    from northstar.spark.session import start
+
+    location = tmp_path_factory.mktemp("spark")
+    target = Target("spark", "main", location, 2, type="spark", spark=SparkSettings(location, master="local[2]"))
+    return start(target, "northstar tests")

@@ -36,7 +36,7 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -351,8 +351,23 @@ class Sandbox:
         return types
 
 
-def run_unit_test(node: UnitTestNode, sandbox: Sandbox) -> NodeResult:
-    """Run the model on its fixtures in memory and compare the expected columns as multisets of rows."""
+def run_model_in_duckdb(connection: duckdb.DuckDBPyConnection, node: UnitTestNode, actual: Relation) -> None:
+    """Run the model's SQL on the fixtures loaded in ``connection`` into the table ``actual``."""
+    try:
+        connection.execute(f"CREATE TABLE {actual} AS\n{node.sql}")
+    except duckdb.Error as error:
+        first = str(error).strip().splitlines()[0]
+        raise NorthstarError(f"model '{node.model_name}' failed on the fixtures: {first}") from None
+
+
+# Runs a unit test's model on the fixtures of a sandbox catalog into a table there: DuckDB's by default, another
+# engine's (Spark) when the test is to show the model's answer on that engine.
+ModelRun = Callable[[duckdb.DuckDBPyConnection, UnitTestNode, Relation], None]
+
+
+def run_unit_test(node: UnitTestNode, sandbox: Sandbox, run_model: ModelRun = run_model_in_duckdb) -> NodeResult:
+    """Run the model on its fixtures (in memory, or by ``run_model``) and compare the expected columns as multisets
+    of rows."""
     start = time.perf_counter()
     try:
         with sandbox.catalog() as connection:
@@ -360,11 +375,7 @@ def run_unit_test(node: UnitTestNode, sandbox: Sandbox) -> NodeResult:
                 types = sandbox.types_of(given.node_id)
                 _load(connection, given.relation, given.fixture, types, f"input {given.input}")
             actual = Relation("main", "__ns_actual")
-            try:
-                connection.execute(f"CREATE TABLE {actual} AS\n{node.sql}")
-            except duckdb.Error as error:
-                first = str(error).strip().splitlines()[0]
-                raise NorthstarError(f"model '{node.model_name}' failed on the fixtures: {first}") from None
+            run_model(connection, node, actual)
             actual_types = {row[0]: row[1] for row in connection.execute(f"DESCRIBE {actual}").fetchall()}
             expect = _evaluated(connection, node.expect, "expect")
             unknown = [c for c in expect.columns if c not in actual_types]

@@ -139,7 +139,7 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
             )
             draft.publish_on_exit(_owned(manifest, plan.previous), remember)
     elapsed = time.perf_counter() - started
-    _write_artifacts(manifest, results, elapsed, options)
+    write_artifacts(manifest, results, elapsed, options)
     reporter.summary(results, _build_tail(config, results, success, up_to_date, failures))
     return BuildResult(manifest, tuple(results), elapsed, success, config.warehouse)
 
@@ -194,7 +194,7 @@ def _execute(
 
 def _begin(reporter: Reporter, manifest: Manifest, selected: list[NodeId], options: BuildOptions) -> None:
     reporter.begin(
-        len(selected), {uid: manifest.nodes[uid].name for uid in selected}, _found(manifest, selected, options)
+        len(selected), {uid: manifest.nodes[uid].name for uid in selected}, found(manifest, selected, options)
     )
 
 
@@ -255,7 +255,7 @@ def run_tests(
             "Run `metrics build` first, or run only unit tests: `metrics test -s test_type:unit`."
         )
     reporter.begin(
-        len(selected), {uid: manifest.nodes[uid].name for uid in selected}, _found(manifest, selected, options)
+        len(selected), {uid: manifest.nodes[uid].name for uid in selected}, found(manifest, selected, options)
     )
     runner = make_runner(manifest, options.store_failures)
     context = BuildContext(existing={})
@@ -283,7 +283,7 @@ def run_tests(
             draft.publish_on_exit(_owned(manifest, previous))
         tail = f"Failing rows are in schema {datatests.FAILURES_SCHEMA} of {_display(config.warehouse, config.root)}."
     elapsed = time.perf_counter() - started
-    _write_artifacts(manifest, results, elapsed, options)
+    write_artifacts(manifest, results, elapsed, options)
     reporter.summary(results, tail)
     return BuildResult(manifest, tuple(results), elapsed, store, config.warehouse)
 
@@ -321,7 +321,7 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _found(manifest: Manifest, selected: list[NodeId], options: BuildOptions) -> str:
+def found(manifest: Manifest, selected: list[NodeId], options: BuildOptions) -> str:
     """The header line: ``Found 1 seed, 2 models.``, or why there is nothing to do (a typo'd tag: selects nothing)."""
     counts: dict[str, int] = {}
     for uid in selected:
@@ -344,7 +344,7 @@ def _found(manifest: Manifest, selected: list[NodeId], options: BuildOptions) ->
     return f"Nothing to do: the project has no {what}."
 
 
-def _write_artifacts(manifest: Manifest, results: list[NodeResult], elapsed: float, options: BuildOptions) -> None:
+def write_artifacts(manifest: Manifest, results: list[NodeResult], elapsed: float, options: BuildOptions) -> None:
     target = manifest.project.config.target_dir
     relations = {uid: str(node.reads_as) for uid, node in manifest.nodes.items() if node.reads_as is not None}
     args: dict[str, Any] = {

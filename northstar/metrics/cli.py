@@ -67,8 +67,14 @@ def query_text(
 
         project = load()
         sql = compile_request(load_semantics(project), request)
+        target = project.config.target
+        if target.type == "spark":  # not cached: starting Spark costs far more than compiling
+            from northstar.spark.query import run_sql as run_on_spark
+
+            columns, spark_rows = run_on_spark(target, sql)
+            return format_rows(columns, spark_rows, fmt)
         store(project, request, settings, sql)
-        warehouse = project.config.warehouse
+        warehouse = target.path
     columns, rows = run_sql(warehouse, sql)
     return format_rows(columns, rows, fmt)
 

@@ -21,6 +21,7 @@ from northstar.project import storage_version, yamlfile
 from northstar.project.config import NodeConfig, build_config, merge_config, resolve_folder_config
 from northstar.project.dbt import load_dbt_config
 from northstar.project.settings import DBT_PROJECT_FILE, PROJECT_FILE, ProjectConfig, Target, thread_count
+from northstar.project.targets import choose_target
 from northstar.project.yamlfile import YamlDict, check_keys, expect_list, expect_mapping
 
 PROJECT_KEYS = {
@@ -42,6 +43,8 @@ PROJECT_KEYS = {
     "tests",
     "threads",
     "storage_version",
+    "target",
+    "targets",
 }
 PROPERTY_FILE_KEYS = {
     "version",
@@ -262,7 +265,7 @@ def load_config(
             None if env_warehouse else data.line_of("warehouse"),
         )
     target = Target(
-        name=target_name or "dev",
+        name="dev",
         schema=str(data.get("schema", "main")),
         path=warehouse if warehouse.is_absolute() else root / warehouse,
         threads=threads or thread_count(data.get("threads"), PROJECT_FILE, data.line_of("threads")),
@@ -270,6 +273,7 @@ def load_config(
             data.get("storage_version", storage_version.DEFAULT), PROJECT_FILE, data.line_of("storage_version")
         ),
     )
+    target = choose_target(data, target_name, target, root)
     return ProjectConfig(
         name=str(data["name"]),
         version=str(data.get("version", "0.0.0")),

@@ -17,11 +17,29 @@ from northstar.project import storage_version
 
 PROJECT_FILE = "project.yml"
 DBT_PROJECT_FILE = "dbt_project.yml"
+SPARK_CATALOG = "_northstar/catalog.json"  # a Spark target's catalog of record, under its location
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """Where a ``type: spark`` target runs and keeps its tables."""
+
+    location: Path  # the Parquet files and the catalog of record
+    master: str = "local[*]"  # a local Spark in this process's JVM...
+    remote: str | None = None  # ...or a Spark Connect server, sc://host:port
+    conf: tuple[tuple[str, str], ...] = ()
+
+    def describe(self) -> str:
+        return self.remote or self.master
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where and how to build: dbt's ``target``, also available in Jinja."""
+    """Where and how to build: dbt's ``target``, also available in Jinja.
+
+    ``path`` is the DuckDB file of a ``duckdb`` target; a ``spark`` target has ``spark`` settings instead, and its
+    ``path`` is where its catalog of record lives.
+    """
 
     name: str
     schema: str
@@ -30,12 +48,14 @@ class Target:
     profile_name: str | None = None
     # The oldest DuckDB release that can read the published warehouse (DuckDB's STORAGE_VERSION).
     storage_version: str = storage_version.DEFAULT
+    type: str = "duckdb"
+    spark: SparkSettings | None = None
 
     def jinja(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "schema": self.schema,
-            "type": "duckdb",
+            "type": self.type,
             "path": str(self.path),
             "threads": self.threads,
             "database": self.path.stem,

@@ -4,7 +4,7 @@ WITH login_funnel_attempted AS (
     events.entity,
     CAST(DATE_TRUNC('DAY', events.event_at) AS DATE) AS period,
     MIN(events.event_at) AS event_at,
-    ROW_NUMBER() OVER () AS journey_id
+    ROW_NUMBER() OVER (ORDER BY events.entity, CAST(DATE_TRUNC('DAY', events.event_at) AS DATE)) AS journey_id
   FROM (
     SELECT
       sessions.session_id AS entity,

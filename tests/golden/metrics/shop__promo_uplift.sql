@@ -1,7 +1,7 @@
 WITH promo_uplift_members AS (
   /* promo_uplift: one row per exposure (treatment or control) with its time */
   SELECT
-    ROW_NUMBER() OVER () AS member_id,
+    ROW_NUMBER() OVER (ORDER BY exposures.user_id, exposures.exposed_at, exposures.arm) AS member_id,
     exposures.user_id AS entity,
     exposures.exposed_at AS exposed_at,
     exposures.arm AS arm

@@ -4,7 +4,7 @@ WITH purchase_funnel_visited AS (
     events.entity,
     CAST(DATE_TRUNC('MONTH', events.event_at) AS DATE) AS period,
     MIN(events.event_at) AS event_at,
-    ROW_NUMBER() OVER () AS journey_id
+    ROW_NUMBER() OVER (ORDER BY events.entity, CAST(DATE_TRUNC('MONTH', events.event_at) AS DATE)) AS journey_id
   FROM (
     SELECT
       events.user_id AS entity,

@@ -1,0 +1,108 @@
+"""``metrics build``/``run``/``seed``/``test`` on a Spark target: the DuckDB pipeline's steps, on Spark.
+
+project -> manifest (render, DAG: the same as on DuckDB) -> selection -> each node translated and run on Spark, into
+a build folder of its own -> the catalog of record replaced in one rename, only when every node succeeded.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import replace
+
+from northstar.checks import datatests
+from northstar.checks.unittests import Sandbox
+from northstar.console import Reporter
+from northstar.engine import pipeline
+from northstar.engine.execute import BLOCKING, NodeResult, run_dag
+from northstar.engine.manifest import load_manifest
+from northstar.engine.pipeline import BuildOptions, BuildResult
+from northstar.errors import ProjectError
+from northstar.nodes import NodeId
+from northstar.project.loader import Project
+from northstar.spark import catalog, session
+from northstar.spark.runners import SparkBuild
+from northstar.warehouse import working_copy
+
+
+class _Sessions:
+    """run_dag hands each worker thread a cursor of a DuckDB connection; Spark's session is shared by threads."""
+
+    def cursor(self) -> None:
+        return None
+
+
+def build(project: Project, options: BuildOptions | None = None, reporter: Reporter | None = None) -> BuildResult:
+    """Build the selected nodes on the project's Spark target and publish them if everything succeeded."""
+    options = options or BuildOptions()
+    reporter = reporter or Reporter(quiet=True)
+    config = project.config
+    target = config.target
+    assert target.spark is not None, "a spark target"
+    _refuse_unsupported(options, target.name)
+    location = target.spark.location
+    started = time.perf_counter()
+    with working_copy.build_lock(target.path, options.wait, reporter.waiting):
+        published = catalog.read(location)
+        existing = {(e.schema, e.name): "VIEW" if e.kind == "view" else "BASE TABLE" for e in published.entries}
+        manifest = load_manifest(project, existing=existing, full_refresh=options.full_refresh, warn=reporter.waiting)
+        selected = pipeline.select_nodes(manifest, options)
+        spark = session.start(target)
+        build_id = time.strftime("b%Y%m%d_%H%M%S_") + uuid.uuid4().hex[:8]  # a valid Spark name part
+        try:
+            catalog.register(spark, location, published, private=target.spark.remote is None)
+            work = SparkBuild(spark, location, build_id, published, Sandbox(manifest), options.full_refresh)
+            run = work.runner()
+            reporter.begin(
+                len(selected),
+                {uid: manifest.nodes[uid].name for uid in selected},
+                pipeline.found(manifest, selected, options),
+            )
+
+            def run_node(uid: NodeId, _cursor: None) -> NodeResult:
+                return run(manifest.nodes[uid])
+
+            dag = datatests.build_dag(manifest, selected) if options.command == "build" else manifest.dag
+            results = run_dag(dag, selected, run_node, _Sessions(), target.threads, on_result=reporter.result)
+            success = not any(r.status in BLOCKING for r in results)
+            if success and work.built:
+                catalog.publish(location, published.with_entries(build_id, work.built))
+            else:
+                catalog.abandon(location, build_id)
+        except BaseException:
+            catalog.abandon(location, build_id)
+            raise
+    elapsed = time.perf_counter() - started
+    pipeline.write_artifacts(manifest, results, elapsed, options)
+    shown = f"target '{target.name}' ({location})"
+    if not success:
+        tail = f"Nothing published: {shown} is unchanged."
+    elif not work.built:
+        tail = f"Nothing to publish on {shown}."
+    else:
+        tail = f"Published {shown}."
+    reporter.summary(results, tail)
+    return BuildResult(manifest, tuple(results), elapsed, success, target.path)
+
+
+def run_tests(project: Project, options: BuildOptions | None = None, reporter: Reporter | None = None) -> BuildResult:
+    """Run the selected tests against the tables published on the Spark target."""
+    options = options or BuildOptions()
+    target = project.config.target
+    assert target.spark is not None
+    if not catalog.read(target.spark.location).entries:
+        raise ProjectError(
+            f"Nothing is built on target '{target.name}' yet, so there is nothing to test. "
+            f"Run `metrics build --target {target.name}` first."
+        )
+    return build(project, replace(options, kinds=frozenset({"test"}), command="test"), reporter)
+
+
+def _refuse_unsupported(options: BuildOptions, target: str) -> None:
+    if options.store_failures:
+        raise ProjectError(
+            f"--store-failures keeps failing rows in the DuckDB warehouse; target '{target}' runs on Spark, which "
+            "has no such schema yet. Run the tests without it, or on the DuckDB target."
+        )
+    if options.state is not None:
+        raise ProjectError(f"state: selection compares DuckDB builds; it is not available on target '{target}'.")

@@ -1,0 +1,137 @@
+"""Start (or reach) the Spark a target names, configured so that Spark SQL means what DuckDB SQL means.
+
+A target either runs Spark in this process's own JVM (``master: local[*]``, through PySpark) or connects to a running
+Spark Connect server (``remote: sc://host:15002``), which is how a real cluster is reached. Whatever goes wrong on the
+way (no PySpark, no Java, an address that does not answer) is one :class:`~northstar.errors.ProjectError` naming the
+target and what to do, raised within seconds: never a JVM stack trace, never a client retrying for minutes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from northstar.errors import ProjectError
+from northstar.project.settings import Target
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+# Settings that make Spark answer as DuckDB does. A target's own `conf:` may add to them, not change them.
+PARITY_CONF = {
+    # DuckDB's TIMESTAMP has no time zone: Spark's TIMESTAMP_NTZ, read and printed in UTC.
+    "spark.sql.timestampType": "TIMESTAMP_NTZ",
+    "spark.sql.session.timeZone": "UTC",
+    # DuckDB answers NULL for a division by zero; Spark's ANSI mode would fail the query instead.
+    "spark.sql.ansi.enabled": "false",
+}
+QUIET_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+}
+CONNECT_TIMEOUT = 5.0  # seconds to wait for a Spark Connect address to accept a TCP connection
+
+
+def start(target: Target, app_name: str = "northstar") -> SparkSession:
+    """A SparkSession for ``target``; a :class:`ProjectError` saying what to do when Spark cannot be had."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ProjectError(
+            f"Target '{target.name}' runs on Spark, but PySpark is not installed. Install it with "
+            "`pip install 'northstar[spark]'` (or `.venv/bin/pip install -e '.[spark]'` in a clone)."
+        ) from None
+    spark = target.spark
+    assert spark is not None, "a spark target has spark settings"
+    overrides = dict(spark.conf)
+    clash = sorted(key for key in overrides if key in PARITY_CONF and overrides[key] != PARITY_CONF[key])
+    if clash:
+        raise ProjectError(
+            f"Target '{target.name}' sets {', '.join(clash)}, which Northstar fixes so that Spark answers as DuckDB "
+            "does. Remove it from the target's conf:."
+        )
+    # PySpark logs every failed query's context as a JSON line of its own; Northstar reports the failure itself.
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
+    builder = SparkSession.builder.appName(app_name)
+    if spark.remote:
+        _check_reachable(target.name, spark.remote)
+        builder = builder.remote(spark.remote)
+    else:
+        if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+            raise ProjectError(
+                f"Target '{target.name}' starts a local Spark ({spark.master}), which needs Java 17 or newer, and no "
+                "`java` is on the PATH (nor JAVA_HOME set). Install a JDK (e.g. `apt-get install openjdk-17-jre`), "
+                "or point the target at a Spark Connect server with `remote: sc://host:15002`."
+            )
+        builder = builder.master(spark.master)
+        for key, value in {**QUIET_CONF, "spark.sql.shuffle.partitions": str(_partitions(spark.master))}.items():
+            builder = builder.config(key, value)
+        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_log_config()}")
+        builder = builder.config("spark.sql.warehouse.dir", str(spark.location / "_spark"))
+    for key, value in {**overrides, **PARITY_CONF}.items():
+        builder = builder.config(key, value)
+    try:
+        session = builder.getOrCreate()
+        if spark.remote:
+            session.version  # noqa: B018 - the first round trip: fails here, not in the middle of a build
+        else:
+            session.sparkContext.setLogLevel("ERROR")
+    except Exception as error:  # PySpark raises its own errors, Py4J's and gRPC's: all mean "no Spark here"
+        raise ProjectError(
+            f"Target '{target.name}' could not start Spark ({spark.describe()}): {error_text(error)} "
+            "Check the target's master/remote and that Java 17+ is installed."
+        ) from None
+    if spark.remote:  # settings a Spark Connect session takes at run time
+        for key, value in {**overrides, **PARITY_CONF}.items():
+            session.conf.set(key, value)
+    return session
+
+
+def error_text(error: BaseException) -> str:
+    """The first line of a Spark error, without its SQLSTATE and plan: what a user needs to read."""
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else type(error).__name__
+    return re.sub(r"\s*SQLSTATE: \w+;?.*$", "", first)
+
+
+def _partitions(master: str) -> int:
+    """Shuffle partitions for a local master: Spark's default of 200 makes small data slow on a laptop."""
+    cores = master.removeprefix("local[").removesuffix("]")
+    if cores.isdigit():
+        return max(2, 2 * int(cores))
+    return max(2, 2 * (os.cpu_count() or 1))
+
+
+def _log_config() -> Path:
+    return Path(__file__).with_name("log4j2.properties")
+
+
+def _check_reachable(name: str, remote: str) -> None:
+    """Spark Connect clients retry an address that does not answer for minutes: try it once, quickly, first."""
+    parsed = urlparse(remote.replace("sc://", "http://", 1))
+    if not remote.startswith("sc://") or not parsed.hostname:
+        raise ProjectError(
+            f"Target '{name}' has remote {remote!r}; a Spark Connect address looks like sc://host:15002."
+        )
+    port = parsed.port or 15002
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=CONNECT_TIMEOUT):
+            pass
+    except OSError as error:
+        raise ProjectError(
+            f"Target '{name}': no Spark Connect server answers at {parsed.hostname}:{port} ({error}). Start "
+            "one (`$SPARK_HOME/sbin/start-connect-server.sh`), or correct the target's remote:."
+        ) from None
+
+
+def stop(session: Any) -> None:
+    """Stop a local session (its JVM goes with the process anyway); leave a remote server running."""
+    with contextlib.suppress(Exception):  # best effort: the build's outcome is already decided
+        session.stop()

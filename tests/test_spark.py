@@ -1,0 +1,223 @@
+"""The Spark target: the same project built and queried on Apache Spark gives the same tables and metrics as DuckDB.
+
+These tests start one local Spark (``local[2]``) for the whole run; they skip, saying so, without PySpark or Java
+(the README's test command installs PySpark with the ``spark`` extra).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from northstar.cli import main
+
+SPARK_TARGET = """
+targets:
+  spark:
+    type: spark
+    master: local[2]
+    location: spark-warehouse
+"""
+
+SHOP = {
+    "project.yml": "name: shop\nwarehouse: warehouse.duckdb\nseeds:\n  +schema: raw\nmodels:\n  +materialized: table\n"
+    "  staging:\n    +materialized: view\n" + SPARK_TARGET,
+    "seeds/orders.csv": "order_id,customer_id,amount,ordered_at\n1,1,10.5,2026-01-31 23:00:00\n"
+    "2,1,20,2026-02-01 01:00:00\n3,2,7.25,2026-03-16 12:30:00\n",
+    "models/staging/stg_orders.sql": "select order_id, customer_id, amount, ordered_at from {{ ref('orders') }}\n",
+    "models/marts/customers.sql": (
+        "select\n    customer_id,\n    count(*) as orders,\n    sum(amount) as revenue,\n"
+        "    date_diff('month', min(ordered_at), max(ordered_at)) as months_active\n"
+        "from {{ ref('stg_orders') }}\ngroup by customer_id\n"
+    ),
+    "models/marts/schema.yml": """
+        version: 2
+        models:
+          - name: customers
+            columns:
+              - name: customer_id
+                data_tests: [unique, not_null]
+        unit_tests:
+          - name: counts_orders
+            model: customers
+            given:
+              - input: ref('stg_orders')
+                rows:
+                  - {order_id: 1, customer_id: 7, amount: 2, ordered_at: "2026-01-31 10:00:00"}
+                  - {order_id: 2, customer_id: 7, amount: 3, ordered_at: "2026-02-01 10:00:00"}
+            expect:
+              rows:
+                - {customer_id: 7, orders: 2, revenue: 5, months_active: 1}
+    """,
+}
+
+
+def cli(root: Path, *args: str) -> Any:
+    return CliRunner().invoke(main, [*args, "--project-dir", str(root)])
+
+
+def spark_rows(root: Path, schema: str, name: str) -> list[tuple[Any, ...]]:
+    """A Spark target's table as DuckDB reads its Parquet files: any engine can read what Spark published."""
+    catalog = json.loads((root / "spark-warehouse" / "_northstar" / "catalog.json").read_text())
+    entry = next(e for e in catalog["relations"] if (e["schema"], e["name"]) == (schema, name))
+    files = root / "spark-warehouse" / entry["location"] / "*.parquet"
+    return sorted(duckdb.sql(f"select * from read_parquet('{files}')").fetchall(), key=_key)
+
+
+def duckdb_rows(root: Path, schema: str, name: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as connection:
+        return sorted(connection.execute(f'select * from "{schema}"."{name}"').fetchall(), key=_key)
+
+
+def _key(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple((value is None, str(value)) for value in row)
+
+
+def assert_same_rows(actual: list[tuple[Any, ...]], expected: list[tuple[Any, ...]], what: str) -> None:
+    """Equal rows; numbers equal within 1e-9 relative (the engines sum floats in different orders)."""
+    assert len(actual) == len(expected), f"{what}: {len(actual)} rows on Spark, {len(expected)} on DuckDB"
+    for got, want in zip(actual, expected, strict=True):
+        for a, b in zip(got, want, strict=True):
+            if isinstance(a, float | Decimal) and isinstance(b, float | Decimal):
+                assert math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12), f"{what}: {got} != {want}"
+            else:
+                assert a == b, f"{what}: {got} != {want}"
+
+
+@pytest.fixture
+def shop(tmp_path: Path, spark_session: Any) -> Path:
+    from conftest import write_project
+
+    return write_project(tmp_path / "shop", SHOP)
+
+
+def test_a_small_project_builds_on_spark_as_on_duckdb(shop: Path) -> None:
+    on_duckdb = cli(shop, "build", "-q")
+    assert on_duckdb.exit_code == 0, on_duckdb.output
+    on_spark = cli(shop, "build", "-q", "--target", "spark")
+    assert on_spark.exit_code == 0, on_spark.output
+    assert "Published target 'spark'" in on_spark.output
+    for schema, name in [("raw", "orders"), ("marts", "customers")]:
+        assert_same_rows(spark_rows(shop, schema, name), duckdb_rows(shop, schema, name), f"{schema}.{name}")
+    assert spark_rows(shop, "marts", "customers") == [(1, 2, Decimal("30.500"), 1), (2, 1, Decimal("7.250"), 0)]
+
+
+def test_a_failed_build_on_spark_leaves_the_published_version(shop: Path) -> None:
+    first = cli(shop, "build", "-q", "--target", "spark")
+    assert first.exit_code == 0, first.output
+    catalog = (shop / "spark-warehouse" / "_northstar" / "catalog.json").read_text()
+    builds = sorted(p.name for p in (shop / "spark-warehouse" / "builds").iterdir())
+    customers = shop / "models/marts/customers.sql"
+    customers.write_text("select\n    customer_id,\n    no_such_column\nfrom {{ ref('stg_orders') }}\n")
+
+    result = cli(shop, "run", "-q", "--target", "spark")
+
+    assert result.exit_code == 1
+    assert "Nothing published: target 'spark'" in result.output
+    assert (
+        "ERROR models/marts/customers.sql:3: Model 'customers' failed on Spark: [UNRESOLVED_COLUMN.WITH_SUGGESTION] A "
+        "column, variable, or function parameter with name `no_such_column` cannot be resolved."
+    ) in " ".join(result.output.split())
+    assert (shop / "spark-warehouse" / "_northstar" / "catalog.json").read_text() == catalog
+    assert sorted(p.name for p in (shop / "spark-warehouse" / "builds").iterdir()) == builds
+    assert spark_rows(shop, "marts", "customers")[0][:2] == (1, 2)
+
+
+def test_a_model_spark_cannot_say_is_refused_with_its_file_and_line(shop: Path) -> None:
+    (shop / "models/marts/customers.sql").write_text(
+        "select\n    customer_id,\n    list_sum([amount]) as total\nfrom {{ ref('stg_orders') }}\n"
+    )
+    assert cli(shop, "seed", "-q", "--target", "spark").exit_code == 0
+    result = cli(shop, "run", "-q", "--target", "spark")
+    assert result.exit_code == 1
+    assert (
+        "models/marts/customers.sql:3: Model 'customers' cannot run on Spark: list_sum(...) is a DuckDB function with "
+        "no Spark equivalent that Northstar knows."
+    ) in " ".join(result.output.split())
+
+
+def test_incremental_models_append_and_merge_on_spark(shop: Path) -> None:
+    (shop / "models/marts/latest.sql").write_text(
+        "{{ config(materialized='incremental', unique_key='customer_id') }}\n"
+        "select customer_id, max(amount) as amount from {{ ref('stg_orders') }}\n"
+        "{% if is_incremental() %}where amount > 8{% endif %}\ngroup by customer_id\n"
+    )
+    assert cli(shop, "build", "-q", "--target", "spark").exit_code == 0
+    assert spark_rows(shop, "marts", "latest") == [(1, Decimal("20.000")), (2, Decimal("7.250"))]
+    (shop / "seeds/orders.csv").write_text(
+        (shop / "seeds/orders.csv").read_text() + "4,2,99,2026-03-17 10:00:00\n4,3,1,2026-03-17 11:00:00\n"
+    )
+    assert cli(shop, "build", "-q", "--target", "spark").exit_code == 0
+    # customer 2 replaced by the new row over 8, customer 3's row (1 <= 8) not selected incrementally
+    assert spark_rows(shop, "marts", "latest") == [(1, Decimal("20.000")), (2, Decimal("99.000"))]
+
+
+def test_an_unreachable_spark_connect_server_is_one_clear_error(make_project: Any, run_cli: Any) -> None:
+    root = make_project(
+        {"project.yml": SHOP["project.yml"] + "  cluster:\n    type: spark\n    remote: sc://127.0.0.1:9\n"}
+    )
+    started = time.perf_counter()
+    result = run_cli(root, "build", "--target", "cluster")
+    assert time.perf_counter() - started < 30
+    assert result.exit_code == 2
+    assert "Target 'cluster': no Spark Connect server answers at 127.0.0.1:9" in result.output
+    assert "Traceback" not in result.output
+    assert not (root / "spark-warehouse" / "_northstar" / "catalog.json").exists()
+
+
+def test_an_unknown_target_names_the_targets(make_project: Any, run_cli: Any) -> None:
+    root = make_project({"project.yml": SHOP["project.yml"]})
+    result = run_cli(root, "build", "--target", "sparc")
+    assert result.exit_code == 2
+    assert "--target names 'sparc', which project.yml does not declare. Targets: dev, spark." in result.output
+
+
+@pytest.fixture(scope="module")
+def example_on_both(tmp_path_factory: pytest.TempPathFactory, spark_session: Any) -> Path:
+    from conftest import REPO_ROOT
+
+    root = tmp_path_factory.mktemp("example-spark") / "growth"
+    ignore = shutil.ignore_patterns(
+        ".venv", ".git", "target", "*.duckdb*", "__pycache__", "northstar", "bench", "data", "spark-warehouse"
+    )
+    shutil.copytree(REPO_ROOT, root, ignore=ignore)
+    for target in ("dev", "spark"):
+        result = cli(root, "build", "-q", "--target", target)
+        assert result.exit_code == 0, result.output
+    return root
+
+
+def test_every_mart_and_metric_table_is_the_same_on_spark(example_on_both: Path) -> None:
+    with duckdb.connect(str(example_on_both / "warehouse.duckdb"), read_only=True) as connection:
+        tables = connection.execute(
+            "select schema_name, table_name from duckdb_tables() where schema_name in ('marts', 'metrics') "
+            "order by 1, 2"
+        ).fetchall()
+    assert len(tables) > 30
+    for schema, name in tables:
+        assert_same_rows(
+            spark_rows(example_on_both, schema, name), duckdb_rows(example_on_both, schema, name), f"{schema}.{name}"
+        )
+
+
+def test_every_metric_query_answers_the_same_on_spark(example_on_both: Path) -> None:
+    listed = cli(example_on_both, "ls", "--resource-type", "metric", "--output", "name")
+    names = listed.output.split()
+    assert len(names) > 30, listed.output
+    for name in names:
+        answers = []
+        for target in ("dev", "spark"):
+            result = cli(example_on_both, "query", name, "--format", "json", "--target", target)
+            assert result.exit_code == 0, f"{name} on {target}: {result.output}"
+            answers.append([tuple(row.values()) for row in json.loads(result.output)])
+        duck, spark = answers
+        assert_same_rows(sorted(spark, key=_key), sorted(duck, key=_key), name)
