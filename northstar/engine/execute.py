@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import duckdb
 
@@ -25,6 +25,9 @@ from northstar.errors import ExecutionError, NorthstarError
 from northstar.nodes import ModelNode, Node, NodeId, SeedNode
 from northstar.render.jinja import Relation, quote
 from northstar.warehouse import catalog
+
+C = TypeVar("C")  # a worker thread's cursor
+C_co = TypeVar("C_co", covariant=True)
 
 # Statuses that stop everything downstream.
 BLOCKING = frozenset({"error", "fail"})
@@ -42,11 +45,17 @@ class NodeResult:
     details: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
+class Cursors(Protocol[C_co]):
+    """What hands each worker thread its own cursor: a DuckDB connection, or a Spark target's shared session."""
+
+    def cursor(self) -> C_co: ...
+
+
 def run_dag(
     dag: DAG[NodeId],
     selected: Iterable[NodeId],
-    work: Callable[[NodeId, duckdb.DuckDBPyConnection], NodeResult],
-    connection: duckdb.DuckDBPyConnection,
+    work: Callable[[NodeId, C], NodeResult],
+    connection: Cursors[C],
     threads: int,
     on_start: Callable[[NodeId], None] = lambda uid: None,
     on_result: Callable[[NodeResult], None] = lambda result: None,

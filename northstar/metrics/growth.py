@@ -349,13 +349,13 @@ def growth_query(c: Compiled) -> exp.Select:
     return order_limit(query, c)
 
 
-def _numbered(order: list[exp.Expression]) -> exp.Window:
+def _numbered(order: list[exp.Expr]) -> exp.Window:
     """``ROW_NUMBER() OVER (ORDER BY ...)``: ids that do not depend on how an engine happens to read the rows."""
     ordered = [exp.Ordered(this=e.copy(), nulls_first=False) for e in order]
     return exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=ordered))
 
 
-def _unaliased(expressions: list[exp.Expression]) -> list[exp.Expression]:
+def _unaliased(expressions: list[exp.Expr]) -> list[exp.Expr]:
     return [e.this if isinstance(e, exp.Alias) else e for e in expressions]
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 
 from northstar.checks import datatests
 from northstar.checks.unittests import Sandbox
@@ -25,11 +26,14 @@ from northstar.spark.runners import SparkBuild
 from northstar.warehouse import working_copy
 
 
-class _Sessions:
-    """run_dag hands each worker thread a cursor of a DuckDB connection; Spark's session is shared by threads."""
+@dataclass(frozen=True)
+class _Shared:
+    """run_dag gives each worker thread a cursor; on Spark every thread submits its jobs to the one session."""
 
-    def cursor(self) -> None:
-        return None
+    session: Any
+
+    def cursor(self) -> Any:
+        return self.session
 
 
 def build(project: Project, options: BuildOptions | None = None, reporter: Reporter | None = None) -> BuildResult:
@@ -59,11 +63,11 @@ def build(project: Project, options: BuildOptions | None = None, reporter: Repor
                 pipeline.found(manifest, selected, options),
             )
 
-            def run_node(uid: NodeId, _cursor: None) -> NodeResult:
+            def run_node(uid: NodeId, _session: Any) -> NodeResult:
                 return run(manifest.nodes[uid])
 
             dag = datatests.build_dag(manifest, selected) if options.command == "build" else manifest.dag
-            results = run_dag(dag, selected, run_node, _Sessions(), target.threads, on_result=reporter.result)
+            results = run_dag(dag, selected, run_node, _Shared(spark), target.threads, on_result=reporter.result)
             success = not any(r.status in BLOCKING for r in results)
             if success and work.built:
                 catalog.publish(location, published.with_entries(build_id, work.built))

@@ -53,6 +53,7 @@ class SparkBuild:
 
         def run(node: Node) -> NodeResult:
             started = time.perf_counter()
+            rows: int | None
             try:
                 match node:
                     case SeedNode():

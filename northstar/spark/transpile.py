@@ -40,13 +40,13 @@ class Untranslatable(Exception):
 SAME_IN_SPARK = frozenset({"now"})
 
 
-def _date(text: str) -> exp.Expression:
+def _date(text: str) -> exp.Expr:
     return exp.cast(exp.Literal.string(text), "date")
 
 
 # A date_diff unit -> the number of that unit's boundaries from the epoch, as a Spark expression of one argument.
 # DuckDB's date_diff counts the boundaries crossed between two values; Spark's counts whole units elapsed.
-_BOUNDARIES: dict[str, Callable[[exp.Expression], exp.Expression]] = {
+_BOUNDARIES: dict[str, Callable[[exp.Expr], exp.Expr]] = {
     "year": lambda v: exp.func("YEAR", v.copy()),
     "quarter": lambda v: exp.func("YEAR", v.copy()) * 4 + exp.func("QUARTER", v.copy()),
     "month": lambda v: exp.func("YEAR", v.copy()) * 12 + exp.func("MONTH", v.copy()),
@@ -71,12 +71,12 @@ class Rule:
     """One construct that sqlglot's plain translation would get wrong on Spark, and what to do with it."""
 
     name: str
-    applies: Callable[[exp.Expression], bool]
-    rewrite: Callable[[exp.Expression], exp.Expression] | None  # None: refuse
+    applies: Callable[[exp.Expr], bool]
+    rewrite: Callable[[exp.Expr], exp.Expr] | None  # None: refuse
     reason: str
 
 
-def _date_diff(node: exp.Expression) -> exp.Expression:
+def _date_diff(node: exp.Expr) -> exp.Expr:
     unit = _unit(node)
     if unit not in _BOUNDARIES:
         raise Untranslatable(_line(node), f"date_diff('{unit}', ...)", "has no Spark translation Northstar knows.")
@@ -87,13 +87,13 @@ def _date_diff(node: exp.Expression) -> exp.Expression:
     return exp.paren(exp.paren(count(end)) - exp.paren(count(start)))
 
 
-def _unit(node: exp.Expression) -> str:
+def _unit(node: exp.Expr) -> str:
     unit = node.args.get("unit")
-    name = unit.name if isinstance(unit, exp.Expression) else str(unit or "day")
+    name = unit.name if isinstance(unit, exp.Expr) else str(unit or "day")
     return name.lower().rstrip("s")
 
 
-def _quarters(node: exp.Expression) -> exp.Expression:
+def _quarters(node: exp.Expr) -> exp.Expr:
     # Spark has no QUARTER interval unit: n quarters are 3n months, which is what DuckDB adds.
     count = node.this.name if isinstance(node.this, exp.Literal) else None
     if count is None or not count.lstrip("-").isdigit():
@@ -101,39 +101,40 @@ def _quarters(node: exp.Expression) -> exp.Expression:
     return exp.Interval(this=exp.Literal.string(str(3 * int(count))), unit=exp.var("MONTH"))
 
 
-def _is_quarter_interval(node: exp.Expression) -> bool:
+def _is_quarter_interval(node: exp.Expr) -> bool:
     unit = node.args.get("unit") if isinstance(node, exp.Interval) else None
-    return isinstance(unit, exp.Expression) and unit.name.lower() in ("quarter", "quarters")
+    return isinstance(unit, exp.Expr) and unit.name.lower() in ("quarter", "quarters")
 
 
 _DATE_STEPS = ("day", "days", "week", "weeks", "month", "months", "quarter", "quarters", "year", "years")
 
 
-def _is_date_series(node: exp.Expression) -> bool:
+def _is_date_series(node: exp.Expr) -> bool:
     """``CAST(UNNEST(GENERATE_SERIES(a, b, step)) AS DATE)`` with a step of whole days or more."""
     if not (isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.DATE)):
         return False
     series = node.this.this if isinstance(node.this, exp.Explode | exp.Unnest) else None
     step = series.args.get("step") if isinstance(series, exp.GenerateSeries) else None
     unit = step.args.get("unit") if isinstance(step, exp.Interval) else None
-    return isinstance(unit, exp.Expression) and unit.name.lower() in _DATE_STEPS
+    return isinstance(unit, exp.Expr) and unit.name.lower() in _DATE_STEPS
 
 
-def _date_series(node: exp.Expression) -> exp.Expression:
+def _date_series(node: exp.Expr) -> exp.Expr:
     # Spark allows no expression around a generator. With a step of whole days or more, casting the bounds to DATE
     # gives the same dates as DuckDB's cast of each element, and Spark's SEQUENCE of DATEs is DATEs already.
-    series = node.this.this
+    generator: exp.Expr = node.this
+    series = generator.this
     for bound in ("start", "end"):
         series.set(bound, exp.cast(series.args[bound], "date"))
-    return node.this
+    return generator
 
 
-def _day_of_week(node: exp.Expression) -> exp.Expression:
+def _day_of_week(node: exp.Expr) -> exp.Expr:
     value = node.this if isinstance(node, exp.DayOfWeek) else node.expression
     return exp.paren(exp.func("DAYOFWEEK", value.copy()) - 1)
 
 
-def _iso_day_of_week(node: exp.Expression) -> exp.Expression:
+def _iso_day_of_week(node: exp.Expr) -> exp.Expr:
     # Spark's DAYOFWEEK counts Sunday = 1 ... Saturday = 7; ISO counts Monday = 1 ... Sunday = 7. (sqlglot's own
     # translation, ((DAYOFWEEK(x) % 7) + 1), makes Saturday 1.)
     if isinstance(node, exp.Anonymous):
@@ -143,11 +144,11 @@ def _iso_day_of_week(node: exp.Expression) -> exp.Expression:
     return exp.paren(exp.paren(exp.func("DAYOFWEEK", value.copy()) + 5) % 7 + 1)
 
 
-def _is_dow_extract(node: exp.Expression) -> bool:
+def _is_dow_extract(node: exp.Expr) -> bool:
     return isinstance(node, exp.Extract) and node.this.name.lower() in ("dow", "dayofweek")
 
 
-def _is_isodow(node: exp.Expression) -> bool:
+def _is_isodow(node: exp.Expr) -> bool:
     if isinstance(node, exp.Anonymous):
         return node.name.lower() == "dayofweekiso"
     return isinstance(node, exp.DayOfWeekIso) or (
@@ -155,15 +156,15 @@ def _is_isodow(node: exp.Expression) -> bool:
     )
 
 
-def _distinct_window(node: exp.Expression) -> bool:
+def _distinct_window(node: exp.Expr) -> bool:
     return isinstance(node, exp.Window) and node.find(exp.Distinct) is not None
 
 
-def _qualify_with_star(node: exp.Expression) -> bool:
+def _qualify_with_star(node: exp.Expr) -> bool:
     return isinstance(node, exp.Select) and node.args.get("qualify") is not None and node.is_star
 
 
-def _unknown_function(node: exp.Expression) -> bool:
+def _unknown_function(node: exp.Expr) -> bool:
     return isinstance(node, exp.Anonymous) and node.name.lower() not in SAME_IN_SPARK
 
 
@@ -220,7 +221,7 @@ def to_spark(sql: str, pretty: bool = True) -> str:
     return ";\n".join(statement.sql(dialect="spark", pretty=pretty) for statement in statements)
 
 
-def _apply_rules(tree: exp.Expression) -> exp.Expression:
+def _apply_rules(tree: exp.Expr) -> exp.Expr:
     for node in list(tree.walk()):
         for rule in RULES:
             if not rule.applies(node):
@@ -236,7 +237,7 @@ def _apply_rules(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def _construct(node: exp.Expression) -> str:
+def _construct(node: exp.Expr) -> str:
     """A short name of the construct for an error: ``list_sum(...)``, ``QUALIFY``, ``count(DISTINCT ...) OVER``."""
     if isinstance(node, exp.Anonymous):
         return f"{node.name.lower()}(...)"
@@ -249,7 +250,7 @@ def _construct(node: exp.Expression) -> str:
     return node.sql(dialect="duckdb")[:60]
 
 
-def _line(node: exp.Expression) -> int | None:
+def _line(node: exp.Expr) -> int | None:
     """The line of the given SQL where ``node`` starts, from the positions sqlglot keeps on tokens."""
     for descendant in node.walk():
         line = descendant.meta.get("line") if descendant.meta else None

@@ -33,7 +33,7 @@ def spark_model_run(session: Any) -> ModelRun:
     def run(connection: duckdb.DuckDBPyConnection, node: UnitTestNode, actual: Relation) -> None:
         folder = Path(tempfile.mkdtemp(prefix="northstar-unit-"))
         try:
-            names = {}
+            names: dict[tuple[str, str], str] = {}
             for given in node.given:
                 view = f"__ns_unit_{next(_count)}"
                 path = folder / f"given{len(names)}.parquet"  # Spark skips files whose names start with _
