@@ -3,6 +3,9 @@
 `bench/run.py targets [--big] [--quick]` prints only the performance issue's table (`bench_targets.py`): whole
 processes against DuckDB alone in the same run; `--big` adds 30 models over 1M orders.
 
+`bench/run.py spark [10000,100000,1000000]` builds the example project on DuckDB and on Spark as the data grows
+(`spark_scale.py`; needs the `spark` extra and Java).
+
 The engine benchmark runs first; then every other ``bench/bench_*.py`` module's ``main()``, in name order. A module
 whose ``main`` takes a ``quick`` parameter gets the flag; all of them can also read ``NORTHSTAR_BENCH_QUICK=1``.
 One failing benchmark is reported and does not stop the others.
@@ -30,6 +33,11 @@ def modules() -> list[str]:
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
+    if argv[:1] == ["spark"]:
+        import spark_scale
+
+        spark_scale.main([int(size) for size in (argv[1] if len(argv) > 1 else "10000,100000,1000000").split(",")])
+        return 0
     if "targets" in argv:
         import bench_targets
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from northstar import __version__
-from northstar.errors import NorthstarError, ProjectError
+from northstar.errors import CompileError, NorthstarError, ProjectError
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -372,7 +372,10 @@ def compile_(
     if node and _names_metric(project, node):
         from northstar.metrics.cli import compile_metric
 
-        sql = compile_metric(project, node, _split(by), dialect)
+        spark = project.config.target.type == "spark"
+        sql = compile_metric(project, node, _split(by), "duckdb" if spark else dialect)
+        if spark:  # the SQL Spark runs: sqlglot's translation with Northstar's rules (northstar/spark/transpile.py)
+            sql = _spark_sql(sql)
         if output:
             _write_sql(output, sql)
         else:
@@ -391,17 +394,35 @@ def compile_(
         model = manifest.node(node)
         if not isinstance(model, ModelNode | SnapshotNode | TestNode | MetricNode):
             raise ProjectError(f"'{node}' is a {model.kind}; only models have compiled SQL.")
-        sql = model.sql
-        artifacts.write_compiled(manifest, target_dir, [model.unique_id])
+        spark = project.config.target.type == "spark"
+        sql = _spark_sql(model.sql) if spark else model.sql
+        artifacts.write_compiled(manifest, target_dir, [model.unique_id], translate=_spark_note if spark else None)
         if output:
             _write_sql(output, sql)
         else:
             click.echo(sql)
         return
     selected = select_nodes(manifest, BuildOptions(select=select, exclude=exclude, kinds=frozenset({"model"})))
-    artifacts.write_compiled(manifest, target_dir, selected)
+    spark = project.config.target.type == "spark"
+    artifacts.write_compiled(manifest, target_dir, selected, translate=_spark_note if spark else None)
     where = artifacts.compiled_path(target_dir, project.config.name, "")
     click.echo(f"Compiled {len(selected)} models to {where}")
+
+
+def _spark_sql(sql: str) -> str:
+    """The SQL a Spark target runs for ``sql``; a construct Spark cannot say is an error naming it."""
+    from northstar.spark.transpile import Untranslatable, to_spark
+
+    try:
+        return to_spark(sql)
+    except Untranslatable as error:
+        raise CompileError(f"Cannot run on Spark: {error}") from None
+
+
+def _spark_note(sql: str) -> str:
+    from northstar.spark.transpile import to_spark_or_note
+
+    return to_spark_or_note(sql)
 
 
 @main.command(name="ls", short_help="List the project's nodes, or with --metrics its metrics.")

@@ -221,3 +221,43 @@ def test_every_metric_query_answers_the_same_on_spark(example_on_both: Path) -> 
             answers.append([tuple(row.values()) for row in json.loads(result.output)])
         duck, spark = answers
         assert_same_rows(sorted(spark, key=_key), sorted(duck, key=_key), name)
+
+
+def test_a_dbt_project_with_a_dbt_spark_session_target_builds_on_spark(tmp_path: Path, spark_session: Any) -> None:
+    from conftest import write_project
+
+    root = write_project(
+        tmp_path / "jaffle",
+        {
+            "dbt_project.yml": "name: jaffle\nprofile: jaffle\nmodels:\n  jaffle:\n    +materialized: table\n",
+            "profiles.yml": "jaffle:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: jaffle.duckdb}\n"
+            f"    spark: {{type: spark, method: session, schema: analytics, location_root: {tmp_path / 'lake'}}}\n",
+            "seeds/raw_orders.csv": "id,amount\n1,10\n2,32\n",
+            "models/orders.sql": "select id, amount * 2 as doubled from {{ ref('raw_orders') }}\n",
+        },
+    )
+    result = CliRunner().invoke(main, ["build", "-q", "--target", "spark", "--project-dir", str(root)])
+    assert result.exit_code == 0, result.output
+    catalog = json.loads((tmp_path / "lake" / "_northstar" / "catalog.json").read_text())
+    assert [(e["schema"], e["name"]) for e in catalog["relations"]] == [
+        ("analytics", "raw_orders"),
+        ("analytics", "orders"),
+    ]
+
+
+def test_a_dbt_spark_target_of_another_method_is_refused(tmp_path: Path) -> None:
+    from conftest import write_project
+
+    root = write_project(
+        tmp_path / "jaffle",
+        {
+            "dbt_project.yml": "name: jaffle\nprofile: jaffle\n",
+            "profiles.yml": "jaffle:\n  target: prod\n  outputs:\n    prod: {type: spark, method: thrift, host: h}\n",
+        },
+    )
+    result = CliRunner().invoke(main, ["build", "--project-dir", str(root)])
+    assert result.exit_code == 2
+    assert (
+        "Target 'prod' is a dbt-spark target with method 'thrift'; Northstar runs Spark in-process (`method: "
+        "session`) or through Spark Connect (`method: session` with `host: sc://host:15002`)."
+    ) in " ".join(result.output.split())

@@ -10,7 +10,7 @@ import dataclasses
 import datetime
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,14 +84,20 @@ def compiled_path(target_dir: Path, project_name: str, node_path: str) -> Path:
     return target_dir / "compiled" / project_name / node_path
 
 
-def write_compiled(manifest: Manifest, target_dir: Path, nodes: Iterable[NodeId] | None = None) -> None:
-    """Write each model's rendered SQL to ``target/compiled/<project>/<path>``, as dbt does."""
+def write_compiled(
+    manifest: Manifest,
+    target_dir: Path,
+    nodes: Iterable[NodeId] | None = None,
+    translate: Callable[[str], str] | None = None,
+) -> None:
+    """Write each model's rendered SQL to ``target/compiled/<project>/<path>``, as dbt does; ``translate`` gives the
+    SQL another engine runs instead (a Spark target's)."""
     name = manifest.project.config.name
     for uid in nodes if nodes is not None else manifest.nodes:
         node = manifest.nodes[uid]
         if isinstance(node, ModelNode):
             path = compiled_path(target_dir, name, node.path)
-            text = node.sql + "\n"
+            text = (translate(node.sql) if translate else node.sql) + "\n"
             # Rewriting an unchanged file is not free (ext4 flushes a truncated, rewritten file): a no-change
             # build of 100 models spent most of its time here.
             with contextlib.suppress(OSError):

@@ -344,7 +344,15 @@ def found(manifest: Manifest, selected: list[NodeId], options: BuildOptions) -> 
     return f"Nothing to do: the project has no {what}."
 
 
-def write_artifacts(manifest: Manifest, results: list[NodeResult], elapsed: float, options: BuildOptions) -> None:
+def write_artifacts(
+    manifest: Manifest,
+    results: list[NodeResult],
+    elapsed: float,
+    options: BuildOptions,
+    translate: Callable[[str], str] | None = None,
+) -> None:
+    """``target/``: the compiled SQL (as ``translate`` makes it for another engine), manifest.json, run_results.json
+    and the JUnit report when asked for."""
     target = manifest.project.config.target_dir
     relations = {uid: str(node.reads_as) for uid, node in manifest.nodes.items() if node.reads_as is not None}
     args: dict[str, Any] = {
@@ -353,7 +361,7 @@ def write_artifacts(manifest: Manifest, results: list[NodeResult], elapsed: floa
         "exclude": list(options.exclude),
         "full_refresh": options.full_refresh,
     }
-    artifacts.write_compiled(manifest, target)
+    artifacts.write_compiled(manifest, target, translate=translate)
     artifacts.write_manifest(manifest, target)
     artifacts.write_run_results(target, results, elapsed, manifest.render_env.invocation_id, args, relations)
     if options.junit_xml is not None:

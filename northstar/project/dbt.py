@@ -15,7 +15,14 @@ from typing import Any
 from northstar.errors import ProjectError, did_you_mean
 from northstar.project import storage_version, yamlfile
 from northstar.project.packages import load_packages
-from northstar.project.settings import DBT_PROJECT_FILE, ProjectConfig, Target, thread_count
+from northstar.project.settings import (
+    DBT_PROJECT_FILE,
+    SPARK_CATALOG,
+    ProjectConfig,
+    SparkSettings,
+    Target,
+    thread_count,
+)
 from northstar.project.yamlfile import YamlDict, expect_mapping
 from northstar.render.jinja import render_property
 
@@ -172,6 +179,93 @@ def _find_profiles(root: Path, env: Mapping[str, str]) -> Path:
     )
 
 
+def _duckdb_target(
+    output: dict[str, Any],
+    target_name: str,
+    profile_name: str,
+    profiles_path: Path,
+    threads: int | None,
+    name: str,
+    outputs: Any,
+) -> Target:
+    """A dbt-duckdb target: the DuckDB file and its settings."""
+    db_path = Path(str(output.get("path", f"{name}.duckdb")))
+    if str(db_path) == ":memory:":
+        raise ProjectError("Target path ':memory:' cannot hold a warehouse; set a file path.", profiles_path)
+    settings = output.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise ProjectError(
+            f"Target '{target_name}' has settings: {settings!r}; it must be a mapping of DuckDB settings.",
+            profiles_path,
+        )
+    return Target(
+        name=target_name,
+        schema=str(output.get("schema", "main")),
+        # DuckDB opens a relative path from the working folder, so dbt-duckdb builds `path: dev.duckdb` there, even
+        # with --project-dir elsewhere; so does Northstar.
+        path=db_path if db_path.is_absolute() else Path.cwd() / db_path,
+        threads=threads or thread_count(output.get("threads"), profiles_path, None),
+        profile_name=profile_name,
+        # dbt-duckdb passes `settings:` to DuckDB, which creates a new file in this format; Northstar keeps to it.
+        storage_version=storage_version.check(
+            settings.get("storage_compatibility_version", storage_version.DEFAULT),
+            profiles_path,
+            _line(outputs[target_name], "settings", "storage_compatibility_version"),
+        ),
+    )
+
+
+# The keys of a dbt-spark `method: session` target that mean something here; the connection keys of its other methods
+# (host, port, token, cluster...) reach a Thrift or HTTP server, which Northstar does not speak.
+SPARK_PROFILE_KEYS = {
+    "type",
+    "method",
+    "schema",
+    "database",
+    "threads",
+    "location_root",
+    "host",
+    "server_side_parameters",
+}
+
+
+def _spark_target(
+    output: dict[str, Any], target_name: str, profile_name: str, profiles_path: Path, threads: int | None
+) -> Target:
+    """A dbt-spark target with ``method: session``: a local Spark (or, with ``host: sc://...``, Spark Connect)."""
+    method = output.get("method")
+    if method != "session":
+        raise ProjectError(
+            f"Target '{target_name}' is a dbt-spark target with method '{method}'; Northstar runs Spark in-process "
+            "(`method: session`) or through Spark Connect (`method: session` with `host: sc://host:15002`).",
+            profiles_path,
+        )
+    unknown = sorted(set(output) - SPARK_PROFILE_KEYS)
+    if unknown:
+        raise ProjectError(
+            f"Target '{target_name}' sets {', '.join(unknown)}, which a `method: session` target does not use. "
+            f"Keys it reads: {', '.join(sorted(SPARK_PROFILE_KEYS))}.",
+            profiles_path,
+        )
+    host = str(output.get("host") or "")
+    location = Path(str(output.get("location_root", "spark-warehouse")))
+    conf = output.get("server_side_parameters") or {}
+    settings = SparkSettings(
+        location=location if location.is_absolute() else Path.cwd() / location,
+        remote=host if host.startswith("sc://") else None,
+        conf=tuple((str(k), str(v)) for k, v in dict(conf).items()),
+    )
+    return Target(
+        name=target_name,
+        schema=str(output.get("schema", "default")),
+        path=settings.location / SPARK_CATALOG,
+        threads=threads or thread_count(output.get("threads"), profiles_path, None),
+        profile_name=profile_name,
+        type="spark",
+        spark=settings,
+    )
+
+
 def load_dbt_config(
     root: Path,
     cli_vars: Mapping[str, Any],
@@ -206,36 +300,16 @@ def load_dbt_config(
             profile.line_of("outputs"),
         )
     output = _render_env_vars(dict(outputs[target_name]), env, profiles_path)
-    if output.get("type") != "duckdb":
+    if output.get("type") == "spark":
+        target = _spark_target(output, target_name, profile_name, profiles_path, threads)
+    elif output.get("type") != "duckdb":
         raise ProjectError(
-            f"Target '{target_name}' is of type '{output.get('type')}'; Northstar builds into DuckDB only. "
-            "Add a target with `type: duckdb`.",
+            f"Target '{target_name}' is of type '{output.get('type')}'; Northstar builds into DuckDB or Spark. "
+            "Add a target with `type: duckdb` (or `type: spark` with `method: session`).",
             profiles_path,
         )
-    db_path = Path(str(output.get("path", f"{name}.duckdb")))
-    if str(db_path) == ":memory:":
-        raise ProjectError("Target path ':memory:' cannot hold a warehouse; set a file path.", profiles_path)
-    settings = output.get("settings") or {}
-    if not isinstance(settings, dict):
-        raise ProjectError(
-            f"Target '{target_name}' has settings: {settings!r}; it must be a mapping of DuckDB settings.",
-            profiles_path,
-        )
-    target = Target(
-        name=target_name,
-        schema=str(output.get("schema", "main")),
-        # DuckDB opens a relative path from the working folder, so dbt-duckdb builds `path: dev.duckdb` there, even
-        # with --project-dir elsewhere; so does Northstar.
-        path=db_path if db_path.is_absolute() else Path.cwd() / db_path,
-        threads=threads or thread_count(output.get("threads"), profiles_path, None),
-        profile_name=profile_name,
-        # dbt-duckdb passes `settings:` to DuckDB, which creates a new file in this format; Northstar keeps to it.
-        storage_version=storage_version.check(
-            settings.get("storage_compatibility_version", storage_version.DEFAULT),
-            profiles_path,
-            _line(outputs[target_name], "settings", "storage_compatibility_version"),
-        ),
-    )
+    else:
+        target = _duckdb_target(output, target_name, profile_name, profiles_path, threads, name, outputs)
 
     def paths(*keys: str, default: str) -> tuple[str, ...]:
         for key in keys:

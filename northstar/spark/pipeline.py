@@ -23,6 +23,7 @@ from northstar.nodes import NodeId
 from northstar.project.loader import Project
 from northstar.spark import catalog, session
 from northstar.spark.runners import SparkBuild
+from northstar.spark.transpile import to_spark_or_note
 from northstar.warehouse import working_copy
 
 
@@ -77,7 +78,7 @@ def build(project: Project, options: BuildOptions | None = None, reporter: Repor
             catalog.abandon(location, build_id)
             raise
     elapsed = time.perf_counter() - started
-    pipeline.write_artifacts(manifest, results, elapsed, options)
+    pipeline.write_artifacts(manifest, results, elapsed, options, translate=to_spark_or_note)
     shown = f"target '{target.name}' ({location})"
     if not success:
         tail = f"Nothing published: {shown} is unchanged."

@@ -257,3 +257,12 @@ def _line(node: exp.Expr) -> int | None:
         if isinstance(line, int):
             return line
     return None
+
+
+def to_spark_or_note(sql: str) -> str:
+    """The Spark SQL of ``sql``, or, where Spark cannot say it, the DuckDB SQL under a comment saying why: what
+    ``target/compiled/`` keeps for a Spark target."""
+    try:
+        return to_spark(sql)
+    except Untranslatable as error:
+        return f"-- Cannot run on Spark: {error}\n{sql}"
