@@ -30,6 +30,7 @@ from sqlglot import exp
 from northstar.errors import ProjectError
 
 CATALOG_VERSION = 1
+REGISTERED = "northstar.registered_catalog"  # a session setting: which published catalog the session holds
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,9 @@ def register(session: Any, location: Path, catalog: Catalog, private: bool = Tru
     A ``private`` session (a local Spark, whose catalog lives and dies with this process) is first emptied of what
     an earlier build or query in the same process declared, so it holds exactly the published catalog.
     """
+    marker = f"{location}|{catalog.build_id}"
+    if private and catalog.build_id and session.conf.get(REGISTERED, "") == marker:
+        return  # this process's session holds this very catalog already (a query after a build, or after a query)
     if private:
         for database in session.catalog.listDatabases():
             if database.name != "default":
@@ -142,6 +146,13 @@ def register(session: Any, location: Path, catalog: Catalog, private: bool = Tru
         session.sql(f"CREATE DATABASE IF NOT EXISTS {_identifier(schema)}")
     for entry in catalog.entries:
         declare(session, location, entry)
+    if private:
+        session.conf.set(REGISTERED, marker)
+
+
+def forget(session: Any) -> None:
+    """Say that the session's catalog no longer matches a published one (a build is changing it)."""
+    session.conf.set(REGISTERED, "")
 
 
 def declare(session: Any, location: Path, entry: Entry) -> None:

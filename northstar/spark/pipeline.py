@@ -56,6 +56,7 @@ def build(project: Project, options: BuildOptions | None = None, reporter: Repor
         build_id = time.strftime("b%Y%m%d_%H%M%S_") + uuid.uuid4().hex[:8]  # a valid Spark name part
         try:
             catalog.register(spark, location, published, private=target.spark.remote is None)
+            catalog.forget(spark)  # the build declares its new tables in the session as it goes
             work = SparkBuild(spark, location, build_id, published, Sandbox(manifest), options.full_refresh)
             run = work.runner()
             reporter.begin(
