@@ -50,6 +50,13 @@ def interval(window: Window) -> exp.Interval:
     return exp.Interval(this=exp.Literal.string(str(window.count)), unit=exp.var(window.unit.upper()))
 
 
+def row_ids(order: list[exp.Expr]) -> exp.Window:
+    """``ROW_NUMBER() OVER (ORDER BY ...)``: ids numbered in a stated order, so they are the same on every engine
+    (Spark refuses a ROW_NUMBER without one)."""
+    ordered = [exp.Ordered(this=e.copy(), nulls_first=False) for e in order]
+    return exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=ordered))
+
+
 def period_series(value: exp.Expr, grain: str, alias: str) -> exp.Alias:
     """Every period from the first to the last of a DATE column, gaps included, one row each:
     ``CAST(UNNEST(GENERATE_SERIES(MIN(v), MAX(v), INTERVAL '1' MONTH)) AS DATE) AS alias``."""

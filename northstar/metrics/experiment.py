@@ -23,7 +23,17 @@ from statistics import NormalDist
 from sqlglot import exp
 
 from northstar.errors import ProjectError
-from northstar.metrics.builders import Rows, aggregate, and_all, date_range, interval, order_limit, qualify, truncate
+from northstar.metrics.builders import (
+    Rows,
+    aggregate,
+    and_all,
+    date_range,
+    interval,
+    order_limit,
+    qualify,
+    row_ids,
+    truncate,
+)
 from northstar.metrics.growth import COHORT_AGE, Cte, event_rows
 from northstar.metrics.plan import Compiled, Group
 from northstar.metrics.spec import MeasureInput, Metric, UpliftOutcome, UpliftParams
@@ -117,7 +127,7 @@ def _members(c: Compiled, metric: Metric, p: UpliftParams, dims: list[Group]) ->
     return (
         rows.source()
         .select(
-            exp.alias_(exp.Window(this=exp.RowNumber()), "member_id", copy=False),
+            exp.alias_(row_ids([qualify(entity.sql, rows.alias), exposed_at, arm]), "member_id", copy=False),
             exp.alias_(qualify(entity.sql, rows.alias), "entity", copy=False),
             exp.alias_(exposed_at, "exposed_at", copy=False),
             exp.alias_(arm, "arm", copy=False),

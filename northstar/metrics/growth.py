@@ -24,6 +24,7 @@ from northstar.metrics.builders import (
     interval,
     order_limit,
     qualify,
+    row_ids,
     truncate,
 )
 from northstar.metrics.plan import Compiled, Group, Leaf
@@ -349,16 +350,6 @@ def growth_query(c: Compiled) -> exp.Select:
     return order_limit(query, c)
 
 
-def _numbered(order: list[exp.Expr]) -> exp.Window:
-    """``ROW_NUMBER() OVER (ORDER BY ...)``: ids that do not depend on how an engine happens to read the rows."""
-    ordered = [exp.Ordered(this=e.copy(), nulls_first=False) for e in order]
-    return exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=ordered))
-
-
-def _unaliased(expressions: list[exp.Expr]) -> list[exp.Expr]:
-    return [e.this if isinstance(e, exp.Alias) else e for e in expressions]
-
-
 def _with(query: exp.Select, ctes: list[Cte]) -> exp.Select:
     for name, body, comment in ctes:
         body.add_comments([comment])
@@ -378,7 +369,10 @@ def _funnel(c: Compiled, metric: Metric, p: FunnelParams) -> exp.Select:
     step_1 = (
         exp.select(*keys, exp.alias_(exp.Min(this=_col("event_at", "events")), "event_at", copy=False), copy=False)
         # Numbered in the order of the group's keys, so the numbering is the same on every engine (Spark requires it).
-        .select(exp.alias_(_numbered(_unaliased(keys)), "journey_id", copy=False), copy=False)
+        .select(
+            exp.alias_(row_ids([k.this if isinstance(k, exp.Alias) else k for k in keys]), "journey_id", copy=False),
+            copy=False,
+        )
         .from_(rows, copy=False)
         .group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))], copy=False)
     )
@@ -443,7 +437,7 @@ def _uplift(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
     arm = rows.dimension(p.group, f"Uplift metric '{metric.name}' (group)")
     exposed_at = rows.time(p.exposure.name)
     columns = [
-        exp.alias_(_numbered([qualify(entity.sql, rows.alias), exposed_at, arm]), "member_id", copy=False),
+        exp.alias_(row_ids([qualify(entity.sql, rows.alias), exposed_at, arm]), "member_id", copy=False),
         exp.alias_(qualify(entity.sql, rows.alias), "entity", copy=False),
         exp.alias_(exposed_at, "exposed_at", copy=False),
         exp.alias_(arm, "arm", copy=False),

@@ -1,7 +1,9 @@
 WITH reactivation_longterm_members AS (
   /* reactivation_longterm: one row per member (treatment or control) */
   SELECT
-    ROW_NUMBER() OVER () AS member_id,
+    ROW_NUMBER() OVER (
+      ORDER BY campaign_members.user_id, campaign_members.exposed_at, campaign_members.group_name
+    ) AS member_id,
     campaign_members.user_id AS entity,
     campaign_members.exposed_at AS exposed_at,
     campaign_members.group_name AS arm
