@@ -3,7 +3,7 @@
 `bench/run.py targets [--big] [--quick]` prints only the performance issue's table (`bench_targets.py`): whole
 processes against DuckDB alone in the same run; `--big` adds 30 models over 1M orders.
 
-`bench/run.py spark [10000,100000,1000000]` builds the example project on DuckDB and on Spark as the data grows
+`bench/run.py spark [10000,100000,1000000 [RUNS]]` builds the example project on DuckDB and on Spark as the data grows
 (`spark_scale.py`; needs the `spark` extra and Java).
 
 The engine benchmark runs first; then every other ``bench/bench_*.py`` module's ``main()``, in name order. A module
@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["spark"]:
         import spark_scale
 
-        spark_scale.main([int(size) for size in (argv[1] if len(argv) > 1 else "10000,100000,1000000").split(",")])
+        spark_scale.cli(argv[1:])
         return 0
     if "targets" in argv:
         import bench_targets

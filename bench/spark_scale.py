@@ -1,4 +1,4 @@
-"""The example project on both engines as the data grows: `.venv/bin/python bench/run.py spark [SIZES]`.
+"""The example project on both engines as the data grows: `.venv/bin/python bench/run.py spark [SIZES [RUNS]]`.
 
 For each size (users; default 10000,100000,1000000) the generator writes Parquet files once (cached under
 bench/.data/), and the example project is built from them, read in place (`--vars '{raw_data_dir: ...}'`), as whole
@@ -86,15 +86,15 @@ def project_copy() -> Path:
     return folder
 
 
-def main(sizes: list[int]) -> None:
+def main(sizes: list[int], runs: int | None = None) -> None:
     metrics = str(Path(sys.executable).with_name("metrics"))
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'users':>10}  {'DuckDB s':>9}  {'DuckDB MB':>9}  {'Spark s':>8}  {'Spark MB':>8}  {'Spark/DuckDB':>12}")
     for users in sizes:
         data = data_for(users)
-        runs = 3 if users < 1_000_000 else 1
+        repeat = runs or (3 if users < 1_000_000 else 1)
         results: dict[str, list[tuple[float, int]]] = {"dev": [], "spark": []}
-        for _ in range(runs):
+        for _ in range(repeat):
             for target in ("dev", "spark"):  # alternating, so both see the same machine
                 project = project_copy()
                 command = [metrics, "build", "-q", "--full-refresh", "--target", target]
@@ -110,5 +110,11 @@ def main(sizes: list[int]) -> None:
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
+def cli(argv: list[str]) -> None:
+    """``[SIZES [RUNS]]``: comma-separated user counts, and how many runs of each (default 3, 1 from 1M users)."""
+    sizes = [int(size) for size in (argv[0] if argv else "10000,100000,1000000").split(",")]
+    main(sizes, int(argv[1]) if len(argv) > 1 else None)
+
+
 if __name__ == "__main__":
-    main([int(size) for size in (sys.argv[1] if len(sys.argv) > 1 else "10000,100000,1000000").split(",")])
+    cli(sys.argv[1:])

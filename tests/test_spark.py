@@ -261,3 +261,45 @@ def test_a_dbt_spark_target_of_another_method_is_refused(tmp_path: Path) -> None
         "Target 'prod' is a dbt-spark target with method 'thrift'; Northstar runs Spark in-process (`method: "
         "session`) or through Spark Connect (`method: session` with `host: sc://host:15002`)."
     ) in " ".join(result.output.split())
+
+
+@pytest.fixture
+def connect_server(tmp_path: Path) -> Any:
+    """A Spark Connect server on this machine, started from PySpark's own scripts: opt-in, as it starts a second JVM
+    (NORTHSTAR_TEST_SPARK_CONNECT=1)."""
+    import os
+    import socket
+    import subprocess
+
+    if os.environ.get("NORTHSTAR_TEST_SPARK_CONNECT") != "1":
+        pytest.skip("set NORTHSTAR_TEST_SPARK_CONNECT=1 to start a Spark Connect server for this test")
+    pyspark = pytest.importorskip("pyspark")
+    home = Path(pyspark.__file__).parent
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOG_DIR": str(tmp_path), "SPARK_PID_DIR": str(tmp_path)}
+    start = [str(home / "sbin" / "start-connect-server.sh"), "--conf", f"spark.connect.grpc.binding.port={port}"]
+    subprocess.run(start, env=env, check=True, capture_output=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with socket.socket() as client:
+            if client.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(1)
+    yield f"sc://127.0.0.1:{port}"
+    subprocess.run([str(home / "sbin" / "stop-connect-server.sh")], env=env, capture_output=True)
+
+
+def test_a_project_builds_through_spark_connect(tmp_path: Path, connect_server: str) -> None:
+    from conftest import write_project
+
+    cluster = f"  cluster:\n    type: spark\n    remote: {connect_server}\n"
+    files = {**SHOP, "project.yml": SHOP["project.yml"] + cluster}
+    root = write_project(tmp_path / "shop", files)
+    assert cli(root, "build", "-q").exit_code == 0
+    result = cli(root, "build", "-q", "--target", "cluster")
+    assert result.exit_code == 0, result.output
+    assert_same_rows(spark_rows(root, "marts", "customers"), duckdb_rows(root, "marts", "customers"), "customers")
+    answer = cli(root, "compile", "customers", "--target", "cluster")
+    assert "DATEDIFF" not in answer.output and "YEAR(" in answer.output
