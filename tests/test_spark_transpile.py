@@ -36,6 +36,8 @@ SAME_ANSWER = {
     "concat with nulls": "select id, concat_ws('-', g, s) as c1, g || s as c2, concat(g, s) as c3 from t",
     "qualify": "select id, g from t qualify row_number() over (partition by g order by id) = 1",
     "integer division": "select id, x / n as d1, x // n as d2, 7 / 2 as d3 from t",
+    "decimal division": "select id, cast(x as decimal(12, 2)) / 3 as d1, sum(cast(x as decimal(12, 2))) over () / 7 "
+    "as d2 from t",
     "lists": "select id, [x, n][1] as l1, [1, 2, 3][2] as l2 from t",
     "string to timestamp": "select id, cast('2026-03-16 10:00:00' as timestamp) as t1, "
     "cast('2026-03-16' as date) as d1, strftime(a, '%Y-%m') as f from t",

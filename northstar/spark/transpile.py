@@ -93,6 +93,17 @@ def _unit(node: exp.Expr) -> str:
     return name.lower().rstrip("s")
 
 
+def _float_division(node: exp.Expr) -> exp.Expr:
+    # DuckDB's `/` always answers a DOUBLE (DECIMAL / DECIMAL included); Spark's keeps DECIMALs as a DECIMAL rounded
+    # to 6 places. Dividing a DOUBLE gives DuckDB's answer on Spark for every numeric type.
+    node.set("this", exp.cast(node.this, "double"))
+    return node
+
+
+def _is_division(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Div) and not (isinstance(node.this, exp.Cast) and node.this.to.is_type("double"))
+
+
 def _quarters(node: exp.Expr) -> exp.Expr:
     # Spark has no QUARTER interval unit: n quarters are 3n months, which is what DuckDB adds.
     count = node.this.name if isinstance(node.this, exp.Literal) else None
@@ -170,6 +181,7 @@ def _unknown_function(node: exp.Expr) -> bool:
 
 RULES: tuple[Rule, ...] = (
     Rule("date_diff", lambda n: isinstance(n, exp.DateDiff), _date_diff, ""),
+    Rule("division", _is_division, _float_division, ""),
     Rule("quarter interval", _is_quarter_interval, _quarters, ""),
     Rule("date series", _is_date_series, _date_series, ""),
     Rule("dayofweek", lambda n: isinstance(n, exp.DayOfWeek) or _is_dow_extract(n), _day_of_week, ""),
