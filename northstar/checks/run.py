@@ -104,13 +104,17 @@ def run_data_test(node: DataTestNode, cursor: duckdb.DuckDBPyConnection, store: 
         first = str(error).strip().splitlines()[0]
         fault = ExecutionError(f"Test '{node.name}' failed in DuckDB: {first}", node.path, node.line)
         return NodeResult(node.unique_id, "error", str(fault), time.perf_counter() - start, error=fault)
-    elapsed = time.perf_counter() - start
+    return judged(node, status, failures, preview, time.perf_counter() - start, store)
+
+
+def judged(node: DataTestNode, status: str, failures: int, preview: str, elapsed: float, stored: bool) -> NodeResult:
+    """A data test's result: passed, or its failing rows counted and shown (on whichever engine counted them)."""
     if status == "pass":
         return NodeResult(node.unique_id, "pass", "", elapsed, failures=failures)
     return NodeResult(
         node.unique_id,
         status,
-        failure_message(node, failures, preview, store),
+        failure_message(node, failures, preview, stored),
         elapsed,
         failures=failures,
         details={"test_type": node.test_type, "attached_node": node.attached_node},

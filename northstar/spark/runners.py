@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from northstar.checks.run import PREVIEW_ROWS, failure_message, test_status
+from northstar.checks.run import PREVIEW_ROWS, judged, test_status
 from northstar.checks.unittests import Sandbox, run_unit_test
 from northstar.engine.execute import BuildContext, NodeResult, build_seed
 from northstar.engine.source_lines import source_line
@@ -135,17 +135,7 @@ class SparkBuild:
                 preview = format_table(frame.columns, [tuple(row) for row in frame.collect()])
         except ExecutionError as error:
             return NodeResult(node.unique_id, "error", str(error), time.perf_counter() - started, error=error)
-        elapsed = time.perf_counter() - started
-        if status == "pass":
-            return NodeResult(node.unique_id, "pass", "", elapsed, failures=failures)
-        return NodeResult(
-            node.unique_id,
-            status,
-            failure_message(node, failures, preview, False),
-            elapsed,
-            failures=failures,
-            details={"test_type": node.test_type, "attached_node": node.attached_node},
-        )
+        return judged(node, status, failures, preview, time.perf_counter() - started, stored=False)
 
     # -- helpers -----------------------------------------------------------------------------------------------
 
