@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py targets            # 100 and 1,000 models, compile, 10,000-model parse, example
     .venv/bin/python bench/run.py targets --big      # also 30 models over 1M orders (writes ~150 MB of Parquet)
     .venv/bin/python bench/run.py targets --quick    # one run of each, smaller sizes: a smoke test
+    .venv/bin/python bench/run.py targets --against main~3 --only nothing   # before/after: see below
 
 Every row runs a whole ``metrics`` process (start-up, render, build, publish, artifacts), as a user does, and where
 there is one the *floor* beside it: plain Python running the same compiled SQL through DuckDB (``workload.py
@@ -12,6 +13,12 @@ the load average is printed before and after; compare ratios, and CPU seconds, m
 
 Peak memory is the child's maximum resident set size. ``dbt run`` on the same project is timed once per size when
 dbt with dbt-duckdb is installed (``/tmp/dbtvenv/bin/dbt`` or on PATH); it is never required.
+
+``--against REV`` measures another revision of Northstar in the same run, beside this checkout: its source is
+checked out (``git worktree``) under the bench folder and run with this venv's Python and packages, in alternation
+with this checkout and the floor, each on its own copy of the project (so their ``target/`` caches do not mix); the
+table gains the other revision's CPU seconds and the change. ``--only WORDS`` keeps the rows whose label contains
+one of the comma-separated words (``--only "nothing,compile"``).
 
 The projects and their Parquet data are kept in ``$NORTHSTAR_BENCH_DIR`` (default ``/tmp/northstar-bench``), so a
 second run skips generating the data.
@@ -69,6 +76,49 @@ def measure(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None
     return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
+@dataclass(frozen=True)
+class Tool:
+    """A Northstar to measure: this checkout (``tree`` None), or another revision's source run by this venv."""
+
+    name: str = ""
+    tree: Path | None = None
+
+    def command(self, *args: str) -> list[str]:
+        if self.tree is None:
+            return [str(METRICS), *args]
+        return [str(PYTHON), "-m", "northstar", *args]
+
+    @property
+    def env(self) -> dict[str, str]:
+        return ENV if self.tree is None else {**ENV, "PYTHONPATH": str(self.tree)}
+
+    def project(self, project: Path) -> Path:
+        """The copy of ``project`` this tool builds (its own warehouse and target/)."""
+        if self.tree is None:
+            return project
+        copy = project.with_name(f"{project.name}-{self.name}")
+        if not copy.exists():
+            shutil.copytree(project, copy, ignore=shutil.ignore_patterns("target", "warehouse.duckdb*", ".warehouse*"))
+        return copy
+
+    def measure(self, cwd: Path, *args: str) -> Sample:
+        return measure(self.command(*args), cwd, self.env)
+
+
+THIS = Tool()
+
+
+def checkout(revision: str, folder: Path) -> Tool:
+    """Another revision's source, checked out (detached) under ``folder``."""
+    sha = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", revision], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    tree = folder / f"rev-{sha}"
+    if not tree.exists():
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), sha], check=True)
+    return Tool(f"rev-{sha}", tree)
+
+
 @dataclass
 class Row:
     workload: str
@@ -76,6 +126,7 @@ class Row:
     floor: list[Sample]
     target: str = ""
     dbt: float | None = None
+    before: list[Sample] | None = None  # the --against revision's runs
 
     def cells(self) -> tuple[object, ...]:
         tool_wall = _median(s.wall for s in self.tool)
@@ -94,6 +145,14 @@ class Row:
             self.target,
             f"{self.dbt:.1f}" if self.dbt is not None else "",
         )
+
+    def compared(self) -> tuple[object, ...]:
+        """The row's cells, then the --against revision's CPU seconds and this checkout's change against them."""
+        if not self.before:
+            return (*self.cells(), "", "")
+        before = _median(s.cpu for s in self.before)
+        after = _median(s.cpu for s in self.tool)
+        return (*self.cells(), before, f"{(after - before) / before:+.0%}")
 
 
 def _median(values: object) -> float:
@@ -117,8 +176,24 @@ def alternate(
     return tools, floors
 
 
-def metrics(*args: str) -> list[str]:
-    return [str(METRICS), *args]
+def paired(
+    repeat: int,
+    run: Callable[[Tool], Sample],
+    against: Tool | None,
+    floor: Callable[[], Sample] | None = None,
+) -> tuple[list[Sample], list[Sample], list[Sample] | None]:
+    """:func:`alternate` of this checkout and the floor, with the --against revision's runs between them."""
+    if against is None:
+        tools, floors = alternate(repeat, lambda: run(THIS), floor)
+        return tools, floors, None
+    befores: list[Sample] = []
+
+    def both() -> Sample:
+        befores.append(run(against))
+        return run(THIS)
+
+    tools, floors = alternate(repeat, both, floor)
+    return tools, floors, befores[1:]  # the first was the unmeasured run
 
 
 def floor_of(root: Path) -> Callable[[], Sample]:
@@ -143,24 +218,38 @@ def dbt_run(dbt: str, project: Path) -> float:
     return measure(command, project, env).wall
 
 
-def full_refresh_row(label: str, root: Path, repeat: int, target: str, dbt: str | None) -> Row:
-    project = root / "project"
-    run = lambda: measure(metrics("run", "--full-refresh", "--quiet"), project)  # noqa: E731
-    tools, floors = alternate(repeat, run, floor_of(root))
-    return Row(label, tools, floors, target, dbt_run(dbt, project) if dbt else None)
+def full_refresh_row(
+    label: str, root: Path, repeat: int, target: str, dbt: str | None, against: Tool | None = None
+) -> Row:
+    def run(tool: Tool) -> Sample:
+        return tool.measure(tool.project(root / "project"), "run", "--full-refresh", "--quiet")
+
+    tools, floors, before = paired(repeat, run, against, floor_of(root))
+    return Row(label, tools, floors, target, dbt_run(dbt, root / "project") if dbt else None, before)
 
 
-def no_change_row(label: str, root: Path, repeat: int, target: str) -> Row:
-    project = root / "project"
-    build = lambda: measure(metrics("build", "--quiet"), project)  # noqa: E731
-    tools, _ = alternate(repeat, build)
-    return Row(label, tools, [], target)
+def no_change_row(label: str, root: Path, repeat: int, target: str, against: Tool | None = None) -> Row:
+    def build(tool: Tool) -> Sample:
+        return tool.measure(tool.project(root / "project"), "build", "--quiet")
+
+    tools, _, before = paired(repeat, build, against)
+    return Row(label, tools, [], target, before=before)
+
+
+def compile_row(label: str, root: Path, repeat: int, target: str, against: Tool | None = None) -> Row:
+    def compile_(tool: Tool) -> Sample:
+        return tool.measure(tool.project(root / "project"), "compile")
+
+    tools, _, before = paired(repeat, compile_, against)
+    return Row(label, tools, [], target, before=before)
 
 
 def example_project(folder: Path) -> Path:
     root = folder / "example"
     if root.exists():
         shutil.rmtree(root)
+    for copy in folder.glob("example-*"):
+        shutil.rmtree(copy)
     keep = ("project.yml", "models", "seeds", "metrics", "macros", "tests/singular")
     for name in keep:
         source = REPO / name
@@ -181,51 +270,69 @@ def query_floor(example: Path, sql_file: Path) -> Callable[[], Sample]:
     return lambda: measure([str(PYTHON), "-c", code, str(example / "warehouse.duckdb"), str(sql_file)], example)
 
 
-def example_rows(folder: Path, repeat: int) -> list[Row]:
+def example_rows(folder: Path, repeat: int, against: Tool | None = None, only: tuple[str, ...] = ()) -> list[Row]:
     example = example_project(folder)
+    rows = []
 
-    def from_empty() -> Sample:
-        for path in example.glob("warehouse.duckdb*"):
+    def from_empty(tool: Tool) -> Sample:
+        project = tool.project(example)
+        for path in project.glob("warehouse.duckdb*"):
             path.unlink()
-        shutil.rmtree(example / "target", ignore_errors=True)
-        return measure(metrics("build", "--quiet"), example)
+        shutil.rmtree(project / "target", ignore_errors=True)
+        return tool.measure(project, "build", "--quiet")
 
-    empty, _ = alternate(repeat, from_empty)
+    label = "example project: build, no warehouse, no target/"
+    if wanted(label, only):
+        empty, _, before = paired(repeat, from_empty, against)
+        rows.append(Row(label, empty, [], "", before=before))
 
-    def empty_warehouse() -> Sample:  # as a user rebuilding from scratch: target/ (lineage cache) is still there
-        for path in example.glob("warehouse.duckdb*"):
+    def empty_warehouse(tool: Tool) -> Sample:  # as a user rebuilding from scratch: target/ (caches) is still there
+        project = tool.project(example)
+        for path in project.glob("warehouse.duckdb*"):
             path.unlink()
-        return measure(metrics("build", "--quiet"), example)
+        return tool.measure(project, "build", "--quiet")
 
-    rebuilt, _ = alternate(repeat, empty_warehouse)
+    label = "example project: build, empty warehouse"
+    if wanted(label, only):
+        rebuilt, _, before = paired(repeat, empty_warehouse, against)
+        rows.append(Row(label, rebuilt, [], "< 2 s", before=before))
+
+    labels = ("query revenue --by month, cold", "query revenue --by month, warm")
+    if not any(wanted(label, only) for label in labels):
+        return rows
+    for tool in (THIS, against) if against else (THIS,):
+        project = tool.project(example)
+        if not (project / "warehouse.duckdb").exists():
+            tool.measure(project, "build", "--quiet")
     sql_file = folder / "revenue_by_month.sql"
-    measure(metrics("compile", "revenue", "--by", "month", "-o", str(sql_file)), example)
-    query = metrics("query", "revenue", "--by", "month")
+    THIS.measure(example, "compile", "revenue", "--by", "month", "-o", str(sql_file))
+    query = ("query", "revenue", "--by", "month")
 
-    def cold() -> Sample:
-        shutil.rmtree(example / "target" / "metric_cache", ignore_errors=True)
-        return measure(query, example)
+    def cold(tool: Tool) -> Sample:
+        project = tool.project(example)
+        shutil.rmtree(project / "target" / "metric_cache", ignore_errors=True)
+        return tool.measure(project, *query)
 
     floor = query_floor(example, sql_file)
-    cold_runs, floors = alternate(repeat, cold, floor)
-    measure(query, example)
-    warm_runs, warm_floors = alternate(repeat, lambda: measure(query, example), floor)
+    cold_runs, floors, cold_before = paired(repeat, cold, against, floor)
+    warm_runs, warm_floors, warm_before = paired(
+        repeat, lambda tool: tool.measure(tool.project(example), *query), against, floor
+    )
     return [
-        Row("example project: build, no warehouse, no target/", empty, [], ""),
-        Row("example project: build, empty warehouse", rebuilt, [], "< 2 s"),
-        Row("query revenue --by month, cold", cold_runs, floors, ""),
-        Row("query revenue --by month, warm", warm_runs, warm_floors, "< 0.3 s"),
+        *rows,
+        Row(labels[0], cold_runs, floors, "", before=cold_before),
+        Row(labels[1], warm_runs, warm_floors, "< 0.3 s", before=warm_before),
     ]
 
 
-def help_row(repeat: int) -> Row:
-    tools, floors = alternate(
-        repeat, lambda: measure(metrics("--help"), REPO), lambda: measure([str(PYTHON), "-c", "pass"], REPO)
+def help_row(repeat: int, against: Tool | None = None) -> Row:
+    tools, floors, before = paired(
+        repeat, lambda tool: tool.measure(REPO, "--help"), against, lambda: measure([str(PYTHON), "-c", "pass"], REPO)
     )
-    return Row("metrics --help (floor: python -c pass)", tools, floors, "< 0.1 s")
+    return Row("metrics --help (floor: python -c pass)", tools, floors, "< 0.1 s", before=before)
 
 
-def parse_row(folder: Path, models: int, repeat: int) -> Row:
+def parse_row(folder: Path, models: int, repeat: int, against: Tool | None = None) -> Row:
     """Parse + render + DAG in-process (the issue's figure), each run in a fresh process: CPU and wall of that part."""
     root = workload.generate(folder, models, 1000)
     code = (
@@ -238,18 +345,26 @@ def parse_row(folder: Path, models: int, repeat: int) -> Row:
         "manifest.dag.sorted()\n"
         "print(time.perf_counter() - t, time.process_time() - c)\n"
     )
-    samples = []
-    for _ in range(repeat):
+
+    def parse(tool: Tool) -> Sample:
         command = [str(PYTHON), "-c", code, str(root / "project")]
-        out = subprocess.run(command, capture_output=True, text=True, check=True, env=ENV).stdout.split()
-        samples.append(Sample(float(out[0]), float(out[1]), 0.0))
-    return Row(f"parse + render + DAG, {models:,} models (in-process)", samples, [], "< 3 s" if models >= 10000 else "")
+        out = subprocess.run(command, capture_output=True, text=True, check=True, env=tool.env).stdout.split()
+        return Sample(float(out[0]), float(out[1]), 0.0)
+
+    samples, _, before = paired(repeat, parse, against)
+    label = f"parse + render + DAG, {models:,} models (in-process)"
+    return Row(label, samples, [], "< 3 s" if models >= 10000 else "", before=before)
 
 
-def main(quick: bool = False, big: bool = False) -> None:
+def wanted(label: str, only: tuple[str, ...]) -> bool:
+    return not only or any(word in label for word in only)
+
+
+def main(quick: bool = False, big: bool = False, against: str | None = None, only: tuple[str, ...] = ()) -> None:
     folder = Path(os.environ.get("NORTHSTAR_BENCH_DIR", "/tmp/northstar-bench"))
     folder.mkdir(parents=True, exist_ok=True)
     dbt = find_dbt()
+    other = checkout(against, folder) if against else None
     small, large, huge = (20, 200, 2000) if quick else (100, 1000, 10000)
     repeat = 1 if quick else 5
     slow_repeat = 1 if quick else 3
@@ -258,56 +373,72 @@ def main(quick: bool = False, big: bool = False) -> None:
     memory: list[tuple[object, ...]] = []
 
     root = workload.generate(folder, small, 1000)
-    rows.append(full_refresh_row(f"run --full-refresh, {small} small models", root, repeat, "<= 1.3x", dbt))
-    rows.append(no_change_row(f"build, {small} models, nothing changed", root, repeat, "< 0.6 s"))
+    label = f"run --full-refresh, {small} small models"
+    if wanted(label, only):
+        rows.append(full_refresh_row(label, root, repeat, "<= 1.3x", dbt, other))
+    label = f"build, {small} models, nothing changed"
+    if wanted(label, only):
+        rows.append(no_change_row(label, root, repeat, "< 0.6 s", other))
 
     root = workload.generate(folder, large, 1000)
-    big_row = full_refresh_row(f"run --full-refresh, {large:,} small models", root, slow_repeat, "<= 1.15x", dbt)
-    rows.append(big_row)
-    rows.append(no_change_row(f"build, {large:,} models, nothing changed", root, slow_repeat, "< 1.5 s"))
-    compile_runs, _ = alternate(repeat, lambda: measure(metrics("compile"), root / "project"))
-    rows.append(Row(f"compile, {large:,} models", compile_runs, [], "< 1.0 s"))
-    ours = max(s.rss_mb for s in big_row.tool)
-    duck = max(s.rss_mb for s in big_row.floor)
-    memory.append((f"run --full-refresh, {large:,} models", ours, duck, ours - duck, "<= +100 MB"))
+    label = f"run --full-refresh, {large:,} small models"
+    if wanted(label, only):
+        big_row = full_refresh_row(label, root, slow_repeat, "<= 1.15x", dbt, other)
+        rows.append(big_row)
+        ours = max(s.rss_mb for s in big_row.tool)
+        duck = max(s.rss_mb for s in big_row.floor)
+        memory.append((f"run --full-refresh, {large:,} models", ours, duck, ours - duck, "<= +100 MB"))
+    label = f"build, {large:,} models, nothing changed"
+    if wanted(label, only):
+        rows.append(no_change_row(label, root, slow_repeat, "< 1.5 s", other))
+    label = f"compile, {large:,} models"
+    if wanted(label, only):
+        rows.append(compile_row(label, root, repeat, "< 1.0 s", other))
 
-    if big:
+    label = "run --full-refresh, 30 models over 1M orders"
+    if big and wanted(label, only):
         root = workload.generate(folder, 30, 1_000_000)
-        row = full_refresh_row("run --full-refresh, 30 models over 1M orders", root, slow_repeat, "<= 1.05x", dbt)
+        row = full_refresh_row(label, root, slow_repeat, "<= 1.05x", dbt, other)
         rows.append(row)
         ours = max(s.rss_mb for s in row.tool)
         duck = max(s.rss_mb for s in row.floor)
-        memory.append(("run --full-refresh, 30 models over 1M orders", ours, duck, ours - duck, ""))
+        memory.append((label, ours, duck, ours - duck, ""))
 
-    rows.append(parse_row(folder, huge, slow_repeat))
-    rows.extend(example_rows(folder, repeat))
-    rows.append(help_row(repeat if quick else 10))
+    if wanted(f"parse + render + DAG, {huge:,} models", only):
+        rows.append(parse_row(folder, huge, slow_repeat, other))
+    rows.extend(example_rows(folder, repeat, other, only))
+    if wanted("metrics --help", only):
+        rows.append(help_row(repeat if quick else 10, other))
 
+    headers = ["workload", "wall s", "CPU s", "floor wall s", "floor CPU s", "wall ratio", "CPU ratio", "runs"]
+    headers += ["target", "dbt s"]
+    if other is not None:
+        headers += [f"{against} CPU s", "CPU change"]
     print_table(
         "Whole processes: medians of wall and CPU (user+sys) seconds; floor = DuckDB alone, same SQL, same run",
-        [
-            "workload",
-            "wall s",
-            "CPU s",
-            "floor wall s",
-            "floor CPU s",
-            "wall ratio",
-            "CPU ratio",
-            "runs",
-            "target",
-            "dbt s",
-        ],  # fmt: skip
-        [row.cells() for row in rows],
+        headers,
+        [row.compared() if other is not None else row.cells() for row in rows],
     )
-    print_table(
-        "Peak memory (max RSS of the process, MB)",
-        ["workload", "Northstar MB", "DuckDB alone MB", "difference MB", "target"],
-        memory,
-    )
+    if memory:
+        print_table(
+            "Peak memory (max RSS of the process, MB)",
+            ["workload", "Northstar MB", "DuckDB alone MB", "difference MB", "target"],
+            memory,
+        )
     if dbt is None:
         print("dbt not found (/tmp/dbtvenv/bin/dbt or PATH): dbt column empty.")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
+def _option(argv: list[str], name: str) -> str | None:
+    return argv[argv.index(name) + 1] if name in argv and argv.index(name) + 1 < len(argv) else None
+
+
+def cli(argv: list[str]) -> None:
+    """``[--quick] [--big] [--against REV] [--only WORDS]``"""
+    only = tuple(word for word in (_option(argv, "--only") or "").split(",") if word)
+    main(quick="--quick" in argv, big="--big" in argv, against=_option(argv, "--against"), only=only)
+
+
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv, big="--big" in sys.argv)
+    cli(sys.argv[1:])

@@ -1,7 +1,8 @@
 """Run every benchmark: `.venv/bin/python bench/run.py` (full) or `... bench/run.py --quick` (a fast smoke run).
 
-`bench/run.py targets [--big] [--quick]` prints only the performance issue's table (`bench_targets.py`): whole
-processes against DuckDB alone in the same run; `--big` adds 30 models over 1M orders.
+`bench/run.py targets [--big] [--quick] [--against REV] [--only WORDS]` prints only the performance issue's table
+(`bench_targets.py`): whole processes against DuckDB alone in the same run; `--big` adds 30 models over 1M orders;
+`--against REV` measures another revision in the same run, beside this checkout.
 
 `bench/run.py spark [10000,100000,1000000 [RUNS]]` builds the example project on DuckDB and on Spark as the data grows
 (`spark_scale.py`; needs the `spark` extra and Java).
@@ -41,7 +42,7 @@ def main(argv: list[str]) -> int:
     if "targets" in argv:
         import bench_targets
 
-        bench_targets.main(quick=quick, big="--big" in argv)
+        bench_targets.cli(argv)
         return 0
     if quick:
         os.environ["NORTHSTAR_BENCH_QUICK"] = "1"
