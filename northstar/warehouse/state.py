@@ -256,8 +256,9 @@ def source_versions(
             continue
         relation = node.relation
         if isinstance(relation, External) and relation.is_expression:
-            # read_parquet('...', ...) as written: which files it reads is DuckDB's business, so assume they changed.
-            versions[uid] = str(uuid.uuid4())
+            # read_parquet('...', ...) as written: versioned by its files when it names local ones literally.
+            files = _expression_files(relation.location)
+            versions[uid] = _digest([_files_version(f) for f in files]) if files is not None else str(uuid.uuid4())
         elif isinstance(relation, External):
             versions[uid] = _files_version(relation.location)
         elif (relation.schema, relation.identifier) not in existing:
@@ -298,6 +299,53 @@ def remember_versions(
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"warehouse": published, "versions": by_relation}), encoding="utf-8")
     os.replace(tmp, path)
+
+
+# DuckDB's table functions whose first argument is the file (or list of files, or glob) they read, and nothing else.
+_FILE_READERS = frozenset(
+    {
+        "parquet_scan",
+        "read_blob",
+        "read_csv",
+        "read_csv_auto",
+        "read_json",
+        "read_json_auto",
+        "read_json_objects",
+        "read_ndjson",
+        "read_ndjson_auto",
+        "read_parquet",
+        "read_text",
+    }
+)
+
+
+def _expression_files(location: str) -> list[str] | None:
+    """The files (or globs) a source written as a call reads, ``read_parquet('data/*.parquet', ...)``, when the call
+    is one of DuckDB's file readers and names them as string literals; None when that cannot be known without
+    running it (another function, a computed path, a remote file): such a source always counts as changed.
+
+    >>> _expression_files("read_parquet(['/data/a.parquet', '/data/b/*.parquet'], hive_partitioning = true)")
+    ['/data/a.parquet', '/data/b/*.parquet']
+    >>> _expression_files("read_parquet(getvariable('path'))") is None
+    True
+    """
+    try:
+        query = sqlglot.parse_one(f"SELECT * FROM {location}", dialect="duckdb")
+    except sqlglot.errors.SqlglotError:
+        return None
+    source = query.find(exp.From)
+    call = source.this.this if source is not None and isinstance(source.this, exp.Table) else None
+    if not isinstance(call, exp.Func) or query.args.get("joins"):  # one call, nothing else
+        return None
+    name = call.name if isinstance(call, exp.Anonymous) else call.sql_name()
+    if name.lower() not in _FILE_READERS:
+        return None
+    first = call.this if isinstance(call.this, exp.Expression) else (call.expressions or [None])[0]
+    items = first.expressions if isinstance(first, exp.Array) else [first]
+    if not items or not all(isinstance(item, exp.Literal) and item.is_string for item in items):
+        return None
+    files = [item.name for item in items if isinstance(item, exp.Literal)]
+    return None if any("://" in path for path in files) else files
 
 
 def _files_version(location: str) -> str:
