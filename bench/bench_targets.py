@@ -15,7 +15,7 @@ Peak memory is the child's maximum resident set size. ``dbt run`` on the same pr
 dbt with dbt-duckdb is installed (``/tmp/dbtvenv/bin/dbt`` or on PATH); it is never required.
 
 ``--against REV`` measures another revision of Northstar in the same run, beside this checkout: its source is
-checked out (``git worktree``) under the bench folder and run with this venv's Python and packages, in alternation
+exported (``git archive``) under the bench folder and run with this venv's Python and packages, in alternation
 with this checkout and the floor, each on its own copy of the project (so their ``target/`` caches do not mix); the
 table gains the other revision's CPU seconds and the change. ``--only WORDS`` keeps the rows whose label contains
 one of the comma-separated words (``--only "nothing,compile"``).
@@ -109,13 +109,15 @@ THIS = Tool()
 
 
 def checkout(revision: str, folder: Path) -> Tool:
-    """Another revision's source, checked out (detached) under ``folder``."""
+    """Another revision's source, exported under ``folder``."""
     sha = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "--short", revision], capture_output=True, text=True, check=True
     ).stdout.strip()
     tree = folder / f"rev-{sha}"
-    if not tree.exists():
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), sha], check=True)
+    if not tree.exists():  # an export of the files, not a worktree: the repository's worktree list stays as it was
+        tree.mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", sha], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
     return Tool(f"rev-{sha}", tree)
 
 
