@@ -169,6 +169,8 @@ class Stored:
 
 
 _COLUMNS = ("unique_id", "kind", "schema_name", "relation_name", "fingerprint", "built_at", "volatile")
+# The JSON shape of the rows: a list of structs with those columns, in that order.
+_SHAPE = json.dumps([{name: "BOOLEAN" if name == "volatile" else "VARCHAR" for name in _COLUMNS}])
 
 
 def stored(connection: duckdb.DuckDBPyConnection) -> dict[NodeId, Stored]:
@@ -207,25 +209,28 @@ def record(
         calls_volatile = volatile(node) if isinstance(node, ModelNode | TestNode | MetricNode) else False
         rows[uid] = Stored(uid, node.kind, key, fingerprint, now, calls_volatile)
 
-    def literal(value: str | None) -> exp.Expression:
-        return exp.Literal.string(value) if value is not None else exp.cast(exp.null(), "VARCHAR")
-
-    values = [
-        tuple(
-            literal(v)
-            for v in (
-                row.unique_id,
-                row.kind,
-                row.relation[0] if row.relation else None,
-                row.relation[1] if row.relation else None,
-                row.fingerprint,
-                row.built_at,
-            )
-        )
-        + (exp.true() if row.volatile else exp.false(),)
+    # One JSON string literal that DuckDB unpacks when the macro is read: a VALUES list of 7 literals per node cost
+    # ~0.15 s of sqlglot and DuckDB parsing per 1,000 nodes, on every build that built something and every read.
+    data = [
+        {
+            "unique_id": row.unique_id,
+            "kind": row.kind,
+            "schema_name": row.relation[0] if row.relation else None,
+            "relation_name": row.relation[1] if row.relation else None,
+            "fingerprint": row.fingerprint,
+            "built_at": row.built_at,
+            "volatile": row.volatile,
+        }
         for row in sorted(rows.values(), key=lambda r: r.unique_id)
     ]
-    body = exp.select(*_COLUMNS).from_(exp.values(values, alias="nodes", columns=list(_COLUMNS)))
+    body = exp.select(
+        exp.Explode(
+            this=exp.FromJson(
+                this=exp.Literal.string(json.dumps(data, separators=(",", ":"))), expression=exp.Literal.string(_SHAPE)
+            ),
+            expressions=[exp.PropertyEQ(this=exp.to_identifier("recursive"), expression=exp.true())],
+        )
+    )
     macro = exp.Create(
         this=exp.UserDefinedFunction(this=exp.table_(TABLE, db=SCHEMA), wrapped=True),
         kind="MACRO",
