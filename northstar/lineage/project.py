@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -59,7 +59,11 @@ def model_lineage(
             parents = {p: schemas.get(p, {}) for p in sorted(node.depends_on)}
             key = _fingerprint([node.sql, parents])
             cached = cache.get(key) if cache is not None else None
-            lineage = from_cache(uid, cached) if cached else analyze_sql(uid, node.sql, index, schemas, node.depends_on)
+            if cached:  # stored as it ends up (raw rows left out), decoded only where a column is read
+                lineage = from_cache(uid, cached)
+            else:
+                found = analyze_sql(uid, node.sql, index, schemas, node.depends_on)
+                lineage = NodeLineage(uid, _without_raw_rows(found.columns, raw), found.types, found.unresolved)
             if cache is not None:
                 cache[key] = cached or to_json(lineage)
             relation = node.relation
@@ -70,7 +74,7 @@ def model_lineage(
             )
             declared = {c.name: c.data_type for c in node.columns if c.data_type}
             types = {c: types.get(c) or declared.get(c) or "UNKNOWN" for c in lineage.output_columns}
-            lineage = NodeLineage(uid, _without_raw_rows(lineage.columns, raw), types, lineage.unresolved)
+            lineage = NodeLineage(uid, lineage.columns, types, lineage.unresolved)
             result[uid] = lineage
             schemas[uid] = dict(types)
     return result
@@ -100,6 +104,8 @@ class LineageJson(TypedDict):
 
 def to_json(lineage: NodeLineage) -> LineageJson:
     """A node's lineage as plain JSON (the shape of manifest.json's ``column_lineage`` entries)."""
+    if isinstance(lineage.columns, _CachedColumns):  # read from that JSON: nothing to convert
+        return {"columns": lineage.columns.data, "unresolved": dict(lineage.unresolved)}
     return {
         "columns": {
             column: {
@@ -114,15 +120,35 @@ def to_json(lineage: NodeLineage) -> LineageJson:
 
 
 def from_cache(uid: str, data: LineageJson) -> NodeLineage:
-    columns = {
-        column: Deps(
-            frozenset(ColumnRef(*r) for r in entry["value"]),
-            frozenset(ColumnRef(*r) for r in entry["filter"]),
-            frozenset(entry["rows"]),
-        )
-        for column, entry in data["columns"].items()
-    }
-    return NodeLineage(uid, columns, unresolved=data.get("unresolved", {}))
+    """A node's lineage from its :func:`to_json`; each column is decoded when first read, so writing the manifest,
+    which needs the JSON again, converts nothing."""
+    return NodeLineage(uid, _CachedColumns(data["columns"]), unresolved=data.get("unresolved", {}))
+
+
+class _CachedColumns(Mapping[str, Deps]):
+    """The columns of a cached lineage entry, as a mapping that decodes one column's edges when it is looked up."""
+
+    def __init__(self, data: dict[str, ColumnJson]) -> None:
+        self.data = data
+        self._decoded: dict[str, Deps] = {}
+
+    def __getitem__(self, column: str) -> Deps:
+        found = self._decoded.get(column)
+        if found is None:
+            entry = self.data[column]
+            found = Deps(
+                frozenset(ColumnRef(*r) for r in entry["value"]),
+                frozenset(ColumnRef(*r) for r in entry["filter"]),
+                frozenset(entry["rows"]),
+            )
+            self._decoded[column] = found
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
 
 
 def graph_nodes(manifest: Manifest) -> dict[str, GraphNode]:
@@ -294,15 +320,19 @@ def _cached_analysis(
         lineage = from_cache(uid, cached)
     else:
         try:
-            lineage = analyze_sql(uid, query(), index, schemas, parents)
+            found = analyze_sql(uid, query(), index, schemas, parents)
+            columns = _without_raw_rows(found.columns, _raw_nodes(manifest))
+            lineage = NodeLineage(uid, columns, found.types, found.unresolved)
         except SqlglotError as error:
             lineage = NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"an expression does not parse: {error}"})
     if cache is not None:
         cache[key] = cached or to_json(lineage)
-    return NodeLineage(uid, _without_raw_rows(lineage.columns, _raw_nodes(manifest)), lineage.types, lineage.unresolved)
+    return lineage
 
 
 CACHE_FILE = "lineage_cache.json"
+# Entries depend on sqlglot's reading of the SQL and on their own shape (2: raw rows left out before caching).
+_CACHE_VERSION = f"{sqlglot_version}/2"
 
 
 def project_lineage(manifest: Manifest, strict: bool = True) -> Lineage:
@@ -315,7 +345,7 @@ def project_lineage(manifest: Manifest, strict: bool = True) -> Lineage:
     path = manifest.project.config.target_dir / CACHE_FILE
     try:
         cache = json.loads(path.read_text(encoding="utf-8"))
-        if cache.get("version") != sqlglot_version:
+        if cache.get("version") != _CACHE_VERSION:
             cache = {}
     except (OSError, ValueError):
         cache = {}
@@ -330,7 +360,7 @@ def project_lineage(manifest: Manifest, strict: bool = True) -> Lineage:
     lineage = build_lineage(manifest, entries, layer)
     if entries.keys() != previous.keys():
         # Only what this project still uses is written back, so the file does not grow forever.
-        write_json(path, {"version": sqlglot_version, "entries": dict(entries)}, compact=True)
+        write_json(path, {"version": _CACHE_VERSION, "entries": dict(entries)}, compact=True)
     return lineage
 
 
