@@ -238,6 +238,37 @@ def no_change_row(label: str, root: Path, repeat: int, target: str, against: Too
     return Row(label, tools, [], target, before=before)
 
 
+# Another tool's table in the warehouse (an EL tool's raw events, say): ~1 GB of doubles that do not compress.
+PADDING_ROWS = 18_000_000
+
+
+def large_warehouse_row(folder: Path, models: int, repeat: int, target: str, against: Tool | None = None) -> Row:
+    """A no-change build of ``models`` models in a warehouse of ~1 GB (most of it another tool's table): the build
+    decides what to rebuild before it would copy the file, so it copies nothing."""
+    root = workload.generate(folder, models, 1000, name=f"n{models}_o1000_1gb")
+    columns = ", ".join(f"random() AS v{i}" for i in range(8))
+    load = f"CREATE OR REPLACE TABLE el.events AS SELECT {columns} FROM range({PADDING_ROWS})"
+    code = (
+        "import sys, duckdb\n"
+        "with duckdb.connect(sys.argv[1]) as c:\n"
+        "    c.execute('SET enable_progress_bar = false')\n"
+        "    c.execute('CREATE SCHEMA IF NOT EXISTS el')\n"
+        "    c.execute(sys.argv[2])\n"
+    )
+
+    def build(tool: Tool) -> Sample:
+        project = tool.project(root / "project")
+        warehouse = project / "warehouse.duckdb"
+        if not warehouse.exists():  # the first build, then the other tool's load
+            tool.measure(project, "build", "--quiet")
+            subprocess.run([str(PYTHON), "-c", code, str(warehouse), load], check=True, env=ENV)
+        return tool.measure(project, "build", "--quiet")
+
+    tools, _, before = paired(repeat, build, against)
+    size = (root / "project" / "warehouse.duckdb").stat().st_size / 1e9
+    return Row(f"build, {models} models, nothing changed, {size:.1f} GB warehouse", tools, [], target, before=before)
+
+
 def compile_row(label: str, root: Path, repeat: int, target: str, against: Tool | None = None) -> Row:
     def compile_(tool: Tool) -> Sample:
         return tool.measure(tool.project(root / "project"), "compile")
@@ -390,6 +421,10 @@ def main(quick: bool = False, big: bool = False, against: str | None = None, onl
         ours = max(s.rss_mb for s in big_row.tool)
         duck = max(s.rss_mb for s in big_row.floor)
         memory.append((f"run --full-refresh, {large:,} models", ours, duck, ours - duck, "<= +100 MB"))
+    label = f"build, {small} models, nothing changed, 1 GB warehouse"
+    if wanted(label, only):
+        rows.append(large_warehouse_row(folder, small, repeat, "copies nothing", other))
+
     label = f"build, {large:,} models, nothing changed"
     if wanted(label, only):
         rows.append(no_change_row(label, root, slow_repeat, "< 1.5 s", other))

@@ -411,3 +411,78 @@ def test_working_copy_publishes_only_when_asked_and_never_after_an_exception(tmp
         draft.publish_on_exit(frozenset({("main", "added")}))
     assert tables() == ["added", "kept"]
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == ["warehouse.duckdb"]
+
+
+def test_a_build_that_keeps_everything_copies_nothing(make_project, run_cli, monkeypatch):
+    root = make_project(
+        {
+            "models/marts/_tests.yml": """
+                version: 2
+                models:
+                  - name: customers
+                    columns:
+                      - name: customer_id
+                        data_tests: [unique, not_null]
+            """
+        }
+    )
+    assert run_cli(root, "build").exit_code == 0
+    copies = []
+    real_copy = warehouse.copy_file
+    monkeypatch.setattr(
+        warehouse, "copy_file", lambda source, target: copies.append(target) or real_copy(source, target)
+    )
+    published = root / "warehouse.duckdb"
+    before = published.stat()
+
+    result = run_cli(root, "build")  # every model kept, the tests run on the published file, read-only
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("Nothing changed: warehouse.duckdb is up to date."), result.output
+    assert "PASS  unique_customers_customer_id" in result.output
+    assert copies == []
+    after = published.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
+    assert leftovers(root) == []
+
+    # A failing test still fails the build, and still copies nothing.
+    with duckdb.connect(str(published)) as connection:
+        connection.execute("insert into marts.customers values (1, 1, 1)")
+    before = published.stat()
+    result = run_cli(root, "build")
+    assert result.exit_code == 1, result.output
+    assert "FAIL  unique_customers_customer_id" in result.output
+    assert "Nothing published: warehouse.duckdb is unchanged." in result.output
+    assert copies == []
+    assert published.stat().st_mtime_ns == before.st_mtime_ns
+
+    # Whatever has to be written goes through a copy as before: a test that stores its failing rows...
+    result = run_cli(root, "build", "--store-failures")
+    assert result.exit_code == 1, result.output
+    assert len(copies) == 1
+    # ...and a changed model.
+    (root / "models/marts/customers.sql").write_text("select 1 as customer_id\n")
+    assert run_cli(root, "build").exit_code == 0
+    assert len(copies) == 2
+    assert query(published, "select * from marts.customers") == [(1,)]
+    assert leftovers(root) == []
+
+
+def test_a_plan_made_before_another_tool_wrote_is_made_again_on_the_copy(make_project, run_cli, monkeypatch):
+    root = make_project()
+    assert run_cli(root, "build").exit_code == 0
+    published = root / "warehouse.duckdb"
+    real_start = warehouse.start_build
+
+    def start_after_another_tool(path, on_wait=lambda message: None):
+        # Between the plan (made on the published file) and the copy, another tool drops a table the plan keeps.
+        with duckdb.connect(str(path)) as connection:
+            connection.execute("drop view staging.stg_orders")
+        return real_start(path, on_wait)
+
+    monkeypatch.setattr(warehouse, "start_build", start_after_another_tool)
+    (root / "models/marts/customers.sql").write_text("select customer_id from {{ ref('stg_orders') }} group by 1\n")
+    result = run_cli(root, "build")
+    assert result.exit_code == 0, result.output
+    assert "created view staging.stg_orders" in result.output  # rebuilt: the plan was made again on the copy
+    assert query(published, "select count(*) from staging.stg_orders") == [(3,)]
+    assert query(published, "select * from marts.customers order by 1") == [(1,), (2,)]

@@ -113,22 +113,128 @@ def select_nodes(
 
 
 def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Reporter | None = None) -> BuildResult:
-    """Build the selected nodes into a private copy of the warehouse and publish it if everything succeeded."""
+    """Build the selected nodes into a private copy of the warehouse and publish it if everything succeeded.
+
+    What to rebuild is decided on the published file first, opened read-only: when every selected node is kept and
+    the tests only read, they run right there and nothing is copied, whatever the file's size.
+    """
     reporter = reporter or Reporter(quiet=True)
     config = project.config
     started = time.perf_counter()
-    with warehouse.working_copy(config.warehouse, options.wait, reporter.waiting) as draft:
+    with warehouse.build_lock(config.warehouse, options.wait, reporter.waiting):
+        warehouse.clean_stale(config.warehouse)
+        warned: list[str] = []
+        planned = None if options.full_refresh else _plan_on_published(project, options, reporter, warned)
+        if isinstance(planned, _Outcome):
+            outcome = planned
+        else:
+            outcome = _build_in_copy(project, options, reporter, planned, warned)
+    elapsed = time.perf_counter() - started
+    manifest, results = outcome.manifest, outcome.results
+    write_artifacts(manifest, results, elapsed, options)
+    reporter.summary(results, _build_tail(config, results, outcome.success, outcome.up_to_date, outcome.failures))
+    return BuildResult(manifest, tuple(results), elapsed, outcome.success, config.warehouse)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A compiled project and its plan against one state of the warehouse file (``base``)."""
+
+    existing: Mapping[tuple[str, str], str]
+    manifest: Manifest
+    selected: list[NodeId]
+    plan: _Plan
+    base: warehouse.Identity
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    manifest: Manifest
+    results: list[NodeResult]
+    success: bool
+    up_to_date: bool
+    failures: Path | None
+
+
+def _prepare(
+    connection: duckdb.DuckDBPyConnection,
+    project: Project,
+    options: BuildOptions,
+    warn: Callable[[str], None],
+    base: warehouse.Identity,
+) -> _Prepared:
+    existing = warehouse.relations_in(connection)
+    # Compiled against the file being built, so is_incremental() sees exactly the tables the build will.
+    manifest = load_manifest(project, existing=existing, full_refresh=options.full_refresh, warn=warn)
+    modified = state.modified_selector(manifest, options.state) if options.state else None
+    selected = select_nodes(manifest, options, modified)
+    plan = _plan(connection, manifest, selected, existing, base, options.full_refresh)
+    return _Prepared(existing, manifest, selected, plan, base)
+
+
+def _plan_on_published(
+    project: Project, options: BuildOptions, reporter: Reporter, warned: list[str]
+) -> _Prepared | _Outcome | None:
+    """Plan on the published file, read-only. If the plan writes nothing, run it there (the outcome); else hand the
+    plan to :func:`_build_in_copy`, which reuses it if the copy is of the same file. None: no plan (no file yet, a
+    file to convert or to recover, or one DuckDB cannot open)."""
+    config = project.config
+    with warehouse.read_published(config.warehouse, reporter.waiting) as snapshot:
+        if snapshot is None:
+            return None
+        probe = config.warehouse.with_name(f".{config.warehouse.name}.probe")
+        if not storage.in_format(snapshot.connection, config.target.storage_version, probe):
+            return None  # the copy converts it
+
+        def warn(message: str) -> None:
+            warned.append(message)
+            reporter.waiting(message)
+
+        prepared = _prepare(snapshot.connection, project, options, warn, snapshot.base)
+        manifest, selected, plan = prepared.manifest, prepared.selected, prepared.plan
+        if not _reads_only(manifest, selected, plan.state.kept, options.store_failures):
+            return prepared
+        _begin(reporter, manifest, selected, options)
+        results = _execute(snapshot.connection, manifest, selected, plan, prepared.existing, options, reporter)
+        success = not any(r.status in BLOCKING for r in results)
+        failures = _conclude(snapshot.connection, manifest, results, plan, success, options.store_failures)
+        if success:
+            state.remember_versions(config.target_dir, snapshot.base, manifest=manifest, versions=plan.versions)
+        return _Outcome(manifest, results, success, success, failures)
+
+
+def _reads_only(manifest: Manifest, selected: list[NodeId], kept: frozenset[NodeId], store_failures: bool) -> bool:
+    """Whether running ``selected`` writes nothing: every node kept, or a source, or a test that stores no rows."""
+    for uid in selected:
+        node = manifest.nodes[uid]
+        if uid in kept or isinstance(node, SourceNode):
+            continue
+        if isinstance(node, TestNode) and not (store_failures or _stores_failures(node)):
+            continue
+        return False
+    return True
+
+
+def _build_in_copy(
+    project: Project, options: BuildOptions, reporter: Reporter, planned: _Prepared | None, warned: list[str]
+) -> _Outcome:
+    """Build into a private copy and publish it if everything succeeded; ``planned`` is reused when the copy was
+    taken of the very file it was planned on (else the plan is made again on the copy)."""
+    config = project.config
+    with warehouse.draft_of(config.warehouse, reporter.waiting) as draft:
         with _open(draft.path, config, reporter.waiting) as connection:
-            existing = warehouse.relations_in(connection)
-            # Compiled against the copy being built, so is_incremental() sees exactly the tables the build will.
-            manifest = load_manifest(
-                project, existing=existing, full_refresh=options.full_refresh, warn=reporter.waiting
-            )
-            modified = state.modified_selector(manifest, options.state) if options.state else None
-            selected = select_nodes(manifest, options, modified)
-            plan = _plan(connection, manifest, selected, existing, draft.base, options.full_refresh)
+            if planned is not None and planned.base == draft.base:
+                prepared = planned
+            else:  # another tool wrote in between: plan again, without repeating the warnings already given
+
+                def warn(message: str) -> None:
+                    if message not in warned:
+                        reporter.waiting(message)
+
+                prepared = _prepare(connection, project, options, warn, draft.base)
+            manifest, selected, plan = prepared.manifest, prepared.selected, prepared.plan
             _begin(reporter, manifest, selected, options)
-            results = _execute(connection, manifest, selected, plan, existing, options, reporter)
+            results = _execute(connection, manifest, selected, plan, prepared.existing, options, reporter)
             success = not any(r.status in BLOCKING for r in results)
             failures = _conclude(connection, manifest, results, plan, success, options.store_failures)
         # Asked before publishing, which drops an untouched copy: the summary then says nothing changed.
@@ -138,10 +244,7 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
                 state.remember_versions, config.target_dir, manifest=manifest, versions=plan.versions
             )
             draft.publish_on_exit(_owned(manifest, plan.previous), remember)
-    elapsed = time.perf_counter() - started
-    write_artifacts(manifest, results, elapsed, options)
-    reporter.summary(results, _build_tail(config, results, success, up_to_date, failures))
-    return BuildResult(manifest, tuple(results), elapsed, success, config.warehouse)
+    return _Outcome(manifest, results, success, up_to_date, failures)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,13 @@ def wanted_format(connection: duckdb.DuckDBPyConnection, storage_version: str, p
         probe.with_name(probe.name + ".wal").unlink(missing_ok=True)
 
 
+def in_format(connection: duckdb.DuckDBPyConnection, storage_version: str, probe: Path) -> bool:
+    """Whether the connected database is already in the format of ``storage_version`` (read-only connections too:
+    the probe file is made by a connection of its own)."""
+    with duckdb.connect() as scratch:
+        return file_format(connection) == wanted_format(scratch, storage_version, probe)
+
+
 def convert(path: Path, storage_version: str) -> None:
     """Rewrite the database file at ``path`` in the format of ``storage_version``, keeping everything in it."""
     target = path.with_name(path.name + ".convert")

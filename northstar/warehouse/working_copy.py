@@ -455,19 +455,61 @@ def working_copy(
     """Take the build lock and a private copy of ``published``; at the end, publish the copy if the block asked for
     it and raised nothing, else drop it, leaving the published file exactly as it was. ``on_wait`` hears waits and
     the other tools' relations taken over when publishing."""
-    with build_lock(published, wait, on_wait):
-        draft = Draft(start_build(published, on_wait))
-        try:
-            yield draft
-            if draft._publish is None:
-                abandon(draft.work)
-            else:
-                owned, on_publish = draft._publish
-                for note in publish(draft.work, owned, on_wait, on_publish):
-                    on_wait(note)
-        except BaseException:
+    with build_lock(published, wait, on_wait), draft_of(published, on_wait) as draft:
+        yield draft
+
+
+@contextlib.contextmanager
+def draft_of(published: Path, on_wait: Callable[[str], None] = lambda message: None) -> Iterator[Draft]:
+    """:func:`working_copy` for a caller already holding the build lock."""
+    draft = Draft(start_build(published, on_wait))
+    try:
+        yield draft
+        if draft._publish is None:
             abandon(draft.work)
-            raise
+        else:
+            owned, on_publish = draft._publish
+            for note in publish(draft.work, owned, on_wait, on_publish):
+                on_wait(note)
+    except BaseException:
+        abandon(draft.work)
+        raise
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The published file, open read-only, and what it looked like when opened."""
+
+    connection: duckdb.DuckDBPyConnection
+    base: Identity
+
+
+@contextlib.contextmanager
+def read_published(published: Path, on_wait: Callable[[str], None] = lambda message: None) -> Iterator[Snapshot | None]:
+    """The published file opened read-only while no writer can change it, so a build can decide what to rebuild
+    before it copies anything; None when there is no file, when it has a write-ahead log (a writer crashed: only a
+    copy may replay it) or when DuckDB cannot open it (the copy then reports why). Only call while holding the build
+    lock.
+
+    Readers carry on meanwhile; a tool that wants to write waits, as it does for any reader, until the block ends.
+    """
+    if not published.exists() or _wal(published).exists():
+        yield None
+        return
+    with no_writers(published, on_wait):
+        base = identity(published)
+        if base[0] is None or base[1] is not None:
+            yield None
+            return
+        try:
+            connection = duckdb.connect(str(published), read_only=True)
+        except duckdb.Error:
+            yield None
+            return
+        try:
+            yield Snapshot(connection, base)
+        finally:
+            connection.close()  # before no_writers lets go of the file, whose closing would drop DuckDB's lock
 
 
 def abandon(work: WorkingCopy) -> None:
