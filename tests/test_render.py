@@ -248,3 +248,33 @@ def test_macros_see_the_calling_models_context(make_project, run_cli):
     assert compiled(run_cli, root, "two") == "select 'staging.two' as me from raw.orders\n"
     # A ref() inside a macro is an edge of the model that called it.
     assert run_cli(root, "ls", "-s", "+two").output == "orders\ntwo\n"
+
+
+def test_parsed_models_are_kept_in_target_and_follow_their_text(make_project, run_cli):
+    files = {
+        "models/marts/big.sql": (
+            "{{ config(materialized='table', tags=('finance', 'daily'), schema='reports') }}\n"
+            "select * from {{ ref('customers') }} where revenue > {{ var('floor', 10) }}\n"
+        )
+    }
+    root = make_project(files)
+    first = run_cli(root, "compile", "big")
+    assert first.exit_code == 0, first.output
+    assert not (root / "target/template_cache.bin").exists()  # target/ did not exist: made by this compile
+    assert run_cli(root, "compile", "big").output == first.output
+    assert (root / "target/template_cache.bin").exists()
+    again = run_cli(root, "compile", "big")  # from the kept parse
+    assert again.output == first.output
+    listed = run_cli(root, "ls", "-s", "tag:daily", "--output", "name")
+    assert listed.output.split() == ["big"], listed.output
+    built = run_cli(root, "build")
+    assert built.exit_code == 0, built.output
+    assert query(root / "warehouse.duckdb", "select * from reports.big") == [(1, 2, 30.5)]
+
+    (root / "models/marts/big.sql").write_text("select 1 as one from {{ ref('customers') }}\n")
+    changed = run_cli(root, "compile", "big")
+    assert "select 1 as one from" in changed.output
+    assert run_cli(root, "ls", "-s", "tag:daily", "--output", "name").output.split() != ["big"]
+
+    (root / "target/template_cache.bin").write_bytes(b"not a cache")
+    assert run_cli(root, "compile", "big").output == changed.output

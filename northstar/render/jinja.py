@@ -258,7 +258,7 @@ def compile_macros(env: jinja2.Environment, source: str, path: str) -> tuple[jin
 
 
 @dataclass(frozen=True)
-class _Call:
+class Call:
     """``{{ name(constant, ...) }}`` or ``{{ name }}``: the only expressions most models use."""
 
     name: str
@@ -275,7 +275,7 @@ class SimpleTemplate:
     evaluating the parsed parts directly gives the same text in a fraction of the time (:func:`prepare_template`).
     """
 
-    parts: tuple[str | _Call, ...]
+    parts: tuple[str | Call, ...]
 
 
 def prepare_template(
@@ -294,8 +294,8 @@ def prepare_template(
     return env.template_class.from_code(env, code, env.make_globals(None))
 
 
-def _simple_parts(tree: jinja2.nodes.Template) -> tuple[str | _Call, ...] | None:
-    parts: list[str | _Call] = []
+def _simple_parts(tree: jinja2.nodes.Template) -> tuple[str | Call, ...] | None:
+    parts: list[str | Call] = []
     for statement in tree.body:
         if not isinstance(statement, jinja2.nodes.Output):
             return None
@@ -305,7 +305,7 @@ def _simple_parts(tree: jinja2.nodes.Template) -> tuple[str | _Call, ...] | None
             elif isinstance(node, jinja2.nodes.Const):
                 parts.append(str(node.value))
             elif isinstance(node, jinja2.nodes.Name):
-                parts.append(_Call(node.name, None, (), node.lineno))
+                parts.append(Call(node.name, None, (), node.lineno))
             elif (
                 isinstance(node, jinja2.nodes.Call)
                 and isinstance(node.node, jinja2.nodes.Name)
@@ -317,7 +317,7 @@ def _simple_parts(tree: jinja2.nodes.Template) -> tuple[str | _Call, ...] | None
                     kwargs = tuple((kw.key, kw.value.as_const()) for kw in node.kwargs)
                 except jinja2.nodes.Impossible:
                     return None
-                parts.append(_Call(node.node.name, args, kwargs, node.lineno))
+                parts.append(Call(node.node.name, args, kwargs, node.lineno))
             else:
                 return None
     return tuple(parts)

@@ -47,6 +47,7 @@ from northstar.render.jinja import (
     render_property,
 )
 from northstar.render.naming import Namer, project_macros, project_render_env
+from northstar.render.parse_cache import CACHE_FILE, ParseCache
 
 if TYPE_CHECKING:  # the semantic layer is read from the manifest's project, after it is compiled
     from sqlglot import exp
@@ -89,9 +90,16 @@ class _Parsed:
     relation: Relation | Ephemeral
 
 
-def _parse_model(env: jinja2.Environment, project: Project, model: ModelFile, namer: Namer) -> _Parsed:
-    tree = parse_template(env, model.sql, model.path)
-    static, dynamic = config_literals(tree)
+def _parse_model(
+    env: jinja2.Environment, project: Project, model: ModelFile, namer: Namer, cache: ParseCache
+) -> _Parsed:
+    kept = cache.get(model.sql)
+    tree = None
+    if kept is not None:
+        static, dynamic, template = kept
+    else:
+        tree = parse_template(env, model.sql, model.path)
+        static, dynamic = config_literals(tree)
     for key, line in dynamic.items():
         if key in _STRUCTURAL_KEYS:
             raise CompileError(
@@ -109,7 +117,10 @@ def _parse_model(env: jinja2.Environment, project: Project, model: ModelFile, na
     )
     where = f"Model '{model.name}'"
     config = build_config(raw, "view", where, model.path, None)
-    template = prepare_template(env, tree, model.path)
+    if tree is not None:
+        template = prepare_template(env, tree, model.path)
+        if isinstance(template, SimpleTemplate):
+            cache.put(model.sql, static, dynamic, template)
     if config.materialized == "ephemeral":
         relation: Relation | Ephemeral = Ephemeral(model.name)
     else:
@@ -194,7 +205,9 @@ def compile_project(
         warn=warn,
     )
     namer = Namer(project, renv)
-    parsed = [_parse_model(env, project, model, namer) for model in project.models]
+    cache = ParseCache(project.config.target_dir / CACHE_FILE)
+    parsed = [_parse_model(env, project, model, namer, cache) for model in project.models]
+    cache.save()
     parsed = [p for p in parsed if p.config.enabled]
     _warn_unused_config(project, warn)
 
