@@ -163,3 +163,34 @@ def test_an_equals_test_whose_sql_is_not_a_query_names_the_file(make_project, ru
         f"metrics/shop.yml:{line}: The sql of the equals test of 'checked_revenue' must be a query (select ... as "
         "value), got '1'." in result.output
     )
+
+
+def test_metric_sql_kept_between_builds_follows_the_yaml_and_the_models(tmp_path):
+    from metrics_fixture import SHOP
+
+    root = write_project(tmp_path / "shop", SHOP)
+    assert cli(root, "build").exit_code == 0
+    assert cli(root, "build").exit_code == 0  # target/ exists now: the compiled SQL is kept there
+    assert (root / "target/metric_build_cache.json").exists()
+    again = cli(root, "build")  # every metric's SQL from target/
+    assert again.exit_code == 0, again.output
+    assert "Nothing changed" in again.output
+    assert query(root / "warehouse.duckdb", "select sum(revenue) from metrics.revenue") == [(340.75,)]
+
+    # The measure changes: the SQL is compiled again and the table rebuilt.
+    shop = root / "metrics/shop.yml"
+    shop.write_text(
+        shop.read_text().replace(
+            "{name: revenue, agg: sum, expr: \"case when status = 'completed' then amount end\"}",
+            "{name: revenue, agg: sum, expr: \"case when status = 'completed' then 2 * amount end\"}",
+        )
+    )
+    changed = cli(root, "build")
+    assert changed.exit_code == 0, changed.output
+    assert query(root / "warehouse.duckdb", "select sum(revenue) from metrics.revenue") == [(681.5,)]
+    fresh = tmp_path / "fresh"
+    write_project(fresh, {**SHOP, "metrics/shop.yml": shop.read_text()})
+    assert cli(fresh, "build").exit_code == 0
+    assert query(root / "warehouse.duckdb", "select * from metrics.revenue order by 1") == query(
+        fresh / "warehouse.duckdb", "select * from metrics.revenue order by 1"
+    )

@@ -118,14 +118,17 @@ def model_relations(
     return relations
 
 
+def semantic_docs(project: Project) -> list[tuple[str, Any]]:
+    """``(path, data)`` of every YAML document the semantic layer reads (semantic models, metrics, saved queries)."""
+    return [(doc.path, doc.data) for doc in project.yaml_docs if _SECTIONS.intersection(doc.data)]
+
+
 def load_semantics(project_or_manifest: Project | CompiledProject) -> Semantics:
     """Read and validate every semantic model and metric of a project (or of a manifest's project)."""
     from northstar.metrics.reader import read_spec
     from northstar.metrics.resolve import semantics
 
-    project = project_of(project_or_manifest)
-    docs = [(doc.path, doc.data) for doc in project.yaml_docs if _SECTIONS.intersection(doc.data)]
-    spec = read_spec(docs)
+    spec = read_spec(semantic_docs(project_of(project_or_manifest)))
     return semantics(spec, model_relations(project_or_manifest, {model.model for model in spec.semantic_models}))
 
 
@@ -143,4 +146,4 @@ def list_metrics(project_or_manifest: Project | CompiledProject) -> list[MetricI
     return [sem.info(metric) for metric in sem.spec.metrics]
 
 
-__all__ = ["load_semantics", "metric_sql", "list_metrics", "model_relations", "project_of"]
+__all__ = ["load_semantics", "semantic_docs", "metric_sql", "list_metrics", "model_relations", "project_of"]

@@ -13,6 +13,7 @@ Relation(schema='metrics', identifier='north_star')
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -24,6 +25,7 @@ from northstar.dag import DAG
 from northstar.engine.execute import BuildContext, NodeResult, document_statements, row_count
 from northstar.engine.materialize import create_statement
 from northstar.errors import CompileError, ExecutionError, NorthstarError, ProjectError
+from northstar.metrics.build_cache import CACHE_FILE, MetricBuildCache, semantic_key
 from northstar.nodes import MetricNode, NodeId
 from northstar.project.loader import Column
 from northstar.render.jinja import Relation
@@ -56,11 +58,14 @@ def add_metrics(manifest: Manifest, warn: Callable[[str], None] | None = None) -
         return manifest
     # Imported only now: the metric compiler and sqlglot's DuckDB generator cost ~45 ms of start-up that a
     # project without metrics need not pay.
-    from northstar.metrics import load_semantics
+    from northstar.metrics import load_semantics, semantic_docs
     from northstar.metrics.checks import metric_tests
     from northstar.metrics.compile import default_request
 
     sem = load_semantics(manifest)
+    docs = semantic_docs(project)  # what load_semantics read
+    relations = {name: str(relation) for name, relation in sorted(sem.relations.items())}
+    cache = MetricBuildCache(project.config.target_dir / CACHE_FILE, semantic_key(docs, relations))
     prefix = project.config.name
     relation_owner = {
         (node.built.schema, node.built.identifier): uid
@@ -80,7 +85,7 @@ def add_metrics(manifest: Manifest, warn: Callable[[str], None] | None = None) -
             refused.append(str(problem))
             continue
         request = default_request(metric, sem)
-        sql = _sql(sem, metric, request)
+        sql = cache.sql(metric.name, functools.partial(_sql, sem, metric, request))
         # Every relation the SQL reads, not only the semantic models' own: a filter or a dimension joined through an
         # entity (user__segment) reads another model, and a change there must rebuild this table.
         reads = [
@@ -89,7 +94,7 @@ def add_metrics(manifest: Manifest, warn: Callable[[str], None] | None = None) -
             if (relation := sem.relations.get(model_name)) is not None
             and (owner := relation_owner.get((relation.schema, relation.identifier)))
         ]
-        reads += read_nodes(sql, relation_owner)
+        reads += read_nodes(sql, relation_owner, cache)
         node = MetricNode(
             unique_id=uid,
             name=metric.name,
@@ -128,10 +133,12 @@ def add_metrics(manifest: Manifest, warn: Callable[[str], None] | None = None) -
                 test.line,
             )
         # A test comparing with another metric's query reads that metric's models: it runs after them.
-        test = replace(test, depends_on=tuple(dict.fromkeys([*test.depends_on, *read_nodes(test.sql, relation_owner)])))
+        reads = read_nodes(test.sql, relation_owner, cache)
+        test = replace(test, depends_on=tuple(dict.fromkeys([*test.depends_on, *reads])))
         nodes[test.unique_id] = test
         by_name[test.name] = test.unique_id
         parents[test.unique_id] = test.depends_on
+    cache.save()
     return replace(manifest, nodes=nodes, dag=DAG(parents), by_name=by_name, semantics=sem)
 
 
@@ -190,17 +197,20 @@ def _exports(
     return made, problems
 
 
-def read_nodes(sql: str, owners: Mapping[tuple[str, str], NodeId]) -> list[NodeId]:
+def read_nodes(
+    sql: str, owners: Mapping[tuple[str, str], NodeId], cache: MetricBuildCache | None = None
+) -> list[NodeId]:
     """The nodes owning the warehouse relations a query reads (CTE names and unknown tables are left out)."""
+    tables = cache.tables(sql, functools.partial(_tables, sql)) if cache is not None else _tables(sql)
+    return list(dict.fromkeys(owner for table in tables if (owner := owners.get(table)) is not None))
+
+
+def _tables(sql: str) -> list[tuple[str, str]]:
+    """``(schema, name)`` of every table a query names, in order."""
     import sqlglot
     from sqlglot import exp
 
-    found = []
-    for table in sqlglot.parse_one(sql, dialect="duckdb").find_all(exp.Table):
-        owner = owners.get((table.db, table.name))
-        if owner is not None:
-            found.append(owner)
-    return list(dict.fromkeys(found))
+    return [(table.db, table.name) for table in sqlglot.parse_one(sql, dialect="duckdb").find_all(exp.Table)]
 
 
 def _sql(sem: Semantics, metric: Metric, request: Request) -> str:
