@@ -538,3 +538,21 @@ def test_a_broken_metric_yaml_fails_metric_lineage_but_not_model_lineage(make_pr
     assert result.exit_code == 0
     assert json.loads(result.stdout)["raw_columns"] == ["raw.orders.amount", "raw.orders.status"]
     assert result.stderr.startswith("Warning: Metrics are left out of this lineage: metrics/orders.yml:")
+
+
+def test_manifest_column_types_follow_each_build(make_project, run_cli):
+    root = make_project()
+
+    def amount_type():
+        manifest = json.loads((root / "target" / "manifest.json").read_text())
+        return manifest["nodes"]["model.shop.stg_orders"]["columns"]["amount"]["data_type"]
+
+    assert run_cli(root, "build").exit_code == 0
+    assert amount_type() == "DOUBLE"
+    assert run_cli(root, "build").exit_code == 0  # nothing changed: the types of the file read while planning
+    assert amount_type() == "DOUBLE"
+    (root / "models/staging/stg_orders.sql").write_text(
+        "select order_id, customer_id, cast(amount as decimal(10, 2)) as amount from {{ ref('orders') }}\n"
+    )
+    assert run_cli(root, "build").exit_code == 0  # the types of the file the build published
+    assert amount_type() == "DECIMAL(10,2)"

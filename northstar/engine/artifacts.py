@@ -174,8 +174,14 @@ def manifest_nodes(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any]]:
     return nodes, sources
 
 
-def write_manifest(manifest: Manifest, target_dir: Path, extra: Mapping[str, Any] | None = None) -> Path:
-    """Write ``target/manifest.json``: nodes, sources, parent and child maps, close to dbt's format."""
+def write_manifest(
+    manifest: Manifest,
+    target_dir: Path,
+    extra: Mapping[str, Any] | None = None,
+    columns: Mapping[tuple[str, str], dict[str, str]] | None = None,
+) -> Path:
+    """Write ``target/manifest.json``: nodes, sources, parent and child maps, close to dbt's format. ``columns``:
+    those of the warehouse, when the caller has them (else read from the published file)."""
     nodes, sources = manifest_nodes(manifest)
     dag = manifest.dag
     data = {
@@ -188,7 +194,7 @@ def write_manifest(manifest: Manifest, target_dir: Path, extra: Mapping[str, Any
         "sources": sources,
         "parent_map": {uid: sorted(dag.parents[uid]) for uid in sorted(dag)},
         "child_map": {uid: sorted(dag.children[uid]) for uid in sorted(dag)},
-        **lineage_sections(manifest, nodes, sources),
+        **lineage_sections(manifest, nodes, sources, columns),
         **(extra or {}),
     }
     for uid, entry in data["metrics"].items():
@@ -210,14 +216,20 @@ def write_manifest(manifest: Manifest, target_dir: Path, extra: Mapping[str, Any
     return path
 
 
-def lineage_sections(manifest: Manifest, nodes: dict[str, Any], sources: dict[str, Any]) -> dict[str, Any]:
+def lineage_sections(
+    manifest: Manifest,
+    nodes: dict[str, Any],
+    sources: dict[str, Any],
+    columns: Mapping[tuple[str, str], dict[str, str]] | None = None,
+) -> dict[str, Any]:
     """``semantic_models``, ``metrics`` and ``column_lineage`` (format: docs/manifest.md), and the columns and types
     lineage found that the YAML does not list, added to ``nodes`` and ``sources`` in place.
 
     Lineage is cached in target/, so a build pays only for the models that changed.
     """
     # A broken metric YAML leaves the metrics out here: the metric commands report it themselves.
-    lineage = column_lineage.project_lineage(manifest, strict=False)
+    built = dict(columns) if columns is not None else None
+    lineage = column_lineage.project_lineage(manifest, strict=False, built=built)
     layer = lineage.layer
     for section in (nodes, sources):
         for uid, entry in section.items():

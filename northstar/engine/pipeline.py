@@ -35,12 +35,13 @@ from northstar.engine.execute import (
 )
 from northstar.engine.manifest import load_manifest
 from northstar.errors import ProjectError
+from northstar.lineage.schemas import Columns
 from northstar.metrics.nodes import run_metric
 from northstar.nodes import MetricNode, ModelNode, Node, NodeId, SeedNode, SourceNode, TestNode
 from northstar.project.loader import Project
 from northstar.project.settings import ProjectConfig
 from northstar.render.manifest import Manifest
-from northstar.warehouse import state, storage
+from northstar.warehouse import catalog, state, storage
 from northstar.warehouse import working_copy as warehouse
 
 # Runs one node inside the working copy.
@@ -131,7 +132,7 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
             outcome = _build_in_copy(project, options, reporter, planned, warned)
     elapsed = time.perf_counter() - started
     manifest, results = outcome.manifest, outcome.results
-    write_artifacts(manifest, results, elapsed, options)
+    write_artifacts(manifest, results, elapsed, options, columns=outcome.columns.get("published"))
     reporter.summary(results, _build_tail(config, results, outcome.success, outcome.up_to_date, outcome.failures))
     return BuildResult(manifest, tuple(results), elapsed, outcome.success, config.warehouse)
 
@@ -154,6 +155,10 @@ class _Outcome:
     success: bool
     up_to_date: bool
     failures: Path | None
+    # The columns of the published file as the build leaves it, under "published" when the build knows them (not
+    # after a failure, nor when other tools' changes were merged in while publishing): the manifest's lineage needs
+    # them and need not open the file again.
+    columns: dict[str, Columns]
 
 
 def _prepare(
@@ -200,7 +205,8 @@ def _plan_on_published(
         failures = _conclude(snapshot.connection, manifest, results, plan, success, options.store_failures)
         if success:
             state.remember_versions(config.target_dir, snapshot.base, manifest=manifest, versions=plan.versions)
-        return _Outcome(manifest, results, success, success, failures)
+        columns = {"published": catalog.all_columns(snapshot.connection)}  # what it held, and holds still
+        return _Outcome(manifest, results, success, success, failures, columns)
 
 
 def _reads_only(manifest: Manifest, selected: list[NodeId], kept: frozenset[NodeId], store_failures: bool) -> bool:
@@ -237,14 +243,21 @@ def _build_in_copy(
             results = _execute(connection, manifest, selected, plan, prepared.existing, options, reporter)
             success = not any(r.status in BLOCKING for r in results)
             failures = _conclude(connection, manifest, results, plan, success, options.store_failures)
+            built = catalog.all_columns(connection) if success else {}
         # Asked before publishing, which drops an untouched copy: the summary then says nothing changed.
         up_to_date = success and draft.untouched()
+        columns: dict[str, Columns] = {}
         if success:
             remember = functools.partial(
                 state.remember_versions, config.target_dir, manifest=manifest, versions=plan.versions
             )
-            draft.publish_on_exit(_owned(manifest, plan.previous), remember)
-    return _Outcome(manifest, results, success, up_to_date, failures)
+
+            def published(identity: warehouse.Identity) -> None:  # called unless other tools' changes were merged
+                remember(identity)
+                columns["published"] = built
+
+            draft.publish_on_exit(_owned(manifest, plan.previous), published)
+    return _Outcome(manifest, results, success, up_to_date, failures, columns)
 
 
 @dataclass(frozen=True)
@@ -453,9 +466,10 @@ def write_artifacts(
     elapsed: float,
     options: BuildOptions,
     translate: Callable[[str], str] | None = None,
+    columns: Columns | None = None,
 ) -> None:
     """``target/``: the compiled SQL (as ``translate`` makes it for another engine), manifest.json, run_results.json
-    and the JUnit report when asked for."""
+    and the JUnit report when asked for. ``columns``: the warehouse's, when the build knows them (see ``_Outcome``)."""
     target = manifest.project.config.target_dir
     relations = {uid: str(node.reads_as) for uid, node in manifest.nodes.items() if node.reads_as is not None}
     args: dict[str, Any] = {
@@ -465,7 +479,7 @@ def write_artifacts(
         "full_refresh": options.full_refresh,
     }
     artifacts.write_compiled(manifest, target, translate=translate)
-    artifacts.write_manifest(manifest, target)
+    artifacts.write_manifest(manifest, target, columns=columns)
     artifacts.write_run_results(target, results, elapsed, manifest.render_env.invocation_id, args, relations)
     if options.junit_xml is not None:
         write_junit(options.junit_xml, manifest, results, elapsed)

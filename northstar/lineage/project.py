@@ -16,7 +16,7 @@ from sqlglot.errors import SqlglotError
 from northstar.errors import NorthstarError
 from northstar.jsonfile import write_json
 from northstar.lineage.graph import RAW_KINDS, ROWS, ColumnRef, Deps, GraphNode, Lineage, NodeLineage, SemanticLayer
-from northstar.lineage.schemas import JsonCache, cached_warehouse_columns, raw_schemas, warehouse_columns
+from northstar.lineage.schemas import Columns, JsonCache, cached_warehouse_columns, raw_schemas, warehouse_columns
 from northstar.lineage.sql import RelationIndex, analyze_sql
 from northstar.nodes import ModelNode, SeedNode, SourceNode
 from northstar.render.jinja import Relation
@@ -163,12 +163,19 @@ def graph_nodes(manifest: Manifest) -> dict[str, GraphNode]:
     return dict(sorted(nodes.items()))
 
 
-def build_lineage(manifest: Manifest, cache: JsonCache | None = None, layer: SemanticLayer | None = None) -> Lineage:
+def build_lineage(
+    manifest: Manifest,
+    cache: JsonCache | None = None,
+    layer: SemanticLayer | None = None,
+    built: Columns | None = None,
+) -> Lineage:
     """The lineage of every node of ``manifest``, then of the semantic models and metrics built on it.
 
-    ``layer`` is :func:`semantic_layer` of the manifest, read here when omitted.
+    ``layer`` is :func:`semantic_layer` of the manifest, read here when omitted; ``built`` the columns of the
+    warehouse (``catalog.all_columns``), read from the published file when omitted.
     """
-    built = cached_warehouse_columns(manifest.project.config.warehouse, cache)
+    if built is None:
+        built = cached_warehouse_columns(manifest.project.config.warehouse, cache)
     nodes = model_lineage(manifest, built, cache)
     graph = graph_nodes(manifest)
     layer = layer if layer is not None else semantic_layer(manifest)
@@ -335,12 +342,13 @@ CACHE_FILE = "lineage_cache.json"
 _CACHE_VERSION = f"{sqlglot_version}/2"
 
 
-def project_lineage(manifest: Manifest, strict: bool = True) -> Lineage:
+def project_lineage(manifest: Manifest, strict: bool = True, built: Columns | None = None) -> Lineage:
     """:func:`build_lineage` of the project's models, semantic models and metrics, with a cache in ``target/``, so
     models whose SQL and parents did not change are not parsed again by the next build, ``lineage`` or ``docs``.
 
     With ``strict=False`` a semantic layer that does not load (a mistake in the metric YAML, which the metric
-    commands report) leaves the metrics out instead of raising. The layer is ``lineage.layer``.
+    commands report) leaves the metrics out instead of raising. The layer is ``lineage.layer``. ``built``: the columns
+    of the warehouse when the caller has them (a build: those of the file it published), else read from the file.
     """
     path = manifest.project.config.target_dir / CACHE_FILE
     try:
@@ -357,7 +365,7 @@ def project_lineage(manifest: Manifest, strict: bool = True) -> Lineage:
         if strict:
             raise
         layer = SemanticLayer()
-    lineage = build_lineage(manifest, entries, layer)
+    lineage = build_lineage(manifest, entries, layer, built)
     if entries.keys() != previous.keys():
         # Only what this project still uses is written back, so the file does not grow forever.
         write_json(path, {"version": _CACHE_VERSION, "entries": dict(entries)}, compact=True)

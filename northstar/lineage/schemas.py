@@ -33,6 +33,10 @@ def warehouse_columns(path: Path) -> dict[tuple[str, str], dict[str, str]]:
         return {}
 
 
+# ``(schema, name) -> {column: type}``, as :func:`warehouse_columns` and ``catalog.all_columns`` give them.
+Columns = dict[tuple[str, str], dict[str, str]]
+
+
 def cached_warehouse_columns(path: Path, cache: JsonCache | None) -> dict[tuple[str, str], dict[str, str]]:
     """:func:`warehouse_columns`, cached by the file's size and modification time (a publish replaces the file)."""
     try:
