@@ -393,54 +393,64 @@ def wanted(label: str, only: tuple[str, ...]) -> bool:
     return not only or any(word in label for word in only)
 
 
-def main(quick: bool = False, big: bool = False, against: str | None = None, only: tuple[str, ...] = ()) -> None:
-    folder = Path(os.environ.get("NORTHSTAR_BENCH_DIR", "/tmp/northstar-bench"))
-    folder.mkdir(parents=True, exist_ok=True)
+def workload_rows(
+    folder: Path,
+    sizes: tuple[int, int],
+    repeats: tuple[int, int],
+    big: bool,
+    against: Tool | None,
+    only: tuple[str, ...],
+) -> tuple[list[Row], list[tuple[object, ...]]]:
+    """The rows of the generated projects: full refreshes, no-change builds, compile; and their peak memory."""
     dbt = find_dbt()
-    other = checkout(against, folder) if against else None
-    small, large, huge = (20, 200, 2000) if quick else (100, 1000, 10000)
-    repeat = 1 if quick else 5
-    slow_repeat = 1 if quick else 3
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    (small, large), (repeat, slow_repeat) = sizes, repeats
     rows: list[Row] = []
     memory: list[tuple[object, ...]] = []
+
+    def full_refresh(label: str, root: Path, runs: int, target: str, note: str) -> None:
+        row = full_refresh_row(label, root, runs, target, dbt, against)
+        rows.append(row)
+        ours, duck = max(s.rss_mb for s in row.tool), max(s.rss_mb for s in row.floor)
+        memory.append((label, ours, duck, ours - duck, note))
 
     root = workload.generate(folder, small, 1000)
     label = f"run --full-refresh, {small} small models"
     if wanted(label, only):
-        rows.append(full_refresh_row(label, root, repeat, "<= 1.3x", dbt, other))
+        rows.append(full_refresh_row(label, root, repeat, "<= 1.3x", dbt, against))
     label = f"build, {small} models, nothing changed"
     if wanted(label, only):
-        rows.append(no_change_row(label, root, repeat, "< 0.6 s", other))
+        rows.append(no_change_row(label, root, repeat, "< 0.6 s", against))
+    label = f"build, {small} models, nothing changed, 1 GB warehouse"
+    if wanted(label, only):
+        rows.append(large_warehouse_row(folder, small, repeat, "copies nothing", against))
 
     root = workload.generate(folder, large, 1000)
     label = f"run --full-refresh, {large:,} small models"
     if wanted(label, only):
-        big_row = full_refresh_row(label, root, slow_repeat, "<= 1.15x", dbt, other)
-        rows.append(big_row)
-        ours = max(s.rss_mb for s in big_row.tool)
-        duck = max(s.rss_mb for s in big_row.floor)
-        memory.append((f"run --full-refresh, {large:,} models", ours, duck, ours - duck, "<= +100 MB"))
-    label = f"build, {small} models, nothing changed, 1 GB warehouse"
-    if wanted(label, only):
-        rows.append(large_warehouse_row(folder, small, repeat, "copies nothing", other))
-
+        full_refresh(label, root, slow_repeat, "<= 1.15x", "<= +100 MB")
     label = f"build, {large:,} models, nothing changed"
     if wanted(label, only):
-        rows.append(no_change_row(label, root, slow_repeat, "< 1.5 s", other))
+        rows.append(no_change_row(label, root, slow_repeat, "< 1.5 s", against))
     label = f"compile, {large:,} models"
     if wanted(label, only):
-        rows.append(compile_row(label, root, repeat, "< 1.0 s", other))
+        rows.append(compile_row(label, root, repeat, "< 1.0 s", against))
 
     label = "run --full-refresh, 30 models over 1M orders"
     if big and wanted(label, only):
-        root = workload.generate(folder, 30, 1_000_000)
-        row = full_refresh_row(label, root, slow_repeat, "<= 1.05x", dbt, other)
-        rows.append(row)
-        ours = max(s.rss_mb for s in row.tool)
-        duck = max(s.rss_mb for s in row.floor)
-        memory.append((label, ours, duck, ours - duck, ""))
+        full_refresh(label, workload.generate(folder, 30, 1_000_000), slow_repeat, "<= 1.05x", "")
+    return rows, memory
 
+
+def main(quick: bool = False, big: bool = False, against: str | None = None, only: tuple[str, ...] = ()) -> None:
+    folder = Path(os.environ.get("NORTHSTAR_BENCH_DIR", "/tmp/northstar-bench"))
+    folder.mkdir(parents=True, exist_ok=True)
+    other = checkout(against, folder) if against else None
+    sizes = (20, 200) if quick else (100, 1000)
+    huge = 2000 if quick else 10000
+    repeat = 1 if quick else 5
+    slow_repeat = 1 if quick else 3
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    rows, memory = workload_rows(folder, sizes, (repeat, slow_repeat), big, other, only)
     if wanted(f"parse + render + DAG, {huge:,} models", only):
         rows.append(parse_row(folder, huge, slow_repeat, other))
     rows.extend(example_rows(folder, repeat, other, only))
@@ -462,7 +472,7 @@ def main(quick: bool = False, big: bool = False, against: str | None = None, onl
             ["workload", "Northstar MB", "DuckDB alone MB", "difference MB", "target"],
             memory,
         )
-    if dbt is None:
+    if find_dbt() is None:
         print("dbt not found (/tmp/dbtvenv/bin/dbt or PATH): dbt column empty.")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

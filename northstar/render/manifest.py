@@ -95,6 +95,7 @@ def _parse_model(
 ) -> _Parsed:
     kept = cache.get(model.sql)
     tree = None
+    template: jinja2.Template | SimpleTemplate  # kept, or prepared from the tree below
     if kept is not None:
         static, dynamic, template = kept
     else:
