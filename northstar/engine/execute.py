@@ -231,8 +231,9 @@ def _document(
     node: ModelNode | SeedNode, relation: Relation, materialized: str, cursor: duckdb.DuckDBPyConnection
 ) -> None:
     docs = {column.name: column.description for column in node.columns}
-    for statement in document_statements(cursor, relation, materialized, node.description, docs):
-        _run(cursor, statement, node)
+    statements = document_statements(cursor, relation, materialized, node.description, docs)
+    if statements:  # one round trip for all of them
+        _run(cursor, ";\n".join(statements), node)
 
 
 def document_statements(

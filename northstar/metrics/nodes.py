@@ -322,11 +322,14 @@ def run_metric(node: MetricNode, cursor: duckdb.DuckDBPyConnection, context: Bui
             cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
         if relation.schema != SCHEMA:
             cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {relation.schema}")
-        cursor.execute(create_statement(relation, node.sql, node.materialized))
+        created = cursor.execute(create_statement(relation, node.sql, node.materialized)).fetchall()
+        # CREATE TABLE ... AS answers with its row count: no need to count again (a view is counted).
+        table = node.materialized == "table" and created
+        rows = int(created[0][0]) if table else row_count(cursor, str(relation))
         docs: Mapping[str, str] = {c.name: c.description for c in node.columns}
-        for statement in document_statements(cursor, relation, node.materialized, node.description, docs):
-            cursor.execute(statement)
-        rows = row_count(cursor, str(relation))
+        comments = document_statements(cursor, relation, node.materialized, node.description, docs)
+        if comments:  # one round trip for all of them
+            cursor.execute(";\n".join(comments))
     except duckdb.Error as error:
         first = str(error).strip().splitlines()[0]
         fault = ExecutionError(f"Metric '{node.name}' failed in DuckDB: {first}", node.path, node.line)
