@@ -14,11 +14,11 @@ the load average is printed before and after; compare ratios, and CPU seconds, m
 Peak memory is the child's maximum resident set size. ``dbt run`` on the same project is timed once per size when
 dbt with dbt-duckdb is installed (``/tmp/dbtvenv/bin/dbt`` or on PATH); it is never required.
 
-``--against REV`` measures another revision of Northstar in the same run, beside this checkout: its source is
-exported (``git archive``) under the bench folder and run with this venv's Python and packages, in alternation
+``--against REV[,REV...]`` measures other revisions of Northstar in the same run, beside this checkout: their source
+is exported (``git archive``) under the bench folder and run with this venv's Python and packages, in alternation
 with this checkout and the floor, each on its own copy of the project (so their ``target/`` caches do not mix); the
-table gains the other revision's CPU seconds and the change. ``--only WORDS`` keeps the rows whose label contains
-one of the comma-separated words (``--only "nothing,compile"``).
+table gains each revision's CPU seconds and this checkout's change against it. ``--only WORDS`` keeps the rows whose
+label contains one of the comma-separated words (``--only "nothing,compile"``).
 
 The projects and their Parquet data are kept in ``$NORTHSTAR_BENCH_DIR`` (default ``/tmp/northstar-bench``), so a
 second run skips generating the data.
@@ -128,7 +128,7 @@ class Row:
     floor: list[Sample]
     target: str = ""
     dbt: float | None = None
-    before: list[Sample] | None = None  # the --against revision's runs
+    before: tuple[list[Sample], ...] = ()  # each --against revision's runs
 
     def cells(self) -> tuple[object, ...]:
         tool_wall = _median(s.wall for s in self.tool)
@@ -149,12 +149,13 @@ class Row:
         )
 
     def compared(self) -> tuple[object, ...]:
-        """The row's cells, then the --against revision's CPU seconds and this checkout's change against them."""
-        if not self.before:
-            return (*self.cells(), "", "")
-        before = _median(s.cpu for s in self.before)
+        """The row's cells, then each --against revision's CPU seconds and this checkout's change against it."""
         after = _median(s.cpu for s in self.tool)
-        return (*self.cells(), before, f"{(after - before) / before:+.0%}")
+        extra: list[object] = []
+        for runs in self.before:
+            before = _median(s.cpu for s in runs) if runs else None
+            extra += [before, f"{(after - before) / before:+.0%}"] if before else ["", ""]
+        return (*self.cells(), *extra)
 
 
 def _median(values: object) -> float:
@@ -181,21 +182,19 @@ def alternate(
 def paired(
     repeat: int,
     run: Callable[[Tool], Sample],
-    against: Tool | None,
+    against: tuple[Tool, ...],
     floor: Callable[[], Sample] | None = None,
-) -> tuple[list[Sample], list[Sample], list[Sample] | None]:
-    """:func:`alternate` of this checkout and the floor, with the --against revision's runs between them."""
-    if against is None:
-        tools, floors = alternate(repeat, lambda: run(THIS), floor)
-        return tools, floors, None
-    befores: list[Sample] = []
+) -> tuple[list[Sample], list[Sample], tuple[list[Sample], ...]]:
+    """:func:`alternate` of this checkout and the floor, with each --against revision's runs between them."""
+    befores: tuple[list[Sample], ...] = tuple([] for _ in against)
 
-    def both() -> Sample:
-        befores.append(run(against))
+    def each() -> Sample:
+        for tool, runs in zip(against, befores, strict=True):
+            runs.append(run(tool))
         return run(THIS)
 
-    tools, floors = alternate(repeat, both, floor)
-    return tools, floors, befores[1:]  # the first was the unmeasured run
+    tools, floors = alternate(repeat, each, floor)
+    return tools, floors, tuple(runs[1:] for runs in befores)  # the first of each was the unmeasured run
 
 
 def floor_of(root: Path) -> Callable[[], Sample]:
@@ -221,7 +220,7 @@ def dbt_run(dbt: str, project: Path) -> float:
 
 
 def full_refresh_row(
-    label: str, root: Path, repeat: int, target: str, dbt: str | None, against: Tool | None = None
+    label: str, root: Path, repeat: int, target: str, dbt: str | None, against: tuple[Tool, ...] = ()
 ) -> Row:
     def run(tool: Tool) -> Sample:
         return tool.measure(tool.project(root / "project"), "run", "--full-refresh", "--quiet")
@@ -230,7 +229,7 @@ def full_refresh_row(
     return Row(label, tools, floors, target, dbt_run(dbt, root / "project") if dbt else None, before)
 
 
-def no_change_row(label: str, root: Path, repeat: int, target: str, against: Tool | None = None) -> Row:
+def no_change_row(label: str, root: Path, repeat: int, target: str, against: tuple[Tool, ...] = ()) -> Row:
     def build(tool: Tool) -> Sample:
         return tool.measure(tool.project(root / "project"), "build", "--quiet")
 
@@ -242,7 +241,7 @@ def no_change_row(label: str, root: Path, repeat: int, target: str, against: Too
 PADDING_ROWS = 18_000_000
 
 
-def large_warehouse_row(folder: Path, models: int, repeat: int, target: str, against: Tool | None = None) -> Row:
+def large_warehouse_row(folder: Path, models: int, repeat: int, target: str, against: tuple[Tool, ...] = ()) -> Row:
     """A no-change build of ``models`` models in a warehouse of ~1 GB (most of it another tool's table): the build
     decides what to rebuild before it would copy the file, so it copies nothing."""
     root = workload.generate(folder, models, 1000, name=f"n{models}_o1000_1gb")
@@ -266,10 +265,10 @@ def large_warehouse_row(folder: Path, models: int, repeat: int, target: str, aga
 
     tools, _, before = paired(repeat, build, against)
     size = (root / "project" / "warehouse.duckdb").stat().st_size / 1e9
-    return Row(f"build, {models} models, nothing changed, {size:.1f} GB warehouse", tools, [], target, before=before)
+    return Row(f"build, {models} models + {size:.1f} GB table, nothing changed", tools, [], target, before=before)
 
 
-def compile_row(label: str, root: Path, repeat: int, target: str, against: Tool | None = None) -> Row:
+def compile_row(label: str, root: Path, repeat: int, target: str, against: tuple[Tool, ...] = ()) -> Row:
     def compile_(tool: Tool) -> Sample:
         return tool.measure(tool.project(root / "project"), "compile")
 
@@ -303,7 +302,7 @@ def query_floor(example: Path, sql_file: Path) -> Callable[[], Sample]:
     return lambda: measure([str(PYTHON), "-c", code, str(example / "warehouse.duckdb"), str(sql_file)], example)
 
 
-def example_rows(folder: Path, repeat: int, against: Tool | None = None, only: tuple[str, ...] = ()) -> list[Row]:
+def example_rows(folder: Path, repeat: int, against: tuple[Tool, ...] = (), only: tuple[str, ...] = ()) -> list[Row]:
     example = example_project(folder)
     rows = []
 
@@ -333,7 +332,7 @@ def example_rows(folder: Path, repeat: int, against: Tool | None = None, only: t
     labels = ("query revenue --by month, cold", "query revenue --by month, warm")
     if not any(wanted(label, only) for label in labels):
         return rows
-    for tool in (THIS, against) if against else (THIS,):
+    for tool in (THIS, *against):
         project = tool.project(example)
         if not (project / "warehouse.duckdb").exists():
             tool.measure(project, "build", "--quiet")
@@ -358,14 +357,14 @@ def example_rows(folder: Path, repeat: int, against: Tool | None = None, only: t
     ]
 
 
-def help_row(repeat: int, against: Tool | None = None) -> Row:
+def help_row(repeat: int, against: tuple[Tool, ...] = ()) -> Row:
     tools, floors, before = paired(
         repeat, lambda tool: tool.measure(REPO, "--help"), against, lambda: measure([str(PYTHON), "-c", "pass"], REPO)
     )
     return Row("metrics --help (floor: python -c pass)", tools, floors, "< 0.1 s", before=before)
 
 
-def parse_row(folder: Path, models: int, repeat: int, against: Tool | None = None) -> Row:
+def parse_row(folder: Path, models: int, repeat: int, against: tuple[Tool, ...] = ()) -> Row:
     """Parse + render + DAG in-process (the issue's figure), each run in a fresh process: CPU and wall of that part."""
     root = workload.generate(folder, models, 1000)
     code = (
@@ -398,7 +397,7 @@ def workload_rows(
     sizes: tuple[int, int],
     repeats: tuple[int, int],
     big: bool,
-    against: Tool | None,
+    against: tuple[Tool, ...],
     only: tuple[str, ...],
 ) -> tuple[list[Row], list[tuple[object, ...]]]:
     """The rows of the generated projects: full refreshes, no-change builds, compile; and their peak memory."""
@@ -420,7 +419,7 @@ def workload_rows(
     label = f"build, {small} models, nothing changed"
     if wanted(label, only):
         rows.append(no_change_row(label, root, repeat, "< 0.6 s", against))
-    label = f"build, {small} models, nothing changed, 1 GB warehouse"
+    label = f"build, {small} models + 1 GB table, nothing changed"
     if wanted(label, only):
         rows.append(large_warehouse_row(folder, small, repeat, "copies nothing", against))
 
@@ -444,7 +443,7 @@ def workload_rows(
 def main(quick: bool = False, big: bool = False, against: str | None = None, only: tuple[str, ...] = ()) -> None:
     folder = Path(os.environ.get("NORTHSTAR_BENCH_DIR", "/tmp/northstar-bench"))
     folder.mkdir(parents=True, exist_ok=True)
-    other = checkout(against, folder) if against else None
+    other = tuple(checkout(revision, folder) for revision in against.split(",")) if against else ()
     sizes = (20, 200) if quick else (100, 1000)
     huge = 2000 if quick else 10000
     repeat = 1 if quick else 5
@@ -459,12 +458,12 @@ def main(quick: bool = False, big: bool = False, against: str | None = None, onl
 
     headers = ["workload", "wall s", "CPU s", "floor wall s", "floor CPU s", "wall ratio", "CPU ratio", "runs"]
     headers += ["target", "dbt s"]
-    if other is not None:
-        headers += [f"{against} CPU s", "CPU change"]
+    for revision in against.split(",") if against else ():
+        headers += [f"{revision} CPU s", "change"]
     print_table(
         "Whole processes: medians of wall and CPU (user+sys) seconds; floor = DuckDB alone, same SQL, same run",
         headers,
-        [row.compared() if other is not None else row.cells() for row in rows],
+        [row.compared() if other else row.cells() for row in rows],
     )
     if memory:
         print_table(
