@@ -3,7 +3,7 @@
     .venv/bin/python bench/run.py targets            # 100 and 1,000 models, compile, 10,000-model parse, example
     .venv/bin/python bench/run.py targets --big      # also 30 models over 1M orders (writes ~150 MB of Parquet)
     .venv/bin/python bench/run.py targets --quick    # one run of each, smaller sizes: a smoke test
-    .venv/bin/python bench/run.py targets --against main~3 --only nothing   # before/after: see below
+    .venv/bin/python bench/run.py targets --against main~3 --only "nothing"   # before/after: see below
 
 Every row runs a whole ``metrics`` process (start-up, render, build, publish, artifacts), as a user does, and where
 there is one the *floor* beside it: plain Python running the same compiled SQL through DuckDB (``workload.py
@@ -18,7 +18,7 @@ dbt with dbt-duckdb is installed (``/tmp/dbtvenv/bin/dbt`` or on PATH); it is ne
 is exported (``git archive``) under the bench folder and run with this venv's Python and packages, in alternation
 with this checkout and the floor, each on its own copy of the project (so their ``target/`` caches do not mix); the
 table gains each revision's CPU seconds and this checkout's change against it. ``--only WORDS`` keeps the rows whose
-label contains one of the comma-separated words (``--only "nothing,compile"``).
+label contains one of the words separated by | (``--only "nothing changed|compile"``; labels hold commas).
 
 The projects and their Parquet data are kept in ``$NORTHSTAR_BENCH_DIR`` (default ``/tmp/northstar-bench``), so a
 second run skips generating the data.
@@ -482,7 +482,7 @@ def _option(argv: list[str], name: str) -> str | None:
 
 def cli(argv: list[str]) -> None:
     """``[--quick] [--big] [--against REV] [--only WORDS]``"""
-    only = tuple(word for word in (_option(argv, "--only") or "").split(",") if word)
+    only = tuple(word for word in (_option(argv, "--only") or "").split("|") if word)
     main(quick="--quick" in argv, big="--big" in argv, against=_option(argv, "--against"), only=only)
 
 
