@@ -100,6 +100,16 @@ def _float_division(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _float_average(node: exp.Expr) -> exp.Expr:
+    # DuckDB's AVG of a DECIMAL is a DOUBLE; Spark's is a DECIMAL rounded to 4 more places.
+    node.set("this", exp.cast(node.this, "double"))
+    return node
+
+
+def _is_average(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Avg) and not (isinstance(node.this, exp.Cast) and node.this.to.is_type("double"))
+
+
 def _is_division(node: exp.Expr) -> bool:
     return isinstance(node, exp.Div) and not (isinstance(node.this, exp.Cast) and node.this.to.is_type("double"))
 
@@ -182,6 +192,7 @@ def _unknown_function(node: exp.Expr) -> bool:
 RULES: tuple[Rule, ...] = (
     Rule("date_diff", lambda n: isinstance(n, exp.DateDiff), _date_diff, ""),
     Rule("division", _is_division, _float_division, ""),
+    Rule("average", _is_average, _float_average, ""),
     Rule("quarter interval", _is_quarter_interval, _quarters, ""),
     Rule("date series", _is_date_series, _date_series, ""),
     Rule("dayofweek", lambda n: isinstance(n, exp.DayOfWeek) or _is_dow_extract(n), _day_of_week, ""),
