@@ -263,13 +263,14 @@ SHOP = {
             dimensions:
               - {name: country_name, type: categorical}
         metrics:
-          - {name: revenue, type: simple, type_params: {measure: revenue}}
-          - {name: order_count, type: simple, type_params: {measure: order_count}}
-          - {name: customers, type: simple, type_params: {measure: customers}}
+          - {name: revenue, label: Revenue, type: simple, type_params: {measure: revenue}}
+          - {name: order_count, label: Orders, type: simple, type_params: {measure: order_count}}
+          - {name: customers, label: Customers, type: simple, type_params: {measure: customers}}
           - name: march_revenue
+            label: March revenue
             type: simple
             type_params: {measure: revenue}
-            filter: "{{ TimeDimension('metric_time').date_part('month') }} = 3"
+            filter: "{{ TimeDimension('metric_time', date_part_name='month') }} = 3"
         saved_queries:
           - name: top_cities
             description: Completed revenue by city, the two largest.
@@ -287,6 +288,10 @@ SHOP = {
             exports:
               - {name: monthly_revenue, config: {export_as: table, schema: exports}}
               - {name: monthly_revenue_view, config: {export_as: view, alias: revenue_by_month}}
+          - name: revenue_by_weekday
+            query_params:
+              metrics: [revenue]
+              group_by: ["TimeDimension('metric_time', date_part_name='dow')"]
     """,
 }
 
@@ -433,6 +438,7 @@ def test_date_part_group_bys(shop):
     assert ask(shop, "revenue", "--by", "metric_time__extract_month") == [(1, 30), (2, 15), (3, 108)]
     # ISO day of the week (Monday 1 .. Sunday 7): Jan 20, Feb 3 and Feb 10 are Mondays; Jan 5 a Sunday.
     assert ask(shop, "revenue", "--by", "metric_time__extract_dow") == [(1, 32), (2, 3), (6, 108), (7, 10)]
+    assert ask(shop, "--saved-query", "revenue_by_weekday") == [(1, 32), (2, 3), (6, 108), (7, 10)]
     # A date part of another time dimension, through a join; order 6 has no customer.
     assert ask(shop, "revenue", "--by", "customer__signup_date__extract_month") == [(1, 50), (2, 3), (None, 100)]
     # In --where, and in a metric filter written with date_part.

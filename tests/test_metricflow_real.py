@@ -1,0 +1,141 @@
+"""Opt-in: the parity suite's shop answered by the real MetricFlow (`mf query`) and by Northstar, whole tables compared.
+
+Set NORTHSTAR_TEST_METRICFLOW to the `mf` executable of a venv holding dbt-metricflow and dbt-duckdb (its `dbt`
+beside it), e.g.::
+
+    python3 -m venv /tmp/mfvenv && /tmp/mfvenv/bin/pip install 'dbt-metricflow[dbt-duckdb]' 'dbt-core==1.11.*'
+    NORTHSTAR_TEST_METRICFLOW=/tmp/mfvenv/bin/mf .venv/bin/pytest tests/test_metricflow_real.py
+
+The shop is written a second time as a dbt project (the same seeds, models and semantic YAML, plus the time spine
+MetricFlow needs), built with `dbt build`, and each query asked of both. Slow (MetricFlow starts in seconds per query).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+from test_metricflow_parity import SHOP
+
+MF = os.environ.get("NORTHSTAR_TEST_METRICFLOW")
+pytestmark = pytest.mark.skipif(not MF, reason="set NORTHSTAR_TEST_METRICFLOW=/path/to/mf to compare with MetricFlow")
+
+# (Northstar's `metrics query` arguments, `mf query` arguments, whether the order of rows is part of the answer)
+CASES = [
+    (
+        ["revenue", "customers", "--by", "customer__city"],
+        ["--metrics", "revenue,customers", "--group-by", "customer__city"],
+        False,
+    ),
+    (
+        ["revenue", "order_count", "--by", "month"],
+        ["--metrics", "revenue,order_count", "--group-by", "metric_time__month"],
+        False,
+    ),
+    (["--saved-query", "revenue_by_weekday"], ["--saved-query", "revenue_by_weekday"], False),
+    (
+        ["revenue", "--by", "customer__region__region_name"],
+        ["--metrics", "revenue", "--group-by", "customer__region__region_name"],
+        False,
+    ),
+    (["--by", "customer__city"], ["--group-by", "customer__city"], False),
+    (["--by", "customer__city", "--by", "order__status"], ["--group-by", "customer__city,order__status"], False),
+    (["march_revenue"], ["--metrics", "march_revenue"], False),
+    (["--saved-query", "top_cities"], ["--saved-query", "top_cities"], True),
+    (["--saved-query", "monthly_revenue"], ["--saved-query", "monthly_revenue"], False),
+]
+
+
+@pytest.fixture(scope="module")
+def northstar_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from click.testing import CliRunner
+    from conftest import write_project
+
+    from northstar.cli import main
+
+    root = write_project(tmp_path_factory.mktemp("mf") / "northstar", SHOP)
+    result = CliRunner().invoke(main, ["build", "--project-dir", str(root)])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture(scope="module")
+def dbt_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("mf") / "shop"
+    for relative, text in SHOP.items():
+        if relative == "project.yml":
+            continue
+        path = root / ("models/semantic.yml" if relative == "metrics/shop.yml" else relative)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    (root / "dbt_project.yml").write_text(
+        "name: shop\nversion: '1.0'\nprofile: shop\nmodels:\n  shop:\n    +materialized: table\n", encoding="utf-8"
+    )
+    (root / "profiles.yml").write_text(
+        f"shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: {root / 'mf.duckdb'}\n",
+        encoding="utf-8",
+    )
+    (root / "models/metricflow_time_spine.sql").write_text(
+        "select cast(range as date) as date_day from range(date '2024-12-01', date '2025-06-01', interval 1 day)\n",
+        encoding="utf-8",
+    )
+    (root / "models/time_spine.yml").write_text(
+        "models:\n  - name: metricflow_time_spine\n    time_spine: {standard_granularity_column: date_day}\n"
+        "    columns: [{name: date_day, granularity: day}]\n",
+        encoding="utf-8",
+    )
+    dbt = Path(str(MF)).with_name("dbt")
+    result = subprocess.run([str(dbt), "build"], cwd=root, env=_env(root), capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    return root
+
+
+def _env(root: Path) -> dict[str, str]:
+    return {**os.environ, "DBT_PROFILES_DIR": str(root)}
+
+
+def _cell(value: object) -> str:
+    """One cell as text both tools agree on: NULL as '', numbers without trailing zeros, dates as YYYY-MM-DD."""
+    if value is None or value == "":
+        return ""
+    text = str(value)
+    if re.fullmatch(r"\d{4}-\d\d-\d\d([ T]00:00:00)?", text):
+        return text[:10]
+    try:
+        return f"{float(text):.6g}"
+    except ValueError:
+        return text
+
+
+def _metricflow(root: Path, args: list[str], out: Path) -> tuple[list[str], list[list[str]]]:
+    result = subprocess.run(
+        [str(MF), "query", *args, "--csv", str(out)], cwd=root, env=_env(root), capture_output=True, text=True
+    )
+    assert result.returncode == 0 and out.exists(), result.stdout[-3000:] + result.stderr[-3000:]
+    with out.open(newline="", encoding="utf-8") as handle:
+        header, *rows = list(csv.reader(handle))
+    return [h.lower() for h in header], [[_cell(v) for v in row] for row in rows]
+
+
+@pytest.mark.parametrize(("ours", "theirs", "ordered"), CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_same_table_as_metricflow(northstar_shop, dbt_shop, tmp_path, ours, theirs, ordered):
+    from click.testing import CliRunner
+
+    from northstar.cli import main
+
+    result = CliRunner().invoke(main, ["query", *ours, "--format", "json", "--project-dir", str(northstar_shop)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    header, rows = _metricflow(dbt_shop, theirs, tmp_path / "mf.csv")
+    # The same columns; MetricFlow may put the group-bys of a dimension-only query in another order than asked
+    # (Northstar keeps the order of --by), so cells are compared by column name.
+    if data:
+        assert sorted(data[0]) == sorted(header)
+    ours_rows = [[_cell(row[column]) for column in header] for row in data]
+    assert (ours_rows if ordered else sorted(ours_rows)) == (rows if ordered else sorted(rows))
