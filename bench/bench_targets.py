@@ -302,7 +302,9 @@ def query_floor(example: Path, sql_file: Path) -> Callable[[], Sample]:
     return lambda: measure([str(PYTHON), "-c", code, str(example / "warehouse.duckdb"), str(sql_file)], example)
 
 
-def example_rows(folder: Path, repeat: int, against: tuple[Tool, ...] = (), only: tuple[str, ...] = ()) -> list[Row]:
+def example_rows(
+    folder: Path, repeat: int, against: tuple[Tool, ...] = (), only: tuple[str, ...] = (), metric: str = "revenue"
+) -> list[Row]:
     example = example_project(folder)
     rows = []
 
@@ -329,16 +331,16 @@ def example_rows(folder: Path, repeat: int, against: tuple[Tool, ...] = (), only
         rebuilt, _, before = paired(repeat, empty_warehouse, against)
         rows.append(Row(label, rebuilt, [], "< 2 s", before=before))
 
-    labels = ("query revenue --by month, cold", "query revenue --by month, warm")
+    labels = (f"query {metric} --by month, cold", f"query {metric} --by month, warm")
     if not any(wanted(label, only) for label in labels):
         return rows
     for tool in (THIS, *against):
         project = tool.project(example)
         if not (project / "warehouse.duckdb").exists():
             tool.measure(project, "build", "--quiet")
-    sql_file = folder / "revenue_by_month.sql"
-    THIS.measure(example, "compile", "revenue", "--by", "month", "-o", str(sql_file))
-    query = ("query", "revenue", "--by", "month")
+    sql_file = folder / f"{metric}_by_month.sql"
+    THIS.measure(example, "compile", metric, "--by", "month", "-o", str(sql_file))
+    query = ("query", metric, "--by", "month")
 
     def cold(tool: Tool) -> Sample:
         project = tool.project(example)
@@ -440,7 +442,13 @@ def workload_rows(
     return rows, memory
 
 
-def main(quick: bool = False, big: bool = False, against: str | None = None, only: tuple[str, ...] = ()) -> None:
+def main(
+    quick: bool = False,
+    big: bool = False,
+    against: str | None = None,
+    only: tuple[str, ...] = (),
+    metric: str = "revenue",
+) -> None:
     folder = Path(os.environ.get("NORTHSTAR_BENCH_DIR", "/tmp/northstar-bench"))
     folder.mkdir(parents=True, exist_ok=True)
     other = tuple(checkout(revision, folder) for revision in against.split(",")) if against else ()
@@ -452,7 +460,7 @@ def main(quick: bool = False, big: bool = False, against: str | None = None, onl
     rows, memory = workload_rows(folder, sizes, (repeat, slow_repeat), big, other, only)
     if wanted(f"parse + render + DAG, {huge:,} models", only):
         rows.append(parse_row(folder, huge, slow_repeat, other))
-    rows.extend(example_rows(folder, repeat, other, only))
+    rows.extend(example_rows(folder, repeat, other, only, metric))
     if wanted("metrics --help", only):
         rows.append(help_row(repeat if quick else 10, other))
 
@@ -481,9 +489,10 @@ def _option(argv: list[str], name: str) -> str | None:
 
 
 def cli(argv: list[str]) -> None:
-    """``[--quick] [--big] [--against REV] [--only WORDS]``"""
+    """``[--quick] [--big] [--against REV] [--only WORDS] [--metric NAME]`` (the metric the query rows ask for)"""
     only = tuple(word for word in (_option(argv, "--only") or "").split("|") if word)
-    main(quick="--quick" in argv, big="--big" in argv, against=_option(argv, "--against"), only=only)
+    metric = _option(argv, "--metric") or "revenue"
+    main(quick="--quick" in argv, big="--big" in argv, against=_option(argv, "--against"), only=only, metric=metric)
 
 
 if __name__ == "__main__":
