@@ -41,6 +41,11 @@ class _Group(click.Group):
                 hint = ". To select several nodes, quote them (-s 'a b') or repeat -s (-s a -s b)."
                 raise click.UsageError(error.message + hint, error.ctx) from None
             raise
+        except BrokenPipeError:
+            # `metrics ls | head -1`: the reader has gone, as it may. Stop quietly like other Unix tools do (they die
+            # of SIGPIPE, which shells report as 141); point stdout at /dev/null so the exit flush does not fail.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(141)
         except OSError as error:  # a path the user gave that cannot be written: a message, not a traceback
             if ctx.meta.get("northstar.debug"):
                 raise
@@ -343,7 +348,7 @@ def seed(
     "--dialect",
     default="duckdb",
     show_default=True,
-    help="For a metric: write the SQL for this engine (snowflake, bigquery, postgres, ...).",
+    help="Write NODE's SQL for this engine (snowflake, bigquery, postgres, ...), transpiled from DuckDB's.",
 )
 def compile_(
     node: str | None,
@@ -369,6 +374,11 @@ def compile_(
     from northstar.nodes import MetricNode, ModelNode, SnapshotNode, TestNode
 
     project = _load(project_dir, vars_, target, threads)
+    if dialect != "duckdb" and not node:
+        raise click.UsageError(
+            f"--dialect {dialect} transpiles one NODE's SQL (metrics compile fct_orders --dialect {dialect}); "
+            "target/compiled/ always holds the DuckDB SQL that builds run."
+        )
     if node and _names_metric(project, node):
         from northstar.metrics.cli import compile_metric
 
@@ -397,6 +407,10 @@ def compile_(
         spark = project.config.target.type == "spark"
         sql = _spark_sql(model.sql) if spark else model.sql
         artifacts.write_compiled(manifest, target_dir, [model.unique_id], translate=_spark_note if spark else None)
+        if dialect != "duckdb":  # models are written in DuckDB's SQL, whatever the target
+            from northstar.render.transpile import transpile
+
+            sql = transpile(model.sql, dialect, f"{model.kind.capitalize()} '{node}'", model.path)
         if output:
             _write_sql(output, sql)
         else:
@@ -437,6 +451,7 @@ def _spark_note(sql: str) -> str:
 )
 @click.option("--output", type=click.Choice(["name", "path", "json"]), default="name", help="What to print per node.")
 @click.option("--metrics", "metrics_", is_flag=True, help="List metrics: type, description and owner.")
+@state_option
 def ls(
     project_dir: Path | None,
     vars_: str | None,
@@ -447,6 +462,7 @@ def ls(
     resource_type: str,
     output: str,
     metrics_: bool,
+    state: Path | None,
 ) -> None:
     """List the project's nodes in DAG order (or, with --metrics, its metrics)."""
     import json
@@ -466,7 +482,13 @@ def ls(
         return
     manifest = load_manifest(project, metrics=resource_type == "metric")  # metric nodes cost the metric compiler
     kinds = {"model", "seed", "source", "test"} if resource_type == "all" else {resource_type}
-    for uid in select_nodes(manifest, BuildOptions(select=select, exclude=exclude, kinds=frozenset(kinds))):
+    modified = None
+    if state is not None:
+        from northstar.warehouse.state import modified_selector
+
+        modified = modified_selector(manifest, state)
+    options = BuildOptions(select=select, exclude=exclude, kinds=frozenset(kinds))
+    for uid in select_nodes(manifest, options, modified):
         node = manifest.nodes[uid]
         name = node.display_name
         if output == "json":
@@ -486,6 +508,9 @@ def ls(
             click.echo(node.path if output == "path" else name)
 
 
+QUERY_HINT = "metrics query revenue orders --by month"  # the metrics metrics/orders.yml of a new project defines
+
+
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def init(directory: Path) -> None:
@@ -494,9 +519,11 @@ def init(directory: Path) -> None:
 
     written = init_project(directory)
     if directory.resolve() == Path.cwd().resolve():  # `metrics init .`: no "cd ." to suggest
-        click.echo(f"Created {len(written)} files in the current folder. Next:\n  metrics build")
+        click.echo(f"Created {len(written)} files in the current folder. Next:\n  metrics build\n  {QUERY_HINT}")
     else:
-        click.echo(f"Created {len(written)} files in {directory}. Next:\n  cd {directory}\n  metrics build")
+        click.echo(
+            f"Created {len(written)} files in {directory}. Next:\n  cd {directory}\n  metrics build\n  {QUERY_HINT}"
+        )
 
 
 @main.command(name="lineage")

@@ -60,9 +60,24 @@ select
 from {{ ref('stg_orders') }}
 group by customer_id
 """,
+    "models/marts/fct_orders.sql": """\
+-- One row per order: what metrics/orders.yml counts and sums.
+select order_id, customer_id, ordered_at, amount
+from {{ ref('stg_orders') }}
+""",
     "models/marts/schema.yml": """\
 version: 2
 models:
+  - name: fct_orders
+    description: One row per order.
+    columns:
+      - name: order_id
+        description: The order.
+        data_tests: [unique, not_null]
+      - name: ordered_at
+        description: When the order was placed.
+      - name: amount
+        description: What the customer paid.
   - name: customer_revenue
     description: One row per customer with their order count and revenue.
     columns:
@@ -81,7 +96,44 @@ date_trunc('month', {{ column }})::date
 {%- endmacro %}
 """,
     "tests/.gitkeep": "",
-    "metrics/.gitkeep": "",
+    "metrics/orders.yml": """\
+# The semantic layer, in MetricFlow's language: a semantic model says what the rows of a model are (entities),
+# how they can be sliced (dimensions) and what can be added up (measures); metrics are built from measures.
+# Try: metrics query revenue orders --by month
+semantic_models:
+  - name: orders
+    description: One row per order (fct_orders).
+    model: ref('fct_orders')
+    defaults:
+      agg_time_dimension: ordered_at
+    entities:
+      - {name: order, type: primary, expr: order_id}
+      - {name: customer, type: foreign, expr: customer_id}
+    dimensions:
+      - name: ordered_at
+        type: time
+        type_params: {time_granularity: day}
+    measures:
+      - {name: orders, description: Orders placed., agg: count, expr: order_id}
+      - {name: revenue, description: Sum of order amounts., agg: sum, expr: amount}
+
+metrics:
+  - name: revenue
+    description: Money paid for orders.
+    type: simple
+    type_params: {measure: revenue}
+    defaults: {grain: month}
+  - name: orders
+    description: Orders placed.
+    type: simple
+    type_params: {measure: orders}
+    defaults: {grain: month}
+  - name: average_order_value
+    description: Revenue per order.
+    type: ratio
+    type_params: {numerator: revenue, denominator: orders}
+    defaults: {grain: month}
+""",
     ".gitignore": "target/\n*.duckdb\n*.duckdb.wal\n*.duckdb.lock\n",
 }
 

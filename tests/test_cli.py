@@ -110,7 +110,10 @@ def test_init_creates_a_project_that_builds(tmp_path):
     target = tmp_path / "new_project"
     result = runner.invoke(main, ["init", str(target)])
     assert result.exit_code == 0
-    assert result.output == f"Created 10 files in {target}. Next:\n  cd {target}\n  metrics build\n"
+    assert result.output == (
+        f"Created 11 files in {target}. Next:\n  cd {target}\n  metrics build\n"
+        "  metrics query revenue orders --by month\n"
+    )
     result = runner.invoke(main, ["build", "--project-dir", str(target)])
     assert result.exit_code == 0, result.output
     revenue = "select customer_id, orders, revenue from marts.customer_revenue order by 1"

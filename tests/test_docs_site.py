@@ -7,6 +7,7 @@ The graph's screenshot is saved under target/test-artifacts/ of the repository.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import shutil
@@ -116,11 +117,28 @@ def test_docs_writes_a_site_that_needs_no_network(make_project, run_cli):
     )
     revenue = by_name["revenue"]
     assert revenue["series"] == {
+        "kind": "lines",
         "x": [1738368000.0, 1740787200.0],  # 2025-02-01 and 2025-03-01, UTC
         "lines": [["revenue", [30.5, 7.25]]],
         "time": "metric_time__month",
+        "grain": "month",
         "value": "revenue",
+        "percent": False,
+        "unit": "",
+        # The last order is on 2025-03-04: March is partial, drawn as such rather than as a fall.
+        "data_end": "2025-03-04",
+        "partial_from": 1740787200.0,
     }
+    # The warehouse documents the metric's table: its columns come with their types and descriptions.
+    assert revenue["columns"] == [
+        {
+            "name": "metric_time__month",
+            "type": "DATE",
+            "description": "Start of the month (UTC) of the metric time (orders.ordered_at).",
+            "tests": [],
+        },
+        {"name": "revenue", "type": "DOUBLE", "description": "Money paid by customers.", "tests": []},
+    ]
     assert data["column_edges"]["model.shop.fct_orders"]["amount"] == [["value", "model.shop.stg_orders", "amount"]]
 
 
@@ -169,12 +187,12 @@ def example_copy(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def example_site(browser, example_copy):
-    """The example project, seeded and run (its data tests are another suite's business), and its docs written."""
+    """The example project, built, and its docs written."""
     from click.testing import CliRunner
 
     from northstar.cli import main
 
-    for command in ("seed", "run", "docs"):
+    for command in ("build", "docs"):  # build: the metric tables hold the columns' types and descriptions
         result = CliRunner().invoke(main, [command, "--project-dir", str(example_copy)])
         assert result.exit_code == 0, result.output
     return example_copy / "target" / "docs" / "index.html"
@@ -222,7 +240,9 @@ def test_graph_renders_every_node_of_the_example_project(page, example_copy):
 
 
 def click_node(page, node_id: str, double: bool = False) -> None:
-    """A real mouse click where cytoscape drew the node."""
+    """A real mouse click where cytoscape drew the node, panned to the middle first as a user would (at a readable
+    zoom the whole graph may not fit, and the side panel covers the right edge)."""
+    page.evaluate(f"window.northstarGraph.center(window.northstarGraph.getElementById({json.dumps(node_id)}))")
     position = page.evaluate(f"window.northstarGraph.getElementById({json.dumps(node_id)}).renderedPosition()")
     canvas = page.locator("#cy").bounding_box()
     x, y = canvas["x"] + position["x"], canvas["y"] + position["y"]
@@ -347,3 +367,140 @@ def test_a_warehouse_held_by_a_writer_leaves_the_charts_out_and_says_why(make_pr
         "amount",
         "ordered_at",
     ]
+
+
+# -- metric charts on the example project ----------------------------------------------------------------------------
+
+
+def open_metric(page, name: str) -> None:
+    page.evaluate(f"location.hash = '#node/metric.growth.{name}'")
+    page.wait_for_selector("#chart")
+
+
+def legend_at(page, day: str) -> dict[str, str]:
+    """Put the chart's cursor on the period starting ``day`` and read the legend, as a user hovering it would."""
+    ts = int(datetime.datetime.fromisoformat(day).replace(tzinfo=datetime.UTC).timestamp())
+    return page.evaluate(
+        """ts => {
+            const u = window.northstarChart;
+            u.setCursor({left: u.valToPos(ts, 'x'), top: 10});
+            const out = {};
+            u.root.querySelectorAll('.u-legend .u-series').forEach(row => {
+                const label = row.querySelector('.u-label'), value = row.querySelector('.u-value');
+                if (label && value) out[label.textContent] = value.textContent;
+            });
+            return out;
+        }""",
+        ts,
+    )
+
+
+def test_a_funnel_is_step_bars_per_week_with_its_rate_and_shows_the_checkout_incident(page):
+    open_metric(page, "checkout_funnel")
+    assert page.get_attribute("#chart", "data-kind") == "funnel"
+    legend = legend_at(page, "2026-03-16")  # the week of the payment incident
+    assert legend == {
+        "metric_time__week": "2026-03-16",
+        "attempted": "145",
+        "succeeded": "120",
+        "checkout_funnel (rate)": "82.8%",
+    }
+    assert legend_at(page, "2026-03-09")["checkout_funnel (rate)"] == "98.3%"  # the week before: normal
+    # That week's rate is the lowest of 2026: the incident stands out, not one line per row flat at 100%.
+    rates = page.evaluate(
+        """() => { const s = window.NORTHSTAR_DOCS.nodes.find(n => n.name === 'checkout_funnel').series;
+                   return s.x.map((x, i) => [x, s.rate[1][i]]).filter(p => p[0] >= 1767225600 && p[1] !== null); }"""
+    )
+    assert min(rates, key=lambda p: p[1])[0] == 1773619200  # 2026-03-16
+    axes = page.evaluate("window.northstarChart.axes.map(a => a.label || null)")
+    assert axes == ["period start (week, UTC)", "count per week", "rate (%)"]
+    assert page.evaluate("window.northstarChart.axes[2].values(window.northstarChart, [0, 0.5, 1])") == [
+        "0%",
+        "50%",
+        "100%",
+    ]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "docs-metric-checkout_funnel.png"))
+
+
+def test_an_uplift_is_treatment_against_control_with_its_interval(page):
+    open_metric(page, "reactivation_uplift")
+    assert page.get_attribute("#chart", "data-kind") == "uplift"
+    legend = legend_at(page, "2026-09-01")
+    assert legend == {
+        "metric_time__month": "2026-09-01",
+        "treatment per member": "0.0948",
+        "control per member": "0.0444",
+        "uplift": "0.0503",
+        "95% interval (high)": "0.0865",
+        "95% interval (low)": "0.0142",
+    }
+    rows = page.eval_on_selector_all(
+        "table.uplift tbody tr", "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText.trim()))"
+    )
+    assert rows[1] == ["2026-09-01", "1,498", "225", "0.0948", "0.0444", "0.0503", "+113.3%", "[0.0142, 0.0865]"]
+    shown = [cell for row in rows for cell in row] + list(legend.values())
+    assert [cell for cell in shown if cell in ("None", "null", "NaN", "") or re.search(r"\d\.\d{5,}", cell)] == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "docs-metric-reactivation_uplift.png"), full_page=True)
+
+
+def test_a_partial_last_period_is_marked_not_drawn_as_a_drop(page):
+    open_metric(page, "north_star_qoq")
+    # The data ends on 2026-10-31: the last quarter holds one month of three.
+    assert page.get_attribute("#chart", "data-partial") == "2026-10-01"
+    assert page.inner_text("#chart .notice.partial") == (
+        "The last quarter (2026-10-01) is partial: the data ends on 2026-10-31, so it is drawn shaded and is not a "
+        "real change."
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "docs-metric-north_star_qoq-partial.png"))
+
+
+def test_a_metric_without_time_shows_its_value_and_rates_read_as_percentages(page):
+    open_metric(page, "top_customer_share")
+    assert page.inner_text("#chart .big-value .value") == "56.1%"
+    open_metric(page, "churn_rate")
+    chart = page.evaluate("window.northstarChart.axes[1].values(window.northstarChart, [0.1, 0.25])")
+    assert chart == ["10%", "25%"]
+    assert page.evaluate("window.northstarChart.axes[1].label") == "churn_rate (%)"
+
+
+def test_metric_pages_list_column_types_and_descriptions_from_the_warehouse(page):
+    open_metric(page, "checkout_funnel")
+    rows = page.eval_on_selector_all(
+        "table.columns tbody tr", "rows => rows.map(r => Array.from(r.cells).slice(0, 3).map(c => c.innerText.trim()))"
+    )
+    assert rows[:4] == [
+        ["metric_time__day", "DATE", "Start of the day (UTC) of the metric time (sessions.started_at)."],
+        ["attempted", "BIGINT", "Step 1: sessions reaching 'attempted'."],
+        ["succeeded", "BIGINT", "Step 2: sessions reaching 'succeeded'."],
+        ["succeeded_rate", "DOUBLE", "Share of step 1 reaching step 2."],
+    ]
+
+
+def test_node_labels_stay_readable_at_fit_and_when_zooming_out(page):
+    page.click("#fit")
+    readable = "window.northstarGraph.zoom() * parseFloat(window.northstarGraph.nodes().first().style('font-size'))"
+    assert page.evaluate(readable) >= 11  # pixels on screen
+    # No two node labels overlap, whatever the zoom (positions scale together).
+    overlaps = page.evaluate(
+        """() => {
+            const boxes = window.northstarGraph.nodes().not('.column').map(n => n.boundingBox({includeLabels: true}));
+            let count = 0;
+            for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+                const a = boxes[i], b = boxes[j];
+                if (a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2) count++;
+            }
+            return count;
+        }"""
+    )
+    assert overlaps == 0
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "docs-lineage-fit.png"))
+    box = page.locator("#cy").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(10):
+        page.mouse.wheel(0, 600)  # zoom out as far as the wheel goes
+    page.wait_for_timeout(200)
+    assert page.evaluate(readable) >= 11

@@ -35,7 +35,8 @@ def test_bad_project_yaml(make_project, run_cli):
 def test_unknown_key_in_project_yml(make_project, run_cli):
     root = make_project({"project.yml": "name: shop\nmodel-path: [models]\n"})
     assert error_of(run_cli, root) == (
-        "Error: project.yml:2: Unknown key 'model-path' in project.yml. Allowed keys: config-version, data_tests, "
+        "Error: project.yml:2: Unknown key 'model-path' in project.yml. Did you mean 'model-paths'? "
+        "Allowed keys: config-version, data_tests, "
         "macro-paths, metric-paths, model-paths, models, name, schema, seed-paths, seeds, storage_version, "
         "target, target-path, targets, test-paths, tests, threads, vars, version, warehouse.\n"
     )
@@ -44,7 +45,8 @@ def test_unknown_key_in_project_yml(make_project, run_cli):
 def test_unknown_key_in_a_property_file(make_project, run_cli):
     root = make_project({"models/marts/schema.yml": "models:\n  - name: customers\n    descripton: typo\n"})
     assert error_of(run_cli, root).startswith(
-        "Error: models/marts/schema.yml:3: Unknown key 'descripton' in model 'customers'. Allowed keys: "
+        "Error: models/marts/schema.yml:3: Unknown key 'descripton' in model 'customers'. "
+        "Did you mean 'description'? Allowed keys: "
     )
 
 

@@ -38,12 +38,12 @@ def table(text: str) -> str:
 def test_simple_metric_by_month(shop):
     assert out(cli(shop, "query", "revenue", "--by", "month")) == table(
         """
-        metric_time__month   revenue
-        ------------------  --------
-        2025-01-01          140.5000
-        2025-02-01          140.2500
-        2025-03-01           50.0000
-        2025-05-01           10.0000
+        metric_time__month  revenue
+        ------------------  -------
+        2025-01-01           140.50
+        2025-02-01           140.25
+        2025-03-01            50.00
+        2025-05-01            10.00
         """
     )
 
@@ -52,14 +52,14 @@ def test_two_metrics_by_a_dimension_joined_through_the_user_entity(shop):
     result = cli(shop, "query", "revenue", "completed_orders", "--by", "month,user__channel")
     assert out(result) == table(
         """
-        metric_time__month  user__channel   revenue  completed_orders
-        ------------------  -------------  --------  ----------------
-        2025-01-01          paid_search     40.0000                 1
-        2025-01-01          seo            100.5000                 1
-        2025-02-01          paid_search     80.0000                 1
-        2025-02-01          seo             60.2500                 1
-        2025-03-01          seo             50.0000                 2
-        2025-05-01          paid_search     10.0000                 1
+        metric_time__month  user__channel  revenue  completed_orders
+        ------------------  -------------  -------  ----------------
+        2025-01-01          paid_search      40.00                 1
+        2025-01-01          seo             100.50                 1
+        2025-02-01          paid_search      80.00                 1
+        2025-02-01          seo              60.25                 1
+        2025-03-01          seo              50.00                 2
+        2025-05-01          paid_search      10.00                 1
         """
     )
 
@@ -67,10 +67,10 @@ def test_two_metrics_by_a_dimension_joined_through_the_user_entity(shop):
 def test_bare_dimension_name_resolves_through_the_only_join_that_has_it(shop):
     assert out(cli(shop, "query", "revenue", "--by", "channel")) == table(
         """
-        channel       revenue
-        -----------  --------
-        paid_search  130.0000
-        seo          210.7500
+        channel      revenue
+        -----------  -------
+        paid_search   130.00
+        seo           210.75
         """
     )
 
@@ -110,11 +110,11 @@ def test_cumulative_grain_to_date_and_rolling_window(shop):
         """
         metric_time__month  revenue_to_date  revenue_2m
         ------------------  ---------------  ----------
-        2025-01-01                 140.5000    140.5000
-        2025-02-01                 280.7500    280.7500
-        2025-03-01                 330.7500    190.2500
-        2025-04-01                 330.7500     50.0000
-        2025-05-01                 340.7500     10.0000
+        2025-01-01                   140.50      140.50
+        2025-02-01                   280.75      280.75
+        2025-03-01                   330.75      190.25
+        2025-04-01                   330.75       50.00
+        2025-05-01                   340.75       10.00
         """
     )
 
@@ -122,29 +122,29 @@ def test_cumulative_grain_to_date_and_rolling_window(shop):
 def test_where_start_end_order_limit(shop):
     assert out(cli(shop, "query", "revenue", "--by", "month", "--where", "channel = 'seo'")) == table(
         """
-        metric_time__month   revenue
-        ------------------  --------
-        2025-01-01          100.5000
-        2025-02-01           60.2500
-        2025-03-01           50.0000
+        metric_time__month  revenue
+        ------------------  -------
+        2025-01-01           100.50
+        2025-02-01            60.25
+        2025-03-01            50.00
         """
     )
     assert out(cli(shop, "query", "revenue", "--by", "day", "--start", "2025-02-01", "--end", "2025-03-20")) == table(
         """
         metric_time__day  revenue
         ----------------  -------
-        2025-02-03        60.2500
+        2025-02-03          60.25
         2025-02-10
-        2025-02-11        80.0000
-        2025-03-20        20.0000
+        2025-02-11          80.00
+        2025-03-20          20.00
         """
     )
     assert out(cli(shop, "query", "revenue", "--by", "user", "--order", "-revenue", "--limit", "2")) == table(
         """
-        user   revenue
-        ----  --------
-           1  190.7500
-           3   80.0000
+        user  revenue
+        ----  -------
+           1   190.75
+           3    80.00
         """
     )
 
@@ -235,10 +235,10 @@ def test_repeated_query_uses_the_cache_and_an_edit_invalidates_it(tmp_path):
     )
     assert out(cli(root, "query", "revenue", "--by", "quarter")) == table(
         """
-        metric_time__quarter   revenue
-        --------------------  --------
-        2025-01-01            661.5000
-        2025-04-01             20.0000
+        metric_time__quarter  revenue
+        --------------------  -------
+        2025-01-01             661.50
+        2025-04-01              20.00
         """
     )
     (root / "metrics" / "broken.yml").write_text("metrics:\n  - name: revenue\n", encoding="utf-8")

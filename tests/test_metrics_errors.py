@@ -44,7 +44,8 @@ def test_unknown_key_names_file_line_and_allowed_keys(make_project, run_cli):
     files = with_metrics(SIMPLE + "            typo: 1\n")
     at = line_of(files, "typo: 1")
     assert error_of(make_project, run_cli, files).startswith(
-        f"Error: metrics/shop.yml:{at}: Unknown key 'typo' in metric 'revenue'. Allowed keys: config, defaults, "
+        f"Error: metrics/shop.yml:{at}: Unknown key 'typo' in metric 'revenue'. Did you mean 'type'? Allowed keys: "
+        "config, defaults, "
     )
 
 

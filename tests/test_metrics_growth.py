@@ -54,17 +54,17 @@ def test_cohort_per_member_within_a_horizon_and_by_age(shop):
         """
         metric_time__month  arpu_1m
         ------------------  -------
-        2025-01-01          70.2500
-        2025-02-01          40.0000
-        2025-03-01           0.0000
+        2025-01-01            70.25
+        2025-02-01            40.00
+        2025-03-01             0.00
         """
     )
     assert out(cli(shop, "query", "arpu_1m", "--by", "month", "--by", "cohort_age")) == table(
         """
         metric_time__month  cohort_age  arpu_1m
         ------------------  ----------  -------
-        2025-01-01                   0  70.2500
-        2025-02-01                   0  40.0000
+        2025-01-01                   0    70.25
+        2025-02-01                   0    40.00
         """
     )
 

@@ -71,8 +71,8 @@ UPLIFT = """
             "window: 2 months, top_share",
             "windw: 2 months, top_share",
             "windw",
-            "Unknown key 'windw' in level 'top' of the metric 'base'. Allowed keys: description, filter, measure, "
-            "min, name, top_share, window.",
+            "Unknown key 'windw' in level 'top' of the metric 'base'. Did you mean 'window'? Allowed keys: "
+            "description, filter, measure, min, name, top_share, window.",
         ),
         (
             COVERAGE,

@@ -123,7 +123,9 @@ def test_init_of_the_current_folder_does_not_suggest_cd_dot(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["init", "."])
     assert result.exit_code == 0
-    assert result.output == "Created 10 files in the current folder. Next:\n  metrics build\n"
+    assert result.output == (
+        "Created 11 files in the current folder. Next:\n  metrics build\n  metrics query revenue orders --by month\n"
+    )
 
 
 def test_found_line_counts_kinds_in_a_stable_order(make_project, run_cli):

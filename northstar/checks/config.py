@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from northstar.errors import ProjectError
+from northstar.errors import ProjectError, did_you_mean
 
 CONFIG_KEYS = {"severity", "where", "store_failures", "warn_if", "error_if", "limit", "tags", "enabled", "meta"}
 # dbt config keys that change nothing here; accepted so dbt projects load.
@@ -62,8 +62,11 @@ def read_test_config(
     merged = {**defaults, **{k.lstrip("+"): v for k, v in raw.items()}}
     unknown = set(merged) - CONFIG_KEYS - IGNORED_CONFIG_KEYS
     if unknown:
+        first = sorted(unknown)[0]
+        hint = did_you_mean(first, CONFIG_KEYS) if len(unknown) == 1 else ""
+        allowed = ", ".join(sorted(CONFIG_KEYS))
         raise ProjectError(
-            f"{where} has unknown config {', '.join(sorted(unknown))}. Allowed: {', '.join(sorted(CONFIG_KEYS))}.",
+            f"{where} has unknown config {', '.join(sorted(unknown))}.{hint} Allowed: {allowed}.",
             path,
             line,
         )

@@ -15,32 +15,23 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from northstar import __version__
+from northstar.docs import charts
 from northstar.lineage import ROWS, ColumnRef, Lineage, NodeLineage, SemanticLayer, project_lineage
+from northstar.metrics import load_semantics
+from northstar.metrics.compile import compile_request
+from northstar.metrics.request import Request
 from northstar.nodes import ModelNode, NodeId, SeedNode, SourceNode
 from northstar.render.manifest import Manifest
 from northstar.warehouse import catalog
 
 ASSETS = Path(__file__).parent / "assets"
-MAX_SERIES = 8  # lines per metric chart; the largest series are kept
 MAX_POINTS = 2000  # rows read per metric
-
-
-@dataclass(frozen=True)
-class Series:
-    """A metric's values over time as the chart draws them: x in epoch seconds, one list of y per series."""
-
-    x: list[float]
-    lines: list[tuple[str, list[float | None]]]
-    time_column: str
-    value_column: str
 
 
 def yaml_entry(root: Path, path: str | None, line: int | None) -> str:
@@ -137,13 +128,17 @@ def _properties_line(manifest: Manifest, node: ModelNode | SeedNode) -> int | No
     return found.properties.line if found is not None and found.properties is not None else None
 
 
-def metric_series(
-    connection: duckdb.DuckDBPyConnection | None, sql: str, name: str, table: str | None = None
-) -> tuple[Series | None, str | None]:
-    """Read a metric from the warehouse and shape it for a chart, or say why it cannot be drawn.
+def metric_chart(
+    connection: duckdb.DuckDBPyConnection | None,
+    sql: str,
+    metric: Any,
+    table: str | None = None,
+    end: datetime.date | None = None,
+) -> tuple[dict[str, Any] | None, str | None]:
+    """Read a metric from the warehouse and shape it for its chart (``docs/charts.py``), or say why it cannot be.
 
     ``table`` is the table ``metrics build`` materialized the metric into, when there is one: the same rows as the
-    metric's query ``sql``, read at once.
+    metric's query ``sql``, read at once. ``end`` is the last day its data covers, to mark a partial last period.
     """
     if connection is None:
         return None, "The warehouse is not built yet: run 'metrics build' to see this metric's values."
@@ -152,42 +147,30 @@ def metric_series(
         rows = relation.limit(MAX_POINTS).fetchall()
     except duckdb.Error as error:
         return None, f"The metric could not be read from the warehouse: {str(error).splitlines()[0]}"
-    columns = list(relation.columns)
-    types = [str(t).upper() for t in relation.types]
-    time_index = next((i for i, t in enumerate(types) if "DATE" in t or "TIME" in t), None)
-    if time_index is None or not rows:
-        return None, "This metric has no time column to chart." if rows else "The metric has no rows yet."
-    numeric = [i for i, t in enumerate(types) if i != time_index and _is_number(rows, i)]
-    if not numeric:
-        return None, "This metric has no numeric column to chart."
-    value_index = columns.index(name) if name in columns and columns.index(name) in numeric else numeric[-1]
-    groups = [i for i in range(len(columns)) if i not in (time_index, value_index)]
-    times = sorted({_epoch(row[time_index]) for row in rows if row[time_index] is not None})
-    position = {t: i for i, t in enumerate(times)}
-    lines: dict[str, list[float | None]] = {}
-    for row in rows:
-        if row[time_index] is None:
+    return charts.chart(metric, list(relation.columns), rows, end)
+
+
+def _metric_data_end(
+    connection: duckdb.DuckDBPyConnection, manifest: Manifest, layer: SemanticLayer, info: Any
+) -> datetime.date | None:
+    relations = {}
+    for name in info.semantic_models:
+        model = next((m for m in layer.semantic_models if m.name == name), None)
+        uid = manifest.by_name.get(model.model) if model is not None else None
+        node = manifest.nodes[uid] if uid is not None else None
+        time = model.dimension(model.default_agg_time) if model is not None and model.default_agg_time else None
+        if node is None or time is None or not isinstance(node, ModelNode | SeedNode):
             continue
-        label = ", ".join(f"{columns[i]}={row[i]}" for i in groups) or name
-        values = lines.setdefault(label, [None] * len(times))
-        value = row[value_index]
-        values[position[_epoch(row[time_index])]] = float(value) if value is not None else None
-    ranked = sorted(lines.items(), key=lambda item: -sum(abs(v) for v in item[1] if v is not None))
-    return Series(times, ranked[:MAX_SERIES], columns[time_index], columns[value_index]), None
+        relations[str(node.relation)] = time.expr or time.name
+    return charts.data_end(connection, relations) if relations else None
 
 
-def _is_number(rows: list[tuple[Any, ...]], index: int) -> bool:
-    values = [row[index] for row in rows if row[index] is not None]
-    return bool(values) and all(isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) for v in values)
-
-
-def _epoch(value: Any) -> float:
-    if isinstance(value, datetime.datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
-        return moment.timestamp()
-    if isinstance(value, datetime.date):
-        return datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.UTC).timestamp()
-    return float(value)
+def _warehouse_columns(connection: duckdb.DuckDBPyConnection, schema: str) -> dict[str, list[dict[str, Any]]]:
+    """Table -> its columns with type and comment, as the warehouse has them (``metrics build`` documents them)."""
+    return {
+        table: [{"name": name, "type": kind, "description": comment, "tests": []} for name, kind, comment in columns]
+        for table, columns in catalog.documented_columns(connection, schema).items()
+    }
 
 
 def _metric_entries(manifest: Manifest, lineage: Lineage, layer: SemanticLayer) -> list[dict[str, Any]]:
@@ -203,15 +186,24 @@ def _metric_entries(manifest: Manifest, lineage: Lineage, layer: SemanticLayer) 
             # Another process may hold the file open for writing; the site is still written, without charts.
             unreadable = f"The warehouse could not be opened: {str(error).splitlines()[0]}"
     try:
-        materialized = set()
-        if connection is not None:
-            materialized = {name for schema, name in catalog.relations(connection) if schema == "metrics"}
+        materialized = _warehouse_columns(connection, "metrics") if connection is not None else {}
         for info in layer.metrics:
             uid = f"metric.{prefix}.{info.name}"
             table = f"metrics.{info.name}" if info.name in materialized else None
-            series, problem = metric_series(connection, layer.sql[info.name], info.name, table)
+            end = _metric_data_end(connection, manifest, layer, info) if connection is not None else None
+            spec = layer.specs[info.name]
+            if connection is not None and spec.type == "funnel" and (spec.default_grain or "day") == "day":
+                # Two years of daily bars are a few pixels each and bury a bad week in daily noise: a funnel is drawn
+                # per week, asked of the metric itself (its steps count each entity once per week).
+                sql = compile_request(load_semantics(manifest), Request((info.name,), by=("week",)))
+                series, problem = metric_chart(connection, sql, spec, None, end)
+            else:
+                series, problem = metric_chart(connection, layer.sql[info.name], spec, table, end)
             problem = unreadable or problem
             found = lineage.nodes.get(uid)
+            columns = materialized.get(info.name) or [
+                {"name": c, "type": None, "description": "", "tests": []} for c in _columns(found)
+            ]
             entries.append(
                 {
                     "id": uid,
@@ -224,17 +216,10 @@ def _metric_entries(manifest: Manifest, lineage: Lineage, layer: SemanticLayer) 
                     "measures": list(info.measures),
                     "dimensions": list(info.dimensions),
                     "parents": list(lineage.graph[uid].parents),
-                    "columns": [{"name": c, "type": None, "description": "", "tests": []} for c in _columns(found)],
+                    "columns": columns,
                     "sql": layer.sql[info.name],
                     "yaml": yaml_entry(manifest.project.root, info.path, info.line),
-                    "series": None
-                    if series is None
-                    else {
-                        "x": series.x,
-                        "lines": series.lines,
-                        "time": series.time_column,
-                        "value": series.value_column,
-                    },
+                    "series": series,
                     "series_problem": problem,
                     "unresolved": dict(found.unresolved) if found else {},
                 }

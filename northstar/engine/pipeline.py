@@ -21,6 +21,7 @@ import duckdb
 
 from northstar.checks import datatests
 from northstar.checks import run as testrun
+from northstar.checks.documented import missing_documented_columns
 from northstar.checks.junit import write_junit
 from northstar.console import Reporter
 from northstar.engine import artifacts, selection
@@ -242,6 +243,8 @@ def _build_in_copy(
             _begin(reporter, manifest, selected, options)
             results = _execute(connection, manifest, selected, plan, prepared.existing, options, reporter)
             success = not any(r.status in BLOCKING for r in results)
+            for warning in missing_documented_columns(connection, manifest, selected):
+                reporter.waiting(f"Warning: {warning}")
             failures = _conclude(connection, manifest, results, plan, success, options.store_failures)
             built = catalog.all_columns(connection) if success else {}
         # Asked before publishing, which drops an untouched copy: the summary then says nothing changed.

@@ -31,7 +31,7 @@ from typing import Any
 from sqlglot import exp
 
 from northstar.checks.config import TestConfig
-from northstar.errors import CompileError
+from northstar.errors import CompileError, did_you_mean
 from northstar.metrics.builders import period_series, relation_table
 from northstar.metrics.compile import compile_expression, default_request, render
 from northstar.metrics.plan import parse_by
@@ -109,7 +109,9 @@ def _keys(sem: Semantics, metric: Metric) -> list[str]:
 def _check_args(args: Mapping[str, Any], allowed: set[str], what: str, where: _At) -> None:
     unknown = sorted(set(args) - allowed)
     if unknown:
-        raise CompileError(f"Unknown key '{unknown[0]}' in {what}. Allowed keys: {', '.join(sorted(allowed))}.", *where)
+        hint = did_you_mean(unknown[0], allowed)
+        choices = ", ".join(sorted(allowed))
+        raise CompileError(f"Unknown key '{unknown[0]}' in {what}.{hint} Allowed keys: {choices}.", *where)
 
 
 def _number(value: Any, what: str, where: _At) -> exp.Expr:

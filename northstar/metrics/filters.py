@@ -137,6 +137,7 @@ def _parse_condition(text: str, what: str) -> exp.Expr:
         )
     if not isinstance(condition, exp.Condition):
         raise ProjectError(f"{what} {text!r} is not a condition, e.g. channel = 'email'.")
+    _refuse_double_quoted_strings(condition, text, what)
     for column in condition.find_all(exp.Column):
         if column.table or isinstance(column.this, exp.Star):
             raise ProjectError(
@@ -144,6 +145,38 @@ def _parse_condition(text: str, what: str) -> exp.Expr:
                 "without a table."
             )
     return condition
+
+
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike)
+
+
+def _meant_as_string(column: exp.Column) -> bool:
+    """A double-quoted name compared with a column or listed in IN (...): in SQL a column, surely meant as text."""
+    parent = column.parent
+    if not column.this.args.get("quoted"):
+        return False
+    if isinstance(parent, exp.In):
+        return column is not parent.this
+    if isinstance(parent, _COMPARISONS):
+        other = parent.left if column is parent.right else parent.right
+        # "a" = "b": the right one is the text; "a" = b or a = "b": the quoted one.
+        return isinstance(other, exp.Column) and (column is parent.right or not other.this.args.get("quoted"))
+    return False
+
+
+def _refuse_double_quoted_strings(condition: exp.Expr, text: str, what: str) -> None:
+    """``channel = "seo"`` compares two columns in SQL; the user meant the string 'seo'. Say so, with the fix."""
+    fixed = condition.copy()
+    suspects = [column for column in fixed.find_all(exp.Column) if _meant_as_string(column)]
+    if not suspects:
+        return
+    names = ", ".join(f'"{column.name}"' for column in suspects)
+    for column in suspects:
+        column.replace(exp.Literal.string(column.name))
+    raise ProjectError(
+        f"{what} {text!r} writes {names} in double quotes, which SQL reads as a column name. String literals take "
+        f"single quotes: {fixed.sql(dialect='duckdb')}"
+    )
 
 
 def referenced_names(condition: exp.Expr) -> set[str]:

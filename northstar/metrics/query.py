@@ -81,13 +81,36 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _cell(value: Any) -> str:
+def column_decimals(values: Sequence[Any]) -> int | None:
+    """How many decimals a numeric column shows, the same for every row so the points line up.
+
+    Decimals keep the scale DuckDB gives them (money is DECIMAL(18,2) in the warehouse, so 2). Floats get 2 when the
+    column reaches 10 (money per user, averages: 82.60) and 4 when all its values are small (rates, shares, small
+    ratios and their intervals: 0.0195, -0.0111), so no digit that matters is rounded away.
+    None for a column that holds no float or decimal.
+
+    >>> column_decimals([Decimal("1505.10"), Decimal("804.71")]), column_decimals([0.5, 0.0213, None])
+    (2, 4)
+    >>> column_decimals([1505.1, 804.7051]), column_decimals([2.81, 0.8889]), column_decimals([1, 2])
+    (2, 4, None)
+    """
+    exponents = [v.as_tuple().exponent for v in values if isinstance(v, Decimal) and v.is_finite()]
+    scales = [-e for e in exponents if isinstance(e, int)]
+    floats = [v for v in values if isinstance(v, float) and math.isfinite(v)]
+    if not scales and not floats:
+        return None
+    if floats:
+        return max([2 if max(abs(v) for v in floats) >= 10 else 4, *scales])
+    return max(scales)
+
+
+def _cell(value: Any, decimals: int | None) -> str:
     if value is None:
         return ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.2f}".replace(",", "")
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    if isinstance(value, float | Decimal) and decimals is not None:
+        return f"{value:.{decimals}f}"
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, date):
@@ -107,7 +130,8 @@ def format_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str 
         return out.getvalue().rstrip("\n")
     if fmt != "table":
         raise ProjectError(f"Unknown format '{fmt}'. Valid choices: {', '.join(FORMATS)}.")
-    cells = [[_cell(v) for v in row] for row in rows]
+    decimals = [column_decimals([row[i] for row in rows]) for i in range(len(columns))]
+    cells = [[_cell(v, decimals[i]) for i, v in enumerate(row)] for row in rows]
     numeric = [
         all(isinstance(row[i], int | float | Decimal) or row[i] is None for row in rows) and bool(rows)
         for i in range(len(columns))

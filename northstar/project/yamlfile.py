@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from northstar.errors import ProjectError
+from northstar.errors import ProjectError, did_you_mean
 
 try:
     from yaml import CSafeLoader as _BaseLoader  # libyaml's C parser: several times faster
@@ -99,7 +99,8 @@ def check_keys(mapping: Mapping[Any, Any], allowed: Iterable[str], what: str) ->
             path = getattr(mapping, "path", None)
             line = mapping.line_of(key) if isinstance(mapping, YamlDict) else None
             choices = ", ".join(sorted(allowed))
-            raise ProjectError(f"Unknown key '{key}' in {what}. Allowed keys: {choices}.", path, line)
+            hint = did_you_mean(str(key), allowed)
+            raise ProjectError(f"Unknown key '{key}' in {what}.{hint} Allowed keys: {choices}.", path, line)
 
 
 def expect_mapping(value: Any, what: str, path: str | Path | None, line: int | None = None) -> YamlDict:

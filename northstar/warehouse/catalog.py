@@ -52,6 +52,19 @@ def all_columns(connection: duckdb.DuckDBPyConnection) -> dict[Key, dict[str, st
     return found
 
 
+def documented_columns(connection: duckdb.DuckDBPyConnection, schema: str) -> dict[str, list[tuple[str, str, str]]]:
+    """``table -> [(column, type, comment)]`` for every relation of ``schema``, in column order."""
+    rows = connection.execute(
+        "SELECT table_name, column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = ? ORDER BY table_name, column_index",
+        [schema],
+    ).fetchall()
+    found: dict[str, list[tuple[str, str, str]]] = {}
+    for table, column, data_type, comment in rows:
+        found.setdefault(str(table), []).append((str(column), str(data_type), str(comment)))
+    return found
+
+
 def tables_and_views(connection: duckdb.DuckDBPyConnection, catalog: str | None = None) -> dict[Key, tuple[str, str]]:
     """Every table and view of a catalog: ``(kind, the view's SQL or "")``, as publishing copies them."""
     where = "database_name = coalesce(?, current_database()) AND NOT internal AND NOT temporary"

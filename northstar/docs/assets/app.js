@@ -104,7 +104,11 @@
   var cy = null;
   var shownColumns = new Map(); // uid -> Set of columns shown inside the node (compound)
 
-  function textWidth(label) { return Math.max(60, label.length * 7.2 + 24); }
+  function textWidth(label) { return Math.max(60, label.length * 7.2 + 20); }
+  // Labels are 12px at zoom 1; below MIN_ZOOM they would be drawn under 11px, which nobody can read. So the graph
+  // never zooms out further: "Fit" fits the whole graph when it can, else shows it from its top left at MIN_ZOOM.
+  var FONT_SIZE = 12;
+  var MIN_ZOOM = 11 / FONT_SIZE;
 
   function graphStyle() {
     return [
@@ -112,7 +116,7 @@
         selector: "node",
         style: {
           "label": "data(label)", "text-valign": "center", "text-halign": "center", "color": "#fff",
-          "font-size": 12, "shape": "round-rectangle", "width": "data(w)", "height": 26,
+          "font-size": FONT_SIZE, "shape": "round-rectangle", "width": "data(w)", "height": 20,
           "background-color": "data(color)", "border-width": 0
         }
       },
@@ -128,7 +132,7 @@
         selector: "node.column",
         style: {
           "background-color": "#fff", "color": "#1f2933", "border-width": 1, "border-color": "data(color)",
-          "font-size": 11, "height": 20, "font-weight": "normal"
+          "font-size": FONT_SIZE, "height": 18, "font-weight": "normal"
         }
       },
       {
@@ -169,11 +173,11 @@
       container: document.getElementById("cy"),
       elements: elements,
       style: graphStyle(),
-      minZoom: 0.05,
+      minZoom: MIN_ZOOM,
       maxZoom: 3,
       layout: layoutOptions()
     });
-    if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); }
+    fitReadable();
     window.northstarGraph = cy; // for the browser tests and for curious users in the console
     cy.on("tap", "node", function (event) {
       var node = event.target;
@@ -188,13 +192,30 @@
   }
 
   function layoutOptions() {
-    return { name: "dagre", rankDir: "LR", nodeSep: 10, rankSep: 70, edgeSep: 6, animate: false, fit: true,
+    return { name: "dagre", rankDir: "LR", nodeSep: 4, rankSep: 50, edgeSep: 4, animate: false, fit: false,
       padding: 24 };
+  }
+
+  // Fit the graph, but never below MIN_ZOOM (labels stay readable) nor above 1.2 (a small project is not drawn huge).
+  function fitReadable(elements) {
+    var shown = elements || cy.elements();
+    var box = shown.boundingBox();
+    var padding = 24;
+    var zoom = Math.min((cy.width() - 2 * padding) / Math.max(box.w, 1), (cy.height() - 2 * padding) / Math.max(box.h, 1));
+    zoom = Math.max(MIN_ZOOM, Math.min(1.2, zoom));
+    cy.zoom(zoom);
+    var fitsX = box.w * zoom <= cy.width() - 2 * padding;
+    var fitsY = box.h * zoom <= cy.height() - 2 * padding;
+    cy.pan({
+      x: fitsX ? (cy.width() - box.w * zoom) / 2 - box.x1 * zoom : padding - box.x1 * zoom,
+      y: fitsY ? (cy.height() - box.h * zoom) / 2 - box.y1 * zoom : padding - box.y1 * zoom
+    });
+    document.body.setAttribute("data-fit", fitsX && fitsY ? "whole" : "partial");
   }
 
   function relayout() {
     cy.layout(layoutOptions()).run();
-    if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); } // a small project should not be drawn huge
+    fitReadable();
   }
 
   function setColumns(uid, columns) {
@@ -269,7 +290,7 @@
     var shown = kept.union(kept.edgesWith(kept));
     cy.elements().difference(shown).addClass("faded");
     cy.getElementById(uid).addClass("focused");
-    if (!keepView) cy.fit(shown, 40);
+    if (!keepView) fitReadable(shown);
     document.body.setAttribute("data-focus", uid);
     showPanel(uid, keep.size - 1);
   }
@@ -298,7 +319,7 @@
     });
     cy.elements().difference(onPath.union(edges)).addClass("faded");
     cy.getElementById(key).addClass("focused");
-    cy.fit(onPath, 30); // the layout changed anyway: show the whole path
+    fitReadable(onPath); // the layout changed anyway: show the whole path
     document.body.setAttribute("data-focus", key);
     showColumnPanel(key, parts, path);
   }
@@ -432,35 +453,170 @@
   }
 
   var COMPACT = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 2 });
+  var PLAIN = new Intl.NumberFormat("en", { maximumFractionDigits: 4 });
+  var PERCENT = new Intl.NumberFormat("en", { style: "percent", maximumFractionDigits: 1 });
   function compact(value) { return value === null || value === undefined ? "" : COMPACT.format(value); }
+  // "+ 0" turns -0 (a rounded tiny negative) into 0, so no "-0" is shown.
+  function plain(value) { return value === null || value === undefined ? "\u2014" : PLAIN.format(value + 0); }
+  function percent(value) { return value === null || value === undefined ? "\u2014" : PERCENT.format(value + 0); }
+  function signedPercent(value) {
+    return value === null || value === undefined ? "\u2014" : (value > 0 ? "+" : "") + PERCENT.format(value);
+  }
+  function day(ts) { return new Date(ts * 1000).toISOString().slice(0, 10); }
+  function withUnit(label, unit) { return unit ? label + " (" + unit + ")" : label; }
+
+  // The band of a partial last period, hatched grey behind the data, with a word saying what it is.
+  function partialHook(series) {
+    return function (u) {
+      if (series.partial_from === null || series.partial_from === undefined) return;
+      var ctx = u.ctx;
+      // From halfway between the last full period and the partial one, so the band holds the partial point or bar.
+      var at = series.x.indexOf(series.partial_from);
+      var previous = at > 0 ? series.x[at - 1] : series.partial_from;
+      var left = (u.valToPos(previous, "x", true) + u.valToPos(series.partial_from, "x", true)) / 2;
+      var right = u.bbox.left + u.bbox.width;
+      ctx.save();
+      ctx.fillStyle = "rgba(120, 130, 140, 0.16)";
+      ctx.fillRect(left, u.bbox.top, Math.max(right - left, 4), u.bbox.height);
+      ctx.fillStyle = "#52606d";
+      ctx.font = (12 * devicePixelRatio) + "px sans-serif";
+      ctx.textAlign = "right";
+      ctx.fillText("partial", right - 4 * devicePixelRatio, u.bbox.top + 14 * devicePixelRatio);
+      ctx.restore();
+    };
+  }
+
+  function timeAxis(series) {
+    return { label: series.grain ? "period start (" + series.grain + ", UTC)" : series.time, labelSize: 20 };
+  }
 
   function renderMetric(page, node) {
     var box = el("div", { "class": "chart", id: "chart" });
     page.appendChild(box);
-    if (!node.series) {
+    var series = node.series;
+    if (!series) {
       box.appendChild(el("p", { "class": "notice", text: node.series_problem || "No values." }));
       return;
     }
     if (node.measures && node.measures.length) {
-      page.appendChild(el("p", { "class": "meta", text: "Measures: " + node.measures.join(", ") +
-        (node.dimensions.length ? " \u00b7 dimensions: " + node.dimensions.join(", ") : "") }));
+      page.insertBefore(el("p", { "class": "meta", text: "Measures: " + node.measures.join(", ") +
+        (node.dimensions.length ? " \u00b7 dimensions: " + node.dimensions.join(", ") : "") }), box);
     }
-    var series = node.series;
+    box.setAttribute("data-kind", series.kind);
+    if (series.kind === "value") return renderValue(box, series);
     var width = Math.max(400, Math.min(1080, (page.clientWidth || 1000) - 60));
+    var plot = series.kind === "funnel" ? funnelChart(series, width, box)
+      : series.kind === "uplift" ? upliftChart(series, width, box) : lineChart(series, width, box);
+    box.setAttribute("data-points", String(series.x.length));
+    if (series.partial_from !== null && series.partial_from !== undefined) {
+      box.setAttribute("data-partial", day(series.partial_from));
+      box.appendChild(el("p", { "class": "notice partial", text: "The last " + (series.grain || "period") +
+        " (" + day(series.partial_from) + ") is partial: the data ends on " + series.data_end +
+        ", so it is drawn shaded and is not a real change." }));
+    }
+    if (series.kind === "uplift") box.appendChild(upliftTable(series));
+    window.northstarChart = plot;
+  }
+
+  function renderValue(box, series) {
+    var format = series.percent ? percent : plain;
+    series.values.forEach(function (pair) {
+      box.appendChild(el("div", { "class": "big-value" }, [
+        el("span", { "class": "value", text: format(pair[1]) + (series.unit && !series.percent ? " " + series.unit : "") }),
+        el("span", { "class": "meta", text: pair[0] })
+      ]));
+    });
+  }
+
+  function lineChart(series, width, box) {
+    var format = series.percent ? percent : plain;
     var options = {
-      width: width,
-      height: 340,
+      width: width, height: 340,
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
       scales: { x: { time: true } },
       series: [{ label: series.time }].concat(series.lines.map(function (line, i) {
         return { label: line[0], stroke: LINE_COLORS[i % LINE_COLORS.length], width: 2, spanGaps: true,
-          points: { size: 4 } };
+          points: { size: 4 }, value: function (u, v) { return format(v); } };
       })),
-      axes: [{}, { size: 80, values: function (u, values) { return values.map(compact); } }]
+      axes: [timeAxis(series), { size: 80, label: withUnit(series.value, series.unit), labelSize: 20,
+        values: function (u, values) { return values.map(series.percent ? percent : compact); } }],
+      hooks: { drawClear: [partialHook(series)] }
     };
-    var plot = new uPlot(options, [series.x].concat(series.lines.map(function (l) { return l[1]; })), box);
-    box.setAttribute("data-points", String(series.x.length));
-    window.northstarChart = plot;
+    return new uPlot(options, [series.x].concat(series.lines.map(function (l) { return l[1]; })), box);
+  }
+
+  var STEP_COLORS = ["#9fb3c8", "#2f6fde", "#102a43", "#3f9142"];
+
+  function funnelChart(series, width, box) {
+    var bars = uPlot.paths.bars({ size: [0.8, 60], gap: 0 });
+    var options = {
+      width: width, height: 360,
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
+      scales: { x: { time: true }, count: {}, rate: { range: [0, 1] } },
+      series: [{ label: series.time, value: function (u, v) { return v === null ? "" : day(v); } }]
+        .concat(series.steps.map(function (step, i) {
+          return { label: step[0], scale: "count", paths: bars, points: { show: false }, width: 0,
+            fill: STEP_COLORS[i % STEP_COLORS.length], stroke: STEP_COLORS[i % STEP_COLORS.length],
+            value: function (u, v) { return plain(v); } };
+        }))
+        .concat([{ label: series.rate[0] + " (rate)", scale: "rate", stroke: "#d9822b", width: 2, spanGaps: true,
+          points: { show: false }, value: function (u, v) { return percent(v); } }]),
+      axes: [
+        timeAxis(series),
+        { scale: "count", size: 70, label: "count per " + (series.grain || "period"), labelSize: 20,
+          values: function (u, values) { return values.map(compact); } },
+        { scale: "rate", side: 1, size: 60, label: "rate (%)", labelSize: 20, grid: { show: false },
+          values: function (u, values) { return values.map(percent); } }
+      ],
+      hooks: { drawClear: [partialHook(series)] }
+    };
+    var data = [series.x].concat(series.steps.map(function (s) { return s[1]; })).concat([series.rate[1]]);
+    return new uPlot(options, data, box);
+  }
+
+  function upliftChart(series, width, box) {
+    var options = {
+      width: width, height: 360,
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
+      scales: { x: { time: true } },
+      series: [
+        { label: series.time, value: function (u, v) { return v === null ? "" : day(v); } },
+        { label: "treatment per member", stroke: "#3f9142", width: 2, spanGaps: true, points: { size: 4 },
+          value: function (u, v) { return plain(v); } },
+        { label: "control per member", stroke: "#7b8794", width: 2, spanGaps: true, points: { size: 4 },
+          value: function (u, v) { return plain(v); } },
+        { label: "uplift", stroke: "#d9822b", width: 2, spanGaps: true, dash: [6, 4], points: { size: 3 },
+          value: function (u, v) { return plain(v); } },
+        { label: series.confidence + "% interval (high)", stroke: "rgba(217,130,43,0.35)", width: 1, spanGaps: true,
+          points: { show: false }, value: function (u, v) { return plain(v); } },
+        { label: series.confidence + "% interval (low)", stroke: "rgba(217,130,43,0.35)", width: 1, spanGaps: true,
+          points: { show: false }, value: function (u, v) { return plain(v); } }
+      ],
+      bands: [{ series: [4, 5], fill: "rgba(217,130,43,0.15)" }],
+      axes: [timeAxis(series), { size: 80, label: withUnit("outcome per member", series.unit), labelSize: 20,
+        values: function (u, values) { return values.map(plain); } }],
+      hooks: { drawClear: [partialHook(series)] }
+    };
+    var data = [series.x, series.treatment, series.control, series.uplift, series.high, series.low];
+    return new uPlot(options, data, box);
+  }
+
+  function upliftTable(series) {
+    var head = el("tr", {}, ["Period", "Treatment (members)", "Control (members)", "Treatment per member",
+      "Control per member", "Uplift", "Relative", series.confidence + "% interval"].map(function (h) {
+      return el("th", { text: h });
+    }));
+    var rows = series.x.map(function (x, i) {
+      var partial = series.partial_from !== null && x >= series.partial_from;
+      return el("tr", { "class": partial ? "partial" : "" }, [
+        el("td", { text: day(x) + (partial ? " (partial)" : "") }),
+        el("td", { text: plain(series.treatment_members[i]) }), el("td", { text: plain(series.control_members[i]) }),
+        el("td", { text: plain(series.treatment[i]) }), el("td", { text: plain(series.control[i]) }),
+        el("td", { text: plain(series.uplift[i]) }), el("td", { text: signedPercent(series.relative[i]) }),
+        el("td", { text: "[" + plain(series.low[i]) + ", " + plain(series.high[i]) + "]" })
+      ]);
+    }).reverse();
+    return el("table", { "class": "uplift" }, [el("thead", {}, [head]), el("tbody", {}, rows)]);
   }
 
   function renderCatalog() {
@@ -578,7 +734,7 @@
       legend.appendChild(el("span", { "class": "kind-" + kind, text: kind.replace("_", " ") }));
     });
     renderSidebar();
-    document.getElementById("fit").addEventListener("click", function () { if (cy) cy.fit(undefined, 24); });
+    document.getElementById("fit").addEventListener("click", function () { if (cy) fitReadable(); });
     document.getElementById("clear").addEventListener("click", clearFocus);
     document.getElementById("collapse").addEventListener("click", function () { clearFocus(); collapseAll(); });
     var input = document.getElementById("search");
