@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, query
 
 from northstar.docs import site_data
 from northstar.docs.site import yaml_entry
@@ -395,17 +395,29 @@ def legend_at(page, day: str) -> dict[str, str]:
     )
 
 
-def test_a_funnel_is_step_bars_per_week_with_its_rate_and_shows_the_checkout_incident(page):
+def weekly_checkout(example_copy, week: str) -> tuple[int, int]:
+    """Checkout sessions attempted and succeeded in a week, counted from the model (not by the code under test)."""
+    [(attempted, succeeded)] = query(
+        example_copy / "warehouse.duckdb",
+        "select count(*) filter (checkout_attempts > 0), count(*) filter (checkout_attempts > checkout_failures) "
+        f"from marts.fct_sessions where date_trunc('week', started_at) = date '{week}'",
+    )
+    return attempted, succeeded
+
+
+def test_a_funnel_is_step_bars_per_week_with_its_rate_and_shows_the_checkout_incident(page, example_copy):
     open_metric(page, "checkout_funnel")
     assert page.get_attribute("#chart", "data-kind") == "funnel"
-    legend = legend_at(page, "2026-03-16")  # the week of the payment incident
-    assert legend == {
+    attempted, succeeded = weekly_checkout(example_copy, "2026-03-16")  # the week of the payment incident
+    assert succeeded / attempted < 0.9  # the example data has the incident
+    assert legend_at(page, "2026-03-16") == {
         "metric_time__week": "2026-03-16",
-        "attempted": "145",
-        "succeeded": "120",
-        "checkout_funnel (rate)": "82.8%",
+        "attempted": f"{attempted:,}",
+        "succeeded": f"{succeeded:,}",
+        "checkout_funnel (rate)": f"{succeeded / attempted:.1%}",
     }
-    assert legend_at(page, "2026-03-09")["checkout_funnel (rate)"] == "98.3%"  # the week before: normal
+    before, after = weekly_checkout(example_copy, "2026-03-09")  # the week before: normal
+    assert legend_at(page, "2026-03-09")["checkout_funnel (rate)"] == f"{after / before:.1%}"
     # That week's rate is the lowest of 2026: the incident stands out, not one line per row flat at 100%.
     rates = page.evaluate(
         """() => { const s = window.NORTHSTAR_DOCS.nodes.find(n => n.name === 'checkout_funnel').series;
@@ -423,22 +435,44 @@ def test_a_funnel_is_step_bars_per_week_with_its_rate_and_shows_the_checkout_inc
     page.screenshot(path=str(ARTIFACTS / "docs-metric-checkout_funnel.png"))
 
 
-def test_an_uplift_is_treatment_against_control_with_its_interval(page):
+def four_decimals(value: float) -> str:
+    """A number as the page prints it: rounded to 4 decimals, without trailing zeros."""
+    text = f"{round(value, 4):.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def test_an_uplift_is_treatment_against_control_with_its_interval(page, example_copy):
     open_metric(page, "reactivation_uplift")
     assert page.get_attribute("#chart", "data-kind") == "uplift"
+    [row] = query(
+        example_copy / "warehouse.duckdb",
+        "select treatment_members, control_members, treatment_per_member, control_per_member, reactivation_uplift, "
+        "reactivation_uplift_relative, reactivation_uplift_ci95_low, reactivation_uplift_ci95_high "
+        "from metrics.reactivation_uplift where metric_time__month = date '2026-09-01'",
+    )
+    treated, controls, treatment, control, uplift, relative, low, high = row
     legend = legend_at(page, "2026-09-01")
     assert legend == {
         "metric_time__month": "2026-09-01",
-        "treatment per member": "0.0948",
-        "control per member": "0.0444",
-        "uplift": "0.0503",
-        "95% interval (high)": "0.0865",
-        "95% interval (low)": "0.0142",
+        "treatment per member": four_decimals(treatment),
+        "control per member": four_decimals(control),
+        "uplift": four_decimals(uplift),
+        "95% interval (high)": four_decimals(high),
+        "95% interval (low)": four_decimals(low),
     }
     rows = page.eval_on_selector_all(
         "table.uplift tbody tr", "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText.trim()))"
     )
-    assert rows[1] == ["2026-09-01", "1,498", "225", "0.0948", "0.0444", "0.0503", "+113.3%", "[0.0142, 0.0865]"]
+    assert rows[1] == [
+        "2026-09-01",
+        f"{treated:,}",
+        f"{controls:,}",
+        four_decimals(treatment),
+        four_decimals(control),
+        four_decimals(uplift),
+        f"{relative:+.1%}",
+        f"[{four_decimals(low)}, {four_decimals(high)}]",
+    ]
     shown = [cell for row in rows for cell in row] + list(legend.values())
     assert [cell for cell in shown if cell in ("None", "null", "NaN", "") or re.search(r"\d\.\d{5,}", cell)] == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -457,9 +491,11 @@ def test_a_partial_last_period_is_marked_not_drawn_as_a_drop(page):
     page.screenshot(path=str(ARTIFACTS / "docs-metric-north_star_qoq-partial.png"))
 
 
-def test_a_metric_without_time_shows_its_value_and_rates_read_as_percentages(page):
+def test_a_metric_without_time_shows_its_value_and_rates_read_as_percentages(page, example_copy):
     open_metric(page, "top_customer_share")
-    assert page.inner_text("#chart .big-value .value") == "56.1%"
+    [(share,)] = query(example_copy / "warehouse.duckdb", "select top_customer_share from metrics.top_customer_share")
+    assert 0.4 < share < 0.8  # the top 1% bring about half the revenue in the example
+    assert page.inner_text("#chart .big-value .value") == f"{share:.1%}"
     open_metric(page, "churn_rate")
     chart = page.evaluate("window.northstarChart.axes[1].values(window.northstarChart, [0.1, 0.25])")
     assert chart == ["10%", "25%"]
