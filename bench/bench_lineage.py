@@ -30,9 +30,10 @@ sys.path.insert(0, str(REPO))
 
 from common import median_seconds, print_table  # noqa: E402
 
-from northstar import artifacts, lineage  # noqa: E402
+from northstar import lineage  # noqa: E402
 from northstar.console import Reporter  # noqa: E402
 from northstar.docs import write_site  # noqa: E402
+from northstar.engine import artifacts  # noqa: E402
 from northstar.engine.manifest import load_manifest  # noqa: E402
 from northstar.engine.pipeline import BuildOptions, build  # noqa: E402
 from northstar.project.loader import load_project  # noqa: E402
@@ -78,14 +79,17 @@ def main(quick: bool = False) -> None:
         def manifest_with() -> None:
             artifacts.write_manifest(manifest, target)
 
-        original = artifacts.lineage_sections
+        original = lineage.project_lineage
+
+        def no_lineage(*args: object, **kwargs: object) -> lineage.Lineage:
+            return lineage.Lineage({}, {})
 
         def manifest_without() -> None:
-            artifacts.lineage_sections = lambda *args: {"semantic_models": {}, "metrics": {}}
+            lineage.project_lineage = no_lineage
             try:
                 artifacts.write_manifest(manifest, target)
             finally:
-                artifacts.lineage_sections = original
+                lineage.project_lineage = original
 
         options = BuildOptions(kinds=frozenset({"seed", "model"}))
 
@@ -93,11 +97,11 @@ def main(quick: bool = False) -> None:
             build(load_project(root), options, _quiet())
 
         def build_without() -> None:
-            artifacts.lineage_sections = lambda *args: {"semantic_models": {}, "metrics": {}}
+            lineage.project_lineage = no_lineage
             try:
                 build(load_project(root), options, _quiet())
             finally:
-                artifacts.lineage_sections = original
+                lineage.project_lineage = original
 
         def docs_in_process() -> None:
             write_site(load_manifest(load_project(root), metrics=False, warn=_quiet().waiting))

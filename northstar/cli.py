@@ -564,25 +564,40 @@ def lineage(
     click.echo(describe(load_manifest(project, metrics=False), node, column, upstream, depth, output, warn))
 
 
-@main.command()
+@main.command(short_help="Write the docs site, and dbt's catalog.json, to target/.")
+@click.argument("action", required=False, type=click.Choice(["generate", "serve"]))
 @_common
 @click.option("--serve", is_flag=True, help="Serve the site on localhost after writing it.")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8080, help="Port for --serve (0: any free).")
 def docs(
-    project_dir: Path | None, vars_: str | None, target: str | None, threads: int | None, serve: bool, port: int
+    action: str | None,
+    project_dir: Path | None,
+    vars_: str | None,
+    target: str | None,
+    threads: int | None,
+    serve: bool,
+    port: int,
 ) -> None:
-    """Write the static docs site to target/docs/.
+    """Write the static docs site to target/docs/, and target/catalog.json and manifest.json.
 
     A catalog, the lineage graph and metric charts, in index.html that opens offline (no server needed).
+    catalog.json (dbt's catalog v1) describes the published warehouse's tables and columns, read read-only.
+    As with dbt, `metrics docs generate` writes them and `metrics docs serve` (or --serve) also serves the site.
     """
     from northstar.docs import serve as serve_site
     from northstar.docs import write_site
+    from northstar.engine import artifacts
+    from northstar.engine.catalog import write_catalog
     from northstar.engine.manifest import load_manifest
 
     project = _load(project_dir, vars_, target, threads)
-    index = write_site(load_manifest(project, metrics=False))
-    click.echo(f"Wrote {index}")
-    if serve:
+    manifest = load_manifest(project, metrics=False)
+    target_dir = project.config.target_dir
+    artifacts.write_manifest(manifest, target_dir)
+    catalog = write_catalog(manifest, target_dir)
+    index = write_site(manifest)
+    click.echo(f"Wrote {index}\nWrote {catalog}")
+    if serve or action == "serve":
         serve_site(index.parent, port, click.echo)
 
 

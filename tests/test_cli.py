@@ -49,9 +49,9 @@ def test_run_results_json(make_project, run_cli):
         (r["unique_id"], r["status"], r["adapter_response"].get("rows_affected"), r["relation_name"])
         for r in data["results"]
     ] == [
-        ("seed.shop.orders", "success", 3, "raw.orders"),
-        ("model.shop.stg_orders", "success", None, "staging.stg_orders"),
-        ("model.shop.customers", "success", 2, "marts.customers"),
+        ("seed.shop.orders", "success", 3, '"warehouse"."raw"."orders"'),
+        ("model.shop.stg_orders", "success", None, '"warehouse"."staging"."stg_orders"'),
+        ("model.shop.customers", "success", 2, '"warehouse"."marts"."customers"'),
     ]
     assert data["args"] == {
         "which": "build",

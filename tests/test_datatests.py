@@ -617,12 +617,13 @@ def test_manifest_json_lists_tests_like_dbt(make_project, run_cli):
     assert relationships["test_metadata"] == {
         "name": "relationships",
         "kwargs": {"to": "ref('customers')", "field": "customer_id", "column_name": "customer_id"},
+        "namespace": None,
     }
-    assert relationships["depends_on"] == {"nodes": ["model.shop.stg_orders", "seed.shop.customers"]}
+    assert relationships["depends_on"] == {"macros": [], "nodes": ["model.shop.stg_orders", "seed.shop.customers"]}
     assert relationships["attached_node"] == "model.shop.stg_orders"
-    singular = nodes["test.shop.at_most_two_orders"]
-    assert (singular["test_type"], singular["config"]["severity"], singular["original_file_path"]) == (
-        "singular",
+    singular = nodes["test.shop.at_most_two_orders"]  # dbt's singular tests have no test_metadata
+    assert ("test_metadata" in singular, singular["config"]["severity"], singular["original_file_path"]) == (
+        False,
         "warn",
         "tests/singular/at_most_two_orders.sql",
     )

@@ -80,7 +80,7 @@ def test_docs_writes_a_site_that_needs_no_network(make_project, run_cli):
     result = run_cli(root, "docs")
     assert result.exit_code == 0, result.output
     index = root / "target" / "docs" / "index.html"
-    assert result.output == f"Wrote {index}\n"
+    assert result.output == f"Wrote {index}\nWrote {root / 'target' / 'catalog.json'}\n"
     html = index.read_text(encoding="utf-8")
     # Every script and stylesheet is a file beside index.html: nothing is fetched, so file:// works offline.
     assert re.findall(r'(?:src|href)="([^"#]+)"', html) == [

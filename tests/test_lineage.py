@@ -381,8 +381,9 @@ def test_manifest_has_column_lineage_semantic_models_and_metrics(make_project, r
     root = make_project({**SHOP, **METRICS}, base={})
     assert run_cli(root, "build").exit_code == 0
     manifest = json.loads((root / "target" / "manifest.json").read_text())
-    assert manifest["metadata"]["northstar_manifest_version"] == 1
-    assert manifest["column_lineage"]["model.shop.fct_orders"]["columns"]["amount"] == {
+    extras = json.loads((root / "target" / "northstar_manifest.json").read_text())
+    assert extras["metadata"]["northstar_manifest_version"] == 2
+    assert extras["column_lineage"]["model.shop.fct_orders"]["columns"]["amount"] == {
         "value": [["model.shop.stg_orders", "amount"]],
         "filter": [["model.shop.stg_orders", "status"]],
         "rows": ["model.shop.stg_orders"],
@@ -391,18 +392,22 @@ def test_manifest_has_column_lineage_semantic_models_and_metrics(make_project, r
         "name": "amount",
         "description": "",
         "meta": {},
+        "constraints": [],
+        "quote": None,
+        "tags": [],
         "data_type": "DOUBLE",
     }
     metric = manifest["metrics"]["metric.shop.revenue"]
-    assert metric["depends_on"] == {"nodes": ["semantic_model.shop.orders"]}
-    assert metric["compiled_code"].startswith("WITH orders AS")
+    # The semantic model it is defined on, and the models its SQL reads (the build runs it after them).
+    assert metric["depends_on"] == {"macros": [], "nodes": ["model.shop.fct_orders", "semantic_model.shop.orders"]}
+    assert extras["metrics"]["metric.shop.revenue"]["compiled_code"].startswith("WITH orders AS")
     assert manifest["semantic_models"]["semantic_model.shop.orders"]["depends_on"] == {
-        "nodes": ["model.shop.fct_orders"]
+        "macros": [],
+        "nodes": ["model.shop.fct_orders"],
     }
-    # The build runs the metric after its models; lineage adds the semantic model it is defined on.
     assert manifest["parent_map"]["metric.shop.revenue"] == ["model.shop.fct_orders", "semantic_model.shop.orders"]
     assert "metric.shop.revenue" in manifest["child_map"]["semantic_model.shop.orders"]
-    assert set(manifest["column_lineage"]["metric.shop.revenue"]["columns"]) == {"metric_time__month", "revenue", "*"}
+    assert set(extras["column_lineage"]["metric.shop.revenue"]["columns"]) == {"metric_time__month", "revenue", "*"}
 
 
 # -- the example project: expected sets written by reading its models and metric YAML, not by running the code ------

@@ -155,8 +155,10 @@ def test_fingerprints_travel_with_the_warehouse_and_stay_out_of_table_listings(m
     assert query(warehouse, "select count(*) from information_schema.tables where table_schema = '_northstar'") == [
         (0,)
     ]
-    manifest = json.loads((root / "target/manifest.json").read_text())
-    assert len(manifest["nodes"]["model.shop.customers"]["fingerprint"]) == 64
+    # dbt's manifest.json has no room for them: Northstar's own file beside it holds them, for state:modified.
+    extras = json.loads((root / "target/northstar_manifest.json").read_text())
+    assert len(extras["fingerprints"]["model.shop.customers"]) == 64
+    assert "fingerprint" not in json.loads((root / "target/manifest.json").read_text())["nodes"]["model.shop.customers"]
 
 
 def test_state_modified_selects_changed_nodes_and_their_downstream(make_project, run_cli, tmp_path):
@@ -185,6 +187,32 @@ def test_state_new_and_unchanged(make_project, run_cli, tmp_path):
     assert output.splitlines()[0] == "Found 1 model."
     output = build(run_cli, root, "-s", "state:modified", "--state", str(tmp_path / "base"))
     assert output.splitlines()[0] == "Found 1 model."
+
+
+def test_state_reads_fingerprints_from_northstar_manifest_or_compares_dbt_checksums(make_project, run_cli, tmp_path):
+    root = make_project()
+    build(run_cli, root)
+    shutil.copytree(root / "target", tmp_path / "base")
+    # A description is part of the fingerprint (it becomes a table comment), not of dbt's file checksum.
+    (root / "models/marts/schema.yml").write_text("models:\n  - name: customers\n    description: Buyers.\n")
+    (root / "seeds/orders.csv").write_text("order_id,customer_id,amount\n1,1,10.5\n2,1,20\n3,2,7.5\n")
+
+    def modified() -> list[str]:
+        build(run_cli, root, "-s", "state:modified", "--state", str(tmp_path / "base"))
+        return sorted(statuses(root))
+
+    # Fingerprints see the seed's new bytes and the model's new description.
+    assert modified() == ["customers", "orders"]
+    # A manifest.json written by dbt (no northstar_manifest.json): models' and seeds' file checksums are compared.
+    (tmp_path / "base/northstar_manifest.json").unlink()
+    assert modified() == ["orders"]
+    (tmp_path / "base/northstar_manifest.json").write_text('{"metadata": {"northstar_manifest_version": 3}}')
+    result = run_cli(root, "build", "-s", "state:modified", "--state", str(tmp_path / "base"))
+    assert (result.exit_code, result.output) == (
+        2,
+        f"Error: {tmp_path}/base/northstar_manifest.json: --state: northstar_manifest.json has format version 3; "
+        "this Northstar reads versions up to 2. Compare with artifacts written by this version of Northstar.\n",
+    )
 
 
 def test_state_without_a_manifest_is_a_clear_error(make_project, run_cli, tmp_path):

@@ -580,27 +580,3 @@ def build_dag(manifest: Manifest, selected: Iterable[NodeId]) -> DAG[NodeId]:
                 if deps <= ancestors[child]:
                     parents[child].add(uid)
     return DAG(parents)
-
-
-def manifest_entry(node: TestNode, project: str) -> dict[str, Any]:
-    """A test's entry in ``manifest.json``, shaped like dbt's (``test_metadata`` for generic tests)."""
-    entry: dict[str, Any] = {
-        "unique_id": node.unique_id,
-        "resource_type": "unit_test" if isinstance(node, UnitTestNode) else "test",
-        "package_name": project,
-        "name": node.name,
-        "original_file_path": node.path,
-        "test_type": node.test_type,
-        "attached_node": node.attached_node,
-        "column_name": node.column_name if isinstance(node, DataTestNode) else None,
-        "config": node.config.as_dict(),
-        "tags": list(node.config.tags),
-        "description": node.description,
-        "depends_on": {"nodes": list(node.depends_on)},
-        "compiled_code": node.sql,
-    }
-    if isinstance(node, GenericTestNode):
-        entry["test_metadata"] = {"name": node.test_name, "kwargs": dict(node.args)}
-    if isinstance(node, UnitTestNode):
-        entry["model"] = node.model_name
-    return entry

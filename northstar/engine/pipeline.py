@@ -24,7 +24,7 @@ from northstar.checks import run as testrun
 from northstar.checks.documented import missing_documented_columns
 from northstar.checks.junit import write_junit
 from northstar.console import Reporter
-from northstar.engine import artifacts, selection
+from northstar.engine import artifacts, dbt_manifest, selection
 from northstar.engine.execute import (
     BLOCKING,
     BuildContext,
@@ -474,7 +474,13 @@ def write_artifacts(
     """``target/``: the compiled SQL (as ``translate`` makes it for another engine), manifest.json, run_results.json
     and the JUnit report when asked for. ``columns``: the warehouse's, when the build knows them (see ``_Outcome``)."""
     target = manifest.project.config.target_dir
-    relations = {uid: str(node.reads_as) for uid, node in manifest.nodes.items() if node.reads_as is not None}
+    # As dbt-duckdb names them: "warehouse"."marts"."fct_orders" (files read in place: the expression reading them).
+    database = dbt_manifest.database_name(manifest)
+    relations = {
+        uid: name
+        for uid, node in manifest.nodes.items()
+        if (name := dbt_manifest.relation_name(database, node.reads_as)) is not None
+    }
     args: dict[str, Any] = {
         "which": options.command,
         "select": list(options.select),

@@ -452,28 +452,65 @@ def modified_selector(manifest: Manifest, state_dir: Path) -> Callable[[str], se
     return select
 
 
+# Northstar's own file beside manifest.json, holding the fingerprints `state:modified` compares (docs/manifest.md).
+NORTHSTAR_MANIFEST = "northstar_manifest.json"
+NORTHSTAR_MANIFEST_VERSION = 2
+_SECTIONS = ("nodes", "sources", "metrics", "semantic_models", "saved_queries", "exposures", "unit_tests")
+
+
 def _previous_nodes(path: Path, state_dir: Path) -> dict[str, tuple[str | None, str | None]]:
+    """unique_id -> (Northstar's fingerprint, dbt's file checksum) of every node of a previous run's manifest.
+
+    Fingerprints come from ``northstar_manifest.json``; a manifest.json written by dbt has none (file checksums are
+    compared then), one written by Northstar before 0.2 has them inside its entries.
+    """
+    data = _read_json(path, state_dir, required=True)
+    extras = _read_json(state_dir / NORTHSTAR_MANIFEST, state_dir, required=False)
+    fingerprints: Mapping[str, Any] = {}
+    if extras is not None:
+        version = extras.get("metadata", {}).get("northstar_manifest_version")
+        if not isinstance(version, int) or version > NORTHSTAR_MANIFEST_VERSION:
+            raise ProjectError(
+                f"--state: {NORTHSTAR_MANIFEST} has format version {version!r}; this Northstar reads versions up to "
+                f"{NORTHSTAR_MANIFEST_VERSION}. Compare with artifacts written by this version of Northstar.",
+                state_dir / NORTHSTAR_MANIFEST,
+            )
+        fingerprints = extras.get("fingerprints") or {}
+    found: dict[str, tuple[str | None, str | None]] = {}
+    for section in _SECTIONS:
+        entries = data.get(section)
+        if not isinstance(entries, dict):
+            continue
+        # Format version 1 kept fingerprints in the entries: under "fingerprint" in nodes and sources, under
+        # "northstar_fingerprint" elsewhere (those sections had a "fingerprint" of their own making).
+        legacy = "fingerprint" if section in ("nodes", "sources") else "northstar_fingerprint"
+        for uid, entry in entries.items():
+            if isinstance(entry, dict):
+                fingerprint = fingerprints.get(uid) if extras is not None else entry.get(legacy)
+                checksum = entry.get("checksum")  # {name, checksum} for nodes; a unit test's is a plain string
+                found[uid] = (fingerprint, checksum.get("checksum") if isinstance(checksum, dict) else None)
+    # Nodes dbt's manifest has no section for (a saved query's export tables) are known by their fingerprint alone.
+    for uid, fingerprint in fingerprints.items():
+        found.setdefault(uid, (fingerprint, None))
+    return found
+
+
+def _read_json(path: Path, state_dir: Path, required: bool) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        if not required:
+            return None
         raise ProjectError(
             f"--state {state_dir}: no manifest.json there. Point --state at the target/ folder of a previous run "
             "(for example a copy of the main branch's target/).",
             path,
         ) from None
     except json.JSONDecodeError as error:
-        raise ProjectError(f"--state: manifest.json is not valid JSON: {error.msg}.", path, error.lineno) from None
-    found: dict[str, tuple[str | None, str | None]] = {}  # unique_id -> (our fingerprint, file checksum)
-    for section in ("nodes", "sources", "metrics", "semantic_models", "saved_queries", "exposures", "unit_tests"):
-        entries = data.get(section)
-        if not isinstance(entries, dict):
-            continue
-        # Other sections have a "fingerprint" of their own making; ours is under another key there.
-        key = "fingerprint" if section in ("nodes", "sources") else "northstar_fingerprint"
-        for uid, entry in entries.items():
-            if isinstance(entry, dict):
-                found[uid] = (entry.get(key), (entry.get("checksum") or {}).get("checksum"))
-    return found
+        raise ProjectError(f"--state: {path.name} is not valid JSON: {error.msg}.", path, error.lineno) from None
+    if not isinstance(data, dict):
+        raise ProjectError(f"--state: {path.name} is not a JSON object.", path)
+    return data
 
 
 def kept_message(node: Node) -> str:
