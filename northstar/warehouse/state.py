@@ -462,9 +462,9 @@ def _previous_nodes(path: Path, state_dir: Path) -> dict[str, tuple[str | None, 
     """unique_id -> (Northstar's fingerprint, dbt's file checksum) of every node of a previous run's manifest.
 
     Fingerprints come from ``northstar_manifest.json``; a manifest.json written by dbt has none (file checksums are
-    compared then), one written by Northstar before 0.2 has them inside its entries.
+    compared then), one in format version 1 (an earlier Northstar) has them inside its entries.
     """
-    data = _read_json(path, state_dir, required=True)
+    data = _read_json(path, state_dir, required=True) or {}
     extras = _read_json(state_dir / NORTHSTAR_MANIFEST, state_dir, required=False)
     fingerprints: Mapping[str, Any] = {}
     if extras is not None:
