@@ -587,7 +587,7 @@ def docs(
     from northstar.docs import serve as serve_site
     from northstar.docs import write_site
     from northstar.engine import artifacts
-    from northstar.engine.catalog import write_catalog
+    from northstar.engine.dbt_catalog import write_catalog
     from northstar.engine.manifest import load_manifest
 
     project = _load(project_dir, vars_, target, threads)

@@ -11,7 +11,7 @@ import pytest
 from metrics_fixture import SHOP
 from reader_envs import reader_env, run_python
 
-from northstar.engine.catalog import write_catalog
+from northstar.engine.dbt_catalog import write_catalog
 from northstar.engine.manifest import load_manifest
 from northstar.nodes import DataTestNode, ModelNode, SeedNode, SourceNode, UnitTestNode
 from northstar.project.loader import load_project

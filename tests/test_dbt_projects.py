@@ -6,6 +6,7 @@ executable with dbt-duckdb) the same project is also built by dbt, and every rel
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -337,6 +338,15 @@ def test_an_installed_package_builds_with_its_macros_models_seeds_tests_and_vars
     assert code == 0, output
     assert built == PACKAGE_TABLES
     assert "PASS  my_utils_is_positive_orders_enriched_scaled" in output
+    # manifest.json names each node's package, as dbt does (DataHub reads package_name).
+    manifest = json.loads(Path("target/manifest.json").read_text())
+    pytest.importorskip("dbt_artifacts_parser.parser").parse_manifest(manifest)  # dbt's schema v12, strictly
+    nodes = manifest["nodes"]
+    packages = {
+        (e["resource_type"], e["name"]): e["package_name"] for e in nodes.values() if e["resource_type"] != "test"
+    }
+    assert (packages[("model", "util_settings")], packages[("seed", "util_codes")]) == ("my_utils", "my_utils")
+    assert packages[("model", "orders_enriched")] != "my_utils"
     if DBT:
         same_as_dbt(tmp_path, "packages", None, built)
 

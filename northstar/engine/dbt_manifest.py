@@ -122,21 +122,21 @@ def _fqn(project: str, path: str, name: str) -> list[str]:
 
 def node_entries(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """The ``nodes``, ``sources`` and ``unit_tests`` sections."""
-    project = manifest.project.config.name
     database = database_name(manifest)
     default_schema = manifest.project.config.target.schema
     nodes: dict[str, Any] = {}
     sources: dict[str, Any] = {}
     unit_tests: dict[str, Any] = {}
     for uid, node in manifest.nodes.items():
+        package = uid.package  # the project's, or an installed dbt package's
         if isinstance(node, SourceNode):
-            sources[uid] = _source(node, project, database)
+            sources[uid] = _source(node, package, database)
         elif isinstance(node, ModelNode | SeedNode | SnapshotNode):
-            nodes[uid] = _built(node, project, database, default_schema)
+            nodes[uid] = _built(node, package, database, default_schema)
         elif isinstance(node, UnitTestNode):
-            unit_tests[uid] = _unit_test(node, project, default_schema)
+            unit_tests[uid] = _unit_test(node, package, default_schema)
         elif isinstance(node, TestNode):
-            nodes[uid] = _test(node, project, database)
+            nodes[uid] = _test(node, package, database)
     return nodes, sources, unit_tests
 
 

@@ -13,6 +13,7 @@ out DuckDB's internal and temporary objects.
 from __future__ import annotations
 
 import duckdb
+from sqlglot import exp
 
 # (schema, name) of a table or view.
 Key = tuple[str, str]
@@ -73,3 +74,31 @@ def tables_and_views(connection: duckdb.DuckDBPyConnection, catalog: str | None 
     views = connection.execute(f"SELECT schema_name, view_name, sql FROM duckdb_views() WHERE {where}", [catalog])
     found.update({(schema, name): ("VIEW", sql) for schema, name, sql in views.fetchall()})
     return found
+
+
+def described_relations(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str | None]]:
+    """Every table and view of the connected database with its comment: ``(schema, name, kind, comment)``."""
+    where = "database_name = current_database() AND NOT internal AND NOT temporary"
+    rows = connection.execute(
+        f"SELECT schema_name, table_name, 'BASE TABLE', comment FROM duckdb_tables() WHERE {where} "
+        f"UNION ALL SELECT schema_name, view_name, 'VIEW', comment FROM duckdb_views() WHERE {where}"
+    ).fetchall()
+    return [(str(schema), str(name), str(kind), comment) for schema, name, kind, comment in rows]
+
+
+def described_columns(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str, int, str | None]]:
+    """Every column of the connected database's tables and views: ``(schema, relation, column, type, index from 1,
+    comment)``, in order."""
+    rows = connection.execute(
+        "SELECT schema_name, table_name, column_name, data_type, column_index, comment FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND NOT internal AND NOT temporary "
+        "ORDER BY schema_name, table_name, column_index"
+    ).fetchall()
+    return [(str(s), str(t), str(c), str(d), int(i), comment) for s, t, c, d, i, comment in rows]
+
+
+def row_count(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> int:
+    """The rows of a table, counted."""
+    query = exp.select(exp.Count(this=exp.Star())).from_(exp.table_(name, db=schema, quoted=True))
+    row = connection.execute(query.sql(dialect="duckdb")).fetchone()
+    return int(row[0]) if row else 0

@@ -14,27 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from sqlglot import exp
 
 from northstar.engine.dbt_manifest import database_name, metadata
 from northstar.jsonfile import write_json
 from northstar.nodes import ModelNode, NodeId, SeedNode, SnapshotNode, SourceNode
 from northstar.render.jinja import Relation
 from northstar.render.manifest import Manifest
+from northstar.warehouse import catalog as catalog_of
 
 CATALOG_SCHEMA = "https://schemas.getdbt.com/dbt/catalog/v1.json"
 FILE_NAME = "catalog.json"
-
-_RELATIONS = """
-select schema_name, table_name, 'BASE TABLE', comment from duckdb_tables() where database_name = current_database()
-union all
-select schema_name, view_name, 'VIEW', comment from duckdb_views() where database_name = current_database()
-    and not internal
-"""
-_COLUMNS = """
-select schema_name, table_name, column_name, data_type, column_index, comment from duckdb_columns()
-where database_name = current_database() order by schema_name, table_name, column_index
-"""
 
 
 def write_catalog(manifest: Manifest, target_dir: Path) -> Path:
@@ -84,11 +73,11 @@ _Table = tuple[tuple[str, str, str, str | None], dict[str, Any], dict[str, Any]]
 def _read(warehouse: Path, wanted: Mapping[tuple[str, str], list[NodeId]]) -> dict[NodeId, _Table]:
     found: dict[tuple[str, str], _Table] = {}
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        for schema, name, kind, comment in connection.execute(_RELATIONS).fetchall():
+        for schema, name, kind, comment in catalog_of.described_relations(connection):
             key = (schema.lower(), name.lower())
             if key in wanted:
                 found[key] = ((schema, name, kind, comment), {}, _stats(connection, schema, name, kind))
-        for schema, table, column, data_type, index, comment in connection.execute(_COLUMNS).fetchall():
+        for schema, table, column, data_type, index, comment in catalog_of.described_columns(connection):
             key = (schema.lower(), table.lower())
             if key in found:
                 found[key][1][column] = {"type": data_type, "index": index, "name": column, "comment": comment}
@@ -106,13 +95,10 @@ def _stats(connection: duckdb.DuckDBPyConnection, schema: str, name: str, kind: 
         }
     }
     if kind == "BASE TABLE":
-        table = exp.table_(name, db=schema, quoted=True)
-        query = exp.select(exp.Count(this=exp.Star())).from_(table)
-        row = connection.execute(query.sql(dialect="duckdb")).fetchone()
         stats["num_rows"] = {
             "id": "num_rows",
             "label": "# Rows",
-            "value": row[0] if row else 0,
+            "value": catalog_of.row_count(connection, schema, name),
             "include": True,
             "description": "Rows in the table when the catalog was written",
         }
