@@ -43,12 +43,16 @@ def catalog(manifest: Manifest) -> dict[str, Any]:
     sources: dict[str, Any] = {}
     errors: list[str] = []
     warehouse = manifest.project.config.warehouse
-    try:
-        tables = _read(warehouse, wanted) if warehouse.exists() else {}
-    except duckdb.Error as error:
-        # Another process may hold the file open for writing: the catalog says so instead of failing the command.
-        tables = {}
-        errors.append(f"{warehouse} could not be opened read-only: {str(error).splitlines()[0]}")
+    tables: dict[NodeId, _Table] = {}
+    if warehouse.exists():
+        try:
+            connection = duckdb.connect(str(warehouse), read_only=True)
+        except duckdb.Error as error:
+            # Another process may hold the file open for writing: the catalog says so instead of failing the command.
+            errors.append(f"{warehouse} could not be opened read-only: {str(error).splitlines()[0]}")
+        else:
+            with connection:
+                tables = _read(connection, wanted)
     database = database_name(manifest)
     for uid, (metadata_row, columns, stats) in sorted(tables.items()):
         schema, name, kind, comment = metadata_row
@@ -70,17 +74,18 @@ def catalog(manifest: Manifest) -> dict[str, Any]:
 _Table = tuple[tuple[str, str, str, str | None], dict[str, Any], dict[str, Any]]
 
 
-def _read(warehouse: Path, wanted: Mapping[tuple[str, str], list[NodeId]]) -> dict[NodeId, _Table]:
+def _read(
+    connection: duckdb.DuckDBPyConnection, wanted: Mapping[tuple[str, str], list[NodeId]]
+) -> dict[NodeId, _Table]:
     found: dict[tuple[str, str], _Table] = {}
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        for schema, name, kind, comment in catalog_of.described_relations(connection):
-            key = (schema.lower(), name.lower())
-            if key in wanted:
-                found[key] = ((schema, name, kind, comment), {}, _stats(connection, schema, name, kind))
-        for schema, table, column, data_type, index, comment in catalog_of.described_columns(connection):
-            key = (schema.lower(), table.lower())
-            if key in found:
-                found[key][1][column] = {"type": data_type, "index": index, "name": column, "comment": comment}
+    for schema, name, kind, comment in catalog_of.described_relations(connection):
+        key = (schema.lower(), name.lower())
+        if key in wanted:
+            found[key] = ((schema, name, kind, comment), {}, _stats(connection, schema, name, kind))
+    for schema, table, column, data_type, index, comment in catalog_of.described_columns(connection):
+        key = (schema.lower(), table.lower())
+        if key in found:
+            found[key][1][column] = {"type": data_type, "index": index, "name": column, "comment": comment}
     return {uid: table for key, table in found.items() for uid in wanted[key]}
 
 

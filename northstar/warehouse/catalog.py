@@ -91,7 +91,7 @@ def described_columns(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, 
     comment)``, in order."""
     rows = connection.execute(
         "SELECT schema_name, table_name, column_name, data_type, column_index, comment FROM duckdb_columns() "
-        "WHERE database_name = current_database() AND NOT internal AND NOT temporary "
+        "WHERE database_name = current_database() AND NOT internal "
         "ORDER BY schema_name, table_name, column_index"
     ).fetchall()
     return [(str(s), str(t), str(c), str(d), int(i), comment) for s, t, c, d, i, comment in rows]
