@@ -28,6 +28,7 @@ from typing import Any
 from sqlglot import exp
 
 from northstar.errors import ProjectError
+from northstar.warehouse.working_copy import fsync
 
 CATALOG_VERSION = 1
 REGISTERED = "northstar.registered_catalog"  # a session setting: which published catalog the session holds
@@ -109,7 +110,7 @@ def publish(location: Path, catalog: Catalog) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
-    _fsync_dir(path.parent)
+    fsync(path.parent)  # the rename itself reaches the disk
     collect_garbage(location, (catalog, previous))
 
 
@@ -185,11 +186,3 @@ def relation_sql(schema: str, name: str) -> str:
 def literal(text: str) -> str:
     """A Spark string literal, written by sqlglot."""
     return exp.Literal.string(text).sql(dialect="spark")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

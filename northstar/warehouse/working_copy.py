@@ -314,7 +314,7 @@ def publish(
         # clock tick, changes the modification time; taken before the swap, so that write is not mistaken for ours.
         second_ago = time.time_ns() - 1_000_000_000
         os.utime(work.path, ns=(second_ago, second_ago))
-        _fsync(work.path)
+        fsync(work.path)
         new: Identity = (_stat(work.path), None)
         wal = _wal(published)
         aside = (
@@ -328,13 +328,14 @@ def publish(
         if aside is not None:
             aside.unlink(missing_ok=True)
         _wal(work.path).unlink(missing_ok=True)
-        _fsync(published.parent)
+        fsync(published.parent)
     if not notes:
         on_publish(new)
     return notes
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush a file, or a folder's entries (after a rename in it), to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
