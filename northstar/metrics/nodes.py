@@ -39,15 +39,6 @@ if TYPE_CHECKING:  # the metric compiler is imported when metrics are built, not
 SCHEMA = "metrics"
 
 
-def metric_relations(manifest: Manifest) -> frozenset[tuple[str, str]]:
-    """The tables metric nodes write: the build owns them."""
-    return frozenset(
-        (node.relation.schema, node.relation.identifier)
-        for node in manifest.nodes.values()
-        if isinstance(node, MetricNode)
-    )
-
-
 def add_metrics(manifest: Manifest, warn: Callable[[str], None] | None = None) -> Manifest:
     """The manifest with a ``metric`` node per metric and a ``test`` node per metric test (nothing if none).
 
