@@ -372,6 +372,7 @@ def compile_(
     from northstar.engine.pipeline import BuildOptions, select_nodes
     from northstar.errors import did_you_mean
     from northstar.nodes import MetricNode, ModelNode, SnapshotNode, TestNode
+    from northstar.render.deferred import render_on_published
 
     project = _load(project_dir, vars_, target, threads)
     if dialect != "duckdb" and not node:
@@ -393,7 +394,6 @@ def compile_(
         return
     manifest = load_manifest(project, metrics=False)  # tests compile too: `metrics compile TEST` shows SQL
     target_dir = project.config.target_dir
-    artifacts.write_manifest(manifest, target_dir)
     if node:
         if node not in manifest.by_name:
             names = [*manifest.by_name, *_metric_names(project)]
@@ -401,6 +401,9 @@ def compile_(
                 f"No model, seed, test or metric named '{node}'.{did_you_mean(node, names)} "
                 "Run 'metrics ls' (or 'metrics ls --metrics') to list them."
             )
+        # A model that queries the warehouse while rendering renders against the published one, as dbt compile.
+        manifest = render_on_published(manifest, [manifest.by_name[node]])
+        artifacts.write_manifest(manifest, target_dir)
         model = manifest.node(node)
         if not isinstance(model, ModelNode | SnapshotNode | TestNode | MetricNode):
             raise ProjectError(f"'{node}' is a {model.kind}; only models have compiled SQL.")
@@ -417,6 +420,8 @@ def compile_(
             click.echo(sql)
         return
     selected = select_nodes(manifest, BuildOptions(select=select, exclude=exclude, kinds=frozenset({"model"})))
+    manifest = render_on_published(manifest, selected)
+    artifacts.write_manifest(manifest, target_dir)
     spark = project.config.target.type == "spark"
     artifacts.write_compiled(manifest, target_dir, selected, translate=_spark_note if spark else None)
     where = artifacts.compiled_path(target_dir, project.config.name, "")

@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 from northstar.checks.config import TestConfig
 from northstar.project.config import NodeConfig
 from northstar.project.loader import Column
+from northstar.render.introspect import IntrospectingCall
 from northstar.render.jinja import Ephemeral, External, Relation
 
 
@@ -189,6 +190,9 @@ class ModelNode(Node):
     relation: Relation | Ephemeral
     tests: tuple[Any, ...] = ()
     yaml_path: str | None = None
+    # Its Jinja queries the warehouse (run_query, adapter.get_columns_in_relation...): ``sql`` is rendered when its
+    # parents are built; until then it is the render dbt's parse gives (``execute`` false).
+    introspects: IntrospectingCall | None = None
 
     @property
     def materialized(self) -> str:

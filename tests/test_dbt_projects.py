@@ -203,16 +203,8 @@ def northstar_again(northstar, files):
     return northstar("basic", files)
 
 
-def test_run_hooks_in_dbt_project_yml_are_refused_by_name(northstar):
-    project = "name: basic\nconfig-version: 2\nprofile: compat\non-run-end:\n  - select 1\n"
-    code, output, _ = northstar("basic", {"dbt_project.yml": project})
-    assert (code, output) == (
-        2,
-        "Error: dbt_project.yml:4: 'on-run-end': run hooks (on-run-start/on-run-end) are not supported yet; move "
-        "the statements into a model's pre_hook/post_hook or run them separately. Remove the key to build with "
-        "Northstar.\n",
-    )
-    code, output, _ = northstar_again(northstar, {"dbt_project.yml": "name: basic\nprofile: compat\nmodel-path: [m]\n"})
+def test_an_unknown_key_in_dbt_project_yml_is_refused_by_name(northstar):
+    code, output, _ = northstar("basic", {"dbt_project.yml": "name: basic\nprofile: compat\nmodel-path: [m]\n"})
     assert output.startswith("Error: dbt_project.yml:3: Unknown key 'model-path' in dbt_project.yml. Did you mean")
 
 

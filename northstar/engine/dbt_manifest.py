@@ -110,7 +110,10 @@ def dbt_config(values: Mapping[str, Any]) -> dict[str, Any]:
         if key in values:
             hooks = values[key]
             config[key.replace("_", "-")] = [
-                {"sql": sql, "transaction": True, "index": index} for index, sql in enumerate(hooks)
+                {"sql": hook, "transaction": True, "index": index}
+                if isinstance(hook, str)
+                else {"sql": hook["sql"], "transaction": hook["transaction"], "index": index}
+                for index, hook in enumerate(hooks)
             ]
     return config
 

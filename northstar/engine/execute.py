@@ -23,6 +23,7 @@ from northstar.engine.seedshape import check_seed_shape
 from northstar.engine.source_lines import sql_error
 from northstar.errors import ExecutionError, NorthstarError
 from northstar.nodes import ModelNode, Node, NodeId, SeedNode
+from northstar.project.config import in_run_order
 from northstar.render.jinja import Relation, quote
 from northstar.warehouse import catalog
 
@@ -181,11 +182,12 @@ def _build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: Bu
     wanted = "VIEW" if materialized == "view" else "BASE TABLE"
     if existing and existing != wanted:
         _run(cursor, drop_statement(relation, existing), node)
-    for hook in node.config.pre_hook:
-        _run(cursor, hook, node)
+    # Hooks arrive rendered (engine/hooks.py), in the order they were written, project's first.
+    for hook in in_run_order(node.config.pre_hook, pre=True):
+        _run(cursor, hook.sql, node)
     verb, created = _materialize(node, relation, cursor, keep=existing == wanted and not context.full_refresh)
-    for hook in node.config.post_hook:
-        _run(cursor, hook, node)
+    for hook in in_run_order(node.config.post_hook, pre=False):
+        _run(cursor, hook.sql, node)
     _document(node, relation, materialized, cursor)
     rows = None
     if materialized == "table" and created and not node.config.post_hook:

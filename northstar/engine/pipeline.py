@@ -34,13 +34,15 @@ from northstar.engine.execute import (
     check_source,
     run_dag,
 )
+from northstar.engine.hooks import render_model_hooks, run_hooks
 from northstar.engine.manifest import load_manifest
-from northstar.errors import ProjectError
+from northstar.errors import NorthstarError, ProjectError
 from northstar.lineage.schemas import Columns
 from northstar.metrics.nodes import run_metric
 from northstar.nodes import MetricNode, ModelNode, Node, NodeId, SeedNode, SourceNode, TestNode
 from northstar.project.loader import Project
 from northstar.project.settings import ProjectConfig
+from northstar.render.deferred import render_model
 from northstar.render.manifest import Manifest
 from northstar.warehouse import catalog, state, storage
 from northstar.warehouse import working_copy as warehouse
@@ -79,16 +81,30 @@ class BuildResult:
         return next(r for r in self.results if r.unique_id == uid)
 
 
-def make_runner(manifest: Manifest, store_failures: bool = False) -> Runner:
-    """The runner of one invocation: each node runs by its type."""
+def make_runner(
+    manifest: Manifest, store_failures: bool = False, rendered: dict[NodeId, ModelNode] | None = None
+) -> Runner:
+    """The runner of one invocation: each node runs by its type. A model whose SQL queries the warehouse renders
+    now, against what its parents hold, and its hooks render now (into ``rendered``, for the artifacts)."""
     run_test = testrun.make_runner(manifest, store_failures)
+
+    def build(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> NodeResult:
+        start = time.perf_counter()
+        try:
+            node = render_model(manifest, node, cursor)
+            if rendered is not None and node.introspects is not None:
+                rendered[node.unique_id] = node
+            node = render_model_hooks(manifest, node, cursor)
+        except NorthstarError as error:
+            return NodeResult(node.unique_id, "error", str(error), time.perf_counter() - start, error=error)
+        return build_model(node, cursor, context)
 
     def run(node: Node, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> NodeResult:
         match node:
             case SeedNode():
                 return build_seed(node, cursor, context)
             case ModelNode():
-                return build_model(node, cursor, context)
+                return build(node, cursor, context)
             case SourceNode():
                 return check_source(node, cursor, context)
             case TestNode():
@@ -201,7 +217,9 @@ def _plan_on_published(
         if not _reads_only(manifest, selected, plan.state.kept, options.store_failures):
             return prepared
         _begin(reporter, manifest, selected, options)
-        results = _execute(snapshot.connection, manifest, selected, plan, prepared.existing, options, reporter)
+        results, manifest = _execute(
+            snapshot.connection, manifest, selected, plan, prepared.existing, options, reporter
+        )
         success = not any(r.status in BLOCKING for r in results)
         failures = _conclude(snapshot.connection, manifest, results, plan, success, options.store_failures)
         if success:
@@ -211,7 +229,11 @@ def _plan_on_published(
 
 
 def _reads_only(manifest: Manifest, selected: list[NodeId], kept: frozenset[NodeId], store_failures: bool) -> bool:
-    """Whether running ``selected`` writes nothing: every node kept, or a source, or a test that stores no rows."""
+    """Whether running ``selected`` writes nothing: every node kept, or a source, or a test that stores no rows, and
+    no run hook (which may write anything)."""
+    config = manifest.project.config
+    if config.on_run_start or config.on_run_end:
+        return False
     for uid in selected:
         node = manifest.nodes[uid]
         if uid in kept or isinstance(node, SourceNode):
@@ -241,7 +263,7 @@ def _build_in_copy(
                 prepared = _prepare(connection, project, options, warn, draft.base)
             manifest, selected, plan = prepared.manifest, prepared.selected, prepared.plan
             _begin(reporter, manifest, selected, options)
-            results = _execute(connection, manifest, selected, plan, prepared.existing, options, reporter)
+            results, manifest = _execute(connection, manifest, selected, plan, prepared.existing, options, reporter)
             success = not any(r.status in BLOCKING for r in results)
             for warning in missing_documented_columns(connection, manifest, selected):
                 reporter.waiting(f"Warning: {warning}")
@@ -294,10 +316,12 @@ def _execute(
     existing: Mapping[tuple[str, str], str],
     options: BuildOptions,
     reporter: Reporter,
-) -> list[NodeResult]:
+) -> tuple[list[NodeResult], Manifest]:
     """Run the selected nodes, keeping those the plan keeps; each model's tests run right after it, and its
-    children wait for the error-severity ones."""
-    runner = make_runner(manifest, options.store_failures)
+    children wait for the error-severity ones. The project's run hooks run first and last. Returns the results and
+    the manifest with the SQL the models that query the warehouse rendered to."""
+    rendered: dict[NodeId, ModelNode] = {}
+    runner = make_runner(manifest, options.store_failures, rendered)
     context = BuildContext(existing=existing, full_refresh=options.full_refresh)
 
     def run_node(uid: NodeId, cursor: duckdb.DuckDBPyConnection) -> NodeResult:
@@ -308,7 +332,12 @@ def _execute(
 
     dag = datatests.build_dag(manifest, selected)
     threads = manifest.project.config.target.threads
-    return run_dag(dag, selected, run_node, connection, threads, on_result=reporter.result)
+    run_hooks(manifest, connection, "on-run-start")
+    results = run_dag(dag, selected, run_node, connection, threads, on_result=reporter.result)
+    run_hooks(manifest, connection, "on-run-end", results)
+    if rendered:
+        manifest = replace(manifest, nodes={**manifest.nodes, **rendered})
+    return results, manifest
 
 
 def _begin(reporter: Reporter, manifest: Manifest, selected: list[NodeId], options: BuildOptions) -> None:

@@ -9,6 +9,8 @@ project's folder config, which beats the project default.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +57,61 @@ MODEL_CONFIG_KEYS = frozenset(
 
 
 @dataclass(frozen=True)
+class Hook:
+    """A ``pre_hook``/``post_hook`` statement, Jinja rendered when it runs. ``transaction: false`` (dbt's
+    ``before_begin``/``after_commit``) runs it before the other pre-hooks or after the other post-hooks: DuckDB builds
+    every model in the build's working copy, so the flag decides only the order."""
+
+    sql: str
+    transaction: bool = True
+
+    def as_config(self) -> str | dict[str, Any]:
+        return self.sql if self.transaction else {"sql": self.sql, "transaction": False}
+
+
+def in_run_order(hooks: tuple[Hook, ...], pre: bool) -> tuple[Hook, ...]:
+    """Hooks in the order dbt runs them: ``before_begin`` pre-hooks before the others, ``after_commit`` post-hooks
+    after the others, each group in its written order.
+
+    >>> [h.sql for h in in_run_order((Hook("a"), Hook("b", transaction=False)), pre=True)]
+    ['b', 'a']
+    """
+    outside = tuple(hook for hook in hooks if not hook.transaction)
+    inside = tuple(hook for hook in hooks if hook.transaction)
+    return outside + inside if pre else inside + outside
+
+
+def hooks_of(value: Any, where: str, path: str | None, line: int | None) -> tuple[Hook, ...]:
+    """A hook config value: one statement or a list, each text or ``{sql: ..., transaction: ...}`` (also as the
+    JSON text ``before_begin(...)``/``after_commit(...)`` give).
+
+    >>> hooks_of(["select 1", {"sql": "select 2", "transaction": False}], "Model 'm'", None, None)
+    (Hook(sql='select 1', transaction=True), Hook(sql='select 2', transaction=False))
+    """
+    items = value if isinstance(value, list | tuple) else [] if value is None else [value]
+    hooks = []
+    for item in items:
+        if isinstance(item, str) and item.lstrip().startswith("{") and '"sql"' in item:
+            with contextlib.suppress(json.JSONDecodeError):
+                item = json.loads(item)
+        if isinstance(item, Mapping):
+            unknown = sorted(set(item) - {"sql", "transaction", "index"})
+            if unknown or not isinstance(item.get("sql"), str) or not isinstance(item.get("transaction", True), bool):
+                raise ProjectError(
+                    f"{where} has a hook {dict(item)!r}; a hook is a SQL statement, or {{sql: '...', transaction: "
+                    "true|false}}.",
+                    path,
+                    line,
+                )
+            hooks.append(Hook(item["sql"], item.get("transaction", True)))
+        elif isinstance(item, str | int | float):
+            hooks.append(Hook(str(item)))
+        else:
+            raise ProjectError(f"{where} has a hook {item!r}; a hook is a SQL statement.", path, line)
+    return tuple(hooks)
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     """The configuration of one model or seed after all layers are merged."""
 
@@ -67,8 +124,8 @@ class NodeConfig:
     incremental_strategy: str | None = None
     on_schema_change: str = "ignore"
     column_types: Mapping[str, str] = field(default_factory=dict)
-    pre_hook: tuple[str, ...] = ()
-    post_hook: tuple[str, ...] = ()
+    pre_hook: tuple[Hook, ...] = ()
+    post_hook: tuple[Hook, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -83,8 +140,8 @@ class NodeConfig:
             "incremental_strategy": self.incremental_strategy,
             "on_schema_change": self.on_schema_change,
             "column_types": dict(self.column_types),
-            "pre_hook": list(self.pre_hook),
-            "post_hook": list(self.post_hook),
+            "pre_hook": [hook.as_config() for hook in self.pre_hook],
+            "post_hook": [hook.as_config() for hook in self.post_hook],
             "meta": dict(self.meta),
             **dict(self.extra),
         }
@@ -99,6 +156,12 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return (str(value),)
 
 
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
 def merge_config(*layers: Mapping[str, Any]) -> dict[str, Any]:
     """Merge raw config layers, later ones winning; tags and meta accumulate like dbt's."""
     merged: dict[str, Any] = {}
@@ -107,6 +170,8 @@ def merge_config(*layers: Mapping[str, Any]) -> dict[str, Any]:
             key = key.lstrip("+").replace("-", "_")
             if key == "tags":
                 merged["tags"] = list(dict.fromkeys([*_as_tuple(merged.get("tags")), *_as_tuple(value)]))
+            elif key in ("pre_hook", "post_hook"):  # dbt runs every layer's hooks, the project's first
+                merged[key] = [*_as_list(merged.get(key)), *_as_list(value)]
             elif key == "meta" and isinstance(value, Mapping):
                 merged["meta"] = {**merged.get("meta", {}), **value}
             else:
@@ -219,8 +284,8 @@ def build_config(
         incremental_strategy=strategy,
         on_schema_change=on_schema_change,
         column_types={str(k): str(v) for k, v in column_types.items()},
-        pre_hook=_as_tuple(known.get("pre_hook")),
-        post_hook=_as_tuple(known.get("post_hook")),
+        pre_hook=hooks_of(known.get("pre_hook"), where, path, line),
+        post_hook=hooks_of(known.get("post_hook"), where, path, line),
         meta=dict(known.get("meta") or {}),
         extra={k: v for k, v in {**known, **raw}.items() if k not in _FIELDS},
     )

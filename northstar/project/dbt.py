@@ -19,6 +19,7 @@ from northstar.project.settings import (
     DBT_PROJECT_FILE,
     SPARK_CATALOG,
     ProjectConfig,
+    RunHook,
     SparkSettings,
     Target,
     thread_count,
@@ -60,6 +61,8 @@ _READ_KEYS = {
     "tests",
     "dispatch",
     "packages-install-path",
+    "on-run-start",
+    "on-run-end",
 }
 # Keys that change nothing Northstar builds: where dbt writes logs and docs, what `dbt clean` deletes, the version
 # pin, the query comment, behaviour flags of dbt itself, access rules between groups, analyses (never built).
@@ -82,10 +85,6 @@ _NO_EFFECT_KEYS = {
 }
 # Keys that would change what is built, which Northstar cannot honour yet: refused by name rather than ignored.
 _REFUSED_KEYS = {
-    "on-run-start": "run hooks (on-run-start/on-run-end) are not supported yet; move the statements into a model's "
-    "pre_hook/post_hook or run them separately",
-    "on-run-end": "run hooks (on-run-start/on-run-end) are not supported yet; move the statements into a model's "
-    "pre_hook/post_hook or run them separately",
     "quoting": "quoting config is not supported: Northstar quotes identifiers only where DuckDB needs it",
     "sources": "source configs in dbt_project.yml are not supported yet; set them in the sources' YAML",
 }
@@ -347,6 +346,8 @@ def load_dbt_config(
         schema_naming="dbt",
         default_seed_schema="",
         dispatch=_dispatch(data),
+        on_run_start=run_hooks(data, "on-run-start", DBT_PROJECT_FILE),
+        on_run_end=run_hooks(data, "on-run-end", DBT_PROJECT_FILE),
     )
     trees = {"models": models_tree, "seeds": seeds_tree, "vars": raw_vars, "cli_vars": cli_vars}
     install_path = str(data.get("packages-install-path", "dbt_packages"))
@@ -370,3 +371,21 @@ def _dispatch(data: yamlfile.YamlDict) -> dict[str, tuple[str, ...]]:
             )
         orders[namespace] = tuple(str(package) for package in order)
     return orders
+
+
+def run_hooks(data: yamlfile.YamlDict, key: str, path: str) -> tuple[RunHook, ...]:
+    """``on-run-start:``/``on-run-end:``: one statement or a list of them, kept as written (rendered when run)."""
+    value = data.get(key)
+    line = data.line_of(key)
+    items = [] if value is None else value if isinstance(value, list) else [value]
+    hooks = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ProjectError(
+                f"'{key}' holds {item!r}; a run hook is a SQL statement (text, Jinja allowed), or a list of them.",
+                path,
+                line,
+            )
+        if item.strip():
+            hooks.append(RunHook(item, line))
+    return tuple(hooks)

@@ -92,6 +92,14 @@ def _package_config(root: ProjectConfig, folder: Path, root_trees: Mapping[str, 
     if "name" not in data:
         raise ProjectError("The package's dbt_project.yml has no 'name'.", display, 1)
     name = str(data["name"])
+    for key in ("on-run-start", "on-run-end"):
+        if data.get(key):
+            raise ProjectError(
+                f"Package '{name}' has '{key}' hooks; Northstar runs the root project's run hooks only, not those "
+                "of installed packages. Copy the statements into the root dbt_project.yml, or remove the package.",
+                display,
+                data.line_of(key),
+            )
 
     def paths(*keys: str, default: str) -> tuple[str, ...]:
         for key in keys:
@@ -127,6 +135,8 @@ def _package_config(root: ProjectConfig, folder: Path, root_trees: Mapping[str, 
         models=_tree(data.get("models"), root_trees.get("models"), name),
         seeds=_tree(data.get("seeds"), root_trees.get("seeds"), name),
         dispatch={},
+        on_run_start=(),
+        on_run_end=(),
     )
 
 

@@ -64,6 +64,14 @@ class Target:
 
 
 @dataclass(frozen=True)
+class RunHook:
+    """One ``on-run-start``/``on-run-end`` statement of ``dbt_project.yml``, Jinja rendered when it runs."""
+
+    sql: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class ProjectConfig:
     """The settings of ``project.yml`` (or of ``dbt_project.yml`` plus ``profiles.yml``)."""
 
@@ -91,6 +99,9 @@ class ProjectConfig:
     dispatch: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Installed dbt packages (dbt_packages/<name>), each with its own paths, vars and folder config.
     packages: tuple[ProjectConfig, ...] = ()
+    # dbt's run hooks: statements run in the build's working copy before the first node and after the last.
+    on_run_start: tuple[RunHook, ...] = ()
+    on_run_end: tuple[RunHook, ...] = ()
 
     @property
     def warehouse(self) -> Path:

@@ -11,8 +11,8 @@ beforehand from the Jinja AST (:func:`static_config`), which is why they must be
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-import functools
 import hashlib
 import itertools
 import json
@@ -20,7 +20,7 @@ import re
 import threading
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -31,101 +31,21 @@ import jinja2.ext
 import jinja2.nodes
 import jinja2.parser
 import yaml
-from sqlglot import exp
 
 from northstar.errors import CompileError, NorthstarError, did_you_mean
 from northstar.render.dbt_builtins import BUILTIN_MACROS, BUILTIN_MACROS_PATH
+from northstar.render.introspect import Column, Introspector, Introspects, ParseUndefined, Refused
+from northstar.render.relations import (
+    EPHEMERAL_PREFIX,
+    Ephemeral,
+    External,
+    Relation,
+    quote,
+    quote_always,
+    sql_string,
+)
 
-_SIMPLE_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-EPHEMERAL_PREFIX = "__ns_cte__"
-_TABLE_FUNCTION = re.compile(r"^\s*[A-Za-z_][\w.]*\s*\(")
-
-
-@functools.lru_cache(maxsize=4096)
-def quote(identifier: str) -> str:
-    """An identifier as DuckDB reads it, written by sqlglot: bare when it is a plain lower-case name (so compiled SQL
-    stays readable), quoted otherwise, reserved words included.
-
-    >>> quote("orders"), quote("Orders"), quote("select")
-    ('orders', '"Orders"', '"select"')
-    """
-    return exp.Identifier(this=identifier, quoted=not _SIMPLE_IDENTIFIER.match(identifier)).sql(dialect="duckdb")
-
-
-def quote_always(identifier: str) -> str:
-    """An identifier always in double quotes, as dbt's ``adapter.quote`` writes it."""
-    return exp.Identifier(this=identifier, quoted=True).sql(dialect="duckdb")
-
-
-def sql_string(value: str) -> str:
-    """A string literal, written by sqlglot.
-
-    >>> sql_string("it's")
-    "'it''s'"
-    """
-    return exp.Literal.string(value).sql(dialect="duckdb")
-
-
-@dataclass(frozen=True)
-class Relation:
-    """A table or view in the warehouse, as ``ref()``, ``source()`` and ``this`` return it (like dbt's)."""
-
-    schema: str
-    identifier: str
-
-    @property
-    def name(self) -> str:
-        return self.identifier
-
-    @property
-    def database(self) -> None:
-        return None
-
-    def render(self) -> str:
-        return f"{quote(self.schema)}.{quote(self.identifier)}"
-
-    def __str__(self) -> str:
-        return self.render()
-
-
-@dataclass(frozen=True)
-class External:
-    """A source read in place from files: ``read_parquet('...')`` or ``read_csv('...')``."""
-
-    location: str
-
-    @property
-    def is_expression(self) -> bool:
-        """``read_parquet('s3://b/*.parquet', hive_partitioning=true)``: already SQL, used as written (dbt-duckdb)."""
-        return _TABLE_FUNCTION.match(self.location) is not None
-
-    def render(self) -> str:
-        if self.is_expression:
-            return self.location
-        literal = sql_string(self.location)
-        lowered = self.location.lower()
-        if lowered.endswith(".parquet") or ".parquet" in lowered:
-            return f"read_parquet({literal})"
-        if lowered.endswith((".csv", ".csv.gz", ".tsv")):
-            return f"read_csv({literal})"
-        return literal
-
-    def __str__(self) -> str:
-        return self.render()
-
-
-@dataclass(frozen=True)
-class Ephemeral:
-    """An ephemeral model: ``ref()`` returns the name of the CTE it is inlined as."""
-
-    model: str
-
-    @property
-    def identifier(self) -> str:
-        return EPHEMERAL_PREFIX + self.model
-
-    def __str__(self) -> str:
-        return self.identifier
+__all__ = ["EPHEMERAL_PREFIX", "Ephemeral", "External", "Relation", "quote", "quote_always", "sql_string"]
 
 
 @dataclass(frozen=True)
@@ -553,12 +473,19 @@ def render(
     materialized: str | None = None,
     extra: Mapping[str, Any] | None = None,
     package: str | None = None,
+    introspector: Introspector | None = None,
+    edges: Edges | None = None,
 ) -> Rendered:
-    """Render one compiled template; every failure becomes a :class:`CompileError` naming ``path`` and a line."""
-    calls = _ModelCalls(renv, source, path, this, materialized, package)
+    """Render one compiled template; every failure becomes a :class:`CompileError` naming ``path`` and a line.
+
+    ``introspector`` answers ``run_query``, ``statement`` and the adapter's questions (:mod:`introspect`); by
+    default they are refused. A :class:`Introspects` raised by a probe passes through. ``edges``: the only
+    ``ref()``/``source()`` calls allowed, when the DAG was made before this render (a model rendered during the build).
+    """
+    calls = _ModelCalls(renv, source, path, this, materialized, package, edges)
     scope = renv.macro_scope
     context: dict[str, Any] = {
-        **base_context(renv, path),
+        **base_context(renv, path, introspector),
         "ref": calls.ref,
         "source": calls.source,
         "var": calls.var,
@@ -573,13 +500,16 @@ def render(
     context.update(scope.bare(package or renv.project_name))
     at = [0]  # the line a SimpleTemplate is evaluating; compiled templates report theirs through the traceback
     try:
-        with scope.lock:
+        with scope.lock, _parse_undefined(renv.env, introspector is not None and not introspector.execute):
             scope.names.clear()
             scope.names.update(context)
             if isinstance(template, SimpleTemplate):
                 sql = _render_simple(template, context, renv.env, at)
             else:
                 sql = template.render(context)
+    except Introspects as signal:
+        signal.line = template_line(signal, path) or at[0] or None
+        raise
     except NorthstarError as error:
         if error.path is None:
             error.path = path
@@ -599,6 +529,40 @@ def render(
     )
 
 
+@contextlib.contextmanager
+def _parse_undefined(env: jinja2.Environment, lenient: bool) -> Iterator[None]:
+    """Render as dbt parses (``execute`` false): a name that is not set (one set only when ``execute`` is true)
+    is an empty value, not an error. Renders hold the macro scope's lock, so no other render sees the environment
+    meanwhile."""
+    if not lenient:
+        yield
+        return
+    strict = env.undefined
+    env.undefined = ParseUndefined
+    try:
+        yield
+    finally:
+        env.undefined = strict
+
+
+@dataclass(frozen=True)
+class Edges:
+    """The ``ref()``/``source()`` calls a model made when the DAG was built (as dbt parses it, ``execute`` false).
+    A call made only later (inside ``{% if execute %}``, in a ``statement`` block) came too late for the DAG: the
+    node it names may not be built yet. dbt refuses it the same way and asks for a ``-- depends_on:`` comment."""
+
+    model: str
+    refs: frozenset[str]
+    sources: frozenset[tuple[str, str]]
+
+    def late(self, call: str, name: str) -> CompileError:
+        return CompileError(
+            f"Model '{self.model}' calls {call} only while it runs (inside {{% if execute %}} or a statement "
+            f"block), so the build did not know it reads '{name}' and may not have built it first. Add "
+            f"`-- depends_on: {{{{ {call} }}}}` at the top of the model."
+        )
+
+
 @dataclass
 class _ModelCalls:
     """``ref()``, ``source()``, ``var()``, ``env_var()``, ``config()`` and ``is_incremental()`` as one model's
@@ -610,6 +574,7 @@ class _ModelCalls:
     this: Relation | None
     materialized: str | None
     package: str | None = None  # a package's model sees the package's vars
+    edges: Edges | None = None
     refs: list[str] = field(default_factory=list)
     sources: list[tuple[str, str]] = field(default_factory=list)
     configured: dict[str, Any] = field(default_factory=dict)
@@ -624,6 +589,8 @@ class _ModelCalls:
         if name not in renv.relations:
             line = line_of(self.source_text, r"ref\(\s*(['\"][^'\"]*['\"]\s*,\s*)?['\"]" + re.escape(name) + r"['\"]")
             raise CompileError(f"ref('{name}') names no model or seed.{did_you_mean(name, renv.relations)}", path, line)
+        if self.edges is not None and name not in self.edges.refs:
+            raise self.edges.late(f"ref('{name}')", name)
         self.refs.append(name)
         return renv.relations[name]
 
@@ -650,6 +617,8 @@ class _ModelCalls:
                 path,
                 line,
             )
+        if self.edges is not None and key not in self.edges.sources:
+            raise self.edges.late(f"source('{source_name}', '{table_name}')", f"{source_name}.{table_name}")
         self.sources.append(key)
         return renv.sources[key]
 
@@ -699,9 +668,11 @@ class _ModelCalls:
         )
 
 
-def base_context(renv: RenderEnv, path: str) -> dict[str, Any]:
-    """The names every render sees, whatever it renders: dbt's globals, the target, the package namespaces."""
+def base_context(renv: RenderEnv, path: str, introspector: Introspector | None = None) -> dict[str, Any]:
+    """The names every render sees, whatever it renders: dbt's globals, the target, the package namespaces, and
+    the introspection calls as ``introspector`` answers them (refused by default)."""
     scope = renv.macro_scope
+    ask = introspector or Refused("this render")
     return {
         "target": renv.target,
         "project_name": renv.project_name,
@@ -709,12 +680,19 @@ def base_context(renv: RenderEnv, path: str) -> dict[str, Any]:
         "log": lambda message, info=False: "",
         "print": lambda message: "",
         "exceptions": _Exceptions(path, renv.warn),
-        "execute": True,
+        "execute": ask.execute,
+        "run_query": ask.run_query,
+        "statement": ask.statement,
+        "load_result": ask.load_result,
+        "api": {"Relation": _RelationApi(renv.target), "Column": Column},
+        "before_begin": lambda sql: json.dumps({"sql": sql, "transaction": False}),
+        "after_commit": lambda sql: json.dumps({"sql": sql, "transaction": False}),
+        "in_transaction": lambda sql: json.dumps({"sql": sql, "transaction": True}),
         "flags": {"FULL_REFRESH": renv.full_refresh},
         "modules": {"datetime": datetime, "re": re, "itertools": itertools},
         "run_started_at": renv.run_started_at,
         "invocation_id": renv.invocation_id,
-        "adapter": _Adapter(scope),
+        "adapter": _Adapter(scope, ask),
         "dbt_version": DBT_VERSION,
         "tojson": lambda value, sort_keys=False: json.dumps(value, sort_keys=sort_keys, default=str),
         "fromjson": lambda text, default=None: _or_default(json.loads, text, default),
@@ -780,13 +758,45 @@ def _plain_env_var(renv: RenderEnv, path: str) -> Callable[..., Any]:
 
 
 class _Adapter:
-    """The part of dbt's ``adapter`` object that makes sense without a live connection."""
+    """dbt's ``adapter``: quoting and dispatch, and the questions about the warehouse (``get_relation``,
+    ``get_columns_in_relation``) that the render's introspector answers."""
 
-    def __init__(self, scope: MacroScope) -> None:
+    def __init__(self, scope: MacroScope, introspector: Introspector) -> None:
         self._scope = scope
+        self._introspector = introspector
+
+    def get_relation(self, database: str | None, schema: str, identifier: str) -> Relation | None:
+        return self._introspector.get_relation(database, schema, identifier)
+
+    def get_columns_in_relation(self, relation: Any) -> list[Column]:
+        return self._introspector.get_columns_in_relation(relation)
 
     def quote(self, identifier: str) -> str:
         return quote_always(identifier)
 
     def dispatch(self, macro_name: str, macro_namespace: str | None = None) -> Callable[..., Any]:
         return self._scope.dispatch(macro_name, macro_namespace)
+
+
+class _RelationApi:
+    """``api.Relation.create(database=, schema=, identifier=, type=)``: a relation of the one database Northstar
+    builds into (the target's); another database is an error rather than a relation that reads the wrong one."""
+
+    def __init__(self, target: Mapping[str, Any]) -> None:
+        self._target = target
+
+    def create(
+        self,
+        database: str | None = None,
+        schema: str | None = None,
+        identifier: str | None = None,
+        type: str | None = None,
+    ) -> Relation:
+        if database and str(database).lower() != str(self._target["database"]).lower():
+            raise CompileError(
+                f"api.Relation.create(database='{database}', ...): Northstar builds into one database, the "
+                f"target's ('{self._target['database']}'). Leave database out, or use target.database."
+            )
+        if not identifier:
+            raise CompileError("api.Relation.create(...) needs an identifier, e.g. identifier='orders'.")
+        return Relation(str(schema or self._target["schema"]), str(identifier), type=type)

@@ -31,6 +31,7 @@ from northstar.project.config import (
     unused_config_paths,
 )
 from northstar.project.loader import ModelFile, Project, Seed, SourceTable
+from northstar.render.introspect import IntrospectingCall, Introspects, Offline, Probe
 from northstar.render.jinja import (
     EPHEMERAL_PREFIX,
     Ephemeral,
@@ -59,6 +60,14 @@ _STRUCTURAL_KEYS = ("materialized", "schema", "alias", "enabled")
 
 
 @dataclass(frozen=True)
+class Deferred:
+    """A model whose SQL depends on what its parents hold: its template and package, to render during the build."""
+
+    template: jinja2.Template | SimpleTemplate
+    package: str | None
+
+
+@dataclass(frozen=True)
 class Manifest:
     """The compiled project: nodes by unique id, the DAG over them, and what rendering needs later."""
 
@@ -68,6 +77,8 @@ class Manifest:
     render_env: RenderEnv
     by_name: Mapping[str, NodeId] = field(default_factory=dict)
     semantics: Semantics | None = None  # read once, when metrics are added
+    # Models that query the warehouse while rendering: their templates, rendered when their parents are built.
+    deferred: Mapping[NodeId, Deferred] = field(default_factory=dict)
 
     def node(self, name_or_id: str) -> Node:
         uid = self.by_name.get(name_or_id) or NodeId.parse(name_or_id)
@@ -154,27 +165,43 @@ def _warn_unused_config(project: Project, warn: Callable[[str], None]) -> None:
             warn(f"Warning: {where}: {section}: '{key}' is no config Northstar knows. Did you mean '+{known}'?")
 
 
-def _render_models(renv: RenderEnv, parsed: list[_Parsed]) -> dict[str, Rendered]:
+def _render_model(renv: RenderEnv, p: _Parsed) -> tuple[Rendered, IntrospectingCall | None]:
+    """Render a model as dbt runs it (``execute`` true). If it queries the warehouse while rendering, its SQL waits
+    for its parents to be built; it renders now as dbt parses it (``execute`` false), for its edges alone."""
+    this = p.relation if isinstance(p.relation, Relation) else None
+    args = (renv, p.template, p.model.sql, p.model.path)
+    try:
+        result = render(
+            *args, this=this, materialized=p.config.materialized, package=p.model.package, introspector=Probe()
+        )
+        return result, None
+    except Introspects as signal:
+        call = IntrospectingCall(signal.call, signal.line)
+    if isinstance(p.relation, Ephemeral):
+        raise CompileError(
+            f"Model '{p.model.name}' is ephemeral and calls {call.describe()}, which queries the warehouse while "
+            "rendering; Northstar inlines ephemeral models before the build starts. Materialize it as a view.",
+            p.model.path,
+            call.line,
+        )
+    offline = render(
+        *args, this=this, materialized=p.config.materialized, package=p.model.package, introspector=Offline()
+    )
+    return offline, call
+
+
+def _render_models(renv: RenderEnv, parsed: list[_Parsed]) -> dict[str, tuple[Rendered, IntrospectingCall | None]]:
     """Render every model once; a structural config() (schema, alias, materialized...) must render as read."""
     rendered = {}
     for p in parsed:
-        this = p.relation if isinstance(p.relation, Relation) else None
-        result = render(
-            renv,
-            p.template,
-            p.model.sql,
-            p.model.path,
-            this=this,
-            materialized=p.config.materialized,
-            package=p.model.package,
-        )
+        result, call = _render_model(renv, p)
         for key in _STRUCTURAL_KEYS:
             if key in result.config and p.config.as_dict().get(key) != result.config[key] and key != "enabled":
                 raise CompileError(
                     f"config({key}=...) evaluated differently while rendering; it must be a literal value.",
                     p.model.path,
                 )
-        rendered[p.model.name] = result
+        rendered[p.model.name] = (result, call)
     return rendered
 
 
@@ -233,9 +260,12 @@ def compile_project(
         source_relations[(table.source_name, table.name)] = source_node.relation
 
     rendered = _render_models(renv, parsed)
+    deferred: dict[NodeId, Deferred] = {}
 
     for p in parsed:
-        result = rendered[p.model.name]
+        result, call = rendered[p.model.name]
+        if call is not None:
+            deferred[by_name[p.model.name]] = Deferred(p.template, p.model.package)
         config = p.config
         if result.config:
             extra = {k: v for k, v in result.config.items() if k not in _STRUCTURAL_KEYS}
@@ -251,7 +281,9 @@ def compile_project(
         deps += [by_name[f"{s}.{t}"] for s, t in result.sources]
         props = p.model.properties
         sql = result.sql.strip().rstrip(";").strip()
-        if not sql:  # else DuckDB's "syntax error at or near AS" in a CREATE statement the user never wrote
+        if (
+            not sql and call is None
+        ):  # else DuckDB's "syntax error at or near AS" in a CREATE statement the user never wrote
             raise CompileError(
                 f"Model '{p.model.name}' is empty: a model is one select statement. Write it, or delete the file.",
                 p.model.path,
@@ -280,6 +312,7 @@ def compile_project(
             columns=props.columns if props else (),
             tests=props.tests if props else (),
             yaml_path=props.path if props else None,
+            introspects=call,
         )
         nodes[node.unique_id] = node
 
@@ -294,7 +327,7 @@ def compile_project(
         ) from None
 
     nodes = _inline_ephemerals(nodes, dag)
-    return Manifest(project=project, nodes=nodes, dag=dag, render_env=renv, by_name=by_name)
+    return Manifest(project=project, nodes=nodes, dag=dag, render_env=renv, by_name=by_name, deferred=deferred)
 
 
 def _check_unique_relations(seeds: Mapping[NodeId, Node], parsed: list[_Parsed]) -> None:
@@ -374,39 +407,49 @@ def _source_node(
 
 
 def _inline_ephemerals(nodes: dict[NodeId, Node], dag: DAG[NodeId]) -> dict[NodeId, Node]:
-    """Give every model that reads an ephemeral model its SQL as leading CTEs (recursively, parents first)."""
-    ephemeral = {uid: n for uid, n in nodes.items() if isinstance(n, ModelNode) and n.materialized == "ephemeral"}
-    if not ephemeral:
+    """Give every model that reads an ephemeral model its SQL as leading CTEs (recursively, parents first); a model
+    rendered during the build gets them then (:func:`inline_ephemeral_parents`)."""
+    if not any(isinstance(n, ModelNode) and n.materialized == "ephemeral" for n in nodes.values()):
         return nodes
+    result = dict(nodes)
+    order = {uid: i for i, uid in enumerate(dag.sorted())}
+    for uid, node in nodes.items():
+        if isinstance(node, ModelNode) and node.introspects is None:
+            result[uid] = inline_ephemeral_parents(node, nodes, dag, order)
+    return result
+
+
+def inline_ephemeral_parents(
+    node: ModelNode, nodes: Mapping[NodeId, Node], dag: DAG[NodeId], order: Mapping[NodeId, int] | None = None
+) -> ModelNode:
+    """``node`` with the ephemeral models it reads (directly or through other ephemerals) as leading CTEs;
+    ``order``: the DAG's order of the nodes, when the caller has it."""
     from sqlglot import exp
 
-    order = {uid: i for i, uid in enumerate(dag.sorted())}
-    result = dict(nodes)
-    for uid, node in nodes.items():
-        if not isinstance(node, ModelNode):
-            continue
-        needed = sorted((dag.upstream(uid) & ephemeral.keys()), key=order.__getitem__)
-        # Only ephemerals reachable through other ephemerals (or directly) are inlined.
-        needed = [e for e in needed if _reaches_through_ephemerals(dag, e, uid, ephemeral)]
-        if not needed:
-            continue
-        query = _parse_for_inlining(node, f"it reads the ephemeral model '{nodes[needed[-1]].name}'")
-        ctes = [
-            exp.CTE(
-                this=_parse_for_inlining(ephemeral[e], f"it is ephemeral and {node.name} reads it"),
-                alias=exp.TableAlias(this=exp.to_identifier(EPHEMERAL_PREFIX + ephemeral[e].name)),
-            )
-            for e in needed
-        ]
-        # sqlglot >= 26 names the WITH clause "with_"; older versions "with".
-        key = "with_" if "with_" in type(query).arg_types else "with"
-        existing = query.args.get(key)
-        if existing is not None:
-            existing.set("expressions", [*ctes, *existing.expressions])
-        else:
-            query.set(key, exp.With(expressions=ctes))
-        result[uid] = _replace(node, sql=query.sql(dialect="duckdb", pretty=True))
-    return result
+    ephemeral = {uid: n for uid, n in nodes.items() if isinstance(n, ModelNode) and n.materialized == "ephemeral"}
+    uid = node.unique_id
+    order = order or {u: i for i, u in enumerate(dag.sorted())}
+    needed = sorted((dag.upstream(uid) & ephemeral.keys()), key=order.__getitem__)
+    # Only ephemerals reachable through other ephemerals (or directly) are inlined.
+    needed = [e for e in needed if _reaches_through_ephemerals(dag, e, uid, ephemeral)]
+    if not needed:
+        return node
+    query = _parse_for_inlining(node, f"it reads the ephemeral model '{nodes[needed[-1]].name}'")
+    ctes = [
+        exp.CTE(
+            this=_parse_for_inlining(ephemeral[e], f"it is ephemeral and {node.name} reads it"),
+            alias=exp.TableAlias(this=exp.to_identifier(EPHEMERAL_PREFIX + ephemeral[e].name)),
+        )
+        for e in needed
+    ]
+    # sqlglot >= 26 names the WITH clause "with_"; older versions "with".
+    key = "with_" if "with_" in type(query).arg_types else "with"
+    existing = query.args.get(key)
+    if existing is not None:
+        existing.set("expressions", [*ctes, *existing.expressions])
+    else:
+        query.set(key, exp.With(expressions=ctes))
+    return _replace(node, sql=query.sql(dialect="duckdb", pretty=True))
 
 
 def _parse_for_inlining(node: ModelNode, why: str) -> exp.Expr:

@@ -26,6 +26,7 @@ from northstar.engine.execute import BuildContext, NodeResult, build_seed
 from northstar.engine.source_lines import source_line
 from northstar.errors import ExecutionError
 from northstar.nodes import DataTestNode, MetricNode, ModelNode, Node, SeedNode, SourceNode, UnitTestNode
+from northstar.project.config import in_run_order
 from northstar.render.jinja import Relation
 from northstar.spark.catalog import Catalog, Entry, declare, literal, relation_sql
 from northstar.spark.session import error_text
@@ -100,8 +101,8 @@ class SparkBuild:
         if not isinstance(relation, Relation):
             return "ephemeral (inlined)", None
         sql = self._spark_sql(node, node.sql, node.raw_sql)
-        for hook in node.config.pre_hook:
-            self._run(node, self._spark_sql(node, hook, node.raw_sql))
+        for hook in in_run_order(node.config.pre_hook, pre=True):
+            self._run(node, self._spark_sql(node, hook.sql, node.raw_sql))
         if node.materialized == "view":
             self._schema(node, relation.schema)
             entry = Entry(relation.schema, relation.identifier, "view", sql=sql)
@@ -112,8 +113,8 @@ class SparkBuild:
         else:
             rows = self._create_table(node, relation, sql)
             message = f"created {node.materialized} {relation}"
-        for hook in node.config.post_hook:
-            self._run(node, self._spark_sql(node, hook, node.raw_sql))
+        for hook in in_run_order(node.config.post_hook, pre=False):
+            self._run(node, self._spark_sql(node, hook.sql, node.raw_sql))
         return message, rows
 
     def metric(self, node: MetricNode) -> tuple[str, int]:

@@ -41,6 +41,31 @@ def columns(
     return [(str(column), str(data_type)) for column, data_type in rows]
 
 
+def relation_kind(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
+    """'BASE TABLE' or 'VIEW' for a relation of the connected database, or None; the schema compared in lower case,
+    the name exactly, as dbt-duckdb's ``adapter.get_relation`` compares them."""
+    row = connection.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND lower(table_schema) = lower(?) AND table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def column_details(
+    connection: duckdb.DuckDBPyConnection, schema: str, name: str
+) -> list[tuple[str, str, int | None, int | None, int | None]]:
+    """A relation's columns as dbt-duckdb's ``get_columns_in_relation`` reads them: name, type, character length,
+    numeric precision and scale, in order (none if it does not exist)."""
+    rows = connection.execute(
+        "SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale "
+        "FROM information_schema.columns WHERE table_catalog = current_database() "
+        "AND lower(table_schema) = lower(?) AND table_name = ? ORDER BY ordinal_position",
+        [schema, name],
+    ).fetchall()
+    return [(str(c), str(t), length, precision, scale) for c, t, length, precision, scale in rows]
+
+
 def all_columns(connection: duckdb.DuckDBPyConnection) -> dict[Key, dict[str, str]]:
     """``(schema, name) -> {column: type}`` of every relation, names in lower case as DuckDB resolves them."""
     rows = connection.execute(

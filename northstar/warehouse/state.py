@@ -207,6 +207,7 @@ def record(
         relation = node.built
         key = (relation.schema, relation.identifier) if relation is not None else None
         calls_volatile = volatile(node) if isinstance(node, ModelNode | TestNode | MetricNode) else False
+        calls_volatile = calls_volatile or (isinstance(node, ModelNode) and node.introspects is not None)
         rows[uid] = Stored(uid, node.kind, key, fingerprint, now, calls_volatile)
 
     # One JSON string literal that DuckDB unpacks when the macro is read: a VALUES list of 7 literals per node cost
@@ -405,6 +406,12 @@ def plan_build(
             if parent in fingerprints and manifest.nodes[parent].feeds_fingerprints
         )
         fingerprint = _digest([content_hash(node, root), parents, versions.get(uid)])
+        if isinstance(node, ModelNode) and node.introspects is not None and uid in chosen:
+            # Its SQL depends on what the warehouse holds when it renders, which no fingerprint taken before the
+            # build can tell: it is rebuilt every time, and its fingerprint is this build's own, so whatever
+            # reads it is rebuilt too.
+            fingerprints[uid] = _digest([fingerprint, manifest.render_env.invocation_id])
+            continue
         if node.keepable and uid not in chosen:
             old = previous.get(uid)
             fingerprint = old.fingerprint if old else "absent:" + fingerprint

@@ -1,0 +1,125 @@
+"""Relations as ``ref()``, ``source()``, ``this`` and ``adapter.get_relation`` return them, and how identifiers are
+written: a table or view (:class:`Relation`), files read in place (:class:`External`), an inlined CTE
+(:class:`Ephemeral`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from northstar.errors import CompileError
+
+_SIMPLE_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+EPHEMERAL_PREFIX = "__ns_cte__"
+_TABLE_FUNCTION = re.compile(r"^\s*[A-Za-z_][\w.]*\s*\(")
+
+
+@functools.lru_cache(maxsize=4096)
+def quote(identifier: str) -> str:
+    """An identifier as DuckDB reads it, written by sqlglot: bare when it is a plain lower-case name (so compiled SQL
+    stays readable), quoted otherwise, reserved words included.
+
+    >>> quote("orders"), quote("Orders"), quote("select")
+    ('orders', '"Orders"', '"select"')
+    """
+    return exp.Identifier(this=identifier, quoted=not _SIMPLE_IDENTIFIER.match(identifier)).sql(dialect="duckdb")
+
+
+def quote_always(identifier: str) -> str:
+    """An identifier always in double quotes, as dbt's ``adapter.quote`` writes it."""
+    return exp.Identifier(this=identifier, quoted=True).sql(dialect="duckdb")
+
+
+def sql_string(value: str) -> str:
+    """A string literal, written by sqlglot.
+
+    >>> sql_string("it's")
+    "'it''s'"
+    """
+    return exp.Literal.string(value).sql(dialect="duckdb")
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A table or view in the warehouse, as ``ref()``, ``source()`` and ``this`` return it (like dbt's)."""
+
+    schema: str
+    identifier: str
+    # 'table' or 'view' when known (adapter.get_relation); not part of the relation's identity.
+    type: str | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.identifier
+
+    @property
+    def database(self) -> None:
+        return None
+
+    @property
+    def is_table(self) -> bool:
+        return self.type == "table"
+
+    @property
+    def is_view(self) -> bool:
+        return self.type == "view"
+
+    def include(self, database: bool = True, schema: bool = True, identifier: bool = True) -> Relation:
+        """dbt's ``relation.include(database=False)``: Northstar writes ``schema.identifier`` either way; leaving
+        out the schema or the identifier would name another relation, so it is refused."""
+        if not (schema and identifier):
+            raise CompileError(
+                f"{self}.include(schema={schema}, identifier={identifier}): Northstar always writes a relation as "
+                "schema.identifier. Use relation.identifier for the bare name."
+            )
+        return self
+
+    def render(self) -> str:
+        return f"{quote(self.schema)}.{quote(self.identifier)}"
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+@dataclass(frozen=True)
+class External:
+    """A source read in place from files: ``read_parquet('...')`` or ``read_csv('...')``."""
+
+    location: str
+
+    @property
+    def is_expression(self) -> bool:
+        """``read_parquet('s3://b/*.parquet', hive_partitioning=true)``: already SQL, used as written (dbt-duckdb)."""
+        return _TABLE_FUNCTION.match(self.location) is not None
+
+    def render(self) -> str:
+        if self.is_expression:
+            return self.location
+        literal = sql_string(self.location)
+        lowered = self.location.lower()
+        if lowered.endswith(".parquet") or ".parquet" in lowered:
+            return f"read_parquet({literal})"
+        if lowered.endswith((".csv", ".csv.gz", ".tsv")):
+            return f"read_csv({literal})"
+        return literal
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+@dataclass(frozen=True)
+class Ephemeral:
+    """An ephemeral model: ``ref()`` returns the name of the CTE it is inlined as."""
+
+    model: str
+
+    @property
+    def identifier(self) -> str:
+        return EPHEMERAL_PREFIX + self.model
+
+    def __str__(self) -> str:
+        return self.identifier

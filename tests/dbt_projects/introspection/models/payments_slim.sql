@@ -1,0 +1,2 @@
+select {{ toolkit.columns_except(ref('payments'), except=['AMOUNT', 'paid_on']) }}
+from {{ ref('payments') }}

@@ -1,0 +1,149 @@
+"""dbt projects whose Jinja asks the warehouse while rendering (run_query, statement/load_result, adapter.get_relation,
+adapter.get_columns_in_relation, execute), and hooks (pre_hook/post_hook, on-run-start/on-run-end).
+
+Each suite project (tests/dbt_projects/introspection, tests/dbt_projects/hooks) is built by Northstar and its tables
+compared whole; with NORTHSTAR_TEST_DBT=1 (or the path of a dbt executable) dbt-duckdb builds the same project and
+every relation is compared table by table.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+from test_dbt_projects import DBT, dbt, northstar, same_as_dbt  # noqa: F401  (northstar is a fixture)
+
+# --- introspection -------------------------------------------------------------------------------------------------
+
+PAYMENTS = [
+    (1, 1, "card", 10.5, date(2024, 1, 2)),
+    (2, 1, "cash", 4.0, date(2024, 1, 3)),
+    (3, 2, "card", 7.25, date(2024, 1, 3)),
+    (4, 3, "voucher", 2.0, date(2024, 1, 5)),
+    (5, 2, "cash", 1.75, date(2024, 1, 6)),
+]
+FACTS = (
+    5, Decimal("25.5"), "2024-01-06", "voucher", Decimal("5.1"), True, 1, "5",
+    "n,total,last_day,last_method,mean,big", True, True, "payments",
+    "payment_id,customer_id,method,amount,paid_on", "payment_id,customer_id,method,amount,paid_on",
+    "INTEGER,INTEGER,character varying(256),DOUBLE,DATE", "INTEGER,INTEGER,VARCHAR,DOUBLE,DATE",
+    2, "ab", 2, True,
+)  # fmt: skip
+INTROSPECTION_TABLES = {
+    "main.payment_facts": [FACTS],
+    "main.payments": PAYMENTS,
+    "main.payments_by_method": [(1, 10.5, 4.0, 0.0), (2, 7.25, 1.75, 0.0), (3, 0.0, 0.0, 2.0)],
+    "main.payments_parsed": [(5, 5)],
+    "main.payments_slim": [(i, c, m) for i, c, m, _, _ in PAYMENTS],
+}
+
+
+def test_models_that_query_their_parents_while_rendering_build_as_with_dbt(northstar, tmp_path):
+    """A pivot whose columns come from run_query on the seed, a column list from get_columns_in_relation (dispatched
+    macros of a package written for this suite), statement/load_result, get_relation, api.Relation.create, Column
+    objects, agate-like tables, and `execute` false while parsing (payments_parsed would say -1)."""
+    code, output, built = northstar("introspection")
+    assert code == 0, output
+    assert built == INTROSPECTION_TABLES
+    compiled = Path("target/compiled/shop/models/payments_by_method.sql").read_text()
+    assert compiled.splitlines()[4:8] == [
+        "    sum(case when method = 'card' then amount else 0 end) as \"paid_card\",",
+        "    sum(case when method = 'cash' then amount else 0 end) as \"paid_cash\",",
+        "    sum(case when method = 'voucher' then amount else 0 end) as \"paid_voucher\"",
+        "from main.payments",
+    ]
+    if DBT:
+        same_as_dbt(tmp_path, "introspection", None, built)
+
+
+def test_an_introspecting_model_sees_what_its_parents_hold_on_every_build(northstar, run_cli):
+    code, output, built = northstar("introspection")
+    assert code == 0, output
+    seed = Path("seeds/payments.csv")
+    seed.write_text(seed.read_text() + "6,3,transfer,3.00,2024-01-07\n")
+    result = run_cli(Path.cwd(), "build", "-s", "payments+")
+    assert result.exit_code == 0, result.output
+    with duckdb.connect("warehouse.duckdb", read_only=True) as connection:
+        pivot = connection.execute("select * from main.payments_by_method order by all")
+        assert [d[0] for d in pivot.description] == [
+            "customer_id",
+            "paid_card",
+            "paid_cash",
+            "paid_transfer",
+            "paid_voucher",
+        ]
+        assert pivot.fetchall() == [(1, 10.5, 4.0, 0.0, 0.0), (2, 7.25, 1.75, 0.0, 0.0), (3, 0.0, 0.0, 3.0, 2.0)]
+    # Nothing changed, yet what the warehouse holds decides its SQL: it is built again, never kept.
+    again = run_cli(Path.cwd(), "build", "-s", "payments_by_method")
+    assert "created table main.payments_by_method" in again.output
+
+
+def test_a_ref_made_only_while_running_is_an_error_asking_for_depends_on(northstar, tmp_path):
+    """As dbt: the statement block's ref() is not seen while parsing, so the DAG does not know the edge."""
+    facts = (Path(__file__).parent / "dbt_projects/introspection/models/payment_facts.sql").read_text()
+    files = {"models/payment_facts.sql": facts.split("\n", 1)[1]}  # without its `-- depends_on:` line
+    code, output, built = northstar("introspection", files)
+    assert code == 1
+    assert output.split("\n\n")[-1] == (
+        "ERROR models/payment_facts.sql:5: Model 'payment_facts' calls ref('payments') only while it runs (inside "
+        "{% if execute %} or a statement block), so the build did not know it reads 'payments' and may not have "
+        "built it first. Add `-- depends_on: {{ ref('payments') }}` at the top of the model.\n"
+    )
+    assert built == {}
+    if DBT:
+        code, output, _ = dbt(tmp_path, "introspection", files)
+        assert code == 1
+        assert "-- depends_on: {{ ref('payments') }}" in output
+
+
+def test_compile_renders_an_introspecting_model_against_the_published_warehouse(northstar, run_cli):
+    code, output, _ = northstar("introspection", None, "compile", "payments_by_method")
+    assert (code, output) == (
+        2,
+        "Error: models/payments_by_method.sql: Model 'payments_by_method' calls run_query() at line 2, so its SQL "
+        "depends on what its parents hold in the warehouse (dbt compile reads them too), and warehouse.duckdb does "
+        "not exist yet. Build its parents first: `metrics build -s +payments_by_method --exclude "
+        "payments_by_method`, then compile again.\n",
+    )
+    assert run_cli(Path.cwd(), "seed").exit_code == 0
+    result = run_cli(Path.cwd(), "compile", "payments_by_method")
+    assert result.exit_code == 0, result.output
+    assert 'as "paid_voucher"\nfrom main.payments\ngroup by customer_id\n' in result.output
+
+
+def test_a_model_may_only_read_while_it_renders(northstar):
+    model = (
+        "{% if execute %}{% do run_query('create table main.sneaky as select 1 as x') %}{% endif %}\nselect 1 as x\n"
+    )
+    code, output, built = northstar("introspection", {"models/writer.sql": model})
+    assert code == 1
+    assert output.split("\n\n")[-1] == (
+        "ERROR models/writer.sql:1: A query run while rendering (statement 'run_query_statement') is a CREATE "
+        "statement. A model's SQL may only read the warehouse while it renders (SELECT, DESCRIBE, SHOW); make "
+        "changes in a pre_hook or an on-run-start hook.\n"
+    )
+    assert built == {}
+
+
+def test_an_ephemeral_model_that_introspects_is_refused(northstar):
+    model = "{{ config(materialized='ephemeral') }}\nselect {{ toolkit.columns_except(ref('payments')) }}\n"
+    model += "from {{ ref('payments') }}\n"
+    code, output, _ = northstar("introspection", {"models/eph.sql": model})
+    assert (code, output) == (
+        2,
+        "Error: models/eph.sql:2: Model 'eph' is ephemeral and calls adapter.get_columns_in_relation() at line 2, "
+        "which queries the warehouse while rendering; Northstar inlines ephemeral models before the build starts. "
+        "Materialize it as a view.\n",
+    )
+
+
+def test_using_run_query_results_while_parsing_is_an_error_as_in_dbt(northstar):
+    model = "{% set r = run_query('select 1 as a') %}\nselect {{ r.columns[0].values()[0] }} as a\n"
+    code, output, _ = northstar("introspection", {"models/unguarded.sql": model})
+    assert code == 2
+    assert output.startswith(
+        "Error: models/unguarded.sql:2: Jinja error: run_query() answers nothing while execute is false (as when "
+        "dbt parses the project): use its result inside {% if execute %} ... {% endif %}."
+    )
