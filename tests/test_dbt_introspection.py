@@ -8,6 +8,7 @@ every relation is compared table by table.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -146,4 +147,82 @@ def test_using_run_query_results_while_parsing_is_an_error_as_in_dbt(northstar):
     assert output.startswith(
         "Error: models/unguarded.sql:2: Jinja error: run_query() answers nothing while execute is false (as when "
         "dbt parses the project): use its result inside {% if execute %} ... {% endif %}."
+    )
+
+
+# --- hooks ---------------------------------------------------------------------------------------------------------
+
+HOOK_LOG = [
+    (1, "start nightly dev True"),
+    (2, "before begin"),
+    (3, "folder pre customers"),
+    (4, "model pre main customers"),
+    (5, "folder post 2"),
+    (6, "model post 70"),
+    (7, "folder after commit"),
+    (8, "after commit"),
+    (9, "end orders success main"),
+    (10, "end customers success main"),
+    (11, "schemas main 1"),
+]
+
+
+def test_hooks_run_in_dbt_order_with_their_jinja_rendered(northstar, tmp_path):
+    """on-run-start, then per model: before_begin pre-hooks, the folder's +pre-hook, the model's, the model, the
+    post-hooks (a folder's `{sql, transaction: false}` and after_commit() last), then on-run-end with results,
+    schemas and database_schemas; hooks see this, var, target and execute."""
+    code, output, built = northstar("hooks")
+    assert code == 0, output
+    assert built == {
+        "main.customers": [(1, 2, 60), (2, 1, 10)],  # the post-hook doubled the revenue
+        "main.hook_log": HOOK_LOG,
+        "main.orders": [(1, 1, 10), (2, 1, 20), (3, 2, 5)],
+    }
+    manifest = json.loads(Path("target/manifest.json").read_text())
+    hooks = manifest["nodes"]["model.shop.customers"]["config"]["post-hook"]
+    assert [(hook["transaction"], hook["index"]) for hook in hooks] == [
+        (False, 0),
+        (True, 1),
+        (False, 2),
+        (True, 3),
+        (True, 4),
+    ]
+    if DBT:
+        same_as_dbt(tmp_path, "hooks", None, built)
+
+
+def test_a_failing_run_hook_fails_the_build_and_publishes_nothing(northstar):
+    project = (Path(__file__).parent / "dbt_projects/hooks/dbt_project.yml").read_text()
+    broken = project.replace("create table if not exists main.hook_log", "create tabel main.hook_log")
+    code, output, built = northstar("hooks", {"dbt_project.yml": broken})
+    assert code == 1
+    assert output.splitlines()[-4:] == [
+        'Error: dbt_project.yml:7: on-run-start hook 1 failed: Parser Error: syntax error at or near "tabel"',
+        "The statement, as rendered:",
+        "create tabel main.hook_log (seq integer, event varchar)",
+        "Nothing was published.",
+    ]
+    assert built == {}
+
+
+def test_a_hook_whose_jinja_fails_names_the_hook(northstar):
+    model = (Path(__file__).parent / "dbt_projects/hooks/models/marts/customers.sql").read_text()
+    code, output, built = northstar("hooks", {"models/marts/customers.sql": model.replace("'scale', 2", "'scael'")})
+    assert code == 1
+    assert output.split("\n\n")[-1] == (
+        "ERROR models/marts/customers.sql: post_hook 4 of model 'customers' (\"update {{ this }} set revenue = "
+        "revenue * {{ var('scael') }}\"): var('scael') is not defined. Set it under `vars:` in the project file, "
+        "pass --vars '{scael: ...}', or give a default: var('scael', ...).\n"
+    )
+    assert built == {}
+
+
+def test_a_package_with_run_hooks_is_refused_by_name(northstar):
+    package = "name: my_utils\nversion: '1.0.0'\nconfig-version: 2\non-run-end: [\"select 1\"]\n"
+    code, output, _ = northstar("packages", {"dbt_packages/my_utils/dbt_project.yml": package})
+    assert (code, output) == (
+        2,
+        "Error: dbt_packages/my_utils/dbt_project.yml:4: Package 'my_utils' has 'on-run-end' hooks; Northstar runs "
+        "the root project's run hooks only, not those of installed packages. Copy the statements into the root "
+        "dbt_project.yml, or remove the package.\n",
     )

@@ -313,3 +313,33 @@ def test_a_project_builds_through_spark_connect(tmp_path: Path, connect_server: 
     assert_same_rows(spark_rows(root, "marts", "customers"), duckdb_rows(root, "marts", "customers"), "customers")
     answer = cli(root, "compile", "customers", "--target", "cluster")
     assert "DATEDIFF" not in answer.output and "YEAR(" in answer.output
+
+
+def test_introspection_and_run_hooks_are_refused_by_name_on_spark(tmp_path: Path) -> None:
+    """Refused before Spark starts: the Spark engine does not render models against its tables, nor run hooks."""
+    from conftest import write_project
+
+    files = {
+        "dbt_project.yml": "name: jaffle\nprofile: jaffle\n",
+        "profiles.yml": "jaffle:\n  target: spark\n  outputs:\n"
+        f"    spark: {{type: spark, method: session, schema: analytics, location_root: {tmp_path / 'lake'}}}\n",
+        "seeds/raw_orders.csv": "id,amount\n1,10\n",
+        "models/cols.sql": "{% if execute %}{% set c = adapter.get_columns_in_relation(ref('raw_orders')) %}"
+        "{% endif %}\nselect 1 as x from {{ ref('raw_orders') }}\n",
+    }
+    root = write_project(tmp_path / "jaffle", files)
+    result = CliRunner().invoke(main, ["build", "-q", "--project-dir", str(root)])
+    assert (result.exit_code, result.output) == (
+        2,
+        "Error: models/cols.sql:1: Model 'cols' calls adapter.get_columns_in_relation() at line 1, which queries "
+        "the warehouse while rendering; the Spark engine does not render models against its tables yet (target "
+        "'spark'). Build it on a DuckDB target.\n",
+    )
+    (root / "dbt_project.yml").write_text("name: jaffle\nprofile: jaffle\non-run-start: ['select 1']\n")
+    (root / "models" / "cols.sql").write_text("select 1 as x\n")
+    result = CliRunner().invoke(main, ["build", "-q", "--project-dir", str(root)])
+    assert (result.exit_code, result.output) == (
+        2,
+        "Error: dbt_project.yml:3: 'on-run-start' hooks run on DuckDB targets only; target 'spark' runs on Spark. "
+        "Build on a DuckDB target, or remove the hooks.\n",
+    )

@@ -50,29 +50,33 @@ def render_model_hooks(manifest: Manifest, node: ModelNode, cursor: duckdb.DuckD
     introspector = Live(cursor, node.path, read_only=False, database=str(renv.target["database"]))
     package = node.unique_id.package if node.unique_id.package != renv.project_name else None
 
-    def rendered(hooks: tuple[Hook, ...]) -> tuple[Hook, ...]:
+    def rendered(hooks: tuple[Hook, ...], kind: str) -> tuple[Hook, ...]:
         out = []
-        for hook in hooks:
+        for index, hook in enumerate(hooks, start=1):
             if not _has_jinja(hook.sql):
                 out.append(hook)
                 continue
-            template = _template(renv.env, hook.sql, node.path)
-            text = render(
-                renv,
-                template,
-                hook.sql,
-                node.path,
-                this=this,
-                materialized=node.materialized,
-                package=package,
-                introspector=introspector,
-            ).sql
-            out.append(Hook(_unwrapped(text), hook.transaction))
+            try:
+                template = _template(renv.env, hook.sql, node.path)
+                result = render(
+                    renv,
+                    template,
+                    hook.sql,
+                    node.path,
+                    this=this,
+                    materialized=node.materialized,
+                    package=package,
+                    introspector=introspector,
+                )
+            except NorthstarError as error:  # its line is the hook's own, not the model file's
+                error.message = f"{kind} {index} of model '{node.name}' ({hook.sql.strip()!r}): {error.message}"
+                error.path, error.line = node.path, None
+                raise
+            out.append(Hook(_unwrapped(result.sql), hook.transaction))
         return tuple(out)
 
-    return replace(
-        node, config=replace(config, pre_hook=rendered(config.pre_hook), post_hook=rendered(config.post_hook))
-    )
+    pre, post = rendered(config.pre_hook, "pre_hook"), rendered(config.post_hook, "post_hook")
+    return replace(node, config=replace(config, pre_hook=pre, post_hook=post))
 
 
 def _unwrapped(text: str) -> str:

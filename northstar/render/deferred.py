@@ -73,6 +73,11 @@ def render_on_published(manifest: Manifest, uids: Iterable[NodeId]) -> Manifest:
     config = manifest.project.config
     rendered: dict[NodeId, Node] = {}
     first = manifest.nodes[wanted[0]]
+    if config.target.type != "duckdb":
+        raise ProjectError(
+            f"{_why(first)}; the {config.target.type} engine does not render models against its tables yet. "
+            "Compile it with a DuckDB target."
+        )
     if not config.warehouse.exists():
         raise ProjectError(f"{_why(first)}, and {config.warehouse.name} does not exist yet. {_build_first(first)}")
     with duckdb.connect(str(config.warehouse), read_only=True) as connection:

@@ -99,6 +99,7 @@ class _Parsed:
     template: jinja2.Template | SimpleTemplate
     config: NodeConfig
     relation: Relation | Ephemeral
+    literals: Mapping[str, Any] = field(default_factory=dict)  # config() values read before rendering
 
 
 def _parse_model(
@@ -137,7 +138,7 @@ def _parse_model(
         relation: Relation | Ephemeral = Ephemeral(model.name)
     else:
         relation = namer.relation("model", model.name, model.path, model.folders, config, model.package)
-    return _Parsed(model, template, config, relation)
+    return _Parsed(model, template, config, relation, static)
 
 
 def _warn_unused_config(project: Project, warn: Callable[[str], None]) -> None:
@@ -268,7 +269,12 @@ def compile_project(
             deferred[by_name[p.model.name]] = Deferred(p.template, p.model.package)
         config = p.config
         if result.config:
-            extra = {k: v for k, v in result.config.items() if k not in _STRUCTURAL_KEYS}
+            # config() values read before rendering are in already: merged again, hooks would run twice.
+            extra = {
+                k: v
+                for k, v in result.config.items()
+                if k not in _STRUCTURAL_KEYS and not (k in p.literals and p.literals[k] == v)
+            }
             if extra:
                 config = build_config(
                     merge_config(config.as_dict(), extra),

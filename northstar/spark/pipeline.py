@@ -19,8 +19,9 @@ from northstar.engine.execute import BLOCKING, NodeResult, run_dag
 from northstar.engine.manifest import load_manifest
 from northstar.engine.pipeline import BuildOptions, BuildResult
 from northstar.errors import ProjectError
-from northstar.nodes import NodeId
+from northstar.nodes import ModelNode, NodeId
 from northstar.project.loader import Project
+from northstar.render.manifest import Manifest
 from northstar.spark import catalog, session
 from northstar.spark.runners import SparkBuild
 from northstar.spark.transpile import to_spark_or_note
@@ -52,6 +53,7 @@ def build(project: Project, options: BuildOptions | None = None, reporter: Repor
         existing = {(e.schema, e.name): "VIEW" if e.kind == "view" else "BASE TABLE" for e in published.entries}
         manifest = load_manifest(project, existing=existing, full_refresh=options.full_refresh, warn=reporter.waiting)
         selected = pipeline.select_nodes(manifest, options)
+        _refuse_dbt_features(manifest, selected, target.name)
         spark = session.start(target)
         build_id = time.strftime("b%Y%m%d_%H%M%S_") + uuid.uuid4().hex[:8]  # a valid Spark name part
         try:
@@ -112,3 +114,36 @@ def _refuse_unsupported(options: BuildOptions, target: str) -> None:
         )
     if options.state is not None:
         raise ProjectError(f"state: selection compares DuckDB builds; it is not available on target '{target}'.")
+
+
+def _refuse_dbt_features(manifest: Manifest, selected: list[NodeId], target: str) -> None:
+    """What the Spark engine cannot do yet, refused by name before anything runs: run hooks, models whose Jinja
+    queries the warehouse while rendering, hooks with Jinja (rendered against DuckDB's context)."""
+    config = manifest.project.config
+    for key, hooks in (("on-run-start", config.on_run_start), ("on-run-end", config.on_run_end)):
+        if hooks:
+            raise ProjectError(
+                f"'{key}' hooks run on DuckDB targets only; target '{target}' runs on Spark. Build on a DuckDB "
+                "target, or remove the hooks.",
+                config.config_file.name,
+                hooks[0].line,
+            )
+    for uid in selected:
+        node = manifest.nodes[uid]
+        if not isinstance(node, ModelNode):
+            continue
+        if node.introspects is not None:
+            raise ProjectError(
+                f"Model '{node.name}' calls {node.introspects.describe()}, which queries the warehouse while "
+                f"rendering; the Spark engine does not render models against its tables yet (target '{target}'). "
+                "Build it on a DuckDB target.",
+                node.path,
+                node.introspects.line,
+            )
+        if any("{{" in h.sql or "{%" in h.sql for h in (*node.config.pre_hook, *node.config.post_hook)):
+            raise ProjectError(
+                f"Model '{node.name}' has a pre_hook/post_hook with Jinja; the Spark engine runs hooks as written "
+                f"and does not render them yet (target '{target}'). Write the hook without Jinja, or build on a "
+                "DuckDB target.",
+                node.path,
+            )
