@@ -14,7 +14,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-from test_dbt_projects import DBT, dbt, northstar, same_as_dbt  # noqa: F401  (northstar is a fixture)
+import test_dbt_projects as suite
+from test_dbt_projects import DBT, dbt, same_as_dbt
+
+northstar = suite.northstar  # the suite's fixture: build a copy of a tests/dbt_projects project
 
 # --- introspection -------------------------------------------------------------------------------------------------
 
