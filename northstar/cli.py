@@ -560,13 +560,16 @@ def lineage(
     """
     from northstar.engine.manifest import load_manifest
     from northstar.lineage import describe
+    from northstar.render.deferred import render_on_published
 
     project = _load(project_dir, vars_, target, threads)
 
     def warn(text: str) -> None:
         click.echo(click.style("Warning: ", fg="yellow") + text, err=True)
 
-    click.echo(describe(load_manifest(project, metrics=False), node, column, upstream, depth, output, warn))
+    # A model that queries the warehouse while rendering: its lineage is that of the SQL the published one gives.
+    manifest = render_on_published(load_manifest(project, metrics=False), warn=warn)
+    click.echo(describe(manifest, node, column, upstream, depth, output, warn))
 
 
 @main.command(short_help="Write the docs site, and dbt's catalog.json, to target/.")
@@ -594,9 +597,15 @@ def docs(
     from northstar.engine import artifacts
     from northstar.engine.dbt_catalog import write_catalog
     from northstar.engine.manifest import load_manifest
+    from northstar.render.deferred import render_on_published
 
     project = _load(project_dir, vars_, target, threads)
-    manifest = load_manifest(project, metrics=False)
+
+    def warn(text: str) -> None:
+        click.echo(click.style("Warning: ", fg="yellow") + text, err=True)
+
+    # A model that queries the warehouse while rendering: documented with the SQL the published one gives.
+    manifest = render_on_published(load_manifest(project, metrics=False), warn=warn)
     target_dir = project.config.target_dir
     artifacts.write_manifest(manifest, target_dir)
     catalog = write_catalog(manifest, target_dir)

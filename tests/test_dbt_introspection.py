@@ -107,14 +107,21 @@ def test_compile_renders_an_introspecting_model_against_the_published_warehouse(
     assert (code, output) == (
         2,
         "Error: models/payments_by_method.sql: Model 'payments_by_method' calls run_query() at line 2, so its SQL "
-        "depends on what its parents hold in the warehouse (dbt compile reads them too), and warehouse.duckdb does "
-        "not exist yet. Build its parents first: `metrics build -s +payments_by_method --exclude "
+        "depends on what its parents hold in the warehouse (read there, as dbt compile does), and warehouse.duckdb "
+        "does not exist yet. Build its parents first: `metrics build -s +payments_by_method --exclude "
         "payments_by_method`, then compile again.\n",
     )
     assert run_cli(Path.cwd(), "seed").exit_code == 0
     result = run_cli(Path.cwd(), "compile", "payments_by_method")
     assert result.exit_code == 0, result.output
     assert 'as "paid_voucher"\nfrom main.payments\ngroup by customer_id\n' in result.output
+    lineage = run_cli(Path.cwd(), "lineage", "payments_by_method")  # of the SQL the published warehouse gives
+    assert lineage.output.splitlines()[3:7] == [
+        "├── payments_by_method.paid_card",
+        "│   ├── payments.amount",
+        "│   ├── payments.method",
+        "│   └── payments.customer_id [filter]",
+    ]
 
 
 def test_a_model_may_only_read_while_it_renders(northstar):
@@ -157,23 +164,24 @@ def test_using_run_query_results_while_parsing_is_an_error_as_in_dbt(northstar):
 
 HOOK_LOG = [
     (1, "start nightly dev True"),
-    (2, "before begin"),
-    (3, "folder pre customers"),
-    (4, "model pre main customers"),
-    (5, "folder post 2"),
-    (6, "model post 70"),
-    (7, "folder after commit"),
-    (8, "after commit"),
-    (9, "end orders success main"),
-    (10, "end customers success main"),
-    (11, "schemas main 1"),
+    (2, "seed post orders 3"),
+    (3, "before begin"),
+    (4, "folder pre customers"),
+    (5, "model pre main customers"),
+    (6, "folder post 2"),
+    (7, "model post 70"),
+    (8, "folder after commit"),
+    (9, "after commit"),
+    (10, "end orders success main"),
+    (11, "end customers success main"),
+    (12, "schemas main 1"),
 ]
 
 
 def test_hooks_run_in_dbt_order_with_their_jinja_rendered(northstar, tmp_path):
-    """on-run-start, then per model: before_begin pre-hooks, the folder's +pre-hook, the model's, the model, the
-    post-hooks (a folder's `{sql, transaction: false}` and after_commit() last), then on-run-end with results,
-    schemas and database_schemas; hooks see this, var, target and execute."""
+    """on-run-start, a seed's post-hook, then per model: before_begin pre-hooks, the folder's +pre-hook, the model's,
+    the model, the post-hooks (a folder's `{sql, transaction: false}` and after_commit() last), then on-run-end
+    with results, schemas and database_schemas; hooks see this, var, target and execute."""
     code, output, built = northstar("hooks")
     assert code == 0, output
     assert built == {
@@ -229,3 +237,40 @@ def test_a_package_with_run_hooks_is_refused_by_name(northstar):
         "the root project's run hooks only, not those of installed packages. Copy the statements into the root "
         "dbt_project.yml, or remove the package.\n",
     )
+
+
+class _Counting:
+    """A DuckDB connection that counts the queries it runs."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self.connection = connection
+        self.queries: list[str] = []
+
+    def execute(self, sql: str, parameters: object = None) -> duckdb.DuckDBPyConnection:
+        self.queries.append(sql)
+        return self.connection.execute(sql, parameters)
+
+    def extract_statements(self, sql: str) -> list[duckdb.Statement]:  # parses, runs nothing
+        return self.connection.extract_statements(sql)
+
+
+def test_each_introspecting_call_is_one_duckdb_query():
+    from northstar.render.introspect import Live
+    from northstar.render.jinja import Relation
+
+    connection = duckdb.connect()
+    connection.execute("create table payments as select 1 as id, 'card' as method")
+    counting = _Counting(connection)
+    live = Live(counting, "m.sql", read_only=True, database="memory")  # type: ignore[arg-type]
+    table = live.run_query("select distinct method from payments")
+    relation = live.get_relation(None, "MAIN", "payments")
+    columns = live.get_columns_in_relation(Relation("main", "payments"))
+    live.statement("s", fetch_result=True, caller=lambda: "select 42 as n")
+    assert len(counting.queries) == 4
+    assert (table.columns[0].values(), relation, relation.is_table) == (("card",), Relation("main", "payments"), True)
+    assert [(c.name, c.dtype, c.data_type) for c in columns] == [
+        ("id", "INTEGER", "INTEGER"),
+        ("method", "VARCHAR", "character varying(256)"),
+    ]
+    assert live.load_result("s")["data"] == [(42,)] and str(live.load_result("s")["response"]) == "OK"
+    assert live.get_relation("other_db", "main", "payments") is None and len(counting.queries) == 4

@@ -159,7 +159,11 @@ def _build_seed(node: SeedNode, cursor: duckdb.DuckDBPyConnection, context: Buil
     statement = seed_statement(
         relation, str(node.abs_path), node.config.column_types, node.config.extra.get("delimiter")
     )
+    for hook in in_run_order(node.config.pre_hook, pre=True):
+        _run(cursor, hook.sql, node)
     _run(cursor, statement, node)
+    for hook in in_run_order(node.config.post_hook, pre=False):
+        _run(cursor, hook.sql, node)
     rows = row_count(cursor, str(relation))
     _document(node, relation, "table", cursor)
     return f"loaded seed {relation}", rows

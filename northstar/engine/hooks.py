@@ -16,19 +16,21 @@ import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import jinja2
 
 from northstar.engine.execute import NodeResult
 from northstar.errors import ExecutionError, NorthstarError
-from northstar.nodes import ModelNode
-from northstar.project.config import Hook
+from northstar.nodes import ModelNode, SeedNode
+from northstar.project.config import Hook, NodeConfig
 from northstar.project.settings import RunHook
 from northstar.render.introspect import Live
 from northstar.render.jinja import Relation, RenderEnv, compile_template, render
 from northstar.render.manifest import Manifest
+
+N = TypeVar("N", ModelNode, SeedNode)
 
 
 def _has_jinja(text: str) -> bool:
@@ -40,9 +42,9 @@ def _template(env: jinja2.Environment, text: str, path: str) -> jinja2.Template:
     return compile_template(env, text, path)
 
 
-def render_model_hooks(manifest: Manifest, node: ModelNode, cursor: duckdb.DuckDBPyConnection) -> ModelNode:
-    """``node`` with its hooks' Jinja rendered (``{{ this }}``, ``var()``, ...), ready to run."""
-    config = node.config
+def render_model_hooks(manifest: Manifest, node: N, cursor: duckdb.DuckDBPyConnection) -> N:
+    """A model or seed with its hooks' Jinja rendered (``{{ this }}``, ``var()``, ...), ready to run."""
+    config: NodeConfig = node.config
     if not any(_has_jinja(hook.sql) for hook in (*config.pre_hook, *config.post_hook)):
         return node
     renv = manifest.render_env
@@ -64,12 +66,12 @@ def render_model_hooks(manifest: Manifest, node: ModelNode, cursor: duckdb.DuckD
                     hook.sql,
                     node.path,
                     this=this,
-                    materialized=node.materialized,
+                    materialized=node.config.materialized,
                     package=package,
                     introspector=introspector,
                 )
             except NorthstarError as error:  # its line is the hook's own, not the model file's
-                error.message = f"{kind} {index} of model '{node.name}' ({hook.sql.strip()!r}): {error.message}"
+                error.message = f"{kind} {index} of {node.kind} '{node.name}' ({hook.sql.strip()!r}): {error.message}"
                 error.path, error.line = node.path, None
                 raise
             out.append(Hook(_unwrapped(result.sql), hook.transaction))

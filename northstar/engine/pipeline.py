@@ -102,7 +102,11 @@ def make_runner(
     def run(node: Node, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> NodeResult:
         match node:
             case SeedNode():
-                return build_seed(node, cursor, context)
+                try:
+                    seed = render_model_hooks(manifest, node, cursor)
+                except NorthstarError as error:
+                    return NodeResult(node.unique_id, "error", str(error), error=error)
+                return build_seed(seed, cursor, context)
             case ModelNode():
                 return build(node, cursor, context)
             case SourceNode():

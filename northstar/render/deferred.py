@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 import duckdb
@@ -63,28 +63,40 @@ def _with_sql(node: ModelNode, sql: str) -> ModelNode:
     return replace(node, sql=sql)
 
 
-def render_on_published(manifest: Manifest, uids: Iterable[NodeId]) -> Manifest:
-    """For ``metrics compile``: the models among ``uids`` that query the warehouse while rendering, rendered against
-    the published warehouse read-only, as ``dbt compile`` does; an error saying what to build first if a model's
-    parents are not there yet."""
-    wanted = [uid for uid in uids if uid in manifest.deferred]
+def render_on_published(
+    manifest: Manifest, uids: Iterable[NodeId] | None = None, warn: Callable[[str], None] | None = None
+) -> Manifest:
+    """The models among ``uids`` (default: all) that query the warehouse while rendering, rendered against the
+    published warehouse read-only, as ``dbt compile`` does. When one cannot be (its parents are not built there
+    yet): an error saying what to build first, or with ``warn`` (lineage, docs) a warning that it keeps the SQL
+    dbt's parse gives."""
+    wanted = [uid for uid in (manifest.nodes if uids is None else uids) if uid in manifest.deferred]
     if not wanted:
         return manifest
     config = manifest.project.config
     rendered: dict[NodeId, Node] = {}
-    first = manifest.nodes[wanted[0]]
+
+    def cannot(node: Node, reason: str, fix: str) -> None:
+        if warn is None:
+            raise ProjectError(f"{_why(node)}, and {reason}. {fix}")
+        warn(f"{_why(node)}, and {reason}: its SQL here is the one dbt's parse gives.")
+
+    existing: set[tuple[str, str]] = set()
+    connection = None
     if config.target.type != "duckdb":
-        raise ProjectError(
-            f"{_why(first)}; the {config.target.type} engine does not render models against its tables yet. "
-            "Compile it with a DuckDB target."
-        )
-    if not config.warehouse.exists():
-        raise ProjectError(f"{_why(first)}, and {config.warehouse.name} does not exist yet. {_build_first(first)}")
-    with duckdb.connect(str(config.warehouse), read_only=True) as connection:
-        existing = catalog.relations(connection)
+        reason, fix = f"the {config.target.type} engine does not render models against its tables yet", "Use DuckDB."
+    elif not config.warehouse.exists():
+        reason, fix = f"{config.warehouse.name} does not exist yet", ""
+    else:
+        connection = duckdb.connect(str(config.warehouse), read_only=True)
+        existing = set(catalog.relations(connection))
+    try:
         for uid in wanted:
             node = manifest.nodes[uid]
             assert isinstance(node, ModelNode)  # only models are deferred
+            if connection is None:
+                cannot(node, reason, fix or _build_first(node))
+                continue
             missing = [
                 parent.name
                 for parent in (manifest.nodes[p] for p in node.depends_on)
@@ -92,11 +104,13 @@ def render_on_published(manifest: Manifest, uids: Iterable[NodeId]) -> Manifest:
             ]
             if missing:
                 verb = "is" if len(missing) == 1 else "are"
-                raise ProjectError(
-                    f"{_why(node)}, and {', '.join(missing)} {verb} not built in {config.warehouse.name} yet. "
-                    f"{_build_first(node)}"
-                )
+                where = f"{', '.join(missing)} {verb} not built in {config.warehouse.name} yet"
+                cannot(node, where, _build_first(node))
+                continue
             rendered[uid] = render_model(manifest, node, connection)
+    finally:
+        if connection is not None:
+            connection.close()
     return replace(manifest, nodes={**manifest.nodes, **rendered})
 
 
@@ -104,7 +118,7 @@ def _why(node: Node) -> str:
     call = node.introspects.describe() if isinstance(node, ModelNode) and node.introspects else "run_query()"
     return (
         f"{node.path}: Model '{node.name}' calls {call}, so its SQL depends on what its parents hold in the "
-        "warehouse (dbt compile reads them too)"
+        "warehouse (read there, as dbt compile does)"
     )
 
 

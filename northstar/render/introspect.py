@@ -544,10 +544,11 @@ class Live:
     def get_relation(self, database: str | None, schema: str, identifier: str) -> Relation | None:
         if database and self._database and database.lower() != self._database.lower():
             return None  # one database: nothing lives in another
-        kind = catalog.relation_kind(self._cursor, schema, identifier)
-        if kind is None:
+        found = catalog.find_relation(self._cursor, schema, identifier)
+        if found is None:
             return None
-        return Relation(schema, identifier, type="view" if kind == "VIEW" else "table")
+        stored_schema, stored_name, kind = found
+        return Relation(stored_schema, stored_name, type="view" if kind == "VIEW" else "table")
 
     def get_columns_in_relation(self, relation: Any) -> list[Column]:
         if not isinstance(relation, Relation):

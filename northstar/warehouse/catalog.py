@@ -41,15 +41,17 @@ def columns(
     return [(str(column), str(data_type)) for column, data_type in rows]
 
 
-def relation_kind(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
-    """'BASE TABLE' or 'VIEW' for a relation of the connected database, or None; the schema compared in lower case,
-    the name exactly, as dbt-duckdb's ``adapter.get_relation`` compares them."""
+def find_relation(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> tuple[str, str, str] | None:
+    """``(schema, name, 'BASE TABLE' | 'VIEW')`` of a relation of the connected database as it is stored, or None;
+    the schema compared in lower case, the name exactly, as dbt-duckdb's ``adapter.get_relation`` compares them.
+    (DuckDB's own catalog functions answer in half the time information_schema takes.)"""
+    where = "database_name = current_database() AND lower(schema_name) = lower(?) AND NOT internal"
     row = connection.execute(
-        "SELECT table_type FROM information_schema.tables WHERE table_catalog = current_database() "
-        "AND lower(table_schema) = lower(?) AND table_name = ?",
-        [schema, name],
+        f"SELECT schema_name, table_name, 'BASE TABLE' FROM duckdb_tables() WHERE {where} AND table_name = ? "
+        f"UNION ALL SELECT schema_name, view_name, 'VIEW' FROM duckdb_views() WHERE {where} AND view_name = ?",
+        [schema, name, schema, name],
     ).fetchone()
-    return str(row[0]) if row else None
+    return (str(row[0]), str(row[1]), str(row[2])) if row else None
 
 
 def column_details(
@@ -59,8 +61,8 @@ def column_details(
     numeric precision and scale, in order (none if it does not exist)."""
     rows = connection.execute(
         "SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale "
-        "FROM information_schema.columns WHERE table_catalog = current_database() "
-        "AND lower(table_schema) = lower(?) AND table_name = ? ORDER BY ordinal_position",
+        "FROM duckdb_columns() WHERE database_name = current_database() AND lower(schema_name) = lower(?) "
+        "AND table_name = ? ORDER BY column_index",
         [schema, name],
     ).fetchall()
     return [(str(c), str(t), length, precision, scale) for c, t, length, precision, scale in rows]
