@@ -278,3 +278,26 @@ def test_parsed_models_are_kept_in_target_and_follow_their_text(make_project, ru
 
     (root / "target/template_cache.bin").write_bytes(b"not a cache")
     assert run_cli(root, "compile", "big").output == changed.output
+
+
+def test_compiled_macros_are_kept_in_target_and_follow_their_text(make_project, run_cli):
+    root = make_project(
+        {
+            "macros/cents.sql": "{% macro cents(column) %}round({{ column }} * 100){% endmacro %}\n",
+            "models/marts/priced.sql": "select {{ cents('revenue') }} as cents from {{ ref('customers') }}",
+        }
+    )
+    assert run_cli(root, "build").exit_code == 0
+    first = compiled(run_cli, root, "priced")
+    assert first == "select round(revenue * 100) as cents from marts.customers\n"
+    assert compiled(run_cli, root, "priced") == first  # from the kept code
+
+    macro = root / "macros/cents.sql"
+    macro.write_text("{% macro cents(column) %}({{ column }} * 100)::bigint{% endmacro %}\n")
+    assert compiled(run_cli, root, "priced") == "select (revenue * 100)::bigint as cents from marts.customers\n"
+
+    macro.write_text("{% macro cents(column) %}{{ column }{% endmacro %}\n")
+    for _ in range(2):  # a file that does not compile is never kept: the same error every time
+        broken = run_cli(root, "compile", "priced")
+        assert broken.exit_code != 0
+        assert "macros/cents.sql:1" in broken.output, broken.output

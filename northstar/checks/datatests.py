@@ -304,7 +304,7 @@ class _Compiler:
         base = manifest.render_env
         env = base.env
         generic_files = [path for path in project.test_files if _is_generic_file(project.config.test_paths, path)]
-        builtin = compile_template(env, BUILTIN_TESTS, "<northstar built-in tests>")
+        builtin = compile_template(env, BUILTIN_TESTS, "<northstar built-in tests>", base.code_store)
         extra = tuple(
             compile_template(env, (project.root / path).read_text(encoding="utf-8"), path) for path in generic_files
         )

@@ -101,7 +101,7 @@ def write_manifest(
     data = dbt_manifest_data(manifest, lineage)
     write_json(target_dir / northstar_manifest.FILE_NAME, northstar_manifest.northstar_manifest(manifest, lineage))
     path = target_dir / "manifest.json"
-    write_json(path, data, compact=True)
+    write_json(path, data)
     return path
 
 

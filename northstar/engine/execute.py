@@ -6,10 +6,12 @@ caller gets one :class:`NodeResult` per selected node.
 
 from __future__ import annotations
 
+import heapq
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -68,7 +70,12 @@ def run_dag(
     """
     sub = dag.subdag(selected)
     order = {uid: i for i, uid in enumerate(dag.sorted())}
-    pending = {uid: set(sub.parents[uid]) for uid in sub}
+    pending = {uid: len(sub.parents[uid]) for uid in sub}
+    # Ready nodes in DAG order; finished futures arrive on a queue. Waiting on the futures themselves cost time in
+    # the number of nodes still queued at every wait, which made 1,000 models quadratic (~1 s).
+    ready = [(order[uid], uid) for uid, count in pending.items() if not count]
+    heapq.heapify(ready)
+    finished: queue.SimpleQueue[Future[NodeResult]] = queue.SimpleQueue()
     blocked: set[NodeId] = set()
     results: list[NodeResult] = []
     local = threading.local()
@@ -86,27 +93,38 @@ def run_dag(
         if result.status in BLOCKING or result.status == "skipped":
             blocked.add(result.unique_id)
         for child in sub.children[result.unique_id]:
-            pending[child].discard(result.unique_id)
+            pending[child] -= 1
+            if not pending[child]:
+                heapq.heappush(ready, (order[child], child))
 
     running: dict[Future[NodeResult], NodeId] = {}
     with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="northstar") as pool:
-        while pending or running:
-            ready = sorted((uid for uid, deps in pending.items() if not deps), key=order.__getitem__)
-            for uid in ready:
-                del pending[uid]
+        while ready or running:
+            while ready:
+                _, uid = heapq.heappop(ready)
                 if sub.parents[uid] & blocked:
                     failed = sorted(sub.parents[uid] & blocked)
                     finish(NodeResult(uid, "skipped", f"skipped because {failed[0]} did not succeed"))
                     continue
-                running[pool.submit(run, uid)] = uid
+                future = pool.submit(run, uid)
+                running[future] = uid
+                future.add_done_callback(finished.put)
             if not running:
                 continue
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done = _arrived(finished)
             # Several nodes may finish between two waits; report them in DAG order so output is deterministic.
             for future in sorted(done, key=lambda f: order[running[f]]):
-                uid = running.pop(future)
+                running.pop(future)
                 finish(future.result())
     return results
+
+
+def _arrived(finished: queue.SimpleQueue[Future[NodeResult]]) -> list[Future[NodeResult]]:
+    """The futures that finished: at least one (waiting for it), and all others already there."""
+    done = [finished.get()]
+    while not finished.empty():
+        done.append(finished.get())
+    return done
 
 
 @dataclass(frozen=True)

@@ -41,4 +41,6 @@ def load_manifest(
         existing = working_copy.existing_relations(project.config.warehouse)
     models = compile_project(project, existing_relations=frozenset(existing), full_refresh=full_refresh, warn=warn)
     manifest = add_tests(models)
+    if models.render_env.code_store is not None:  # with the tests' compiled templates
+        models.render_env.code_store.save()
     return add_metrics(manifest, warn) if metrics else manifest

@@ -368,7 +368,7 @@ def project_lineage(manifest: Manifest, strict: bool = True, built: Columns | No
     lineage = build_lineage(manifest, entries, layer, built)
     if entries.keys() != previous.keys():
         # Only what this project still uses is written back, so the file does not grow forever.
-        write_json(path, {"version": _CACHE_VERSION, "entries": dict(entries)}, compact=True)
+        write_json(path, {"version": _CACHE_VERSION, "entries": dict(entries)})
     return lineage
 
 

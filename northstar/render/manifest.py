@@ -217,7 +217,8 @@ def compile_project(
     """Render every model and link every node. Raises :class:`CompileError` on the first broken model."""
     env = make_environment()
     prefix = project.config.name
-    macros, package_macros = project_macros(env, project)
+    cache = ParseCache(project.config.target_dir / CACHE_FILE)
+    macros, package_macros = project_macros(env, project, cache)
     # Filled below, once models are named: naming may call the project's macros, which need the render env.
     relations: dict[str, Relation | Ephemeral] = {}
     source_relations: dict[tuple[str, str], Relation | External] = {}
@@ -232,9 +233,9 @@ def compile_project(
         existing_relations=existing_relations,
         full_refresh=full_refresh,
         warn=warn,
+        code_store=cache,
     )
-    namer = Namer(project, renv)
-    cache = ParseCache(project.config.target_dir / CACHE_FILE)
+    namer = Namer(project, renv)  # makes the macro scope, with dbt's built-in macros
     parsed = [_parse_model(env, project, model, namer, cache) for model in project.models]
     cache.save()
     parsed = [p for p in parsed if p.config.enabled]

@@ -16,6 +16,7 @@ from northstar.errors import CompileError
 from northstar.project.config import NodeConfig
 from northstar.project.loader import Project, read_source, schema_for
 from northstar.render.jinja import (
+    CodeStore,
     Ephemeral,
     External,
     Relation,
@@ -27,12 +28,14 @@ from northstar.render.jinja import (
 
 
 def project_macros(
-    env: jinja2.Environment, project: Project
+    env: jinja2.Environment, project: Project, store: CodeStore | None = None
 ) -> tuple[tuple[jinja2.Template, ...], dict[str, tuple[jinja2.Template, ...]]]:
-    """The root project's compiled macros, and each installed package's."""
+    """The root project's compiled macros, and each installed package's (from ``store`` when it has them)."""
 
     def compiled(files: tuple[str, ...]) -> tuple[jinja2.Template, ...]:
-        return tuple(t for path in files for t in compile_macros(env, read_source(project.root / path, path), path))
+        return tuple(
+            t for path in files for t in compile_macros(env, read_source(project.root / path, path), path, store)
+        )
 
     packages = {name: compiled(files) for name, files in project.package_macro_files.items()}
     return compiled(project.macro_files), packages
@@ -50,6 +53,7 @@ def project_render_env(
     existing_relations: frozenset[tuple[str, str]] = frozenset(),
     full_refresh: bool = False,
     warn: Callable[[str], None] = print,
+    code_store: CodeStore | None = None,
 ) -> RenderEnv:
     return RenderEnv(
         env=env,
@@ -66,6 +70,7 @@ def project_render_env(
         package_macros=package_macros,
         dispatch=project.config.dispatch,
         package_vars={package.name: package.vars for package in project.config.packages},
+        code_store=code_store,
     )
 
 
