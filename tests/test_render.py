@@ -1,5 +1,7 @@
 """Every Jinja helper of a model, checked through `metrics compile` (the exact SQL) and `metrics build` (the data)."""
 
+import re
+
 from conftest import query
 
 
@@ -301,3 +303,19 @@ def test_compiled_macros_are_kept_in_target_and_follow_their_text(make_project, 
         broken = run_cli(root, "compile", "priced")
         assert broken.exit_code != 0
         assert "macros/cents.sql:1" in broken.output, broken.output
+
+
+def test_identifiers_are_quoted_as_sqlglot_quotes_them():
+    """quote() writes plain names itself and quote_always() every name: both as sqlglot's DuckDB dialect does,
+    reserved words included (a new sqlglot reserving another word fails here)."""
+    from sqlglot import exp
+    from sqlglot.dialects.duckdb import DuckDB
+
+    from northstar.render.relations import quote, quote_always
+
+    reserved = sorted(DuckDB().generator().RESERVED_KEYWORDS)
+    names = [*reserved, "orders", "fct_orders_2", "_x", "Orders", "2x", "order items", 'say "hi"', "ünï", "a\nb", ""]
+    for name in names:
+        bare = exp.Identifier(this=name, quoted=not re.match(r"^[a-z_][a-z0-9_]*$", name)).sql(dialect="duckdb")
+        assert quote(name) == bare, name
+        assert quote_always(name) == exp.Identifier(this=name, quoted=True).sql(dialect="duckdb"), name

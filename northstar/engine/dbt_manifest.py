@@ -16,8 +16,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-from sqlglot import exp
-
 from northstar.checks.datatests import FAILURES_SCHEMA
 from northstar.nodes import (
     DataTestNode,
@@ -32,7 +30,7 @@ from northstar.nodes import (
     TestNode,
     UnitTestNode,
 )
-from northstar.render.jinja import External, Relation
+from northstar.render.jinja import External, Relation, quote_always
 from northstar.render.manifest import Manifest
 
 MANIFEST_SCHEMA = "https://schemas.getdbt.com/dbt/manifest/v12.json"
@@ -67,8 +65,7 @@ def database_name(manifest: Manifest) -> str:
 
 def quoted_relation(database: str, relation: Relation) -> str:
     """``"database"."schema"."identifier"``, as dbt-duckdb writes ``relation_name``."""
-    table = exp.table_(relation.identifier, db=relation.schema, catalog=database, quoted=True)
-    return table.sql(dialect="duckdb")
+    return ".".join(quote_always(part) for part in (database, relation.schema, relation.identifier))
 
 
 def relation_name(database: str, relation: object) -> str | None:
