@@ -201,7 +201,7 @@ GROWTH = {
               conversion_type_params:
                 entity: user
                 base_measure: new_users
-                conversion_measure: revenue
+                conversion_measure: buyers
                 window: 7 days
           - name: promo_uplift
             description: Completed orders per member within 45 days of exposure, treatment minus control.

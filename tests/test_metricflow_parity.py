@@ -468,3 +468,181 @@ def test_multi_hop_joins_follow_entities_without_fan_out(shop):
         ("Germany", None),
         (None, "Berlin"),
     ]
+
+
+# Visits (base events) and purchases (conversion events) of six users, laid out so that MetricFlow's pairing shows:
+# user 1 visits twice before one purchase (the closest visit, Jan 3, takes it); user 2 buys twice within a week of
+# one visit (two conversions) and once 18 days later; user 6 buys exactly 7 days after the visit (outside a 7-day
+# window: it ends before visit + 7 days); user 4 buys without a visit; user 1's February purchase is another product.
+CONVERSIONS = {
+    "project.yml": BALANCES["project.yml"].replace("bank", "visits"),
+    "seeds/visits.csv": (
+        "visit_id,user_id,visited_at,channel,product\n"
+        "1,1,2025-01-01,seo,A\n"
+        "2,1,2025-01-03,ads,B\n"
+        "3,2,2025-01-02,seo,A\n"
+        "4,3,2025-01-10,ads,B\n"
+        "5,5,2025-01-15,seo,A\n"
+        "6,5,2025-01-16,seo,A\n"
+        "7,1,2025-02-01,seo,A\n"
+        "8,6,2025-01-20,ads,A\n"
+    ),
+    "seeds/buys.csv": (
+        "buy_id,user_id,bought_at,product\n"
+        "1,1,2025-01-04,A\n"
+        "2,2,2025-01-05,A\n"
+        "3,2,2025-01-06,A\n"
+        "4,2,2025-01-20,A\n"
+        "5,4,2025-01-11,B\n"
+        "6,5,2025-01-17,A\n"
+        "7,1,2025-02-03,B\n"
+        "8,6,2025-01-27,A\n"
+    ),
+    "models/fct_visits.sql": "select * from {{ ref('visits') }}\n",
+    "models/fct_buys.sql": "select * from {{ ref('buys') }}\n",
+    "metrics/visits.yml": """
+        semantic_models:
+          - name: visits
+            model: ref('fct_visits')
+            defaults: {agg_time_dimension: visited_at}
+            entities:
+              - {name: visit, type: primary, expr: visit_id}
+              - {name: user, type: foreign, expr: user_id}
+            dimensions:
+              - {name: visited_at, type: time, type_params: {time_granularity: day}}
+              - {name: channel, type: categorical}
+              - {name: product, type: categorical}
+            measures:
+              - {name: visits, agg: count, expr: visit_id}
+          - name: buys
+            model: ref('fct_buys')
+            defaults: {agg_time_dimension: bought_at}
+            entities:
+              - {name: buy, type: primary, expr: buy_id}
+              - {name: user, type: foreign, expr: user_id}
+            dimensions:
+              - {name: bought_at, type: time, type_params: {time_granularity: day}}
+              - {name: product, type: categorical}
+            measures:
+              - {name: buys, agg: count, expr: buy_id}
+        metrics:
+          - {name: visits, label: Visits, type: simple, type_params: {measure: visits}}
+          - name: visit_to_buy_rate
+            label: Visit to buy rate
+            type: conversion
+            type_params:
+              conversion_type_params: {entity: user, base_measure: visits, conversion_measure: buys, window: 7 days}
+          - name: visit_to_buy_conversions
+            label: Visit to buy conversions
+            type: conversion
+            type_params:
+              conversion_type_params:
+                entity: user
+                base_measure: visits
+                conversion_measure: buys
+                window: 7 days
+                calculation: conversions
+          - name: visit_to_buy_rate_all_time
+            label: Visit to buy rate, any time later
+            type: conversion
+            type_params:
+              conversion_type_params: {entity: user, base_measure: visits, conversion_measure: buys}
+          - name: same_product_rate
+            label: Same product rate
+            type: conversion
+            type_params:
+              conversion_type_params:
+                entity: user
+                base_measure: visits
+                conversion_measure: buys
+                window: 7 days
+                constant_properties:
+                  - {base_property: product, conversion_property: product}
+    """,
+}
+
+
+@pytest.fixture(scope="module")
+def visits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from click.testing import CliRunner
+    from conftest import write_project
+
+    from northstar.cli import main
+
+    root = write_project(tmp_path_factory.mktemp("parity") / "visits", CONVERSIONS)
+    result = CliRunner().invoke(main, ["build", "--project-dir", str(root)])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def test_conversions_pair_each_purchase_with_the_closest_visit_before_it(visits):
+    # Within 7 days: buy 1 -> visit 2 (Jan 3, not Jan 1), buys 2 and 3 -> visit 3 (both count), buy 6 -> visit 6
+    # (Jan 16, not 15), buy 7 -> visit 7. Not: buy 4 (18 days), 5 (no visit), 8 (exactly 7 days). 5 of 8 visits.
+    assert ask(visits, "visit_to_buy_rate", "visit_to_buy_conversions", "visit_to_buy_rate_all_time", "visits") == [
+        (0.625, 5, 0.875, 8)
+    ]
+    # Each conversion counts in its visit's period and dimensions; a day whose visits converted nothing has no
+    # rate (NULL), as in MetricFlow.
+    assert ask(visits, "visit_to_buy_rate", "visit_to_buy_conversions", "visits", "--by", "day") == [
+        ("2025-01-01", None, None, 1),
+        ("2025-01-02", 2.0, 2, 1),
+        ("2025-01-03", 1.0, 1, 1),
+        ("2025-01-10", None, None, 1),
+        ("2025-01-15", None, None, 1),
+        ("2025-01-16", 1.0, 1, 1),
+        ("2025-01-20", None, None, 1),
+        ("2025-02-01", 1.0, 1, 1),
+    ]
+    assert ask(visits, "visit_to_buy_rate", "visit_to_buy_conversions", "--by", "visit__channel") == [
+        ("ads", 1 / 3, 1),
+        ("seo", 0.8, 4),
+    ]
+    # --where filters the visits before pairing: without the ads visit of Jan 3, buy 1 pairs with Jan 1.
+    assert ask(visits, "visit_to_buy_conversions", "--by", "day", "--where", "visit__channel = 'seo'") == [
+        ("2025-01-01", 1),
+        ("2025-01-02", 2),
+        ("2025-01-15", None),
+        ("2025-01-16", 1),
+        ("2025-02-01", 1),
+    ]
+
+
+def test_constant_properties_pair_only_events_with_equal_properties(visits):
+    # Same product: buy 1 (A) pairs with visit 1 (A, Jan 1), not visit 2 (B); buy 7 (B) finds no B visit before it.
+    assert ask(visits, "same_product_rate", "--by", "month") == [("2025-01-01", 4 / 7), ("2025-02-01", None)]
+    assert ask(visits, "same_product_rate", "--by", "day") == [
+        ("2025-01-01", 1.0),
+        ("2025-01-02", 2.0),
+        ("2025-01-03", None),
+        ("2025-01-10", None),
+        ("2025-01-15", None),
+        ("2025-01-16", 1.0),
+        ("2025-01-20", None),
+        ("2025-02-01", None),
+    ]
+
+
+def test_constant_property_mistakes_name_the_metric_and_line(make_project, run_cli):
+    files = {
+        **CONVERSIONS,
+        "metrics/visits.yml": CONVERSIONS["metrics/visits.yml"].replace(
+            "conversion_property: product", "conversion_property: colour"
+        ),
+    }
+    root = make_project(files, base={})
+    result = run_cli(root, "query", "same_product_rate")
+    assert result.exit_code == 2
+    at = textwrap.dedent(files["metrics/visits.yml"]).lstrip("\n").splitlines().index("  - name: same_product_rate") + 1
+    assert result.output.startswith(
+        f"Error: metrics/visits.yml:{at}: The constant_properties of metric 'same_product_rate' uses 'colour', which "
+        "is not a dimension or entity reachable from semantic model 'buys'"
+    )
+    files["metrics/visits.yml"] = CONVERSIONS["metrics/visits.yml"].replace(
+        "- {base_property: product, conversion_property: product}", "- {base_property: product}"
+    )
+    result = run_cli(make_project(files, base={}), "query", "same_product_rate")
+    assert result.exit_code == 2
+    assert (
+        "Each item of the constant_properties of the metric 'same_product_rate' needs base_property and "
+        "conversion_property" in result.output
+    )

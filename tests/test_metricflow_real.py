@@ -21,7 +21,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_metricflow_parity import SHOP
+from test_metricflow_parity import CONVERSIONS, SHOP
 
 MF = os.environ.get("NORTHSTAR_TEST_METRICFLOW")
 pytestmark = pytest.mark.skipif(not MF, reason="set NORTHSTAR_TEST_METRICFLOW=/path/to/mf to compare with MetricFlow")
@@ -50,35 +50,74 @@ CASES = [
     (["--saved-query", "top_cities"], ["--saved-query", "top_cities"], True),
     (["--saved-query", "monthly_revenue"], ["--saved-query", "monthly_revenue"], False),
 ]
+_RATES = "visit_to_buy_rate,visit_to_buy_conversions,visit_to_buy_rate_all_time,same_product_rate,visits"
+# Conversion metrics: each purchase paired with the closest visit before it, constant properties.
+CONVERSION_CASES = [
+    (_RATES.split(","), ["--metrics", _RATES], False),
+    ([*_RATES.split(","), "--by", "day"], ["--metrics", _RATES, "--group-by", "metric_time__day"], False),
+    ([*_RATES.split(","), "--by", "month"], ["--metrics", _RATES, "--group-by", "metric_time__month"], False),
+    (
+        [*_RATES.split(","), "--by", "visit__channel"],
+        ["--metrics", _RATES, "--group-by", "visit__channel"],
+        False,
+    ),
+    (
+        ["visit_to_buy_conversions", "--by", "day", "--where", "visit__channel = 'seo'"],
+        [
+            "--metrics",
+            "visit_to_buy_conversions",
+            "--group-by",
+            "metric_time__day",
+            "--where",
+            "{{ Dimension('visit__channel') }} = 'seo'",
+        ],
+        False,
+    ),
+]
+
+
+PROJECTS = {"shop": SHOP, "visits": CONVERSIONS}
 
 
 @pytest.fixture(scope="module")
-def northstar_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built(tmp_path_factory: pytest.TempPathFactory):
+    """Each project built once by both tools: name -> (Northstar's root, the dbt project's root)."""
+    cache: dict[str, tuple[Path, Path]] = {}
+
+    def get(name: str) -> tuple[Path, Path]:
+        if name not in cache:
+            base = tmp_path_factory.mktemp("mf")
+            cache[name] = (_northstar_project(base / "northstar", PROJECTS[name]), _dbt_project(base / name, name))
+        return cache[name]
+
+    return get
+
+
+def _northstar_project(root: Path, files: dict[str, str]) -> Path:
     from click.testing import CliRunner
     from conftest import write_project
 
     from northstar.cli import main
 
-    root = write_project(tmp_path_factory.mktemp("mf") / "northstar", SHOP)
+    root = write_project(root, files)
     result = CliRunner().invoke(main, ["build", "--project-dir", str(root)])
     assert result.exit_code == 0, result.output
     return root
 
 
-@pytest.fixture(scope="module")
-def dbt_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("mf") / "shop"
-    for relative, text in SHOP.items():
+def _dbt_project(root: Path, name: str) -> Path:
+    for relative, text in PROJECTS[name].items():
         if relative == "project.yml":
             continue
-        path = root / ("models/semantic.yml" if relative == "metrics/shop.yml" else relative)
+        path = root / ("models/semantic.yml" if relative.startswith("metrics/") else relative)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
     (root / "dbt_project.yml").write_text(
-        "name: shop\nversion: '1.0'\nprofile: shop\nmodels:\n  shop:\n    +materialized: table\n", encoding="utf-8"
+        f"name: {name}\nversion: '1.0'\nprofile: {name}\nmodels:\n  {name}:\n    +materialized: table\n",
+        encoding="utf-8",
     )
     (root / "profiles.yml").write_text(
-        f"shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: {root / 'mf.duckdb'}\n",
+        f"{name}:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: {root / 'mf.duckdb'}\n",
         encoding="utf-8",
     )
     (root / "models/metricflow_time_spine.sql").write_text(
@@ -123,16 +162,22 @@ def _metricflow(root: Path, args: list[str], out: Path) -> tuple[list[str], list
     return [h.lower() for h in header], [[_cell(v) for v in row] for row in rows]
 
 
-@pytest.mark.parametrize(("ours", "theirs", "ordered"), CASES, ids=[" ".join(c[0]) for c in CASES])
-def test_same_table_as_metricflow(northstar_shop, dbt_shop, tmp_path, ours, theirs, ordered):
+ALL_CASES = [("shop", *case) for case in CASES] + [("visits", *case) for case in CONVERSION_CASES]
+
+
+@pytest.mark.parametrize(
+    ("project", "ours", "theirs", "ordered"), ALL_CASES, ids=[f"{c[0]}: {' '.join(c[1])}" for c in ALL_CASES]
+)
+def test_same_table_as_metricflow(built, tmp_path, project, ours, theirs, ordered):
     from click.testing import CliRunner
 
     from northstar.cli import main
 
-    result = CliRunner().invoke(main, ["query", *ours, "--format", "json", "--project-dir", str(northstar_shop)])
+    northstar_root, dbt_root = built(project)
+    result = CliRunner().invoke(main, ["query", *ours, "--format", "json", "--project-dir", str(northstar_root)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    header, rows = _metricflow(dbt_shop, theirs, tmp_path / "mf.csv")
+    header, rows = _metricflow(dbt_root, theirs, tmp_path / "mf.csv")
     # The same columns; MetricFlow may put the group-bys of a dimension-only query in another order than asked
     # (Northstar keeps the order of --by), so cells are compared by column name.
     if data:

@@ -83,14 +83,16 @@ def test_retention_reported_against_the_next_period(shop):
 
 
 def test_conversion_within_a_window_on_an_entity(shop):
-    # Users 1 and 2 order within 7 days of their first visit; 3 (9 days), 4 and 5 do not.
+    # Users 1 and 2 order within 7 days of their first visit (2 buyers of 2 new users); 3 (8 and 9 days), 4 and 5 do
+    # not. A period without conversions has no rate (NULL), as in MetricFlow: conversions / new users, where no
+    # conversion was paired with that period's base events.
     assert out(cli(shop, "query", "first_week_conversion", "--by", "month")) == table(
         """
         metric_time__month  first_week_conversion
         ------------------  ---------------------
         2025-01-01                         1.0000
-        2025-02-01                         0.0000
-        2025-03-01                         0.0000
+        2025-02-01
+        2025-03-01
         """
     )
     assert out(cli(shop, "query", "first_week_conversion")).endswith("0.4000")

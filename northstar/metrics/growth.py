@@ -62,8 +62,13 @@ def event_rows(
     filters: tuple[Filter, ...] = (),
     dims: list[Group] | None = None,
     where: bool = False,
+    extra: tuple[tuple[str, str], ...] = (),
+    every_row: bool = False,
 ) -> exp.Select:
-    """SELECT entity, at, value[, dims] over the rows a measure counts, with filters (and ``--where``)."""
+    """SELECT entity, at, value[, dims][, extra] over the rows a measure counts, with filters (and ``--where``).
+
+    ``extra`` adds dimensions by name under an alias; ``every_row`` keeps rows whose value is NULL too (a conversion
+    metric pairs events whatever their value, as MetricFlow does)."""
     sem = c.sem
     model = sem.model_of(item.name, metric)
     measure = model.measure(item.name)
@@ -77,6 +82,8 @@ def event_rows(
         exp.alias_(value, "value", copy=False),
     ]
     columns += [exp.alias_(rows.dimension(g.dimension, "--by"), g.column, copy=False) for g in dims or []]
+    what = f"The constant_properties of metric '{metric.name}'"
+    columns += [exp.alias_(rows.dimension(dimension, what), alias, copy=False) for dimension, alias in extra]
     texts = (*filters, item.filter) if item.filter else filters
     conditions = rows.filters(texts, item.name)
     if where and c.where is not None:
@@ -84,7 +91,8 @@ def event_rows(
     counted = (
         value.copy() if measure.agg == "sum_boolean" else exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
     )
-    conditions.append(counted)
+    if not every_row:
+        conditions.append(counted)
     select = rows.source().select(*columns, copy=False)
     return select.where(and_all(conditions), copy=False)
 
@@ -268,68 +276,109 @@ def _retention(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: RetentionP
 
 
 def _conversion(c: Compiled, leaf: Leaf, name: str, metric: Metric, p: ConversionParams) -> list[Cte]:
+    """MetricFlow's conversion: every conversion event paired with the closest base event before it (same entity,
+    within the window, equal constant properties), counted once in that base event's period and dimensions; the
+    base measure aggregated as usual beside it."""
     time, grain = _time_group(c, "day")
     dims = _dims(c)
-    base_rows = event_rows(c, metric, p.base_measure, p.entity, leaf.filters, dims, where=True).subquery("events")
-    keys: list[exp.Expr] = [_col("entity", "events")]
-    if time:
-        keys.append(exp.alias_(truncate(_col("event_at", "events"), grain), time.column, copy=False))
-    keys += [_col(g.column, "events") for g in dims]
-    base = (
-        exp.select(*keys, exp.alias_(exp.Min(this=_col("event_at", "events")), "event_at", copy=False), copy=False)
-        .from_(base_rows, copy=False)
-        .group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))], copy=False)
+    base_props = tuple((pair.base_property, f"property_{i}") for i, pair in enumerate(p.constant_properties))
+    conversion_props = tuple(
+        (pair.conversion_property, f"property_{i}") for i, pair in enumerate(p.constant_properties)
     )
-    conversions = event_rows(c, metric, p.conversion_measure, p.entity)
-    on = [
-        exp.EQ(this=_col("entity", "conversions"), expression=_col("entity", "base")),
-        exp.GTE(this=_col("event_at", "conversions"), expression=_col("event_at", "base")),
+    base = event_rows(
+        c, metric, p.base_measure, p.entity, leaf.filters, dims, where=True, extra=base_props, every_row=True
+    )
+    range_ = date_range(_col("event_at", "events"), c.request.start, c.request.end)
+    if range_:  # --start/--end: base events in the range (conversions are paired with those)
+        base = exp.select("*", copy=False).from_(base.subquery("events"), copy=False).where(and_all(range_))
+    events = event_rows(c, metric, p.conversion_measure, p.entity, extra=conversion_props, every_row=True)
+    conversions = exp.select(
+        "*", exp.alias_(row_ids([_col("entity"), _col("event_at")]), "conversion_id", copy=False), copy=False
+    ).from_(events.subquery("events"), copy=False)
+    # Both times at their own dimension's grain, as MetricFlow compares them (a conversion on the base event's day
+    # pairs with it); the window ends before base + window (a purchase exactly 7 days later is outside 7 days).
+    base_at = truncate(_col("event_at", "base"), _grain_of(c, metric, p.base_measure))
+    conversion_at = truncate(_col("event_at", "conversions"), _grain_of(c, metric, p.conversion_measure))
+    on: list[exp.Expr] = [
+        exp.EQ(this=_col("entity", "base"), expression=_col("entity", "conversions")),
+        exp.LTE(this=base_at, expression=conversion_at),
     ]
+    on += [exp.EQ(this=_col(alias, "base"), expression=_col(alias, "conversions")) for _, alias in base_props]
     if p.window is not None:
         on.append(
-            exp.LTE(
-                this=_col("event_at", "conversions"),
-                expression=exp.Add(this=_col("event_at", "base"), expression=interval(p.window)),
-            )
+            exp.GT(this=base_at.copy(), expression=exp.Sub(this=conversion_at.copy(), expression=interval(p.window)))
         )
-    converted = exp.Count(
-        this=exp.Distinct(
-            expressions=[
-                exp.Case(
-                    ifs=[
-                        exp.If(
-                            this=exp.Not(this=exp.Is(this=_col("entity", "conversions"), expression=exp.Null())),
-                            true=_col("entity", "base"),
-                        )
-                    ]
-                )
-            ]
-        )
+    keys: list[exp.Expr] = []
+    if time:
+        keys.append(exp.alias_(truncate(_col("event_at", "base"), grain), time.column, copy=False))
+    keys += [exp.alias_(_col(g.column, "base"), g.column, copy=False) for g in dims]
+    closest = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[_col("conversion_id", "conversions")],
+        order=exp.Order(expressions=[exp.Ordered(this=base_at.copy(), desc=True)]),
     )
-    value = (
-        converted
-        if p.calculation == "conversions"
-        else _per_member(converted, exp.Count(this=exp.Distinct(expressions=[_col("entity", "base")])))
-    )
-    out = ([exp.alias_(_col(time.column, "base"), time.column, copy=False)] if time else []) + [
-        exp.alias_(_col(g.column, "base"), g.column, copy=False) for g in dims
-    ]
-    body = (
-        exp.select(*out, exp.alias_(value, name, copy=False), copy=False)
+    pairs = (
+        exp.select(*keys, exp.alias_(_col("value", "conversions"), "value", copy=False), copy=False)
+        .select(exp.alias_(closest, "closest", copy=False), copy=False)
         .from_(exp.table_(f"{name}_base").as_("base"), copy=False)
-        .join(exp.table_(f"{name}_conversions").as_("conversions"), on=and_all(on), join_type="left", copy=False)
+        .join(exp.table_(f"{name}_events").as_("conversions"), on=and_all(on), join_type="inner", copy=False)
     )
-    conditions = date_range(_col("event_at", "base"), c.request.start, c.request.end)
-    if conditions:
-        body = body.where(and_all(conditions), copy=False)
-    if out:
-        body = body.group_by(*[exp.Literal.number(i + 1) for i in range(len(out))], copy=False)
-    within = f" within {p.window}" if p.window else ""
+    columns = [k.alias_or_name for k in keys]
+    matched = (
+        exp.select(*columns, "value", copy=False)
+        .from_(pairs.subquery("pairs"), copy=False)
+        .where(exp.EQ(this=_col("closest"), expression=exp.Literal.number(1)), copy=False)
+    )
     return [
-        (f"{name}_base", base, f"{name}: each {p.entity}'s first {p.base_measure.name} per {grain}"),
-        (f"{name}_conversions", conversions, f"{name}: the {p.conversion_measure.name} rows"),
-        (name, body, f"{name}: {p.calculation.replace('_', ' ')} of {p.conversion_measure.name}{within} after it"),
+        (f"{name}_base", base, f"{name}: the {p.base_measure.name} rows (base events)"),
+        (f"{name}_events", conversions, f"{name}: the {p.conversion_measure.name} rows (conversion events)"),
+        (
+            f"{name}_matched",
+            matched,
+            f"{name}: each conversion with the closest base event before it"
+            + (f" within {p.window}" if p.window else ""),
+        ),
+        (name, _conversion_value(c, metric, p, name, columns, time), f"{name}: {p.calculation.replace('_', ' ')}"),
     ]
+
+
+def _grain_of(c: Compiled, metric: Metric, item: MeasureInput) -> str:
+    """The grain of a measure's time dimension, as declared (``time_granularity``)."""
+    model = c.sem.model_of(item.name, metric)
+    return c.sem.agg_time(model, item.name, metric).granularity or "day"
+
+
+def _conversion_value(
+    c: Compiled, metric: Metric, p: ConversionParams, name: str, columns: list[str], time: Group | None
+) -> exp.Select:
+    """The base measure per group beside the paired conversions per group (a full outer join, NULL groups equal),
+    and the rate (or the conversions)."""
+    sem = c.sem
+    base_measure = sem.model_of(p.base_measure.name, metric).measure(p.base_measure.name)
+    conversion_measure = sem.model_of(p.conversion_measure.name, metric).measure(p.conversion_measure.name)
+    assert base_measure is not None and conversion_measure is not None
+    base_keys: list[exp.Expr] = []
+    if time is not None:
+        base_keys.append(exp.alias_(truncate(_col("event_at"), time.grain or "day"), time.column, copy=False))
+    base_keys += [_col(column) for column in columns if time is None or column != time.column]
+
+    def per_group(source: str, measure_agg: exp.Expr, keys: list[exp.Expr]) -> exp.Select:
+        select = exp.select(*keys, exp.alias_(measure_agg, "value", copy=False), copy=False).from_(source, copy=False)
+        return select.group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))], copy=False) if keys else select
+
+    opportunities = per_group(f"{name}_base", aggregate(base_measure, _col("value")), base_keys)
+    converted = per_group(f"{name}_matched", aggregate(conversion_measure, _col("value")), [_col(k) for k in columns])
+    value: exp.Expr = _col("value", "conversions")
+    if p.calculation == "conversion_rate":
+        value = _per_member(value, _col("value", "base"))
+    out = [exp.alias_(exp.func("coalesce", _col(k, "base"), _col(k, "conversions")), k, copy=False) for k in columns]
+    body = exp.select(*out, exp.alias_(value, name, copy=False), copy=False).from_(
+        opportunities.subquery("base"), copy=False
+    )
+    if not columns:
+        return body.join(converted.subquery("conversions"), join_type="cross", copy=False)
+    on = and_all([exp.NullSafeEQ(this=_col(k, "base"), expression=_col(k, "conversions")) for k in columns])
+    return body.join(converted.subquery("conversions"), on=on, join_type="full outer", copy=False)
 
 
 # -- whole queries -----------------------------------------------------------------------------------------------

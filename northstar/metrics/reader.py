@@ -38,6 +38,7 @@ from northstar.metrics.spec import (
     GRAINS,
     METRIC_TYPES,
     CohortParams,
+    ConstantProperty,
     ConversionParams,
     CoverageParams,
     CumulativeParams,
@@ -650,7 +651,30 @@ def _conversion(t: _TypeParams) -> ConversionParams:
         str(t.required("entity", source)),
         t.window("window", source),
         calculation,
+        _constant_properties(source.get("constant_properties"), t),
     )
+
+
+def _constant_properties(value: Any, t: _TypeParams) -> tuple[ConstantProperty, ...]:
+    """``constant_properties: [{base_property: product, conversion_property: product}]``."""
+    if value in (None, []):
+        return ()
+    what = f"constant_properties of the {t.what}"
+    example = "e.g. `- {base_property: product, conversion_property: product}`"
+    if not isinstance(value, list):
+        raise t.error(f"The {what} must be a list of mappings, {example}.")
+    found = []
+    for item in value:
+        if not isinstance(item, dict):
+            raise t.error(f"Each item of the {what} must be a mapping, {example}.")
+        _check(item, {"base_property", "conversion_property"}, f"an item of the {what}", t.path)
+        base, conversion = item.get("base_property"), item.get("conversion_property")
+        if not isinstance(base, str) or not isinstance(conversion, str) or not base or not conversion:
+            raise t.error(
+                f"Each item of the {what} needs base_property and conversion_property, {example}.", _line(item)
+            )
+        found.append(ConstantProperty(base.strip(), conversion.strip()))
+    return tuple(found)
 
 
 def _cohort(t: _TypeParams) -> CohortParams:
@@ -840,7 +864,6 @@ def _levels(raw: Mapping[str, Any], what: str, path: str) -> tuple[PyramidLevel,
 # Valid MetricFlow that Northstar does not build yet. A metric using one is refused when it is queried, compiled or
 # built (naming the key and its line); refusing it beats computing something else, and other metrics keep working.
 _UNSUPPORTED = {
-    "constant_properties": "conversion metrics match on the entity only",
     "join_to_timespine": "periods without rows are left out, not filled",
     "period_agg": "a cumulative metric reports its value at the end of each period (period_agg: last)",
     "offset_to_grain": "use offset_window",

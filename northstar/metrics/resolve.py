@@ -591,6 +591,11 @@ def _validate_metric(sem: Semantics, metric: Metric) -> None:
     if isinstance(p, UpliftParams):
         exposure = sem.model_of(p.exposure.name, metric)
         sem.dimension(exposure, p.group, metric, f"Uplift metric '{metric.name}' (group)")
+    if isinstance(p, ConversionParams):
+        for pair in p.constant_properties:
+            what = f"The constant_properties of metric '{metric.name}'"
+            sem.dimension(sem.model_of(p.base_measure.name, metric), pair.base_property, metric, what)
+            sem.dimension(sem.model_of(p.conversion_measure.name, metric), pair.conversion_property, metric, what)
     # A coverage metric's dimensions are categories of its measure's rows; its population is not split.
     grouped = [p.measure] if isinstance(p, CoverageParams) else inputs
     for default in metric.default_by:

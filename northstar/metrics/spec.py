@@ -191,12 +191,26 @@ class CumulativeParams:
 
 
 @dataclass(frozen=True)
+class ConstantProperty:
+    """A conversion metric's ``constant_properties`` item: the base event's dimension or entity that must equal the
+    conversion event's for the two to pair (the same product viewed and bought)."""
+
+    base_property: str
+    conversion_property: str
+
+
+@dataclass(frozen=True)
 class ConversionParams:
+    """MetricFlow's conversion metric: each conversion event is paired with the closest base event before it (same
+    entity, within the window, equal constant properties) and counted once, in that base event's period and
+    dimensions; the rate divides by the base measure aggregated as usual."""
+
     base_measure: MeasureInput
     conversion_measure: MeasureInput
     entity: str
     window: Window | None = None
     calculation: str = "conversion_rate"  # or conversions
+    constant_properties: tuple[ConstantProperty, ...] = ()
 
 
 @dataclass(frozen=True)

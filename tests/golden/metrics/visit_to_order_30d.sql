@@ -1,42 +1,65 @@
 WITH visit_to_order_30d_base AS (
-  /* visit_to_order_30d: each user's first new_users per month */
+  /* visit_to_order_30d: the new_users rows (base events) */
   SELECT
-    events.entity,
-    CAST(DATE_TRUNC('MONTH', events.event_at) AS DATE) AS metric_time__month,
-    MIN(events.event_at) AS event_at
+    users.user_id AS entity,
+    users.first_seen_at AS event_at,
+    CASE WHEN users.is_visitor THEN users.user_id END AS value
+  FROM marts.dim_users AS users
+), visit_to_order_30d_events AS (
+  /* visit_to_order_30d: the paying_customers rows (conversion events) */
+  SELECT
+    *,
+    ROW_NUMBER() OVER (ORDER BY entity, event_at) AS conversion_id
   FROM (
     SELECT
-      users.user_id AS entity,
-      users.first_seen_at AS event_at,
-      CASE WHEN users.is_visitor THEN users.user_id END AS value
-    FROM marts.dim_users AS users
-    WHERE
-      NOT CASE WHEN users.is_visitor THEN users.user_id END IS NULL
+      orders.user_id AS entity,
+      orders.ordered_at AS event_at,
+      CASE WHEN orders.is_completed THEN orders.user_id END AS value
+    FROM marts.fct_orders AS orders
   ) AS events
-  GROUP BY
-    1,
-    2
-), visit_to_order_30d_conversions AS (
-  /* visit_to_order_30d: the completed_orders rows */
+), visit_to_order_30d_matched AS (
+  /* visit_to_order_30d: each conversion with the closest base event before it within 30 days */
   SELECT
-    orders.user_id AS entity,
-    orders.ordered_at AS event_at,
-    CASE WHEN orders.is_completed THEN orders.order_id END AS value
-  FROM marts.fct_orders AS orders
+    metric_time__month,
+    value
+  FROM (
+    SELECT
+      CAST(DATE_TRUNC('MONTH', base.event_at) AS DATE) AS metric_time__month,
+      conversions.value AS value,
+      ROW_NUMBER() OVER (
+        PARTITION BY conversions.conversion_id
+        ORDER BY CAST(DATE_TRUNC('DAY', base.event_at) AS DATE) DESC
+      ) AS closest
+    FROM visit_to_order_30d_base AS base
+    INNER JOIN visit_to_order_30d_events AS conversions
+      ON base.entity = conversions.entity
+      AND CAST(DATE_TRUNC('DAY', base.event_at) AS DATE) <= CAST(DATE_TRUNC('DAY', conversions.event_at) AS DATE)
+      AND CAST(DATE_TRUNC('DAY', base.event_at) AS DATE) > CAST(DATE_TRUNC('DAY', conversions.event_at) AS DATE) - INTERVAL '30' DAY
+  ) AS pairs
   WHERE
-    NOT CASE WHEN orders.is_completed THEN orders.order_id END IS NULL
+    closest = 1
 ), visit_to_order_30d AS (
-  /* visit_to_order_30d: conversion rate of completed_orders within 30 days after it */
+  /* visit_to_order_30d: conversion rate */
   SELECT
-    base.metric_time__month AS metric_time__month,
-    CAST(COUNT(DISTINCT CASE WHEN NOT conversions.entity IS NULL THEN base.entity END) AS DOUBLE) / NULLIF(COUNT(DISTINCT base.entity), 0) AS visit_to_order_30d
-  FROM visit_to_order_30d_base AS base
-  LEFT JOIN visit_to_order_30d_conversions AS conversions
-    ON conversions.entity = base.entity
-    AND conversions.event_at >= base.event_at
-    AND conversions.event_at <= base.event_at + INTERVAL '30' DAY
-  GROUP BY
-    1
+    COALESCE(base.metric_time__month, conversions.metric_time__month) AS metric_time__month,
+    CAST(conversions.value AS DOUBLE) / NULLIF(base.value, 0) AS visit_to_order_30d
+  FROM (
+    SELECT
+      CAST(DATE_TRUNC('MONTH', event_at) AS DATE) AS metric_time__month,
+      COUNT(value) AS value
+    FROM visit_to_order_30d_base
+    GROUP BY
+      1
+  ) AS base
+  FULL OUTER JOIN (
+    SELECT
+      metric_time__month,
+      COUNT(DISTINCT value) AS value
+    FROM visit_to_order_30d_matched
+    GROUP BY
+      1
+  ) AS conversions
+    ON base.metric_time__month IS NOT DISTINCT FROM conversions.metric_time__month
 )
 SELECT
   metric_time__month,
