@@ -646,3 +646,39 @@ def test_constant_property_mistakes_name_the_metric_and_line(make_project, run_c
         "Each item of the constant_properties of the metric 'same_product_rate' needs base_property and "
         "conversion_property" in result.output
     )
+
+
+def test_a_semantic_model_with_a_mistake_refuses_only_the_metrics_reading_it(make_project, run_cli):
+    # An unknown key in one semantic model, an agg_time_dimension another lacks: the metrics over orders still work.
+    text = (
+        SHOP["metrics/shop.yml"]
+        .replace("- {name: region_name, type: categorical}", "- {name: region_name, type: categorical, colour: red}")
+        .replace("defaults: {agg_time_dimension: signup_date}", "defaults: {agg_time_dimension: signed_up}")
+    )
+    files = {**SHOP, "metrics/shop.yml": text}
+    root = make_project(files, base={})
+    lines = textwrap.dedent(text).lstrip("\n").splitlines()
+    region_at = next(i for i, line in enumerate(lines) if "colour: red" in line) + 1
+    customers_at = next(i for i, line in enumerate(lines) if "{name: customers, agg:" in line) + 1
+    build = run_cli(root, "build")
+    assert build.exit_code == 0, build.output
+    assert (
+        "2 semantic models with a mistake (the metrics reading them are skipped):\n"
+        f"  metrics/shop.yml:{region_at}: Unknown key 'colour' in dimension 'region_name' of the semantic model "
+        "'regions'." in build.output
+    )
+    assert (
+        f"  metrics/shop.yml:{customers_at}: Measure 'customers' of semantic model 'customers' is aggregated over "
+        "'signed_up', which is not a time dimension of that model. Valid choices: signup_date.\n" in build.output
+    )
+    assert "1 metric not materialized" in build.output
+    assert query(root / "warehouse.duckdb", "select * from metrics.revenue") == [(153,)]
+    assert ask(root, "revenue", "order_count", "--by", "order__status") == [("completed", 148, 6), ("returned", 5, 1)]
+    refused = run_cli(root, "query", "customers")
+    assert refused.exit_code == 2
+    assert refused.output.strip() == (
+        f"Error: metrics/shop.yml:{customers_at}: Metric 'customers' reads measure 'customers' of semantic model "
+        "'customers', which has a mistake: Measure 'customers' of semantic model 'customers' is aggregated over "
+        "'signed_up', which is not a time dimension of that model. Valid choices: signup_date. Other metrics are not "
+        "affected."
+    )

@@ -154,13 +154,19 @@ def test_ratio_of_metrics_with_different_grains(make_project, run_cli):
 
 
 def test_semantic_model_over_a_missing_model(make_project, run_cli):
-    files = with_metrics(SIMPLE)
+    spend = SIMPLE + "          - {name: spend, type: simple, type_params: {measure: spend}}\n"
+    files = with_metrics(spend)
     files["metrics/shop.yml"] = files["metrics/shop.yml"].replace("ref('fct_spend')", "ref('fct_spends')")
     at = line_of(files, "- name: spend")
-    assert error_of(make_project, run_cli, files) == (
-        f"Error: metrics/shop.yml:{at}: Semantic model 'spend' reads ref('fct_spends'), but no model has that name. "
-        "Did you mean 'fct_spend'?"
+    # The mistake refuses the metrics reading that semantic model only.
+    assert error_of(make_project, run_cli, files, "query", "spend") == (
+        f"Error: metrics/shop.yml:{at}: Metric 'spend' reads measure 'spend' of semantic model 'spend', which has a "
+        "mistake: Semantic model 'spend' reads ref('fct_spends'), but no model has that name. Did you mean "
+        "'fct_spend'? Other metrics are not affected."
     )
+    root = make_project(files, base={})
+    ok = run_cli(root, "compile", "revenue")
+    assert ok.exit_code == 0, ok.output
 
 
 @pytest.mark.parametrize(
@@ -238,7 +244,8 @@ def test_unsupported_metricflow_options_are_refused_when_used_and_block_nothing_
     )
     assert f"\n  {refusal}\n" in build.output
     assert "created table metrics.revenue" in build.output
-    assert run_cli(root, "query", "revenue").exit_code == 0
+    ok = run_cli(root, "compile", "revenue")
+    assert ok.exit_code == 0, ok.output
 
 
 def test_a_filter_that_is_not_sql_names_the_metric_file_and_line(make_project, run_cli):

@@ -102,6 +102,12 @@ def add_metrics(manifest: Manifest, warn: Callable[[str], None] | None = None) -
         by_name.setdefault(metric.name, uid)  # a model or seed of the same name keeps the bare name
         parents[uid] = node.depends_on
         added.append(node)
+    if sem.spec.broken and warn is not None:
+        count = len(sem.spec.broken)
+        warn(
+            f"{count} semantic model{'s' if count > 1 else ''} with a mistake (the metrics reading "
+            f"{'them' if count > 1 else 'it'} are skipped):\n  " + "\n  ".join(str(m.error) for m in sem.spec.broken)
+        )
     if refused and warn is not None:
         warn(
             f"{len(refused)} metric{'s' if len(refused) > 1 else ''} not materialized (their tables and tests are "

@@ -37,6 +37,7 @@ from northstar.metrics.spec import (
     ENTITY_TYPES,
     GRAINS,
     METRIC_TYPES,
+    BrokenModel,
     CohortParams,
     ConstantProperty,
     ConversionParams,
@@ -141,6 +142,7 @@ def read_spec(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> Spec:
     models: list[SemanticModel] = []
     metrics: list[Metric] = []
     saved: list[SavedQuery] = []
+    broken: list[BrokenModel] = []
     seen: dict[str, Where] = {}
     for path, data in docs:
         for entry in _list(data, "saved_queries", path):
@@ -148,14 +150,26 @@ def read_spec(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> Spec:
             _unique(seen, f"saved query '{query.name}'", f"sq:{query.name}", query.where)
             saved.append(query)
         for entry in _list(data, "semantic_models", path):
-            model = _semantic_model(entry, path)
+            try:
+                model = _semantic_model(entry, path)
+            except CompileError as error:  # refused for the metrics reading it only
+                broken.append(broken_model(entry, error))
+                continue
             _unique(seen, f"semantic model '{model.name}'", f"sm:{model.name}", model.where)
             models.append(model)
         for entry in _list(data, "metrics", path):
             metric = _metric(entry, path)
             _unique(seen, f"metric '{metric.name}'", f"m:{metric.name}", metric.where)
             metrics.append(metric)
-    return Spec(tuple(models), tuple(metrics), tuple(saved))
+    return Spec(tuple(models), tuple(metrics), tuple(saved), tuple(broken))
+
+
+def broken_model(entry: Mapping[str, Any], error: NorthstarError) -> BrokenModel:
+    """A semantic model that cannot be read, with the measure names it declares (as far as they can be read), so
+    the metrics using them are refused with its error."""
+    measures = entry.get("measures")
+    names = [m.get("name") for m in measures if isinstance(m, dict)] if isinstance(measures, list) else []
+    return BrokenModel(str(entry.get("name") or "?"), tuple(n for n in names if isinstance(n, str)), error)
 
 
 def parse_window(value: Any, what: str, where: Where) -> Window:

@@ -24,6 +24,7 @@ from northstar.metrics.filters import referenced_names
 from northstar.metrics.spec import (
     DATE_PARTS,
     GRAINS,
+    BrokenModel,
     CohortParams,
     ConversionParams,
     CoverageParams,
@@ -291,6 +292,9 @@ class Semantics:
                 first.path,
                 first.line,
             )
+        broken = self._broken_input(metric)
+        if broken is not None:
+            return broken
         p = metric.params
         if not isinstance(p, SimpleParams | RatioParams | DerivedParams):
             for item in self.measure_inputs(metric):
@@ -315,6 +319,22 @@ class Semantics:
                         found.path,
                         found.line,
                     )
+        return None
+
+    def _broken_input(self, metric: Metric) -> CompileError | None:
+        """The mistake of a semantic model whose measure ``metric`` reads, if any (it is set aside)."""
+        if not self.spec.broken:
+            return None
+        owners = {name: model for model in self.spec.broken for name in model.measures}
+        for item in self.measure_inputs(metric):
+            model = owners.get(item.name)
+            if model is not None and item.name not in self._measures:
+                return CompileError(
+                    f"Metric '{metric.name}' reads measure '{item.name}' of semantic model '{model.name}', which has "
+                    f"a mistake: {model.error.message} Other metrics are not affected.",
+                    model.error.path,
+                    model.error.line,
+                )
         return None
 
     def measure_inputs(self, metric: Metric, _stack: tuple[str, ...] = ()) -> list[MeasureInput]:
@@ -512,47 +532,61 @@ def _filters(sem: Semantics, metric: Metric) -> list[Filter]:
 
 
 def semantics(spec: Spec, relations: Mapping[str, Relation]) -> Semantics:
-    """Validate every semantic model and metric once; the first mistake raises a :class:`CompileError`."""
-    sem = Semantics(spec, relations)
-    sem._measures  # noqa: B018 - duplicate measure names fail here
+    """Validate every semantic model and metric once. A semantic model with a mistake is set aside (its metrics
+    are refused with its error, naming its file and line); a metric's mistake raises a :class:`CompileError`."""
+    sound, broken = [], list(spec.broken)
+    probe = Semantics(spec, relations)
     for model in spec.semantic_models:
-        sem.relation(model)
-        for measure in model.measures:
-            sem.agg_time(model, measure.name)
-            semi = measure.non_additive
-            if semi is not None:
-                dimension = model.dimension(semi.dimension)
-                if dimension is None or not dimension.is_time:
-                    times = [d.name for d in model.dimensions if d.is_time]
-                    raise CompileError(
-                        f"The non_additive_dimension of measure '{measure.name}' is '{semi.dimension}', which is not "
-                        f"a time dimension of semantic model '{model.name}'. Valid choices: {', '.join(times)}.",
-                        model.where.path,
-                        measure.line,
-                    )
-                for entity in semi.groupings:
-                    if model.entity(entity) is None:
-                        raise CompileError(
-                            f"The window_groupings of measure '{measure.name}' name '{entity}', which is not an "
-                            f"entity of semantic model '{model.name}'. Valid choices: "
-                            f"{', '.join(e.name for e in model.entities)}.",
-                            model.where.path,
-                            measure.line,
-                        )
-        if model.default_agg_time is not None:
-            dimension = model.dimension(model.default_agg_time)
+        try:
+            _check_model(probe, model)
+        except CompileError as error:
+            broken.append(BrokenModel(model.name, tuple(m.name for m in model.measures), error))
+            continue
+        sound.append(model)
+    sem = Semantics(replace(spec, semantic_models=tuple(sound), broken=tuple(broken)), relations)
+    sem._measures  # noqa: B018 - duplicate measure names fail here
+    for metric in sem.spec.metrics:
+        # Refused metrics fail when used, naming the key or the semantic model's mistake; the others keep working.
+        if not metric.refusals and sem.refusal(metric) is None:
+            _validate_metric(sem, metric)
+    return sem
+
+
+def _check_model(sem: Semantics, model: SemanticModel) -> None:
+    """A semantic model's own references: its model, each measure's time dimension and non-additive dimension."""
+    sem.relation(model)
+    for measure in model.measures:
+        sem.agg_time(model, measure.name)
+        semi = measure.non_additive
+        if semi is not None:
+            dimension = model.dimension(semi.dimension)
             if dimension is None or not dimension.is_time:
                 times = [d.name for d in model.dimensions if d.is_time]
                 raise CompileError(
-                    f"Semantic model '{model.name}' defaults agg_time_dimension to '{model.default_agg_time}', "
-                    f"which is not one of its time dimensions. Valid choices: {', '.join(times) or 'none'}.",
+                    f"The non_additive_dimension of measure '{measure.name}' is '{semi.dimension}', which is not "
+                    f"a time dimension of semantic model '{model.name}'. Valid choices: {', '.join(times)}.",
                     model.where.path,
-                    model.where.line,
+                    measure.line,
                 )
-    for metric in spec.metrics:
-        if not metric.refusals:  # refused metrics fail when used, naming the key; the others keep working
-            _validate_metric(sem, metric)
-    return sem
+            for entity in semi.groupings:
+                if model.entity(entity) is None:
+                    raise CompileError(
+                        f"The window_groupings of measure '{measure.name}' name '{entity}', which is not an "
+                        f"entity of semantic model '{model.name}'. Valid choices: "
+                        f"{', '.join(e.name for e in model.entities)}.",
+                        model.where.path,
+                        measure.line,
+                    )
+    if model.default_agg_time is not None:
+        dimension = model.dimension(model.default_agg_time)
+        if dimension is None or not dimension.is_time:
+            times = [d.name for d in model.dimensions if d.is_time]
+            raise CompileError(
+                f"Semantic model '{model.name}' defaults agg_time_dimension to '{model.default_agg_time}', "
+                f"which is not one of its time dimensions. Valid choices: {', '.join(times) or 'none'}.",
+                model.where.path,
+                model.where.line,
+            )
 
 
 def _check_pyramid(sem: Semantics, metric: Metric, p: PyramidParams) -> None:

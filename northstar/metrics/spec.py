@@ -396,12 +396,24 @@ class SavedQuery:
 
 
 @dataclass(frozen=True)
+class BrokenModel:
+    """A semantic model with a mistake (an unknown key, an agg_time_dimension it lacks, a model that does not
+    exist...): the metrics reading its measures fail with ``error``, naming its file and line; every other metric
+    keeps working."""
+
+    name: str
+    measures: tuple[str, ...]
+    error: NorthstarError = field(compare=False)
+
+
+@dataclass(frozen=True)
 class Spec:
     """Every semantic model, metric and saved query of a project, as written."""
 
     semantic_models: tuple[SemanticModel, ...] = ()
     metrics: tuple[Metric, ...] = ()
     saved_queries: tuple[SavedQuery, ...] = ()
+    broken: tuple[BrokenModel, ...] = ()
 
     def saved_query(self, name: str) -> SavedQuery | None:
         return next((q for q in self.saved_queries if q.name == name), None)
