@@ -682,3 +682,123 @@ def test_a_semantic_model_with_a_mistake_refuses_only_the_metrics_reading_it(mak
         "'signed_up', which is not a time dimension of that model. Valid choices: signup_date. Other metrics are not "
         "affected."
     )
+
+
+# The shop's orders in dbt 1.12's spelling (the semantic model on the model, simple metrics with agg/expr, metric
+# parameters beside `type`), beside its customers in the legacy spelling: both in one project.
+LATEST = {
+    **{k: v for k, v in SHOP.items() if k != "metrics/shop.yml"},
+    "models/orders.yml": """
+        models:
+          - name: fct_orders
+            description: One row per order.
+            semantic_model: {enabled: true, name: orders}
+            agg_time_dimension: ordered_at
+            columns:
+              - {name: order_id, entity: {type: primary, name: order}}
+              - {name: customer_id, entity: {type: foreign, name: customer}}
+              - {name: ordered_at, granularity: day, dimension: {type: time}}
+              - {name: status, dimension: {type: categorical}}
+            derived_semantics:
+              dimensions:
+                - {name: is_large, type: categorical, expr: amount >= 10}
+            metrics:
+              - {name: revenue, label: Revenue, type: simple, agg: sum, expr: amount}
+              - {name: order_count, label: Orders, type: simple, agg: count, expr: order_id}
+              - name: completed_revenue
+                label: Completed revenue
+                type: simple
+                agg: sum
+                expr: amount
+                filter: "{{ Dimension('order__status') }} = 'completed'"
+              - {name: median_order, label: Median order, type: simple, agg: percentile, expr: amount, percentile: 50}
+              - name: revenue_per_order
+                label: Revenue per order
+                type: ratio
+                numerator: revenue
+                denominator: order_count
+    """,
+    "metrics/customers.yml": """
+        semantic_models:
+          - name: customers
+            model: ref('dim_customers')
+            defaults: {agg_time_dimension: signup_date}
+            entities:
+              - {name: customer, type: primary, expr: customer_id}
+            dimensions:
+              - {name: city, type: categorical}
+              - {name: signup_date, type: time, type_params: {time_granularity: day}}
+            measures:
+              - {name: customers, agg: count_distinct, expr: customer_id}
+        metrics:
+          - {name: customers, label: Customers, type: simple, type_params: {measure: customers}}
+          - name: revenue_per_customer
+            label: Revenue per customer
+            type: derived
+            expr: revenue / customers
+            input_metrics: [revenue, customers]
+          - name: running_completed_revenue
+            label: Running completed revenue
+            type: cumulative
+            input_metric: completed_revenue
+    """,
+}
+
+
+def test_dbt_112_spec_and_legacy_spec_in_one_project(make_project, run_cli):
+    root = make_project(LATEST, base={})
+    build = run_cli(root, "build")
+    assert build.exit_code == 0, build.output
+    # Orders as in the shop: 153 in all, 148 completed over 6 orders; customers from the legacy semantic model.
+    assert ask(root, "revenue", "order_count", "completed_revenue", "median_order") == [(153, 7, 148, 8.0)]
+    assert ask(root, "revenue", "customers", "--by", "customer__city") == [
+        ("Berlin", 3, 1),
+        ("Lyon", 13, 1),
+        ("Paris", 30, 1),
+        (None, 107, 1),
+    ]
+    assert ask(root, "revenue_per_order", "--by", "order__is_large") == [(False, 23 / 4), (True, 130 / 3)]
+    assert ask(root, "revenue_per_customer", "--by", "month") == [
+        ("2025-01-01", 10.0),
+        ("2025-02-01", 15.0),
+        ("2025-03-01", None),
+    ]
+    # input_metric names a simple metric: its measure and its filter (completed orders only), running total.
+    assert ask(root, "running_completed_revenue", "--by", "month") == [
+        ("2025-01-01", 30),
+        ("2025-02-01", 40),
+        ("2025-03-01", 148),
+    ]
+
+
+def test_dbt_112_spec_mistakes_are_refused_by_name(make_project, run_cli):
+    text = LATEST["models/orders.yml"]
+    files = {
+        **LATEST,
+        "models/orders.yml": text.replace("dimension: {type: time}", "dimension: {type: time, grain: 1}"),
+    }
+    root = make_project(files, base={})
+    build = run_cli(root, "build")
+    lines = textwrap.dedent(files["models/orders.yml"]).lstrip("\n").splitlines()
+    at = next(i for i, line in enumerate(lines) if "grain: 1" in line) + 1
+    # The semantic model is set aside, its metrics refused; the legacy one's metrics are built.
+    assert build.exit_code == 0, build.output
+    assert (
+        f"models/orders.yml:{at}: Unknown key 'grain' in the dimension of column 'ordered_at' of the semantic model "
+        "of model 'fct_orders'." in build.output
+    )
+    assert query(root / "warehouse.duckdb", "select * from metrics.customers") == [(4,)]
+    refused = run_cli(root, "query", "revenue")
+    assert refused.exit_code == 2
+    assert refused.output.startswith(
+        f"Error: models/orders.yml:{at}: Metric 'revenue' reads measure 'revenue' of semantic model 'fct_orders', "
+        "which has a mistake: Unknown key 'grain'"
+    )
+    no_granularity = {**LATEST, "models/orders.yml": text.replace("granularity: day, ", "")}
+    root = make_project(no_granularity, base={})
+    assert run_cli(root, "build").exit_code == 0
+    result = run_cli(root, "query", "revenue")
+    assert result.exit_code == 2
+    assert "Column 'ordered_at' of the semantic model of model 'fct_orders' is a time dimension without " in (
+        result.output
+    )

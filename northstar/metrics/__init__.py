@@ -120,7 +120,15 @@ def model_relations(
 
 def semantic_docs(project: Project) -> list[tuple[str, Any]]:
     """``(path, data)`` of every YAML document the semantic layer reads (semantic models, metrics, saved queries)."""
-    return [(doc.path, doc.data) for doc in project.yaml_docs if _SECTIONS.intersection(doc.data)]
+    return [
+        (doc.path, doc.data) for doc in project.yaml_docs if _SECTIONS.intersection(doc.data) or _declares(doc.data)
+    ]
+
+
+def _declares(data: Any) -> bool:
+    """Whether a property file declares a semantic model on a model (dbt 1.12's spec: ``semantic_model:``)."""
+    models = data.get("models")
+    return isinstance(models, list) and any(isinstance(m, dict) and "semantic_model" in m for m in models)
 
 
 def load_semantics(project_or_manifest: Project | CompiledProject) -> Semantics:

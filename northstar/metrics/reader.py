@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from northstar.errors import CompileError, NorthstarError, ProjectError
+from northstar.metrics.latest import METRIC_INPUT, MODEL_KEYS, legacy_metric, model_entries
 from northstar.metrics.spec import (
     AGGREGATIONS,
     DIMENSION_TYPES,
@@ -157,11 +158,76 @@ def read_spec(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> Spec:
                 continue
             _unique(seen, f"semantic model '{model.name}'", f"sm:{model.name}", model.where)
             models.append(model)
-        for entry in _list(data, "metrics", path):
+        entries = [legacy_metric(entry) for entry in _list(data, "metrics", path)]
+        for entry in _list(data, "models", path):
+            if any(key in entry for key in MODEL_KEYS):
+                model_entry, model_metrics = _latest_model(entry, path, broken)
+                if model_entry is not None:
+                    _unique(seen, f"semantic model '{model_entry.name}'", f"sm:{model_entry.name}", model_entry.where)
+                    models.append(model_entry)
+                entries += model_metrics
+        for entry in entries:
             metric = _metric(entry, path)
             _unique(seen, f"metric '{metric.name}'", f"m:{metric.name}", metric.where)
             metrics.append(metric)
-    return Spec(tuple(models), tuple(metrics), tuple(saved), tuple(broken))
+    return Spec(tuple(models), tuple(_metric_inputs(metrics)), tuple(saved), tuple(broken))
+
+
+def _latest_model(entry: YamlDict, path: str, broken: list[BrokenModel]) -> tuple[SemanticModel | None, list[YamlDict]]:
+    """A model entry of dbt 1.12's spec: its semantic model (None if it declares none, or set aside in ``broken``
+    with its mistake) and its metrics."""
+    if isinstance(entry, YamlDict) and entry.path is None:
+        entry.path = path
+    try:
+        raw, metrics = model_entries(entry, path)
+        return (_semantic_model(raw, path) if raw is not None else None), metrics
+    except CompileError as error:
+        raw_metrics = [m for m in entry.get("metrics") or [] if isinstance(m, YamlDict)]
+        names = tuple(str(m.get("name")) for m in raw_metrics if m.get("agg") is not None)
+        broken.append(BrokenModel(str(entry.get("name")), names, error))
+        return None, [legacy_metric(m) for m in raw_metrics if m.get("agg") is None] + [
+            _stand_in(m) for m in raw_metrics if m.get("agg") is not None
+        ]
+
+
+def _stand_in(entry: YamlDict) -> YamlDict:
+    """A simple metric of a semantic model set aside: a metric over its (missing) measure, refused when used."""
+    out = YamlDict({"name": entry.get("name"), "type": "simple", "type_params": {"measure": str(entry.get("name"))}})
+    out.line, out.path = entry.line, entry.path
+    return out
+
+
+def _metric_inputs(metrics: list[Metric]) -> list[Metric]:
+    """Measure inputs that name a simple metric (dbt 1.12's ``input_metric``, ``base_metric``...) replaced by that
+    metric's measure, its filter and the input's own both applying."""
+    simple = {m.name: m for m in metrics if isinstance(m.params, SimpleParams)}
+
+    def swap(item: MeasureInput, metric: Metric) -> MeasureInput:
+        if not item.names_metric:
+            return item
+        used = simple.get(item.name)
+        if used is None or not isinstance(used.params, SimpleParams):
+            raise CompileError(
+                f"Metric '{metric.name}' uses metric '{item.name}', which is not a simple metric of the project. "
+                f"Valid choices: {', '.join(sorted(simple)) or 'none'}.",
+                metric.where.path,
+                metric.where.line,
+            )
+        own = used.params.measure
+        joined = _and(_and(own.filter, used.filter), item.filter)
+        return replace(own, filter=joined, alias=item.alias or own.alias, names_metric=False)
+
+    out = []
+    for metric in metrics:
+        p = metric.params
+        if isinstance(p, CumulativeParams):
+            p = replace(p, measure=swap(p.measure, metric))
+        elif isinstance(p, ConversionParams):
+            p = replace(
+                p, base_measure=swap(p.base_measure, metric), conversion_measure=swap(p.conversion_measure, metric)
+            )
+        out.append(replace(metric, params=p) if p is not metric.params else metric)
+    return out
 
 
 def broken_model(entry: Mapping[str, Any], error: NorthstarError) -> BrokenModel:
@@ -546,9 +612,10 @@ def _measure_input(value: Any, what: str, path: str, line: int | None) -> Measur
         return MeasureInput(value)
     if not isinstance(value, dict) or "name" not in value:
         raise CompileError(f"{what} must be a measure name or a mapping with a 'name'.", path, line)
-    _check(value, {"name", "filter", "alias", "fill_nulls_with", "join_to_timespine"}, what, path)
+    _check(value, {"name", "filter", "alias", "fill_nulls_with", "join_to_timespine", METRIC_INPUT}, what, path)
     fill = value.get("fill_nulls_with")
-    return MeasureInput(str(value["name"]), _filter(value.get("filter")), value.get("alias"), fill)
+    named = bool(value.get(METRIC_INPUT))
+    return MeasureInput(str(value["name"]), _filter(value.get("filter")), value.get("alias"), fill, named)
 
 
 def _metric_input(value: Any, what: str, path: str, line: int | None) -> MetricInput:

@@ -148,6 +148,7 @@ class MeasureInput:
     filter: Filter | None = None
     alias: str | None = None
     fill_nulls_with: float | None = None
+    names_metric: bool = False  # dbt 1.12's spec names a simple metric (input_metric); the reader swaps its measure
 
 
 @dataclass(frozen=True)

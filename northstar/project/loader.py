@@ -61,6 +61,7 @@ PROPERTY_FILE_KEYS = {
     "groups",
     "data_tests",
 }
+SEMANTIC_MODEL_KEYS = ("semantic_model", "agg_time_dimension", "primary_entity", "derived_semantics", "metrics")
 MODEL_PROPERTY_KEYS = {
     "name",
     "description",
@@ -78,9 +79,13 @@ MODEL_PROPERTY_KEYS = {
     "versions",
     "deprecation_date",
     "time_spine",  # MetricFlow's time spine (dbt 1.9+); checked by _time_spine
+    # dbt 1.12's semantic model declared on the model; read by northstar.metrics.latest
+    *SEMANTIC_MODEL_KEYS,
 }
 COLUMN_KEYS = {
     "granularity",
+    "entity",  # dbt 1.12: the column as an entity or a dimension of the model's semantic model
+    "dimension",
     "name",
     "description",
     "data_type",
@@ -514,6 +519,14 @@ def _collect_properties(docs: tuple[YamlDoc, ...]) -> tuple[dict[str, Properties
                 if "name" not in entry:
                     raise ProjectError(f"An entry of {key} has no 'name'.", doc.path, entry.line)
                 _time_spine(entry, doc.path)
+                semantic = [k for k in SEMANTIC_MODEL_KEYS if k in entry]
+                if key == "seeds" and semantic:
+                    raise ProjectError(
+                        f"Seed '{entry.get('name')}' sets {semantic[0]}: a semantic model reads a model. Select the "
+                        "seed in a model and declare the semantic model there.",
+                        doc.path,
+                        entry.line_of(semantic[0]),
+                    )
                 name = str(entry["name"])
                 if name in into:
                     raise ProjectError(
