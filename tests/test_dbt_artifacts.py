@@ -351,3 +351,43 @@ def test_the_artifacts_parse_with_the_oldest_parser_of_schema_v12_too(example_wa
         run_python(env, PARSE_ALL, str(tmp_path))
         == "manifest ManifestV12\nrun_results RunResultsV6\ncatalog CatalogV1\n"
     )
+
+
+def test_saved_queries_are_in_the_manifest_as_dbt_writes_them(make_project, run_cli):
+    from test_metricflow_parity import SHOP as PARITY_SHOP
+
+    root = make_project(PARITY_SHOP, base={})
+    assert run_cli(root, "build").exit_code == 0
+    data = json.loads((root / "target/manifest.json").read_text())
+    parsed = parser.parse_manifest(data)
+    assert sorted(parsed.saved_queries) == [
+        "saved_query.shop.monthly_revenue",
+        "saved_query.shop.revenue_by_weekday",
+        "saved_query.shop.top_cities",
+    ]
+    top = data["saved_queries"]["saved_query.shop.top_cities"]
+    assert top["query_params"] == {
+        "metrics": ["revenue", "order_count"],
+        "group_by": ["Dimension('customer__city')"],
+        "where": {"where_filters": [{"where_sql_template": "{{ Dimension('order__status') }} = 'completed'"}]},
+        "order_by": ["Metric('revenue').descending(True)"],
+        "limit": 2,
+    }
+    assert top["depends_on"] == {"macros": [], "nodes": ["metric.shop.order_count", "metric.shop.revenue"]}
+    assert (top["description"], top["path"], top["original_file_path"]) == (
+        "Completed revenue by city, the two largest.",
+        "shop.yml",
+        "metrics/shop.yml",
+    )
+    monthly = parsed.saved_queries["saved_query.shop.monthly_revenue"]
+    assert [(e.name, e.config.export_as.value, e.config.schema_name, e.config.alias) for e in monthly.exports] == [
+        ("monthly_revenue", "table", "exports", "monthly_revenue"),
+        ("monthly_revenue_view", "view", "metrics", "revenue_by_month"),
+    ]
+    assert monthly.query_params.group_by == ["TimeDimension('metric_time', 'month')"]
+    assert data["child_map"]["metric.shop.revenue"] == [
+        "saved_query.shop.monthly_revenue",
+        "saved_query.shop.revenue_by_weekday",
+        "saved_query.shop.top_cities",
+    ]
+    assert data["parent_map"]["saved_query.shop.revenue_by_weekday"] == ["metric.shop.revenue"]

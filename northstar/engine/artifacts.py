@@ -17,6 +17,7 @@ from northstar.engine import dbt_manifest, dbt_semantic, northstar_manifest
 from northstar.engine.execute import NodeResult
 from northstar.jsonfile import write_json
 from northstar.lineage.graph import Lineage
+from northstar.metrics.nodes import SCHEMA as METRICS_SCHEMA
 from northstar.metrics.nodes import read_nodes
 from northstar.nodes import MetricNode, ModelNode, NodeId
 from northstar.render.manifest import Manifest
@@ -110,7 +111,13 @@ def dbt_manifest_data(manifest: Manifest, lineage: Lineage) -> dict[str, Any]:
     nodes, sources, unit_tests = dbt_manifest.node_entries(manifest)
     add_found_columns(lineage, nodes, sources)
     semantic_models, metrics = semantic_sections(manifest, lineage)
-    parent_map, child_map = dbt_manifest.graph_maps((nodes, sources, semantic_models, metrics, unit_tests))
+    project = manifest.project.config.name
+    saved_queries = {
+        f"saved_query.{project}.{query.name}": dbt_semantic.saved_query_entry(project, query, METRICS_SCHEMA)
+        for query in lineage.layer.saved_queries
+    }
+    sections = (nodes, sources, semantic_models, metrics, unit_tests, saved_queries)
+    parent_map, child_map = dbt_manifest.graph_maps(sections)
     return {
         "metadata": dbt_manifest.metadata(
             manifest.render_env.invocation_id, dbt_manifest.MANIFEST_SCHEMA, manifest.project.config.name
@@ -123,6 +130,7 @@ def dbt_manifest_data(manifest: Manifest, lineage: Lineage) -> dict[str, Any]:
         "parent_map": parent_map,
         "child_map": child_map,
         **dbt_manifest.empty_sections(),
+        "saved_queries": saved_queries,
     }
 
 

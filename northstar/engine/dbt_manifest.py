@@ -308,5 +308,4 @@ def empty_sections() -> dict[str, Any]:
         "selectors": {},
         "disabled": {},
         "group_map": {},
-        "saved_queries": {},
     }

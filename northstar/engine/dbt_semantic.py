@@ -32,6 +32,7 @@ from northstar.metrics.spec import (
     PyramidParams,
     RatioParams,
     RetentionParams,
+    SavedQuery,
     SemanticModel,
     SimpleParams,
     UpliftParams,
@@ -159,6 +160,57 @@ def metric_entry(project: str, metric: Metric, info: MetricInfo, parents: list[s
     }
 
 
+def saved_query_entry(project: str, query: SavedQuery, metrics_schema: str) -> dict[str, Any]:
+    """A saved query in dbt's shape: its query_params as written, its exports with the schema they are written to."""
+    config = query.config
+    return {
+        "unique_id": f"saved_query.{project}.{query.name}",
+        "resource_type": "saved_query",
+        "package_name": project,
+        "name": query.name,
+        "path": within_folder(query.where.path),
+        "original_file_path": query.where.path,
+        "fqn": [project, query.name],
+        "description": query.description or None,
+        "label": query.label or None,
+        "query_params": {
+            "metrics": list(query.metrics),
+            "group_by": list(query.group_by_written),
+            "where": {"where_filters": [{"where_sql_template": text} for text in query.filters]}
+            if query.filters
+            else None,
+            "order_by": list(query.order_by_written),
+            "limit": query.limit,
+        },
+        "exports": [
+            {
+                "name": export.name,
+                "config": {
+                    "export_as": export.export_as,
+                    "schema_name": export.schema or metrics_schema,
+                    "alias": export.alias or export.name,
+                    "database": None,
+                },
+                "unrendered_config": {},
+            }
+            for export in query.exports
+        ],
+        "config": {
+            "enabled": True,
+            "group": config.get("group"),
+            "meta": dict(config.get("meta") or {}),
+            "export_as": config.get("export_as"),
+            "schema": config.get("schema"),
+            "cache": {"enabled": bool((config.get("cache") or {}).get("enabled", False))},
+        },
+        "unrendered_config": {},
+        "group": config.get("group"),
+        "depends_on": {"macros": [], "nodes": sorted(str(NodeId("metric", project, name)) for name in query.metrics)},
+        "refs": [],
+        "tags": list(config.get("tags") or []),
+    }
+
+
 def type_params(kind: str, p: Params) -> dict[str, Any]:
     """``type_params`` of each metric type, in dbt's spelling (windows as ``{count, granularity}``)."""
     if isinstance(p, SimpleParams):
@@ -172,7 +224,13 @@ def type_params(kind: str, p: Params) -> dict[str, Any]:
         # schema v12 (dbt-artifacts-parser before 0.8) refuse.
         return {"measure": _measure_input(p.measure), "window": _window(p.window), "grain_to_date": p.grain_to_date}
     if isinstance(p, ConversionParams):
-        return _conversion(p.entity, p.base_measure, p.conversion_measure, p.window, p.calculation)
+        entry = _conversion(p.entity, p.base_measure, p.conversion_measure, p.window, p.calculation)
+        if p.constant_properties:
+            entry["conversion_type_params"]["constant_properties"] = [
+                {"base_property": c.base_property, "conversion_property": c.conversion_property}
+                for c in p.constant_properties
+            ]
+        return entry
     first, last, window = _growth_measures(p)
     return _conversion(_entity(p), first, last, window, GROWTH_AS_CONVERSION[kind])
 

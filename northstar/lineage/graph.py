@@ -11,7 +11,7 @@ from sqlglot import exp
 
 if TYPE_CHECKING:  # types only: building a graph needs no semantic layer (nor its Jinja import)
     from northstar.metrics.resolve import MetricInfo
-    from northstar.metrics.spec import Metric, SemanticModel
+    from northstar.metrics.spec import Metric, SavedQuery, SemanticModel
 
 _Item = TypeVar("_Item", bound=Hashable)
 
@@ -225,3 +225,4 @@ class SemanticLayer:
     specs: Mapping[str, Metric] = field(default_factory=dict)  # metric name -> its spec
     # metric name -> the expression the SQL was rendered from, when compiled in this run (saves parsing it again)
     expressions: Mapping[str, exp.Expr] = field(default_factory=dict, compare=False)
+    saved_queries: tuple[SavedQuery, ...] = ()  # enabled ones, for manifest.json

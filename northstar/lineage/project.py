@@ -190,7 +190,10 @@ def semantic_layer(manifest: Manifest, cache: JsonCache | None = None) -> Semant
     Compiling every metric is most of the cost, so the SQL is cached under a fingerprint of the metric YAML, the
     models' relations and the semantic layer's code.
     """
-    docs = [d for d in manifest.project.yaml_docs if "semantic_models" in d.data or "metrics" in d.data]
+    from northstar.metrics import semantic_docs  # light: the package's __init__ imports no compiler
+
+    paths = {path for path, _ in semantic_docs(manifest.project)}  # legacy sections, or dbt 1.12 model YAML
+    docs = [doc for doc in manifest.project.yaml_docs if doc.path in paths]
     if not docs:
         return SemanticLayer()
     # Imported only for a project with metrics: the metric compiler costs ~45 ms of start-up (see metrics.nodes).
@@ -210,7 +213,8 @@ def semantic_layer(manifest: Manifest, cache: JsonCache | None = None) -> Semant
     if cache is not None:
         cache[key] = sql
     specs = {m.name: m for m in sem.spec.metrics}
-    return SemanticLayer(tuple(sem.spec.semantic_models), infos, sql, specs, expressions)
+    saved = tuple(query for query in sem.spec.saved_queries if query.enabled)
+    return SemanticLayer(tuple(sem.spec.semantic_models), infos, sql, specs, expressions, saved)
 
 
 def semantic_lineage(

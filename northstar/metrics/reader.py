@@ -565,8 +565,17 @@ def _saved_query(entry: YamlDict, path: str) -> SavedQuery:
         label=str(entry.get("label") or ""),
         exports=exports,
         enabled=enabled is not False,
+        group_by_written=_written(params.get("group_by")),
+        order_by_written=_written(params.get("order_by")),
+        config=dict(config),
     )
     return query
+
+
+def _written(value: Any) -> tuple[str, ...]:
+    """A list of names (or one) as written, stripped; checked by the caller."""
+    items = [value] if isinstance(value, str) else value or []
+    return tuple(str(item).strip() for item in items)
 
 
 def _export(entry: YamlDict, owner: str, path: str, defaults: Mapping[str, Any]) -> Export:

@@ -394,6 +394,11 @@ class SavedQuery:
     label: str = ""
     exports: tuple[Export, ...] = ()
     enabled: bool = True  # config: {enabled: false} switches it off, as in dbt
+    # As written, for manifest.json: group_by and order_by items (``TimeDimension('metric_time', 'month')``) and
+    # the config.
+    group_by_written: tuple[str, ...] = ()
+    order_by_written: tuple[str, ...] = ()
+    config: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
