@@ -711,7 +711,7 @@ LATEST = {
                 agg: sum
                 expr: amount
                 filter: "{{ Dimension('order__status') }} = 'completed'"
-              - {name: median_order, label: Median order, type: simple, agg: percentile, expr: amount, percentile: 50}
+              - {name: median_order, label: Median order, type: simple, agg: percentile, expr: amount, percentile: 0.5}
               - name: revenue_per_order
                 label: Revenue per order
                 type: ratio

@@ -212,15 +212,16 @@ def _model_metric(entry: YamlDict, path: str) -> tuple[YamlDict | None, YamlDict
 
 
 def _percentile(entry: YamlDict) -> float:
-    """``percentile: 95.0`` (the latest spec writes percents) or ``0.95``, as a fraction."""
+    """``percentile: 0.95``: a fraction, as MetricFlow takes it (dbt passes 95 through and the query fails)."""
     value = entry.get("percentile")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 100:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
         raise _error(
-            f"percentile of metric '{entry.get('name')}' must be a number between 0 and 100, e.g. 95.0.",
+            f"percentile of metric '{entry.get('name')}' is {value!r}; write a fraction between 0 and 1, e.g. 0.95 "
+            "for the 95th percentile.",
             entry,
             "percentile",
         )
-    return float(value) / 100 if value >= 1 else float(value)
+    return float(value)
 
 
 def legacy_metric(entry: YamlDict) -> YamlDict:
