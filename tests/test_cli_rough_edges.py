@@ -150,8 +150,9 @@ def test_a_misspelt_yaml_key_gets_a_suggestion(make_project, run_cli):
     assert result.exit_code == 2
     assert result.output == (
         "Error: models/marts/schema.yml:3: Unknown key 'descrption' in model 'customers'. Did you mean 'description'? "
-        "Allowed keys: access, columns, config, constraints, data_tests, deprecation_date, description, docs, group, "
-        "latest_version, meta, name, tags, tests, time_spine, versions.\n"
+        "Allowed keys: access, agg_time_dimension, columns, config, constraints, data_tests, deprecation_date, "
+        "derived_semantics, description, docs, group, latest_version, meta, metrics, name, primary_entity, "
+        "semantic_model, tags, tests, time_spine, versions.\n"
     )
 
 

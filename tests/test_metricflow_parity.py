@@ -271,6 +271,11 @@ SHOP = {
             type: simple
             type_params: {measure: revenue}
             filter: "{{ TimeDimension('metric_time', date_part_name='month') }} = 3"
+          - name: big_customer_revenue
+            label: Revenue of customers with more than 20 in all
+            type: simple
+            type_params: {measure: revenue}
+            filter: "{{ Metric('revenue', group_by=['customer']) }} > 20"
         saved_queries:
           - name: top_cities
             description: Completed revenue by city, the two largest.
@@ -801,4 +806,38 @@ def test_dbt_112_spec_mistakes_are_refused_by_name(make_project, run_cli):
     assert result.exit_code == 2
     assert "Column 'ordered_at' of the semantic model of model 'fct_orders' is a time dimension without " in (
         result.output
+    )
+
+
+def test_metric_in_a_filter_is_computed_per_entity_and_joined(shop):
+    # revenue per customer: 1 -> 30, 2 -> 13, 3 -> 7, 4 -> 3 (order 6 has none). Only customer 1 passes > 20.
+    assert ask(shop, "big_customer_revenue") == [(30,)]
+    assert ask(shop, "big_customer_revenue", "--by", "month") == [("2025-01-01", 30)]
+    # In --where: customers with two orders or more (1 and 2); the outer query's filters do not touch the inner one.
+    where = "{{ Metric('order_count', group_by=['customer']) }} >= 2"
+    assert ask(shop, "revenue", "--by", "customer__city", "--where", where) == [("Lyon", 13), ("Paris", 30)]
+    assert ask(shop, "revenue", "--where", "customer__order_count >= 2 and customer__city = 'Lyon'") == [(13,)]
+
+
+def test_metric_in_a_filter_mistakes(make_project, run_cli):
+    def refused(filter_: str) -> str:
+        text = SHOP["metrics/shop.yml"].replace(
+            "filter: \"{{ Metric('revenue', group_by=['customer']) }} > 20\"", f'filter: "{filter_}"'
+        )
+        root = make_project({**SHOP, "metrics/shop.yml": text}, base={})
+        result = run_cli(root, "compile", "big_customer_revenue")
+        assert result.exit_code == 2, result.output
+        return result.output.strip().split(": ", 2)[2]
+
+    assert refused("{{ Metric('revenue') }} > 20") == (
+        "Metric 'big_customer_revenue': Metric('revenue') in a filter needs the one entity it is computed per: "
+        "Metric('revenue', group_by=['customer'])."
+    )
+    assert refused("{{ Metric('big_customer_revenue', group_by=['customer']) }} > 20") == (
+        "The filter of metric 'big_customer_revenue' uses Metric('big_customer_revenue'), the metric itself. Filter "
+        "on another metric."
+    )
+    assert refused("{{ Metric('revenue', group_by=['city']) }} > 20").startswith(
+        "The filter of metric 'big_customer_revenue' uses 'city__revenue', which is not a dimension or entity "
+        "reachable from semantic model 'orders'"
     )

@@ -49,6 +49,25 @@ CASES = [
     (["march_revenue"], ["--metrics", "march_revenue"], False),
     (["--saved-query", "top_cities"], ["--saved-query", "top_cities"], True),
     (["--saved-query", "monthly_revenue"], ["--saved-query", "monthly_revenue"], False),
+    # Metric() in a metric's filter and in --where: the metric per customer, joined on the customer.
+    (["big_customer_revenue"], ["--metrics", "big_customer_revenue"], False),
+    (
+        ["big_customer_revenue", "--by", "month"],
+        ["--metrics", "big_customer_revenue", "--group-by", "metric_time__month"],
+        False,
+    ),
+    (
+        ["revenue", "--by", "customer__city", "--where", "{{ Metric('order_count', group_by=['customer']) }} >= 2"],
+        [
+            "--metrics",
+            "revenue",
+            "--group-by",
+            "customer__city",
+            "--where",
+            "{{ Metric('order_count', group_by=['customer']) }} >= 2",
+        ],
+        False,
+    ),
 ]
 _RATES = "visit_to_buy_rate,visit_to_buy_conversions,visit_to_buy_rate_all_time,same_product_rate,visits"
 # Conversion metrics: each purchase paired with the closest visit before it, constant properties.

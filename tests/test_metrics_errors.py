@@ -259,13 +259,13 @@ def test_a_filter_that_is_not_sql_names_the_metric_file_and_line(make_project, r
 
 def test_a_refused_metric_whose_filter_is_not_sql_blocks_nothing_else(make_project, run_cli):
     # Filters are parsed when the YAML is read; a parse error is kept for where the filter is used, so a metric
-    # refused for another reason (here Metric() in its filter) still leaves every other metric working.
+    # refused for another reason (here join_to_timespine) still leaves every other metric working.
     files = with_metrics(
         SIMPLE
         + """
           - name: big_orders
             type: simple
-            type_params: {measure: revenue}
+            type_params: {measure: {name: revenue, join_to_timespine: true}}
             filter: "{{ Metric('revenue', group_by=['order']) }} > 100 and channel ="
 """
     )
@@ -273,9 +273,9 @@ def test_a_refused_metric_whose_filter_is_not_sql_blocks_nothing_else(make_proje
     refused = run_cli(root, "query", "big_orders")
     assert refused.exit_code == 2
     assert refused.output.strip() == (
-        f"Error: metrics/shop.yml:{line_of(files, '- name: big_orders')}: Metric 'big_orders' sets Metric() in a "
-        "filter, which Northstar does not support yet: filter on dimensions and entities. Other metrics are not "
-        "affected; remove the key to use this metric."
+        f"Error: metrics/shop.yml:{line_of(files, 'join_to_timespine: true')}: Metric 'big_orders' sets "
+        "join_to_timespine, which Northstar does not support yet: periods without rows are left out, not filled. "
+        "Other metrics are not affected; remove the key to use this metric."
     )
     revenue = run_cli(root, "compile", "revenue")
     assert revenue.exit_code == 0, revenue.output
@@ -287,5 +287,5 @@ def test_a_filter_calling_dimension_without_a_name_says_how_to_write_it(make_pro
     assert error_of(make_project, run_cli, files) == (
         f"Error: metrics/shop.yml:{at}: Metric 'revenue': Filter \"{{{{ Dimension() }}}} = 'seo'\" does not render: "
         "a function gets the wrong arguments. Use {{ Dimension('entity__name') }}, "
-        "{{ TimeDimension('name', 'month') }} or {{ Entity('name') }}."
+        "{{ TimeDimension('name', 'month') }}, {{ Entity('name') }} or {{ Metric('name', group_by=['entity']) }}."
     )

@@ -208,12 +208,22 @@ def test_a_measure_expr_that_is_not_sql_is_named_at_its_line_not_a_traceback(mak
         "{name: order_count, agg: count, expr: order_id}", "{name: order_count, agg: count, expr: order_id +}"
     )
     root = make_project({**SHOP, "metrics/shop.yml": broken}, base={})
-    result = run_cli(root, "build")
-    assert result.exit_code == 2
-    assert result.output == (
-        "Error: metrics/shop.yml:13: The expr of the measure 'order_count' of the semantic model 'orders' is not "
+    # The semantic model is set aside: the build warns, builds the rest, and its metrics are refused by name.
+    build = run_cli(root, "build")
+    assert build.exit_code == 0, build.output
+    assert build.output.startswith(
+        "1 semantic model with a mistake (the metrics reading it are skipped):\n"
+        "  metrics/shop.yml:13: The expr of the measure 'order_count' of the semantic model 'orders' is not "
         "valid SQL: 'order_id +'. Write a column or an expression on the model's columns, "
         "e.g. expr: amount * quantity.\n"
+    )
+    result = run_cli(root, "query", "revenue")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: metrics/shop.yml:13: Metric 'revenue' reads measure 'revenue' of semantic model 'orders', which has "
+        "a mistake: The expr of the measure 'order_count' of the semantic model 'orders' is not valid SQL: "
+        "'order_id +'. Write a column or an expression on the model's columns, e.g. expr: amount * quantity. Other "
+        "metrics are not affected.\n"
     )
 
 

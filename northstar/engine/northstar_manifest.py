@@ -73,7 +73,7 @@ def _plain(value: Any) -> Any:
         return {
             f.name: _plain(getattr(value, f.name))
             for f in dataclasses.fields(value)
-            if f.name not in ("line", "sql", "where")
+            if f.name not in ("line", "sql", "where", "names_metric")
         }
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]

@@ -6,7 +6,7 @@ ORDER BY and LIMIT every query ends with.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -110,6 +110,10 @@ class Rows:
     # alias -> (alias joined from, entity of that model, semantic model joined), in the order they were needed
     joins: dict[str, tuple[str, Entity, SemanticModel]] = field(default_factory=dict)
     paths: dict[tuple[str, ...], str] = field(default_factory=dict)  # entity path -> alias
+    # Metric('revenue', group_by=['customer']) in a filter: the query of a metric per entity (given by the compiler,
+    # which builds metric queries), and the ones joined so far: alias -> (entity expression here, query, entity).
+    metric_table: Callable[[str, str], exp.Select] | None = None
+    metric_joins: dict[str, tuple[exp.Expr, exp.Select, str]] = field(default_factory=dict)
 
     @property
     def alias(self) -> str:
@@ -124,11 +128,20 @@ class Rows:
             on = exp.EQ(this=qualify(entity.sql, before), expression=qualify(target_entity.sql, alias))
             table = relation_table(self.sem.relation(target)).as_(alias)
             select = select.join(table, on=on, join_type="left", copy=False)
+        for alias, (key, query, column) in self.metric_joins.items():
+            joined = exp.EQ(this=key.copy(), expression=exp.column(column, alias))
+            select = select.join(query.subquery(alias), on=joined, join_type="left", copy=False)
         return select
 
     def dimension(self, name: str, what: str) -> exp.Expr:
         """A dimension's expression over these rows, adding the joins it needs (one per entity on its path)."""
-        ref = self.sem.dimension(self.model, name, self.metric, what)
+        try:
+            ref = self.sem.dimension(self.model, name, self.metric, what)
+        except CompileError:
+            found = self.sem.metric_dimension(self.model, name)
+            if found is None:
+                raise
+            return self._metric_value(name, found[1], what)
         alias = self.alias
         for depth, (entity, target) in enumerate(ref.path):
             key = tuple(hop[0].name for hop in ref.path[: depth + 1])
@@ -142,6 +155,25 @@ class Rows:
         if ref.date_part:
             return date_part(value, ref.date_part)
         return truncate(value, ref.grain) if ref.grain else value
+
+    def _metric_value(self, name: str, metric: Metric, what: str) -> exp.Expr:
+        """A metric per entity as a value of these rows: the metric's query grouped by the entity, left-joined on
+        it (rows whose entity has no value get NULL, which fails any comparison), as MetricFlow does."""
+        entity = name.rpartition("__")[0]
+        if self.metric_table is None:
+            owner = f"metric '{self.metric.name}'" if self.metric else "this query"
+            kind = f" a {self.metric.type} metric" if self.metric else ""
+            raise CompileError(
+                f"{what} uses Metric('{metric.name}'), which Northstar supports in filters of simple, ratio, derived "
+                f"and cumulative metrics and --where, not in {owner},{kind}.",
+                *((self.metric.where.path, self.metric.where.line) if self.metric else (None, None)),
+            )
+        alias = f"{entity}__{metric.name}".replace("__", "_")
+        if alias not in self.metric_joins:
+            key = self.dimension(entity, what)
+            entity_name = entity.rpartition("__")[2]
+            self.metric_joins[alias] = (key, self.metric_table(metric.name, entity_name), entity_name)
+        return exp.column(metric.name, alias)
 
     def time(self, measure: str) -> exp.Expr:
         dimension = self.sem.agg_time(self.model, measure, self.metric)

@@ -58,7 +58,7 @@ def _leaf_select(c: Compiled, leaves: list[tuple[Leaf, str, Metric]]) -> tuple[e
     """One CTE body aggregating leaves that share a semantic model, filters and offset; and its comment."""
     first, _, metric = leaves[0]
     model = c.sem.model_of(first.measure, metric)
-    rows = Rows(c.sem, model, metric)
+    rows = Rows(c.sem, model, metric, metric_table=_metric_table(c.sem))
     time = rows.time(first.measure)
     if first.offset is not None:
         time = exp.Add(this=time, expression=interval(first.offset))
@@ -133,7 +133,7 @@ def _cumulative_select(c: Compiled, leaf: Leaf, name: str, metric: Metric) -> tu
     model = c.sem.model_of(leaf.measure, metric)
     measure = model.measure(leaf.measure)
     assert measure is not None
-    rows = Rows(c.sem, model, metric)
+    rows = Rows(c.sem, model, metric, metric_table=_metric_table(c.sem))
     time = rows.time(leaf.measure)
     grain = next((g.grain for g in c.groups if g.grain is not None), None)
     value = exp.alias_(aggregate(measure, qualify(measure.sql, rows.alias)), name, copy=False)
@@ -328,6 +328,18 @@ def _compile_expression(sem: Semantics, request: Request) -> exp.Select:
     if c.metrics[0].own_shape:
         return growth_query(c)
     return build(c)
+
+
+def _metric_table(sem: Semantics) -> Callable[[str, str], exp.Select]:
+    """The query of a metric per entity, for Metric('revenue', group_by=['customer']) in filters: the metric's own
+    filters apply, the outer query's do not (MetricFlow computes it on its own, then joins it)."""
+
+    def table(metric: str, entity: str) -> exp.Select:
+        query = _compile_expression(sem, Request((metric,), by=(entity,)))
+        query.set("order", None)
+        return query
+
+    return table
 
 
 def compile_request(sem: Semantics, request: Request, dialect: str = "duckdb") -> str:

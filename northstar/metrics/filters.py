@@ -83,8 +83,16 @@ def render_object(text: str) -> str:
         ) from None
 
 
-def _unsupported(*args: object, **kwargs: object) -> str:
-    raise CompileError("Metric(...) in filters is not supported: filter on dimensions and entities only.")
+def _metric_dimension(name: str, group_by: object = None) -> _Name:
+    """``Metric('revenue', group_by=['customer'])`` in a filter: the metric per customer, a dimension of the
+    customer named ``customer__revenue`` (as MetricFlow names it)."""
+    entities = [group_by] if isinstance(group_by, str) else group_by
+    if not isinstance(entities, list | tuple) or len(entities) != 1 or not isinstance(entities[0], str):
+        raise CompileError(
+            f"Metric('{name}') in a filter needs the one entity it is computed per: "
+            f"Metric('{name}', group_by=['customer'])."
+        )
+    return _Name(f"{entities[0]}__{name}")
 
 
 @lru_cache(maxsize=1024)  # a pure function of the text; filters repeat across metrics and queries
@@ -97,14 +105,14 @@ def render_filter(text: str) -> str:
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
     try:
         return env.from_string(text).render(
-            Dimension=_Name, TimeDimension=_time_dimension, Entity=_Name, Metric=_unsupported
+            Dimension=_Name, TimeDimension=_time_dimension, Entity=_Name, Metric=_metric_dimension
         )
     except (jinja2.TemplateError, TypeError) as error:
         # TypeError: Dimension() and the like called with the wrong arguments; Python's wording names our classes.
         why = "a function gets the wrong arguments" if isinstance(error, TypeError) else str(error)
         raise CompileError(
             f"Filter {text!r} does not render: {why}. Use {{{{ Dimension('entity__name') }}}}, "
-            "{{ TimeDimension('name', 'month') }} or {{ Entity('name') }}."
+            "{{ TimeDimension('name', 'month') }}, {{ Entity('name') }} or {{ Metric('name', group_by=['entity']) }}."
         ) from None
 
 

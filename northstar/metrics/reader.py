@@ -475,7 +475,7 @@ def _metric(entry: YamlDict, path: str) -> Metric:
     if not isinstance(tests, list):
         raise CompileError(f"'tests' of the {what} must be a list.", path, _line(entry, "tests"))
     return Metric(
-        refusals=tuple(_refusals(raw, path)) + tuple(_filter_refusals(entry, raw, path)),
+        refusals=tuple(_refusals(raw, path)),
         name=name,
         type=kind,
         params=_params(kind, raw, what, path, where),
@@ -976,23 +976,6 @@ def _refusals(raw: Any, path: str) -> list[Refusal]:
                 stack.append(value)
         elif isinstance(item, list):
             stack.extend(item)
-    return found
-
-
-def _filter_refusals(entry: YamlDict, raw: Any, path: str) -> list[Refusal]:
-    """Metric(...) in filters: valid MetricFlow, not built yet."""
-    found = []
-    stack: list[Any] = [entry.get("filter"), raw]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str) and "{{" in item:
-            line = _line(entry)
-            if re.search(r"\bMetric\s*\(", item):
-                found.append(Refusal("Metric() in a filter", "filter on dimensions and entities", path, line))
     return found
 
 

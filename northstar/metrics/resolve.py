@@ -266,6 +266,28 @@ class Semantics:
             ref = replace(ref, date_part=part)
         return ref
 
+    def metric_dimension(self, model: SemanticModel, name: str) -> tuple[DimensionRef, Metric] | None:
+        """``customer__revenue`` from ``Metric('revenue', group_by=['customer'])`` in a filter: the entity it is
+        joined on (reachable from ``model``) and the metric computed per that entity; None if ``name`` is not one."""
+        head, _, metric_name = name.rpartition("__")
+        metric = self.spec.metric(metric_name) if head else None
+        if metric is None:
+            return None
+        try:
+            ref = self.dimension(model, head, None)
+        except CompileError:
+            return None
+        if ref.entity is None or ref.dimension is not None:
+            return None
+        if metric.own_shape:
+            raise CompileError(
+                f"Metric('{metric.name}') in a filter is a {metric.type} metric, which has its own output shape; use "
+                "a simple, ratio, derived, cumulative or conversion metric.",
+                metric.where.path,
+                metric.where.line,
+            )
+        return ref, metric
+
     # -- what a metric reads ------------------------------------------------------------------------------------
     def offset_grain(self, metric: Metric, _seen: tuple[str, ...] = ()) -> str | None:
         """The grain of the first time offset in a metric or its inputs (None: it compares no periods)."""
@@ -713,6 +735,16 @@ def _check_filter(sem: Semantics, model: SemanticModel, written: Filter, metric:
         raise CompileError(f"Metric '{metric.name}': {error.message}", metric.where.path, metric.where.line) from None
     for name in names:
         if name.startswith("metric_time"):
+            continue
+        found = sem.metric_dimension(model, name)
+        if found is not None:
+            if found[1].name == metric.name:
+                raise CompileError(
+                    f"The filter of metric '{metric.name}' uses Metric('{metric.name}'), the metric itself. Filter on "
+                    "another metric.",
+                    metric.where.path,
+                    metric.where.line,
+                )
             continue
         sem.dimension(model, name, metric, f"The filter of metric '{metric.name}'")
 
