@@ -386,6 +386,7 @@ def test_saved_queries_are_in_the_manifest_as_dbt_writes_them(make_project, run_
     ]
     assert monthly.query_params.group_by == ["TimeDimension('metric_time', 'month')"]
     assert data["child_map"]["metric.shop.revenue"] == [
+        "metric.shop.repeat_share",
         "saved_query.shop.monthly_revenue",
         "saved_query.shop.revenue_by_weekday",
         "saved_query.shop.top_cities",

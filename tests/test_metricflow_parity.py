@@ -276,6 +276,15 @@ SHOP = {
             type: simple
             type_params: {measure: revenue}
             filter: "{{ Metric('revenue', group_by=['customer']) }} > 20"
+          - name: repeat_share
+            label: Share of revenue from customers with two orders or more
+            type: ratio
+            type_params:
+              numerator:
+                name: revenue
+                alias: repeat_revenue
+                filter: "{{ Metric('order_count', group_by=['customer']) }} >= 2"
+              denominator: revenue
         saved_queries:
           - name: top_cities
             description: Completed revenue by city, the two largest.
@@ -817,6 +826,38 @@ def test_metric_in_a_filter_is_computed_per_entity_and_joined(shop):
     where = "{{ Metric('order_count', group_by=['customer']) }} >= 2"
     assert ask(shop, "revenue", "--by", "customer__city", "--where", where) == [("Lyon", 13), ("Paris", 30)]
     assert ask(shop, "revenue", "--where", "customer__order_count >= 2 and customer__city = 'Lyon'") == [(13,)]
+
+
+def test_metric_in_an_input_filter_and_a_dimension_only_query(shop):
+    # Customers 1 and 2 have two orders or more: Jan 30 of 30, Feb 5 of 15, Mar 8 of 108.
+    assert ask(shop, "repeat_share", "--by", "month") == [
+        ("2025-01-01", 1.0),
+        ("2025-02-01", 5 / 15),
+        ("2025-03-01", 8 / 108),
+    ]
+    # Without a metric: the cities of customers whose revenue passes 10 (1 Paris 30, 2 Lyon 13); the statuses of
+    # their orders. Orders without a customer (100) pass too but have no city: no NULL row (MetricFlow adds one).
+    where = "{{ Metric('revenue', group_by=['customer']) }} > 10"
+    assert ask(shop, "--by", "customer__city", "--where", where) == [("Lyon",), ("Paris",)]
+    below = "{{ Metric('revenue', group_by=['customer']) }} < 20"
+    assert ask(shop, "--by", "customer__city", "--where", below, "--order", "customer__city") == [
+        ("Berlin",),
+        ("Lyon",),
+        (None,),
+    ]
+    assert ask(shop, "--by", "order__status", "--where", where, "--order", "order__status") == [
+        ("completed",),
+        ("returned",),
+    ]
+
+
+def test_a_metric_per_entity_is_refused_as_a_group_by(shop, run_cli):
+    result = run_cli(shop, "query", "revenue", "--by", "customer__revenue")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: --by uses 'customer__revenue', Metric('revenue') per customer, which MetricFlow reads in filters "
+        "only: write it in --where or a filter ({{ Metric('revenue', group_by=['customer']) }} > 100).\n"
+    )
 
 
 def test_metric_in_a_filter_mistakes(make_project, run_cli):

@@ -68,6 +68,22 @@ CASES = [
         ],
         False,
     ),
+    # In a ratio's input filter (MetricFlow needs the alias: without it both inputs are one column named revenue,
+    # and it answers 1 everywhere); in a dimension-only query.
+    (["repeat_share", "--by", "month"], ["--metrics", "repeat_share", "--group-by", "metric_time__month"], False),
+    # (Not > 10: orders without a customer make a NULL customer with 100, which passes; MetricFlow full-outer-joins
+    # it to the dimensions of a dimension-only query, adding a NULL row no order has. Northstar left-joins, as
+    # MetricFlow does for a metric; docs/semantic-layer.md lists the difference.)
+    (
+        ["--by", "order__status", "--where", "{{ Metric('revenue', group_by=['customer']) }} < 20"],
+        ["--group-by", "order__status", "--where", "{{ Metric('revenue', group_by=['customer']) }} < 20"],
+        False,
+    ),
+    (
+        ["--by", "customer__city", "--where", "{{ Metric('revenue', group_by=['customer']) }} < 20"],
+        ["--group-by", "customer__city", "--where", "{{ Metric('revenue', group_by=['customer']) }} < 20"],
+        False,
+    ),
 ]
 _RATES = "visit_to_buy_rate,visit_to_buy_conversions,visit_to_buy_rate_all_time,same_product_rate,visits"
 # Conversion metrics: each purchase paired with the closest visit before it, constant properties.

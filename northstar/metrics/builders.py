@@ -141,7 +141,11 @@ class Rows:
             found = self.sem.metric_dimension(self.model, name)
             if found is None:
                 raise
-            return self._metric_value(name, found[1], what)
+            raise CompileError(
+                f"{what} uses '{name}', Metric('{found[1].name}') per {found[0].name}, which MetricFlow reads in "
+                f"filters only: write it in --where or a filter ({{{{ Metric('{found[1].name}', "
+                f"group_by=['{found[0].name}']) }}}} > 100)."
+            ) from None
         alias = self.alias
         for depth, (entity, target) in enumerate(ref.path):
             key = tuple(hop[0].name for hop in ref.path[: depth + 1])
@@ -156,16 +160,28 @@ class Rows:
             return date_part(value, ref.date_part)
         return truncate(value, ref.grain) if ref.grain else value
 
+    def value(self, name: str, what: str) -> exp.Expr:
+        """A name in a filter over these rows: a dimension or entity, or a metric per entity (``customer__revenue``,
+        as ``Metric('revenue', group_by=['customer'])`` renders)."""
+        found = None
+        try:
+            self.sem.dimension(self.model, name, self.metric, what)
+        except CompileError:
+            found = self.sem.metric_dimension(self.model, name)
+        if found is None:
+            return self.dimension(name, what)
+        return self._metric_value(name, found[1], what)
+
     def _metric_value(self, name: str, metric: Metric, what: str) -> exp.Expr:
         """A metric per entity as a value of these rows: the metric's query grouped by the entity, left-joined on
         it (rows whose entity has no value get NULL, which fails any comparison), as MetricFlow does."""
         entity = name.rpartition("__")[0]
         if self.metric_table is None:
             owner = f"metric '{self.metric.name}'" if self.metric else "this query"
-            kind = f" a {self.metric.type} metric" if self.metric else ""
+            kind = f", a {self.metric.type} metric" if self.metric else ""
             raise CompileError(
                 f"{what} uses Metric('{metric.name}'), which Northstar supports in filters of simple, ratio, derived "
-                f"and cumulative metrics and --where, not in {owner},{kind}.",
+                f"and cumulative metrics and --where, not in {owner}{kind}.",
                 *((self.metric.where.path, self.metric.where.line) if self.metric else (None, None)),
             )
         alias = f"{entity}__{metric.name}".replace("__", "_")
@@ -196,7 +212,7 @@ class Rows:
                         raise ProjectError(f"{what} uses '{name}': unknown grain. Valid: {', '.join(GRAINS)}.")
                     time = self.time(measure)
                     return truncate(time, grain) if grain else time
-                return self.dimension(name, what)
+                return self.value(name, what)
             return node
 
         return condition.copy().transform(swap)

@@ -318,7 +318,7 @@ def compile_expression(sem: Semantics, request: Request) -> exp.Select:
 
 def _compile_expression(sem: Semantics, request: Request) -> exp.Select:
     if not request.metrics and request.by:
-        return dimension_query(sem, request)
+        return dimension_query(sem, request, _metric_table(sem))
     c = plan(sem, request)
     params = c.metrics[0].params
     if c.metrics[0].type == "pyramid":

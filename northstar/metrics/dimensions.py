@@ -7,6 +7,8 @@ happen to name some users), NULL values included.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlglot import exp
 
 from northstar.errors import NorthstarError, ProjectError
@@ -18,8 +20,11 @@ from northstar.metrics.resolve import Semantics
 from northstar.metrics.spec import SemanticModel
 
 
-def dimension_query(sem: Semantics, request: Request) -> exp.Select:
-    """``SELECT DISTINCT`` the dimensions of ``request.by`` (with ``--where``, ``--order``, ``--limit``)."""
+def dimension_query(
+    sem: Semantics, request: Request, metric_table: Callable[[str, str], exp.Select] | None = None
+) -> exp.Select:
+    """``SELECT DISTINCT`` the dimensions of ``request.by`` (with ``--where``, ``--order``, ``--limit``);
+    ``metric_table`` builds a metric per entity for ``Metric()`` in ``--where`` (see ``builders.Rows``)."""
     groups = parse_by(request.by)
     if any(g.is_time or g.column.startswith("metric_time") for g in groups):
         raise ProjectError(
@@ -33,7 +38,7 @@ def dimension_query(sem: Semantics, request: Request) -> exp.Select:
     if where is not None:
         names += [c.name for c in where.find_all(exp.Column)]
     model = _home(sem, names)
-    rows = Rows(sem, model, None)
+    rows = Rows(sem, model, None, metric_table=metric_table)
     selects = [exp.alias_(rows.dimension(g.column, "--by"), g.column, copy=False) for g in groups]
     conditions = [rows.condition(where, "", "--where")] if where is not None else []
     select = rows.source().select(*selects, copy=False).distinct(copy=False)
@@ -52,7 +57,7 @@ def _home(sem: Semantics, names: list[str]) -> SemanticModel:
     first_error: NorthstarError | None = None
     for model in sem.spec.semantic_models:
         try:
-            joins = sum(sem.dimension(model, name, None, "--by").join is not None for name in dict.fromkeys(names))
+            joins = sum(_joins(sem, model, name) for name in dict.fromkeys(names))
         except NorthstarError as error:
             first_error = first_error or error
             continue
@@ -66,3 +71,15 @@ def _home(sem: Semantics, names: list[str]) -> SemanticModel:
             "joined by entities, or name a metric."
         )
     return best[1]
+
+
+def _joins(sem: Semantics, model: SemanticModel, name: str) -> int:
+    """How many joins reaching ``name`` from ``model`` takes: 0 or 1 for a dimension (the joins of its path are
+    counted once), 1 more for ``customer__revenue`` (``Metric('revenue', group_by=['customer'])``) over its entity."""
+    try:
+        return int(sem.dimension(model, name, None, "--by").join is not None)
+    except NorthstarError:
+        found = sem.metric_dimension(model, name)
+        if found is None:
+            raise
+        return int(found[0].join is not None) + 1
