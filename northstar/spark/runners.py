@@ -28,7 +28,7 @@ from northstar.errors import ExecutionError
 from northstar.nodes import DataTestNode, MetricNode, ModelNode, Node, SeedNode, SourceNode, UnitTestNode
 from northstar.project.config import in_run_order
 from northstar.render.jinja import Relation
-from northstar.spark.catalog import Catalog, Entry, declare, literal, relation_sql
+from northstar.spark.catalog import Catalog, Entry, declare, relation_sql
 from northstar.spark.session import error_text
 from northstar.spark.transpile import Untranslatable, to_spark
 from northstar.spark.unittests import spark_model_run
@@ -141,13 +141,19 @@ class SparkBuild:
     # -- helpers -----------------------------------------------------------------------------------------------
 
     def _create_table(self, node: Node, relation: Relation, sql: str) -> int:
+        """Write the query's rows as Parquet into the build's folder for ``relation``, and declare it there.
+
+        One Spark job: the columns are known from the analysed query (no job to read them back from the files), and
+        the row count is read from the files' footers."""
         folder = self._folder(relation)
         self._schema(node, relation.schema)
-        staged = Relation(relation.schema, f"__northstar_{self.build_id}_{relation.identifier}")
-        name = relation_sql(staged.schema, staged.identifier)
-        self._run(node, f"CREATE TABLE {name} USING parquet LOCATION {literal(str(folder))} AS\n{sql}")
-        self._run(node, f"DROP TABLE {name}")  # an external table: the files stay, the name moves below
-        return self._publish_table(node, relation, folder)
+        try:
+            frame = self.session.sql(sql)
+            frame.write.parquet(str(folder))
+            columns = frame.schema.json()
+        except Exception as error:  # noqa: BLE001 - Spark's analysis errors have no common base we can import
+            raise self._error(node, error, sql) from None
+        return self._publish_table(node, relation, folder, columns)
 
     def _incremental(self, node: ModelNode, relation: Relation, sql: str) -> tuple[str, int]:
         """Copy-on-write: the new version is the old rows (less those the new rows replace) plus the new rows, in a
@@ -187,10 +193,19 @@ class SparkBuild:
         combined = f"{kept}\nUNION ALL\nSELECT {columns} FROM ({sql}) AS new_rows"
         return f"built incremental {relation}", self._create_table(node, relation, combined)
 
-    def _publish_table(self, node: Node, relation: Relation, folder: Path) -> int:
-        entry = Entry(relation.schema, relation.identifier, "table", location=str(folder.relative_to(self.location)))
+    def _publish_table(self, node: Node, relation: Relation, folder: Path, columns: str = "") -> int:
+        entry = Entry(
+            relation.schema,
+            relation.identifier,
+            "table",
+            location=str(folder.relative_to(self.location)),
+            columns=columns,
+        )
         self._schema(node, relation.schema)
         self._declare(node, entry)
+        counted = parquet_rows(folder)
+        if counted is not None:
+            return counted
         return int(self._run(node, f"SELECT count(*) FROM {relation_sql(relation.schema, relation.identifier)}")[0][0])
 
     def _declare(self, node: Node, entry: Entry) -> None:
@@ -238,6 +253,19 @@ class SparkBuild:
         source = node.raw_sql if isinstance(node, ModelNode | DataTestNode) and node.raw_sql else ""
         line = _line_naming(source, re.findall(r"`([^`]+)`", first)) if source else None
         return ExecutionError(f"{node.kind.capitalize()} '{node.name}' failed on Spark: {first}", node.path, line)
+
+
+def parquet_rows(folder: Path) -> int | None:
+    """The rows of the Parquet files in ``folder``, from their footers (no Spark job); None when this process cannot
+    read the folder (a Spark Connect server writing where this machine does not see)."""
+    if not folder.is_dir():
+        return None
+    files = sorted(str(path) for path in folder.glob("*.parquet"))
+    if not files:
+        return 0
+    with duckdb.connect() as local:
+        found = local.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [files]).fetchone()
+    return int(found[0]) if found and found[0] is not None else 0
 
 
 def _line_naming(source: str, names: list[str]) -> int | None:
