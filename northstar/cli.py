@@ -6,6 +6,7 @@ Exit codes follow dbt: 0 success, 1 a node failed, 2 a usage or project error.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -125,8 +126,25 @@ junit_option = click.option(
 )
 
 
+def _show_engine_logs(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    # Set on every invocation, so that one `-v` does not stay on for the next command run in the same process.
+    logging.getLogger("northstar.engine_logs").setLevel(logging.DEBUG if value else logging.WARNING)
+
+
+verbose_option = click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    expose_value=False,
+    callback=_show_engine_logs,
+    help="Also show the engine's own log lines on stderr: a local Spark's JVM start-up and warnings (otherwise "
+    "kept in <location>/_northstar/spark.log). DuckDB has none.",
+)
+
+
 def _common(func: Any) -> Any:
-    for option in reversed((project_dir_option, profiles_dir_option, vars_option, target_option, threads_option)):
+    options = (project_dir_option, profiles_dir_option, vars_option, target_option, threads_option, verbose_option)
+    for option in reversed(options):
         func = option(func)
     return func
 

@@ -111,6 +111,43 @@ def test_a_small_project_builds_on_spark_as_on_duckdb(shop: Path) -> None:
     assert spark_rows(shop, "marts", "customers") == [(1, 2, Decimal("30.500"), 1), (2, 1, Decimal("7.250"), 0)]
 
 
+def test_the_jvms_output_goes_to_a_log_file_and_to_stderr_with_verbose(make_project: Any, tmp_path: Path) -> None:
+    """A local Spark's JVM inherits this process's stderr: Northstar points it at the target's spark.log, or leaves it
+    on the terminal with -v. A stand-in `java` that fails at once shows where its lines go, in a process of its own
+    (the suite's Spark is already started) and within seconds; the failure is one error naming the target and log."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("pyspark", reason="PySpark is not installed: pip install -e '.[spark]'")
+    root = make_project({"project.yml": SHOP["project.yml"], "seeds/orders.csv": SHOP["seeds/orders.csv"]})
+    java = tmp_path / "jdk" / "bin" / "java"
+    java.parent.mkdir(parents=True)
+    java.write_text("#!/bin/sh\necho 'stand-in JVM: a line of its own' >&2\nexit 1\n")
+    java.chmod(0o755)
+    command = [str(Path(sys.executable).with_name("metrics")), "seed", "--target", "spark", "--project-dir", str(root)]
+    log = root / "spark-warehouse" / "_northstar" / "spark.log"
+
+    def seed(*flags: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "JAVA_HOME": str(java.parent.parent)}
+        return subprocess.run([*command, *flags], capture_output=True, text=True, env=env, check=False)
+
+    quiet = seed()
+    assert quiet.returncode == 2
+    assert "stand-in JVM" not in quiet.stdout + quiet.stderr
+    assert "stand-in JVM: a line of its own" in log.read_text()
+    assert (
+        "Error: Target 'spark' could not start Spark (local[2]): [JAVA_GATEWAY_EXITED] Java gateway process exited "
+        "before sending its port number. Check the target's master/remote and that Java 17+ is installed. The JVM's "
+        f"output is in {log}."
+    ) in " ".join((quiet.stdout + quiet.stderr).split())
+    verbose = seed("-v")
+    assert verbose.returncode == 2
+    assert "stand-in JVM: a line of its own" in verbose.stderr
+    assert "Traceback" not in verbose.stdout + verbose.stderr
+    assert not (root / "spark-warehouse" / "_northstar" / "catalog.json").exists()
+
+
 def test_a_failed_build_on_spark_leaves_the_published_version(shop: Path) -> None:
     first = cli(shop, "build", "-q", "--target", "spark")
     assert first.exit_code == 0, first.output

@@ -14,6 +14,8 @@ import os
 import re
 import shutil
 import socket
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -36,6 +38,9 @@ QUIET_CONF = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
 }
+# `-v` (or this logger at DEBUG in the Python API): a local Spark's JVM writes its start-up lines and warnings to
+# stderr; otherwise they go to <location>/_northstar/spark.log and only Northstar's own messages are printed.
+ENGINE_LOGS = logging.getLogger("northstar.engine_logs")
 CONNECT_TIMEOUT = 5.0  # seconds to wait for a Spark Connect address to accept a TCP connection
 
 
@@ -77,21 +82,41 @@ def start(target: Target, app_name: str = "northstar") -> SparkSession:
         builder = builder.config("spark.sql.warehouse.dir", str(spark.location / "_spark"))
     for key, value in {**overrides, **PARITY_CONF}.items():
         builder = builder.config(key, value)
+    verbose = ENGINE_LOGS.isEnabledFor(logging.DEBUG)
+    log = spark.location / "_northstar" / "spark.log"
     try:
-        session = builder.getOrCreate()
+        with contextlib.nullcontext() if verbose or spark.remote else _stderr_to(log):
+            session = builder.getOrCreate()
         if spark.remote:
             session.version  # noqa: B018 - the first round trip: fails here, not in the middle of a build
         else:
-            session.sparkContext.setLogLevel("ERROR")
+            session.sparkContext.setLogLevel("WARN" if verbose else "ERROR")
     except Exception as error:  # PySpark raises its own errors, Py4J's and gRPC's: all mean "no Spark here"
+        seen = "" if verbose or spark.remote else f" The JVM's output is in {log}."
         raise ProjectError(
             f"Target '{target.name}' could not start Spark ({spark.describe()}): {error_text(error)} "
-            "Check the target's master/remote and that Java 17+ is installed."
+            f"Check the target's master/remote and that Java 17+ is installed.{seen}"
         ) from None
     if spark.remote:  # settings a Spark Connect session takes at run time
         for key, value in {**overrides, **PARITY_CONF}.items():
             session.conf.set(key, value)
     return session
+
+
+@contextlib.contextmanager
+def _stderr_to(log: Path) -> Iterator[None]:
+    """Point this process's stderr (file descriptor 2) at ``log`` while a local Spark starts: the JVM it launches
+    inherits it, so the JVM's own lines (``WARNING: Using incubator modules``...) and later log lines go there."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(log, "a", encoding="utf-8") as handle:
+            os.dup2(handle.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def error_text(error: BaseException) -> str:
