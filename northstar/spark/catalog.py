@@ -137,8 +137,7 @@ def register(session: Any, location: Path, catalog: Catalog, private: bool = Tru
     A ``private`` session (a local Spark, whose catalog lives and dies with this process) is first emptied of what
     an earlier build or query in the same process declared, so it holds exactly the published catalog.
     """
-    marker = f"{location}|{catalog.build_id}"
-    if private and catalog.build_id and session.conf.get(REGISTERED, "") == marker:
+    if private and catalog.build_id and session.conf.get(REGISTERED, "") == _marker(location, catalog):
         return  # this process's session holds this very catalog already (a query after a build, or after a query)
     if private:
         for database in session.catalog.listDatabases():
@@ -149,12 +148,21 @@ def register(session: Any, location: Path, catalog: Catalog, private: bool = Tru
     for entry in catalog.entries:
         declare(session, location, entry, fresh=private and entry.schema != "default")
     if private:
-        session.conf.set(REGISTERED, marker)
+        remember(session, location, catalog)
+
+
+def remember(session: Any, location: Path, catalog: Catalog) -> None:
+    """Say that the session's catalog holds exactly ``catalog`` (registered, or built and published)."""
+    session.conf.set(REGISTERED, _marker(location, catalog))
 
 
 def forget(session: Any) -> None:
     """Say that the session's catalog no longer matches a published one (a build is changing it)."""
     session.conf.set(REGISTERED, "")
+
+
+def _marker(location: Path, catalog: Catalog) -> str:
+    return f"{location}|{catalog.build_id}"
 
 
 def declare(session: Any, location: Path, entry: Entry, fresh: bool = False) -> None:

@@ -74,9 +74,14 @@ def build(project: Project, options: BuildOptions | None = None, reporter: Repor
             results = run_dag(dag, selected, run_node, _Shared(spark), target.threads, on_result=reporter.result)
             success = not any(r.status in BLOCKING for r in results)
             if success and work.built:
-                catalog.publish(location, published.with_entries(build_id, work.built))
+                published = published.with_entries(build_id, work.built)
+                catalog.publish(location, published)
             else:
                 catalog.abandon(location, build_id)
+            if success and target.spark.remote is None:
+                # The session holds the published catalog (what it held, plus what the build declared): a query in
+                # this process does not declare it all again.
+                catalog.remember(spark, location, published)
         except BaseException:
             catalog.abandon(location, build_id)
             raise
