@@ -148,6 +148,61 @@ def test_the_jvms_output_goes_to_a_log_file_and_to_stderr_with_verbose(make_proj
     assert not (root / "spark-warehouse" / "_northstar" / "catalog.json").exists()
 
 
+def test_a_second_build_on_spark_keeps_what_did_not_change(shop: Path) -> None:
+    """As on DuckDB: the catalog records each relation's fingerprint; an unchanged seed, view or table is kept (its
+    folder too), a changed model and what reads it are built again; tests run every time."""
+    from conftest import timeless
+
+    def locations() -> dict[str, str]:
+        published = json.loads((shop / "spark-warehouse" / "_northstar" / "catalog.json").read_text())
+        return {e["name"]: e["location"] or e["sql"] for e in published["relations"]}
+
+    assert cli(shop, "build", "-q", "--target", "spark").exit_code == 0
+    first = locations()
+    again = cli(shop, "build", "--target", "spark")
+    assert again.exit_code == 0, again.output
+    lines = sorted(line.split(" of 6 ")[1] for line in timeless(again.output).splitlines() if " of 6 " in line)
+    assert lines == [
+        "OK    kept marts.customers (unchanged) ... [OK in T]",
+        "OK    kept raw.orders (unchanged) ... [OK in T]",
+        "OK    kept staging.stg_orders (unchanged) ... [OK in T]",
+        "PASS  counts_orders ... [PASS in T]",
+        "PASS  not_null_customers_customer_id ... [PASS in T]",
+        "PASS  unique_customers_customer_id ... [PASS in T]",
+    ]
+    assert timeless(again.output).endswith(
+        f"Finished 6 nodes in T: 3 OK, 3 PASS. Nothing changed: target 'spark' ({shop / 'spark-warehouse'}) is up to "
+        "date.\n"
+    )
+    assert locations() == first
+
+    customers = shop / "models/marts/customers.sql"
+    customers.write_text(customers.read_text().replace("count(*) as orders", "count(*) + 0 as orders"))
+    changed = cli(shop, "build", "-q", "--target", "spark")
+    assert changed.exit_code == 0, changed.output
+    assert "(2 unchanged, kept)." in changed.output
+    same = {name: where == first[name] for name, where in locations().items()}
+    assert same == {"orders": True, "stg_orders": True, "customers": False}
+    assert spark_rows(shop, "marts", "customers") == [(1, 2, Decimal("30.500"), 1), (2, 1, Decimal("7.250"), 0)]
+
+
+def test_a_catalog_whose_seed_was_rebuilt_after_its_views_is_declared_in_order(shop: Path, spark_session: Any) -> None:
+    """`metrics seed` after `metrics build` puts the seed after the view reading it in the catalog; a later process
+    declares tables before views, and views after the views they read."""
+    from northstar.spark import catalog
+
+    assert cli(shop, "build", "-q", "--target", "spark").exit_code == 0
+    seed = shop / "seeds/orders.csv"
+    seed.write_text(seed.read_text() + "4,2,99,2026-03-17 10:00:00\n")
+    assert cli(shop, "seed", "-q", "--target", "spark").exit_code == 0
+    location = shop / "spark-warehouse"
+    published = catalog.read(location)
+    assert [e.name for e in published.entries] == ["stg_orders", "customers", "orders"]
+    catalog.forget(spark_session)  # as a new process would find it
+    catalog.register(spark_session, location, published)
+    assert spark_session.table("staging.stg_orders").count() == 4
+
+
 def test_a_failed_build_on_spark_leaves_the_published_version(shop: Path) -> None:
     first = cli(shop, "build", "-q", "--target", "spark")
     assert first.exit_code == 0, first.output

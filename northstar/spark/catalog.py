@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import graphlib
 import json
 import os
 import shutil
@@ -25,9 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlglot
 from sqlglot import exp
 
 from northstar.errors import ProjectError
+from northstar.spark.session import error_text
 from northstar.warehouse.working_copy import fsync
 
 CATALOG_VERSION = 1
@@ -145,10 +148,39 @@ def register(session: Any, location: Path, catalog: Catalog, private: bool = Tru
                 session.sql(f"DROP DATABASE IF EXISTS {_identifier(database.name)} CASCADE")
     for schema in dict.fromkeys(e.schema for e in catalog.entries):
         session.sql(f"CREATE DATABASE IF NOT EXISTS {_identifier(schema)}")
-    for entry in catalog.entries:
-        declare(session, location, entry, fresh=private and entry.schema != "default")
+    for entry in declaration_order(catalog.entries):
+        try:
+            declare(session, location, entry, fresh=private and entry.schema != "default")
+        except Exception as error:  # noqa: BLE001 - Spark's analysis errors have no common base we can import
+            raise ProjectError(
+                f"{catalog_path(location)} names the {entry.kind} {entry.schema}.{entry.name}, which Spark cannot "
+                f"declare: {error_text(error)} Build everything again with `--full-refresh`."
+            ) from None
     if private:
         remember(session, location, catalog)
+
+
+def declaration_order(entries: Iterable[Entry]) -> list[Entry]:
+    """Tables first (Parquet folders read nothing else), then each view after the views it reads.
+
+    A catalog lists relations in the order they were built, but a build that rebuilt only some of them (``metrics
+    seed`` after a ``metrics build``, a selection) moved those to the end, after the views that read them.
+
+    >>> order = declaration_order([Entry("s", "v2", "view", sql="SELECT * FROM s.v1"),
+    ...                            Entry("s", "v1", "view", sql="SELECT * FROM s.t"), Entry("s", "t", "table")])
+    >>> [e.name for e in order]
+    ['t', 'v1', 'v2']
+    """
+    entries = list(entries)
+    views = {e.key: e for e in entries if e.kind == "view"}
+    graph: graphlib.TopologicalSorter[tuple[str, str]] = graphlib.TopologicalSorter()
+    for key, view in views.items():
+        try:
+            reads = {(t.db, t.name) for t in sqlglot.parse_one(view.sql, read="spark").find_all(exp.Table)}
+        except sqlglot.errors.SqlglotError:  # Spark says what is wrong with it when it is declared
+            reads = set()
+        graph.add(key, *sorted(k for k in reads if k in views and k != key))
+    return [e for e in entries if e.kind != "view"] + [views[key] for key in graph.static_order()]
 
 
 def remember(session: Any, location: Path, catalog: Catalog) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,13 +20,13 @@ from northstar.engine.execute import BLOCKING, NodeResult, run_dag
 from northstar.engine.manifest import load_manifest
 from northstar.engine.pipeline import BuildOptions, BuildResult
 from northstar.errors import ProjectError
-from northstar.nodes import ModelNode, NodeId
+from northstar.nodes import MetricNode, ModelNode, NodeId
 from northstar.project.loader import Project
 from northstar.render.manifest import Manifest
 from northstar.spark import catalog, session
 from northstar.spark.runners import SparkBuild
 from northstar.spark.transpile import to_spark_or_note
-from northstar.warehouse import working_copy
+from northstar.warehouse import state, working_copy
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,13 @@ def build(project: Project, options: BuildOptions | None = None, reporter: Repor
         manifest = load_manifest(project, existing=existing, full_refresh=options.full_refresh, warn=reporter.waiting)
         selected = pipeline.select_nodes(manifest, options)
         _refuse_dbt_features(manifest, selected, target.name)
+        plan = _plan(manifest, selected, published, existing, options.full_refresh)
         spark = session.start(target)
         build_id = time.strftime("b%Y%m%d_%H%M%S_") + uuid.uuid4().hex[:8]  # a valid Spark name part
         try:
             catalog.register(spark, location, published, private=target.spark.remote is None)
             catalog.forget(spark)  # the build declares its new tables in the session as it goes
-            work = SparkBuild(spark, location, build_id, published, Sandbox(manifest), options.full_refresh)
+            work = SparkBuild(spark, location, build_id, published, Sandbox(manifest), plan, options.full_refresh)
             run = work.runner()
             reporter.begin(
                 len(selected),
@@ -88,14 +90,38 @@ def build(project: Project, options: BuildOptions | None = None, reporter: Repor
     elapsed = time.perf_counter() - started
     pipeline.write_artifacts(manifest, results, elapsed, options, translate=to_spark_or_note)
     shown = f"target '{target.name}' ({location})"
+    kept = sum(1 for r in results if r.details.get("state") == state.UNCHANGED)
     if not success:
         tail = f"Nothing published: {shown} is unchanged."
     elif not work.built:
-        tail = f"Nothing to publish on {shown}."
+        tail = f"Nothing changed: {shown} is up to date." if kept else f"Nothing to publish on {shown}."
     else:
-        tail = f"Published {shown}."
+        tail = f"Published {shown}" + (f" ({kept} unchanged, kept)." if kept else ".")
     reporter.summary(results, tail)
     return BuildResult(manifest, tuple(results), elapsed, success, target.path)
+
+
+def _plan(
+    manifest: Manifest,
+    selected: list[NodeId],
+    published: catalog.Catalog,
+    existing: Mapping[tuple[str, str], str],
+    full_refresh: bool,
+) -> state.Plan:
+    """As on DuckDB, a selected seed, model or metric table is kept when the published catalog holds it built from
+    the same inputs: its entry records the fingerprint it would be built with now."""
+    previous: dict[NodeId, state.Stored] = {}
+    for uid, node in manifest.nodes.items():
+        relation = node.built
+        entry = published.entry(relation.schema, relation.identifier) if relation is not None else None
+        if entry is None or not entry.fingerprint:
+            continue
+        # The same fingerprint means the same SQL: whether it calls now() or random() is read from today's SQL.
+        calls_volatile = isinstance(node, ModelNode | MetricNode) and state.volatile(node)
+        previous[uid] = state.Stored(uid, node.kind, entry.key, entry.fingerprint, "", calls_volatile)
+    # A table another tool keeps in Spark's catalog cannot be versioned cheaply: what reads it is always rebuilt.
+    versions = state.versions_of_sources(manifest, lambda relation: f"unknown:{uuid.uuid4()}")
+    return state.plan_build(manifest, selected, previous, existing, versions, full_refresh)
 
 
 def run_tests(project: Project, options: BuildOptions | None = None, reporter: Reporter | None = None) -> BuildResult:

@@ -33,6 +33,7 @@ from northstar.spark.session import error_text
 from northstar.spark.transpile import Untranslatable, to_spark
 from northstar.spark.unittests import spark_model_run
 from northstar.texttable import format_table
+from northstar.warehouse.state import UNCHANGED, Plan, kept_message
 
 
 @dataclass
@@ -44,6 +45,7 @@ class SparkBuild:
     build_id: str
     published: Catalog
     sandbox: Sandbox  # where unit tests load their fixtures, as on DuckDB
+    plan: Plan  # every node's fingerprint, and the nodes the published catalog holds built from the same inputs
     full_refresh: bool = False
     built: list[Entry] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -53,6 +55,8 @@ class SparkBuild:
         """Run one node by its type."""
 
         def run(node: Node) -> NodeResult:
+            if node.unique_id in self.plan.kept:  # declared in the session already, from the published catalog
+                return NodeResult(node.unique_id, "success", kept_message(node), details={"state": UNCHANGED})
             started = time.perf_counter()
             rows: int | None
             try:
@@ -105,7 +109,7 @@ class SparkBuild:
             self._run(node, self._spark_sql(node, hook.sql, node.raw_sql))
         if node.materialized == "view":
             self._schema(node, relation.schema)
-            entry = Entry(relation.schema, relation.identifier, "view", sql=sql)
+            entry = Entry(relation.schema, relation.identifier, "view", sql=sql, fingerprint=self._fingerprint(node))
             self._declare(node, entry)
             message, rows = f"created view {relation}", None
         elif node.materialized == "incremental" and self._exists_as_table(relation) and not self.full_refresh:
@@ -199,6 +203,7 @@ class SparkBuild:
             relation.identifier,
             "table",
             location=str(folder.relative_to(self.location)),
+            fingerprint=self._fingerprint(node),
             columns=columns,
         )
         self._schema(node, relation.schema)
@@ -215,6 +220,9 @@ class SparkBuild:
             raise self._error(node, error, entry.sql) from None
         with self._lock:
             self.built.append(entry)
+
+    def _fingerprint(self, node: Node) -> str:
+        return self.plan.fingerprints.get(node.unique_id, "")
 
     def _exists_as_table(self, relation: Relation) -> bool:
         entry = self.published.entry(relation.schema, relation.identifier)

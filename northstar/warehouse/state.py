@@ -255,8 +255,20 @@ def source_versions(
     remote files cannot be checked cheaply, so they always count as changed.
     """
     known = known or {}
-    versions: dict[NodeId, str] = {}
     existing = catalog.relations(connection)
+
+    def table_version(relation: Relation) -> str:
+        if (relation.schema, relation.identifier) not in existing:
+            return "missing"
+        return known.get(str(relation)) or _table_version(connection, relation)
+
+    return versions_of_sources(manifest, table_version)
+
+
+def versions_of_sources(manifest: Manifest, table_version: Callable[[Relation], str]) -> dict[NodeId, str]:
+    """:func:`source_versions` on any engine: files read in place are versioned here, a table by ``table_version``
+    (the engine's business; a Spark target, which cannot version another tool's table cheaply, says "changed")."""
+    versions: dict[NodeId, str] = {}
     for uid, node in manifest.nodes.items():
         if not isinstance(node, SourceNode) or node.depends_on:
             continue
@@ -267,10 +279,8 @@ def source_versions(
             versions[uid] = _digest([_files_version(f) for f in files]) if files is not None else str(uuid.uuid4())
         elif isinstance(relation, External):
             versions[uid] = _files_version(relation.location)
-        elif (relation.schema, relation.identifier) not in existing:
-            versions[uid] = "missing"
         else:
-            versions[uid] = known.get(str(relation)) or _table_version(connection, relation)
+            versions[uid] = table_version(relation)
     return versions
 
 
