@@ -161,6 +161,7 @@ DBT_STYLE = {
                 - {name: fiscal_quarter, column_name: fiscal_quarter}
             columns:
               - {name: date_day, granularity: day}
+              - {name: fiscal_quarter}
         semantic_models:
           - name: orders
             model: ref('fct_orders')
@@ -170,9 +171,10 @@ DBT_STYLE = {
               - {name: ordered_at, type: time, type_params: {time_granularity: day}}
               - {name: is_completed, type: categorical}
             measures:
-              - {name: amount, agg: SUM}
+              - {name: amount, agg: SUM, create_metric: true}
         metrics:
           - name: completed_amount
+            label: Completed amount
             type: simple
             type_params: {measure: amount}
             filter: "{{ Dimension('order__is_completed') }}"
@@ -881,4 +883,49 @@ def test_metric_in_a_filter_mistakes(make_project, run_cli):
     assert refused("{{ Metric('revenue', group_by=['city']) }} > 20").startswith(
         "The filter of metric 'big_customer_revenue' uses 'city__revenue', which is not a dimension or entity "
         "reachable from semantic model 'orders'"
+    )
+
+
+def test_create_metric_makes_a_simple_metric_of_the_measure(make_project, run_cli):
+    text = SHOP["metrics/shop.yml"].replace(
+        "{name: order_count, agg: count, expr: order_id}",
+        "{name: order_count, agg: count, expr: order_id}\n"
+        "              - {name: largest_order, label: Largest order, agg: max, expr: amount, create_metric: true}",
+    )
+    root = make_project({**SHOP, "metrics/shop.yml": text}, base={})
+    assert run_cli(root, "build").exit_code == 0
+    # The largest order per city: Paris 20, Lyon 8, Berlin 3; NULL: order 6 (100, no customer), customer 3's 7.
+    assert sorted(ask(root, "largest_order", "--by", "customer__city"), key=str) == [
+        ("Berlin", 3),
+        ("Lyon", 8),
+        ("Paris", 20),
+        (None, 100),
+    ]
+    # A metric of the same name written too is the duplicate dbt refuses.
+    twice = text.replace("expr: amount, create_metric: true}", "expr: amount, create_metric: true}").replace(
+        "{name: revenue, agg: sum, expr: amount}", "{name: revenue, agg: sum, expr: amount, create_metric: true}"
+    )
+    result = run_cli(make_project({**SHOP, "metrics/shop.yml": twice}, base={}), "query", "revenue")
+    assert result.exit_code == 2
+    assert "The metric 'revenue' is defined twice: here and in metrics/shop.yml:" in result.output
+
+
+def test_a_slowly_changing_dimension_is_refused_and_blocks_nothing_else(make_project, run_cli):
+    text = SHOP["metrics/shop.yml"].replace(
+        "- {name: region_name, type: categorical}",
+        "- {name: region_name, type: categorical}\n"
+        "              - name: valid_from\n"
+        "                type: time\n"
+        "                type_params: {time_granularity: day, validity_params: {is_start: true}}",
+    )
+    root = make_project({**SHOP, "metrics/shop.yml": text}, base={})
+    assert run_cli(root, "build").exit_code == 0
+    assert ask(root, "revenue", "--by", "customer__city") != []
+    result = run_cli(root, "query", "revenue", "--by", "customer__region__region_name")
+    assert result.exit_code == 2
+    line = next(n for n, text_line in enumerate(text.splitlines()) if "validity_params" in text_line)
+    assert result.output.strip().endswith(
+        f"Set aside: metrics/shop.yml:{line}: The dimension 'valid_from' of the semantic model 'regions' sets "
+        "validity_params (a slowly changing dimension), which Northstar does not support yet: give the dimension's "
+        "current values in a model of one row per entity instead."
     )

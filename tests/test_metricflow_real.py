@@ -21,7 +21,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_metricflow_parity import CONVERSIONS, LATEST, SHOP
+from test_metricflow_parity import CONVERSIONS, DBT_STYLE, LATEST, SHOP
 
 MF = os.environ.get("NORTHSTAR_TEST_METRICFLOW")
 pytestmark = pytest.mark.skipif(not MF, reason="set NORTHSTAR_TEST_METRICFLOW=/path/to/mf to compare with MetricFlow")
@@ -85,6 +85,69 @@ CASES = [
         False,
     ),
 ]
+# Entity-prefixed names: a time dimension with its entity and grain, on the measure's semantic model and across a
+# join; a TimeDimension() and an Entity() in --where; grouping by an entity. --order (NULLs last either way) and
+# --limit, with and without metrics.
+CASES += [
+    (
+        ["revenue", "--by", "order__ordered_at__month"],
+        ["--metrics", "revenue", "--group-by", "order__ordered_at__month"],
+        False,
+    ),
+    (
+        ["revenue", "--by", "customer__signup_date__month"],
+        ["--metrics", "revenue", "--group-by", "customer__signup_date__month"],
+        False,
+    ),
+    (
+        ["revenue", "--by", "month", "--where", "{{ TimeDimension('customer__signup_date', 'month') }} = '2025-01-01'"],
+        [
+            "--metrics",
+            "revenue",
+            "--group-by",
+            "metric_time__month",
+            "--where",
+            "{{ TimeDimension('customer__signup_date', 'month') }} = '2025-01-01'",
+        ],
+        False,
+    ),
+    (
+        ["revenue", "--where", "{{ Entity('customer') }} = 1"],
+        ["--metrics", "revenue", "--where", "{{ Entity('customer') }} = 1"],
+        False,
+    ),
+    (["revenue", "--by", "customer"], ["--metrics", "revenue", "--group-by", "customer"], False),
+    (
+        ["revenue", "order_count", "--by", "customer__city", "--order", "-revenue", "--limit", "2"],
+        ["--metrics", "revenue,order_count", "--group-by", "customer__city", "--order", "-revenue", "--limit", "2"],
+        True,
+    ),
+    (
+        ["revenue", "--by", "customer__city", "--order", "-customer__city"],
+        ["--metrics", "revenue", "--group-by", "customer__city", "--order", "-customer__city"],
+        True,
+    ),
+    (
+        ["--by", "customer__city", "--order", "customer__city", "--limit", "2"],
+        ["--group-by", "customer__city", "--order", "customer__city", "--limit", "2"],
+        True,
+    ),
+]
+# dbt's own spelling: a time_spine: model, primary_entity naming order__is_completed in a metric filter, agg: SUM,
+# create_metric: true (the metric amount).
+STYLE_CASES = [
+    (["amount", "completed_amount"], ["--metrics", "amount,completed_amount"], False),
+    (
+        ["completed_amount", "--by", "month"],
+        ["--metrics", "completed_amount", "--group-by", "metric_time__month"],
+        False,
+    ),
+    (
+        ["completed_amount", "--by", "order__is_completed"],
+        ["--metrics", "completed_amount", "--group-by", "order__is_completed"],
+        False,
+    ),
+]
 _RATES = "visit_to_buy_rate,visit_to_buy_conversions,visit_to_buy_rate_all_time,same_product_rate,visits"
 # Conversion metrics: each purchase paired with the closest visit before it, constant properties.
 CONVERSION_CASES = [
@@ -135,7 +198,7 @@ LATEST_CASES = [
         False,
     ),
 ]
-PROJECTS = {"shop": SHOP, "visits": CONVERSIONS, "latest": LATEST}
+PROJECTS = {"shop": SHOP, "visits": CONVERSIONS, "latest": LATEST, "styles": DBT_STYLE}
 
 
 def _dbt_version() -> tuple[int, ...]:
@@ -186,15 +249,16 @@ def _dbt_project(root: Path, name: str) -> Path:
         f"{name}:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: {root / 'mf.duckdb'}\n",
         encoding="utf-8",
     )
-    (root / "models/metricflow_time_spine.sql").write_text(
-        "select cast(range as date) as date_day from range(date '2024-12-01', date '2025-06-01', interval 1 day)\n",
-        encoding="utf-8",
-    )
-    (root / "models/time_spine.yml").write_text(
-        "models:\n  - name: metricflow_time_spine\n    time_spine: {standard_granularity_column: date_day}\n"
-        "    columns: [{name: date_day, granularity: day}]\n",
-        encoding="utf-8",
-    )
+    if "models/metricflow_time_spine.sql" not in PROJECTS[name]:  # a dbt-style project declares its own
+        (root / "models/metricflow_time_spine.sql").write_text(
+            "select cast(range as date) as date_day from range(date '2024-12-01', date '2025-06-01', interval 1 day)\n",
+            encoding="utf-8",
+        )
+        (root / "models/time_spine.yml").write_text(
+            "models:\n  - name: metricflow_time_spine\n    time_spine: {standard_granularity_column: date_day}\n"
+            "    columns: [{name: date_day, granularity: day}]\n",
+            encoding="utf-8",
+        )
     dbt = Path(str(MF)).with_name("dbt")
     result = subprocess.run([str(dbt), "build"], cwd=root, env=_env(root), capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
@@ -232,6 +296,7 @@ ALL_CASES = (
     [("shop", *case) for case in CASES]
     + [("visits", *case) for case in CONVERSION_CASES]
     + [("latest", *case) for case in LATEST_CASES]
+    + [("styles", *case) for case in STYLE_CASES]
 )
 
 

@@ -159,6 +159,7 @@ def read_spec(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> Spec:
             _unique(seen, f"semantic model '{model.name}'", f"sm:{model.name}", model.where)
             models.append(model)
         entries = [legacy_metric(entry) for entry in _list(data, "metrics", path)]
+        entries += [m for entry in _list(data, "semantic_models", path) for m in _created_metrics(entry, path)]
         for entry in _list(data, "models", path):
             if any(key in entry for key in MODEL_KEYS):
                 model_entry, model_metrics = _latest_model(entry, path, broken)
@@ -188,6 +189,31 @@ def _latest_model(entry: YamlDict, path: str, broken: list[BrokenModel]) -> tupl
         return None, [legacy_metric(m) for m in raw_metrics if m.get("agg") is None] + [
             _stand_in(m) for m in raw_metrics if m.get("agg") is not None
         ]
+
+
+def _created_metrics(entry: YamlDict, path: str) -> list[YamlDict]:
+    """``create_metric: true`` on a measure: a simple metric of the measure's name over it, as dbt creates one
+    (labelled as the measure); a metric of the same name written too is the duplicate dbt refuses."""
+    found = []
+    measures = entry.get("measures")
+    for measure in measures if isinstance(measures, list) else []:
+        if not isinstance(measure, YamlDict) or measure.get("create_metric") in (None, False):
+            continue
+        if measure.get("create_metric") is not True:
+            raise CompileError(
+                f"'create_metric' of measure '{measure.get('name')}' must be true or false, not "
+                f"{measure.get('create_metric')!r}.",
+                path,
+                _line(measure, "create_metric"),
+            )
+        name = measure.get("name")
+        created = YamlDict({"name": name, "type": "simple", "type_params": {"measure": name}})
+        for key in ("label", "description"):
+            if measure.get(key) is not None:
+                created[key] = measure[key]
+        created.line, created.path = _line(measure), path
+        found.append(created)
+    return found
 
 
 def _stand_in(entry: YamlDict) -> YamlDict:
@@ -374,6 +400,15 @@ def _dimension(entry: YamlDict, owner: str, path: str) -> Dimension:
     granularity = None
     params = entry.get("type_params") or {}
     _check(params, {"time_granularity", "validity_params"}, f"the type_params of {what}", path)
+    if "validity_params" in params:
+        # A slowly changing dimension joins on its entity *and* the row's time within [start, end); joined on the
+        # entity alone, each version would count the row again.
+        raise CompileError(
+            f"The {what} sets validity_params (a slowly changing dimension), which Northstar does not support yet: "
+            "give the dimension's current values in a model of one row per entity instead.",
+            path,
+            _line(params, "validity_params"),
+        )
     if kind == "time":
         granularity = _choice(params, "time_granularity", GRAINS, f"The {what}", path, default="day")
     expr = str(name if entry.get("expr") is None else entry["expr"])

@@ -231,9 +231,11 @@ class Semantics:
             grains = GRAINS if what == "--by" else ()  # --by monthh means the grain month
             hint = did_you_mean(base, [*names, *grains])
             times = f" Or a time grain: {', '.join(grains)}." if grains else ""
+            # A semantic model set aside for a mistake offers no dimensions: say so, it may be the one meant.
+            aside = "".join(f" Set aside: {b.error}" for b in self.spec.broken)
             raise CompileError(
                 f"{what or 'The query'} uses '{name}', which is not a dimension or entity reachable from semantic "
-                f"model '{model.name}' (read by {owner}).{hint} Valid choices: {', '.join(names)}.{times}",
+                f"model '{model.name}' (read by {owner}).{hint} Valid choices: {', '.join(names)}.{times}{aside}",
                 *where,
             )
         if len(found) > 1:
