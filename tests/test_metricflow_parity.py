@@ -910,22 +910,90 @@ def test_create_metric_makes_a_simple_metric_of_the_measure(make_project, run_cl
     assert "The metric 'revenue' is defined twice: here and in metrics/shop.yml:" in result.output
 
 
-def test_a_slowly_changing_dimension_is_refused_and_blocks_nothing_else(make_project, run_cli):
-    text = SHOP["metrics/shop.yml"].replace(
-        "- {name: region_name, type: categorical}",
-        "- {name: region_name, type: categorical}\n"
-        "              - name: valid_from\n"
-        "                type: time\n"
-        "                type_params: {time_granularity: day, validity_params: {is_start: true}}",
-    )
-    root = make_project({**SHOP, "metrics/shop.yml": text}, base={})
-    assert run_cli(root, "build").exit_code == 0
-    assert ask(root, "revenue", "--by", "customer__city") != []
-    result = run_cli(root, "query", "revenue", "--by", "customer__region__region_name")
+# A slowly changing dimension: customer 1 was silver until Jan 15, gold since; customer 2 silver throughout; customers
+# 3 and 4 have no tier. Each order reads the version valid on its day.
+TIERS = {
+    **SHOP,
+    "seeds/tiers.csv": "customer_id,tier,valid_from,valid_to\n1,silver,2025-01-01,2025-01-15\n1,gold,2025-01-15,\n"
+    "2,silver,2025-01-01,\n",
+    "models/dim_tiers.sql": "select * from {{ ref('tiers') }}\n",
+    "metrics/tiers.yml": """
+        semantic_models:
+          - name: tiers
+            model: ref('dim_tiers')
+            primary_entity: customer_tier
+            entities:
+              - {name: customer, type: natural, expr: customer_id}
+            dimensions:
+              - {name: tier, type: categorical}
+              - name: valid_from
+                type: time
+                type_params: {time_granularity: day, validity_params: {is_start: true}}
+              - name: valid_to
+                type: time
+                type_params: {time_granularity: day, validity_params: {is_end: true}}
+    """,
+}
+
+
+@pytest.fixture(scope="module")
+def tiers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from click.testing import CliRunner
+    from conftest import write_project
+
+    from northstar.cli import main
+
+    root = write_project(tmp_path_factory.mktemp("parity") / "tiers", TIERS)
+    result = CliRunner().invoke(main, ["build", "--project-dir", str(root)])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def test_a_slowly_changing_dimension_is_joined_at_each_rows_time(tiers):
+    # Orders 1 (Jan 5, 10) silver, 2 (Jan 20, 20) gold, 3 and 7 (customer 2: 5 + 8) silver; 4, 5, 6 no tier (110).
+    assert sorted(ask(tiers, "revenue", "--by", "customer__tier"), key=str) == [
+        ("gold", 20),
+        ("silver", 23),
+        (None, 110),
+    ]
+    # Customers at their signup date: 1 (Jan 1) and 2 (Jan 2) silver; 3 and 4 none.
+    assert sorted(ask(tiers, "customers", "--by", "customer__tier"), key=str) == [("silver", 2), (None, 2)]
+    where = "{{ Dimension('customer__tier') }} = 'silver'"
+    assert ask(tiers, "revenue", "--by", "month", "--where", where) == [
+        ("2025-01-01", 10),
+        ("2025-02-01", 5),
+        ("2025-03-01", 8),
+    ]
+    # Without a metric: the tiers themselves.
+    assert ask(tiers, "--by", "customer__tier", "--order", "customer__tier") == [("gold",), ("silver",)]
+
+
+def test_a_slowly_changing_dimension_needs_a_metrics_time(tiers, run_cli):
+    result = run_cli(tiers, "query", "--by", "customer__tier", "--by", "order__status")
     assert result.exit_code == 2
-    line = next(n for n, text_line in enumerate(text.splitlines()) if "validity_params" in text_line)
-    assert result.output.strip().endswith(
-        f"Set aside: metrics/shop.yml:{line}: The dimension 'valid_from' of the semantic model 'regions' sets "
-        "validity_params (a slowly changing dimension), which Northstar does not support yet: give the dimension's "
-        "current values in a model of one row per entity instead."
+    assert result.output == (
+        "Error: metrics/tiers.yml:2: Semantic model 'tiers' is a slowly changing dimension, joined at the time of "
+        "each row of a metric's semantic model; a query without metrics has no such time. Join it directly from a "
+        "metric's semantic model.\n"
+    )
+
+
+def test_slowly_changing_dimension_mistakes(make_project, run_cli):
+    def refused(old: str, new: str) -> str:
+        root = make_project({**TIERS, "metrics/tiers.yml": TIERS["metrics/tiers.yml"].replace(old, new)}, base={})
+        result = run_cli(root, "query", "revenue", "--by", "customer__tier")
+        assert result.exit_code == 2
+        return result.output.strip().split("Set aside: ", 1)[1]
+
+    assert refused("{is_end: true}", "{is_start: true}") == (
+        "metrics/tiers.yml:2: The semantic model 'tiers' is a slowly changing dimension: give it one time dimension "
+        "with validity_params {is_start: true} and one with {is_end: true}."
+    )
+    assert refused("type: natural", "type: primary") == (
+        "metrics/tiers.yml:2: The semantic model 'tiers' is a slowly changing dimension (validity_params): its "
+        "entity, which repeats once per version, must be of type natural."
+    )
+    assert refused("{is_end: true}", "{is_end: true, is_start: true}") == (
+        "metrics/tiers.yml:14: The dimension 'valid_to' of the semantic model 'tiers' sets validity_params: a time "
+        "dimension with one of is_start: true or is_end: true."
     )

@@ -21,7 +21,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_metricflow_parity import CONVERSIONS, DBT_STYLE, LATEST, SHOP
+from test_metricflow_parity import CONVERSIONS, DBT_STYLE, LATEST, SHOP, TIERS
 
 MF = os.environ.get("NORTHSTAR_TEST_METRICFLOW")
 pytestmark = pytest.mark.skipif(not MF, reason="set NORTHSTAR_TEST_METRICFLOW=/path/to/mf to compare with MetricFlow")
@@ -148,6 +148,24 @@ STYLE_CASES = [
         False,
     ),
 ]
+# A slowly changing dimension, each row joined to the version valid at its time.
+TIER_CASES = [
+    (["revenue", "--by", "customer__tier"], ["--metrics", "revenue", "--group-by", "customer__tier"], False),
+    (["customers", "--by", "customer__tier"], ["--metrics", "customers", "--group-by", "customer__tier"], False),
+    (
+        ["revenue", "--by", "month", "--where", "{{ Dimension('customer__tier') }} = 'silver'"],
+        [
+            "--metrics",
+            "revenue",
+            "--group-by",
+            "metric_time__month",
+            "--where",
+            "{{ Dimension('customer__tier') }} = 'silver'",
+        ],
+        False,
+    ),
+    (["--by", "customer__tier"], ["--group-by", "customer__tier"], False),
+]
 _RATES = "visit_to_buy_rate,visit_to_buy_conversions,visit_to_buy_rate_all_time,same_product_rate,visits"
 # Conversion metrics: each purchase paired with the closest visit before it, constant properties.
 CONVERSION_CASES = [
@@ -198,7 +216,7 @@ LATEST_CASES = [
         False,
     ),
 ]
-PROJECTS = {"shop": SHOP, "visits": CONVERSIONS, "latest": LATEST, "styles": DBT_STYLE}
+PROJECTS = {"shop": SHOP, "visits": CONVERSIONS, "latest": LATEST, "styles": DBT_STYLE, "tiers": TIERS}
 
 
 def _dbt_version() -> tuple[int, ...]:
@@ -238,7 +256,7 @@ def _dbt_project(root: Path, name: str) -> Path:
     for relative, text in PROJECTS[name].items():
         if relative == "project.yml":
             continue
-        path = root / ("models/semantic.yml" if relative.startswith("metrics/") else relative)
+        path = root / (f"models/{relative.removeprefix('metrics/')}" if relative.startswith("metrics/") else relative)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
     (root / "dbt_project.yml").write_text(
@@ -297,6 +315,7 @@ ALL_CASES = (
     + [("visits", *case) for case in CONVERSION_CASES]
     + [("latest", *case) for case in LATEST_CASES]
     + [("styles", *case) for case in STYLE_CASES]
+    + [("tiers", *case) for case in TIER_CASES]
 )
 
 

@@ -114,6 +114,9 @@ class Rows:
     # which builds metric queries), and the ones joined so far: alias -> (entity expression here, query, entity).
     metric_table: Callable[[str, str], exp.Select] | None = None
     metric_joins: dict[str, tuple[exp.Expr, exp.Select, str]] = field(default_factory=dict)
+    # The measure whose time picks the version of a slowly changing dimension joined (None: no measure, as in a
+    # dimension-only query, which cannot join one).
+    measure: str | None = None
 
     @property
     def alias(self) -> str:
@@ -125,13 +128,33 @@ class Rows:
         for alias, (before, entity, target) in self.joins.items():
             target_entity = target.entity(entity.name)
             assert target_entity is not None
-            on = exp.EQ(this=qualify(entity.sql, before), expression=qualify(target_entity.sql, alias))
+            on: exp.Expr = exp.EQ(this=qualify(entity.sql, before), expression=qualify(target_entity.sql, alias))
+            if target.validity is not None:
+                on = exp.and_(on, self._version(before, target, alias), copy=False)
             table = relation_table(self.sem.relation(target)).as_(alias)
             select = select.join(table, on=on, join_type="left", copy=False)
         for alias, (key, query, column) in self.metric_joins.items():
             joined = exp.EQ(this=key.copy(), expression=exp.column(column, alias))
             select = select.join(query.subquery(alias), on=joined, join_type="left", copy=False)
         return select
+
+    def _version(self, before: str, target: SemanticModel, alias: str) -> exp.Expr:
+        """The version of a slowly changing dimension each row reads, as MetricFlow joins it: the measure's time (at
+        its dimension's grain) at or after the window's start and before its end (or the end is NULL)."""
+        assert target.validity is not None
+        if self.measure is None or before != self.alias:
+            why = "a query without metrics" if self.measure is None else "a join through another semantic model"
+            raise CompileError(
+                f"Semantic model '{target.name}' is a slowly changing dimension, joined at the time of each row of a "
+                f"metric's semantic model; {why} has no such time. Join it directly from a metric's semantic model.",
+                target.where.path,
+                target.where.line,
+            )
+        agg_time = self.sem.agg_time(self.model, self.measure, self.metric)
+        time = truncate(qualify(agg_time.sql, self.alias), agg_time.granularity or "day")
+        start, end = (qualify(d.sql, alias) for d in target.validity)
+        in_window = exp.or_(exp.LT(this=time.copy(), expression=end), exp.Is(this=end.copy(), expression=exp.Null()))
+        return exp.and_(exp.GTE(this=time, expression=start), exp.Paren(this=in_window), copy=False)
 
     def dimension(self, name: str, what: str) -> exp.Expr:
         """A dimension's expression over these rows, adding the joins it needs (one per entity on its path)."""

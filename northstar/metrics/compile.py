@@ -58,7 +58,7 @@ def _leaf_select(c: Compiled, leaves: list[tuple[Leaf, str, Metric]]) -> tuple[e
     """One CTE body aggregating leaves that share a semantic model, filters and offset; and its comment."""
     first, _, metric = leaves[0]
     model = c.sem.model_of(first.measure, metric)
-    rows = Rows(c.sem, model, metric, metric_table=_metric_table(c.sem))
+    rows = Rows(c.sem, model, metric, metric_table=_metric_table(c.sem), measure=first.measure)
     time = rows.time(first.measure)
     if first.offset is not None:
         time = exp.Add(this=time, expression=interval(first.offset))
@@ -133,7 +133,7 @@ def _cumulative_select(c: Compiled, leaf: Leaf, name: str, metric: Metric) -> tu
     model = c.sem.model_of(leaf.measure, metric)
     measure = model.measure(leaf.measure)
     assert measure is not None
-    rows = Rows(c.sem, model, metric, metric_table=_metric_table(c.sem))
+    rows = Rows(c.sem, model, metric, metric_table=_metric_table(c.sem), measure=leaf.measure)
     time = rows.time(leaf.measure)
     grain = next((g.grain for g in c.groups if g.grain is not None), None)
     value = exp.alias_(aggregate(measure, qualify(measure.sql, rows.alias)), name, copy=False)

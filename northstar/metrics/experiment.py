@@ -112,7 +112,7 @@ def _members(c: Compiled, metric: Metric, p: UpliftParams, dims: list[Group]) ->
     sem = c.sem
     filters = (metric.filter,) if metric.filter else ()
     model = sem.model_of(p.exposure.name, metric)
-    rows = Rows(sem, model, metric)
+    rows = Rows(sem, model, metric, measure=p.exposure.name)
     entity = model.entity(p.entity)
     assert entity is not None
     arm = rows.dimension(p.group, f"Uplift metric '{metric.name}' (group)")

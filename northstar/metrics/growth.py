@@ -74,7 +74,7 @@ def event_rows(
     measure = model.measure(item.name)
     entity_def = model.entity(entity)
     assert measure is not None and entity_def is not None
-    rows = Rows(sem, model, metric)
+    rows = Rows(sem, model, metric, measure=item.name)
     value = qualify(measure.sql, rows.alias)
     columns = [
         exp.alias_(qualify(entity_def.sql, rows.alias), "entity", copy=False),
@@ -480,7 +480,7 @@ def _uplift(c: Compiled, metric: Metric, p: UpliftParams) -> exp.Select:
     sem = c.sem
     filters = (metric.filter,) if metric.filter else ()
     model = sem.model_of(p.exposure.name, metric)
-    rows = Rows(sem, model, metric)
+    rows = Rows(sem, model, metric, measure=p.exposure.name)
     entity = model.entity(p.entity)
     assert entity is not None
     arm = rows.dimension(p.group, f"Uplift metric '{metric.name}' (group)")

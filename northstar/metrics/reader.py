@@ -352,6 +352,7 @@ def _semantic_model(entry: YamlDict, path: str) -> SemanticModel:
                 raise CompileError(
                     f"The {what} declares {kind} '{item.name}' twice. Rename or remove one.", path, item.line
                 )
+    _check_validity(dimensions, entities, what, path, _line(entry))
     return SemanticModel(
         name=name,
         model=model,
@@ -363,6 +364,29 @@ def _semantic_model(entry: YamlDict, path: str) -> SemanticModel:
         dimensions=dimensions,
         measures=measures,
     )
+
+
+def _check_validity(
+    dimensions: tuple[Dimension, ...], entities: tuple[Entity, ...], what: str, path: str, line: int | None
+) -> None:
+    """A slowly changing dimension has one start and one end, and a natural entity it is joined on."""
+    ends = [d.validity for d in dimensions if d.validity is not None]
+    if not ends:
+        return
+    if sorted(ends) != ["end", "start"]:
+        raise CompileError(
+            f"The {what} is a slowly changing dimension: give it one time dimension with validity_params "
+            "{is_start: true} and one with {is_end: true}.",
+            path,
+            line,
+        )
+    if not any(e.type == "natural" for e in entities):
+        raise CompileError(
+            f"The {what} is a slowly changing dimension (validity_params): its entity, which repeats once per "
+            "version, must be of type natural.",
+            path,
+            line,
+        )
 
 
 def _ref(value: Any, what: str, path: str, line: int | None) -> str:
@@ -400,20 +424,32 @@ def _dimension(entry: YamlDict, owner: str, path: str) -> Dimension:
     granularity = None
     params = entry.get("type_params") or {}
     _check(params, {"time_granularity", "validity_params"}, f"the type_params of {what}", path)
-    if "validity_params" in params:
-        # A slowly changing dimension joins on its entity *and* the row's time within [start, end); joined on the
-        # entity alone, each version would count the row again.
-        raise CompileError(
-            f"The {what} sets validity_params (a slowly changing dimension), which Northstar does not support yet: "
-            "give the dimension's current values in a model of one row per entity instead.",
-            path,
-            _line(params, "validity_params"),
-        )
     if kind == "time":
         granularity = _choice(params, "time_granularity", GRAINS, f"The {what}", path, default="day")
     expr = str(name if entry.get("expr") is None else entry["expr"])
     sql = _sql_expr(entry, expr, what, path)
-    return Dimension(name, kind, expr, granularity, str(entry.get("description") or ""), _line(entry), sql=sql)
+    validity = _validity(params.get("validity_params"), kind, what, path, _line(params, "validity_params"))
+    return Dimension(
+        name, kind, expr, granularity, str(entry.get("description") or ""), _line(entry), sql=sql, validity=validity
+    )
+
+
+def _validity(value: Any, kind: str, what: str, path: str, line: int | None) -> str | None:
+    """``validity_params: {is_start: true}`` or ``{is_end: true}``: the start or end of a slowly changing
+    dimension's window (None when not given)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise CompileError(f"'validity_params' of the {what} must be a mapping: {{is_start: true}}.", path, line)
+    _check(value, {"is_start", "is_end"}, f"the validity_params of {what}", path)
+    ends = [key.removeprefix("is_") for key in ("is_start", "is_end") if value.get(key) is True]
+    if kind != "time" or len(ends) != 1:
+        raise CompileError(
+            f"The {what} sets validity_params: a time dimension with one of is_start: true or is_end: true.",
+            path,
+            line,
+        )
+    return ends[0]
 
 
 def _measure(entry: YamlDict, owner: str, path: str) -> Measure:

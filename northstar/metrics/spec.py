@@ -67,6 +67,8 @@ class Dimension:
     description: str = ""
     line: int | None = None
     sql: exp.Expr = field(kw_only=True, compare=False, repr=False)
+    # A slowly changing dimension's validity window: this time dimension is its "start" or its "end".
+    validity: str | None = field(default=None, kw_only=True)
 
     @property
     def is_time(self) -> bool:
@@ -117,6 +119,14 @@ class SemanticModel:
 
     def measure(self, name: str) -> Measure | None:
         return next((m for m in self.measures if m.name == name), None)
+
+    @property
+    def validity(self) -> tuple[Dimension, Dimension] | None:
+        """A slowly changing dimension's window, (start, end): a row is the entity's version from start until before
+        end (NULL: still current). None for other semantic models."""
+        start = next((d for d in self.dimensions if d.validity == "start"), None)
+        end = next((d for d in self.dimensions if d.validity == "end"), None)
+        return (start, end) if start is not None and end is not None else None
 
     @property
     def primary(self) -> Entity | None:
