@@ -997,3 +997,44 @@ def test_slowly_changing_dimension_mistakes(make_project, run_cli):
         "metrics/tiers.yml:14: The dimension 'valid_to' of the semantic model 'tiers' sets validity_params: a time "
         "dimension with one of is_start: true or is_end: true."
     )
+
+
+def _chain(hops: int) -> dict[str, str]:
+    """Orders joined to h1, h1 to h2, ... each a seed of two rows with a foreign key to the next; the last names
+    its rows. Order 1 (10) leads to 'far' through every hop, order 2 (5) to 'near', order 3 (1) has no h1."""
+    files = {"project.yml": SHOP["project.yml"], "seeds/orders.csv": "order_id,h1_id,amount\n1,1,10\n2,2,5\n3,,1\n"}
+    models = [
+        "semantic_models:",
+        "  - name: orders",
+        "    model: ref('orders')",
+        "    entities: [{name: order, type: primary, expr: order_id}, {name: h1, type: foreign, expr: h1_id}]",
+        "    measures: [{name: amount, agg: sum, agg_time_dimension: ordered_at}]",
+        "    dimensions:",
+        "      - {name: ordered_at, type: time, expr: \"date '2025-01-01'\", type_params: {time_granularity: day}}",
+    ]
+    for n in range(1, hops + 1):
+        last = n == hops
+        files[f"seeds/h{n}.csv"] = f"h{n}_id,{'label' if last else f'h{n + 1}_id'}\n1,{'far' if last else 1}\n" + (
+            f"2,{'near' if last else 2}\n"
+        )
+        entities = f"[{{name: h{n}, type: primary, expr: h{n}_id}}"
+        entities += "]" if last else f", {{name: h{n + 1}, type: foreign, expr: h{n + 1}_id}}]"
+        models += [f"  - name: h{n}", f"    model: ref('h{n}')", f"    entities: {entities}"]
+        if last:
+            models.append("    dimensions: [{name: label, type: categorical}]")
+    files["metrics/chain.yml"] = (
+        "\n".join(models) + "\nmetrics:\n  - {name: amount, type: simple, type_params: {measure: amount}}\n"
+    )
+    return files
+
+
+def test_joins_follow_entities_as_far_as_the_graph_goes(make_project, run_cli):
+    root = make_project(_chain(6), base={})
+    assert run_cli(root, "build").exit_code == 0
+    name = "h1__h2__h3__h4__h5__h6__label"  # six joins: past the four listed among the choices, walked on demand
+    assert sorted(ask(root, "amount", "--by", name), key=str) == [("far", 10), ("near", 5), (None, 1)]
+    assert ask(root, "amount", "--where", f"{name} = 'far'") == [(10,)]
+    # The model's own entity may start the name, as MetricFlow prefixes a model's own dimensions.
+    assert ask(root, "amount", "--where", f"order__{name} = 'near'") == [(5,)]
+    result = run_cli(root, "query", "amount", "--by", "h1__h2__h3__h4__h6__h5__label")
+    assert result.exit_code == 2 and "which is not a dimension or entity reachable" in result.output

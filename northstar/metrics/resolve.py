@@ -219,9 +219,9 @@ class Semantics:
         elif head and tail.startswith("extract_") and tail.removeprefix("extract_") in DATE_PARTS:
             base, part = head, tail.removeprefix("extract_")
         choices = self.available(model)
-        found = choices.get(base)
-        if found is None and (grain is not None or part is not None):
-            found, base, grain, part = choices.get(name), name, None, None
+        found = choices.get(base) or _walk(self, model, base)
+        if not found and (grain is not None or part is not None):
+            found, base, grain, part = choices.get(name) or _walk(self, model, name), name, None, None
         # Mistakes in --by/--where are the command line's, not the metric file's.
         cli = what.startswith("--")
         where = (context.where.path, context.where.line) if context and not cli else (None, None)
@@ -482,6 +482,34 @@ def _add_multi_hop(found: dict[str, list[DimensionRef]], sem: Semantics, model: 
                         _add(found, "__".join([first, *names, dimension.name]), ref)
             deeper += _next_hops(sem, model, path)
         frontier = deeper
+
+
+def _walk(sem: Semantics, model: SemanticModel, name: str) -> list[DimensionRef] | None:
+    """A name past MAX_HOPS (``a__b__c__d__e__dimension``), resolved by following its entities one join at a time
+    (listing every such path would grow with the number of paths, walking one grows with its length). Each join is
+    the only one the entity allows (to a model where it is primary or unique, not passed yet), as in
+    ``_add_multi_hop``; the model's own entity may start the name. None if the path does not lead to a dimension."""
+    *entities, last = name.split("__")
+    if len(entities) <= MAX_HOPS:
+        return None  # listed by _add_multi_hop if it exists
+    own = {e.name for e in model.entities if e.type in ("primary", "unique", "natural")} | {model.primary_entity}
+    starts = [entities[1:], entities] if entities[0] in own else [entities]
+    found = []
+    for path in starts:
+        at, hops, passed = model, [], {model.name}
+        for entity_name in path:
+            entity = at.entity(entity_name)
+            targets = [m for m in sem._targets(entity, at) if m.name not in passed] if entity else []
+            if entity is None or len(targets) != 1:
+                break
+            hops.append((entity, targets[0]))
+            at = targets[0]
+            passed.add(at.name)
+        else:
+            dimension = at.dimension(last)
+            if dimension is not None and len({hop[0].name for hop in hops}) == len(hops):
+                found.append(DimensionRef(last, at, dimension, None, hops[-1][0], hops=tuple(hops[:-1])))
+    return found or None
 
 
 def _next_hops(sem: Semantics, model: SemanticModel, path: JoinPath) -> list[JoinPath]:
