@@ -1038,3 +1038,26 @@ def test_joins_follow_entities_as_far_as_the_graph_goes(make_project, run_cli):
     assert ask(root, "amount", "--where", f"order__{name} = 'near'") == [(5,)]
     result = run_cli(root, "query", "amount", "--by", "h1__h2__h3__h4__h6__h5__label")
     assert result.exit_code == 2 and "which is not a dimension or entity reachable" in result.output
+
+
+def test_a_disabled_semantic_model_or_metric_is_left_out(make_project, run_cli):
+    text = (
+        SHOP["metrics/shop.yml"]
+        .replace("- name: regions\n", "- name: regions\n            config: {enabled: false}\n")
+        .replace(
+            "- name: march_revenue\n", "- name: march_revenue\n            config: {enabled: false, meta: {a: 1}}\n"
+        )
+    )
+    root = make_project({**SHOP, "metrics/shop.yml": text}, base={})
+    assert run_cli(root, "build").exit_code == 0
+    assert ask(root, "revenue") == [(153,)]
+    result = run_cli(root, "query", "march_revenue")
+    assert result.exit_code == 2 and result.output.startswith("Error: No metric named 'march_revenue'.")
+    result = run_cli(root, "query", "revenue", "--by", "customer__region__region_name")
+    assert result.exit_code == 2 and "'customer__region__region_name', which is not a dimension" in result.output
+    wrong = text.replace("config: {enabled: false}", "config: {enabled: 'no'}")
+    result = run_cli(make_project({**SHOP, "metrics/shop.yml": wrong}, base={}), "query", "revenue")
+    assert result.exit_code == 2
+    assert result.output.endswith(
+        "'enabled' in the config of the semantic model 'regions' must be true or false, not 'no'.\n"
+    )

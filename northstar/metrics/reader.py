@@ -151,6 +151,8 @@ def read_spec(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> Spec:
             _unique(seen, f"saved query '{query.name}'", f"sq:{query.name}", query.where)
             saved.append(query)
         for entry in _list(data, "semantic_models", path):
+            if not _enabled(entry, "semantic model", path):
+                continue
             try:
                 model = _semantic_model(entry, path)
             except CompileError as error:  # refused for the metrics reading it only
@@ -159,7 +161,12 @@ def read_spec(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> Spec:
             _unique(seen, f"semantic model '{model.name}'", f"sm:{model.name}", model.where)
             models.append(model)
         entries = [legacy_metric(entry) for entry in _list(data, "metrics", path)]
-        entries += [m for entry in _list(data, "semantic_models", path) for m in _created_metrics(entry, path)]
+        entries += [
+            metric
+            for entry in _list(data, "semantic_models", path)
+            if _enabled(entry, "semantic model", path)
+            for metric in _created_metrics(entry, path)
+        ]
         for entry in _list(data, "models", path):
             if any(key in entry for key in MODEL_KEYS):
                 model_entry, model_metrics = _latest_model(entry, path, broken)
@@ -168,6 +175,8 @@ def read_spec(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> Spec:
                     models.append(model_entry)
                 entries += model_metrics
         for entry in entries:
+            if not _enabled(entry, "metric", path):
+                continue
             metric = _metric(entry, path)
             _unique(seen, f"metric '{metric.name}'", f"m:{metric.name}", metric.where)
             metrics.append(metric)
@@ -189,6 +198,24 @@ def _latest_model(entry: YamlDict, path: str, broken: list[BrokenModel]) -> tupl
         return None, [legacy_metric(m) for m in raw_metrics if m.get("agg") is None] + [
             _stand_in(m) for m in raw_metrics if m.get("agg") is not None
         ]
+
+
+def _enabled(entry: Mapping[str, Any], what: str, path: str) -> bool:
+    """``config: {enabled: false}`` on a semantic model or metric: dbt leaves it out of the project, and so do we."""
+    config = entry.get("config") if isinstance(entry, Mapping) else None
+    if config is None:
+        return True
+    name = f"{what} '{entry.get('name')}'"
+    if not isinstance(config, Mapping):
+        raise CompileError(f"'config' of the {name} must be a mapping.", path, _line(entry, "config"))
+    enabled = config.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise CompileError(
+            f"'enabled' in the config of the {name} must be true or false, not {enabled!r}.",
+            path,
+            _line(config, "enabled"),
+        )
+    return enabled
 
 
 def _created_metrics(entry: YamlDict, path: str) -> list[YamlDict]:
