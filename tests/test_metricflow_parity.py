@@ -985,6 +985,12 @@ def test_slowly_changing_dimension_mistakes(make_project, run_cli):
         assert result.exit_code == 2
         return result.output.strip().split("Set aside: ", 1)[1]
 
+    # A name the semantic model set aside does not provide is not told about it.
+    root = make_project(
+        {**TIERS, "metrics/tiers.yml": TIERS["metrics/tiers.yml"].replace("natural", "primary")}, base={}
+    )
+    result = run_cli(root, "query", "revenue", "--by", "order__colour")
+    assert result.exit_code == 2 and "Set aside" not in result.output
     assert refused("{is_end: true}", "{is_start: true}") == (
         "metrics/tiers.yml:2: The semantic model 'tiers' is a slowly changing dimension: give it one time dimension "
         "with validity_params {is_start: true} and one with {is_end: true}."

@@ -286,9 +286,14 @@ def _metric_inputs(metrics: list[Metric]) -> list[Metric]:
 def broken_model(entry: Mapping[str, Any], error: NorthstarError) -> BrokenModel:
     """A semantic model that cannot be read, with the measure names it declares (as far as they can be read), so
     the metrics using them are refused with its error."""
-    measures = entry.get("measures")
-    names = [m.get("name") for m in measures if isinstance(m, dict)] if isinstance(measures, list) else []
-    return BrokenModel(str(entry.get("name") or "?"), tuple(n for n in names if isinstance(n, str)), error)
+
+    def names(key: str) -> tuple[str, ...]:
+        items = entry.get(key)
+        found = [m.get("name") for m in items if isinstance(m, dict)] if isinstance(items, list) else []
+        return tuple(n for n in found if isinstance(n, str))
+
+    provides = (*names("entities"), *names("dimensions"))
+    return BrokenModel(str(entry.get("name") or "?"), names("measures"), error, provides)
 
 
 def parse_window(value: Any, what: str, where: Where) -> Window:

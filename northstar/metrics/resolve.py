@@ -232,7 +232,8 @@ class Semantics:
             hint = did_you_mean(base, [*names, *grains])
             times = f" Or a time grain: {', '.join(grains)}." if grains else ""
             # A semantic model set aside for a mistake offers no dimensions: say so, it may be the one meant.
-            aside = "".join(f" Set aside: {b.error}" for b in self.spec.broken)
+            parts = set(base.split("__"))
+            aside = "".join(f" Set aside: {b.error}" for b in self.spec.broken if parts & set(b.provides))
             raise CompileError(
                 f"{what or 'The query'} uses '{name}', which is not a dimension or entity reachable from semantic "
                 f"model '{model.name}' (read by {owner}).{hint} Valid choices: {', '.join(names)}.{times}{aside}",
@@ -592,7 +593,8 @@ def semantics(spec: Spec, relations: Mapping[str, Relation]) -> Semantics:
         try:
             _check_model(probe, model)
         except CompileError as error:
-            broken.append(BrokenModel(model.name, tuple(m.name for m in model.measures), error))
+            provides = (*(e.name for e in model.entities), *(d.name for d in model.dimensions))
+            broken.append(BrokenModel(model.name, tuple(m.name for m in model.measures), error, provides))
             continue
         sound.append(model)
     sem = Semantics(replace(spec, semantic_models=tuple(sound), broken=tuple(broken)), relations)

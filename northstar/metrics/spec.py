@@ -420,6 +420,7 @@ class BrokenModel:
     name: str
     measures: tuple[str, ...]
     error: NorthstarError = field(compare=False)
+    provides: tuple[str, ...] = ()  # its entity and dimension names, so a query naming one is told why it is gone
 
 
 @dataclass(frozen=True)
