@@ -172,6 +172,11 @@ DBT_STYLE = {
               - {name: is_completed, type: categorical}
             measures:
               - {name: amount, agg: SUM, create_metric: true}
+              - name: approx_median_amount
+                agg: percentile
+                expr: amount
+                agg_params: {percentile: 0.5, use_approximate_percentile: true}
+                create_metric: true
         metrics:
           - name: completed_amount
             label: Completed amount
@@ -190,6 +195,32 @@ def test_a_dbt_semantic_project_loads_time_spine_primary_entity_and_model_path_y
     assert build.exit_code == 0, build.output
     assert ask(root, "completed_amount", "--by", "month") == [("2025-01-01", 10), ("2025-02-01", 5)]
     assert ask(root, "completed_amount", "--by", "order__is_completed") == [(True, 15)]
+    # use_approximate_percentile: DuckDB's approx_quantile, exact on so few rows (10, 99, 5 -> 10).
+    assert ask(root, "approx_median_amount") == [(10,)]
+
+
+def test_agg_params_only_on_percentiles_as_metricflow_checks_them(make_project, run_cli):
+    def refused(old: str, new: str) -> str:
+        files = {**DBT_STYLE, "models/schema.yml": DBT_STYLE["models/schema.yml"].replace(old, new)}
+        result = run_cli(make_project(files, base={}), "query", "approx_median_amount")
+        assert result.exit_code == 2
+        return result.output.strip()
+
+    assert refused(
+        "use_approximate_percentile: true", "use_approximate_percentile: true, use_discrete_percentile: true"
+    ) == (
+        "Error: models/schema.yml:23: Metric 'approx_median_amount' reads measure 'approx_median_amount' of semantic "
+        "model 'orders', which has a mistake: The measure 'approx_median_amount' of the semantic model 'orders' sets "
+        "use_discrete_percentile and use_approximate_percentile: DuckDB has no approximate discrete percentile "
+        "(MetricFlow refuses it too). Set one of them to false. Other metrics are not affected."
+    )
+    assert "is a sum with agg_params percentile, use_approximate_percentile, which only a percentile takes" in (
+        refused("agg: percentile\n", "agg: sum\n")
+    )
+    assert (
+        "'use_approximate_percentile' of the measure 'approx_median_amount' of the semantic model 'orders' must be "
+        in (refused("use_approximate_percentile: true", "use_approximate_percentile: 'yes'"))
+    )
 
 
 def test_a_time_spine_with_an_unknown_key_is_refused_by_name(make_project, run_cli):

@@ -136,7 +136,11 @@ CASES += [
 # dbt's own spelling: a time_spine: model, primary_entity naming order__is_completed in a metric filter, agg: SUM,
 # create_metric: true (the metric amount).
 STYLE_CASES = [
-    (["amount", "completed_amount"], ["--metrics", "amount,completed_amount"], False),
+    (
+        ["amount", "completed_amount", "approx_median_amount"],
+        ["--metrics", "amount,completed_amount,approx_median_amount"],
+        False,
+    ),
     (
         ["completed_amount", "--by", "month"],
         ["--metrics", "completed_amount", "--group-by", "metric_time__month"],

@@ -83,9 +83,13 @@ def aggregate(measure: Measure, value: exp.Expr) -> exp.Expr:
     if agg == "max":
         return exp.Max(this=value)
     if agg == "median":
-        return exp.func("median", value)
+        return (
+            exp.func("approx_quantile", value, exp.Literal.number(0.5))
+            if measure.approximate
+            else exp.func("median", value)
+        )
     if agg == "percentile":
-        name = "quantile_disc" if measure.discrete else "quantile_cont"
+        name = "approx_quantile" if measure.approximate else "quantile_disc" if measure.discrete else "quantile_cont"
         return exp.func(name, value, exp.Literal.number(measure.percentile))
     if agg == "sum_boolean":
         return exp.Sum(

@@ -498,20 +498,62 @@ def _measure(entry: YamlDict, owner: str, path: str) -> Measure:
             path,
             _line(entry),
         )
+    discrete, approximate = (
+        _flag(params, key, what, path) for key in ("use_discrete_percentile", "use_approximate_percentile")
+    )
+    _check_agg_params(agg, params, discrete, approximate, what, path, _line(entry, "agg_params"))
     expr = str(name if entry.get("expr") is None else entry["expr"])
     sql = _sql_expr(entry, expr, what, path)
     return Measure(
+        approximate=approximate,
         non_additive=_non_additive(entry.get("non_additive_dimension"), what, path, _line(entry)),
         name=name,
         agg=agg,
         expr=expr,
         agg_time_dimension=entry.get("agg_time_dimension"),
         percentile=float(percentile) if percentile is not None else None,
-        discrete=bool(params.get("use_discrete_percentile", False)),
+        discrete=discrete,
         description=str(entry.get("description") or ""),
         line=_line(entry),
         sql=sql,
     )
+
+
+def _flag(params: Mapping[str, Any], key: str, what: str, path: str) -> bool:
+    value = params.get(key, False)
+    if not isinstance(value, bool):
+        raise CompileError(f"'{key}' of the {what} must be true or false, not {value!r}.", path, _line(params, key))
+    return value
+
+
+def _check_agg_params(
+    agg: str, params: Mapping[str, Any], discrete: bool, approximate: bool, what: str, path: str, line: int | None
+) -> None:
+    """agg_params as MetricFlow validates them: percentile parameters on a percentile (a median is the 0.5
+    continuous one), and no approximate discrete percentile, which DuckDB has no function for."""
+    if agg == "percentile" and discrete and approximate:
+        raise CompileError(
+            f"The {what} sets use_discrete_percentile and use_approximate_percentile: DuckDB has no approximate "
+            "discrete percentile (MetricFlow refuses it too). Set one of them to false.",
+            path,
+            line,
+        )
+    if agg == "median":
+        wrong = [key for key in ("use_discrete_percentile",) if discrete]
+        wrong += ["percentile"] if params.get("percentile") not in (None, 0.5) else []
+    elif agg != "percentile":
+        wrong = [
+            key for key in ("percentile", "use_discrete_percentile", "use_approximate_percentile") if params.get(key)
+        ]
+    else:
+        wrong = []
+    if wrong:
+        raise CompileError(
+            f"The {what} is a {agg} with agg_params {', '.join(wrong)}, which only a percentile takes (a median is "
+            "the continuous 0.5 percentile). Remove them, or use agg: percentile.",
+            path,
+            line,
+        )
 
 
 def _non_additive(value: Any, what: str, path: str, line: int | None) -> NonAdditive | None:

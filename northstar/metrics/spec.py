@@ -93,6 +93,7 @@ class Measure:
     agg_time_dimension: str | None = None
     percentile: float | None = None
     discrete: bool = False
+    approximate: bool = False  # use_approximate_percentile: DuckDB's approx_quantile, as MetricFlow renders it
     description: str = ""
     line: int | None = None
     non_additive: NonAdditive | None = None
