@@ -114,6 +114,10 @@ PARITY = {
     "dimension_only": Request((), by=("customer__city", "order__status")),
     "multi_hop": Request(("revenue",), by=("customer__region__country__country_name", "customer__region__region_name")),
     "date_part": Request(("revenue",), by=("metric_time__extract_dow", "customer__signup_date__extract_month")),
+    "metric_in_a_filter": Request(("big_customer_revenue", "repeat_share"), by=("month",)),
+    "metric_in_where_without_metrics": Request(
+        (), by=("customer__city",), where="{{ Metric('revenue', group_by=['customer']) }} > 10"
+    ),
 }
 
 
@@ -127,3 +131,15 @@ def parity_semantics(tmp_path_factory: pytest.TempPathFactory):
 @pytest.mark.parametrize("name", PARITY)
 def test_parity_sql(parity_semantics, name, update_golden):
     check(f"parity__{name}", compile_request(parity_semantics, PARITY[name]), update_golden)
+
+
+@pytest.fixture(scope="module")
+def tiers_semantics(tmp_path_factory: pytest.TempPathFactory):
+    from test_metricflow_parity import TIERS
+
+    return load_semantics(load_project(write_project(tmp_path_factory.mktemp("golden") / "tiers", TIERS)))
+
+
+def test_slowly_changing_dimension_sql(tiers_semantics, update_golden):
+    request = Request(("revenue", "customers"), by=("customer__tier",))
+    check("parity__slowly_changing_dimension", compile_request(tiers_semantics, request), update_golden)
