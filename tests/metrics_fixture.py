@@ -111,7 +111,7 @@ SHOP = {
           - name: revenue_to_date
             description: Revenue since the start of the year.
             type: cumulative
-            type_params: {measure: revenue, grain_to_date: year}
+            type_params: {measure: revenue, cumulative_type_params: {grain_to_date: year, period_agg: last}}
           - name: revenue_2m
             description: Revenue over a rolling 2-month window.
             type: cumulative

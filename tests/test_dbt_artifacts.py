@@ -173,7 +173,7 @@ def test_a_growth_metric_is_a_conversion_in_dbts_manifest_and_itself_in_northsta
         },
     )
     own = extras["metrics"]["metric.growth.checkout_funnel"]
-    step = {"name": "sessions", "alias": None, "fill_nulls_with": None}
+    step = {"name": "sessions", "alias": None, "fill_nulls_with": None, "join_to_timespine": False}
     assert {k: v for k, v in own.items() if k != "compiled_code"} == {
         "type": "funnel",
         "type_params": {
@@ -387,6 +387,9 @@ def test_saved_queries_are_in_the_manifest_as_dbt_writes_them(make_project, run_
     assert monthly.query_params.group_by == ["TimeDimension('metric_time', 'month')"]
     assert data["child_map"]["metric.shop.revenue"] == [
         "metric.shop.repeat_share",
+        "metric.shop.revenue_month_start",
+        "metric.shop.revenue_over_month_start",
+        "metric.shop.revenue_quarter_start",
         "saved_query.shop.monthly_revenue",
         "saved_query.shop.revenue_by_weekday",
         "saved_query.shop.top_cities",

@@ -39,6 +39,7 @@ BALANCES = {
           - name: balances
             model: ref('fct_balances')
             defaults: {agg_time_dimension: balance_date}
+            primary_entity: balance
             entities:
               - {name: account, type: FOREIGN, expr: account_id}
             dimensions:
@@ -56,14 +57,23 @@ BALANCES = {
               - name: snapshot_balance
                 agg: sum
                 expr: balance
+                non_additive_dimension: {name: balance_date, window_choice: max}
+              - name: first_snapshot_balance
+                agg: sum
+                expr: balance
                 non_additive_dimension: {name: balance_date}
               - {name: balance_rows, agg: count, expr: balance}
         metrics:
-          - {name: total_balance, type: SIMPLE, type_params: {measure: total_balance}}
-          - {name: opening_balance, type: simple, type_params: {measure: opening_balance}}
-          - {name: snapshot_balance, type: simple, type_params: {measure: snapshot_balance}}
-          - {name: balance_rows, type: simple, type_params: {measure: balance_rows}}
+          - {name: total_balance, label: Balance, type: SIMPLE, type_params: {measure: total_balance}}
+          - {name: opening_balance, label: Opening balance, type: simple, type_params: {measure: opening_balance}}
+          - {name: snapshot_balance, label: Snapshot balance, type: simple, type_params: {measure: snapshot_balance}}
+          - name: first_snapshot_balance
+            label: First snapshot
+            type: simple
+            type_params: {measure: first_snapshot_balance}
+          - {name: balance_rows, label: Balance rows, type: simple, type_params: {measure: balance_rows}}
           - name: balance_growth
+            label: Balance growth
             type: derived
             type_params:
               expr: total_balance - last_month
@@ -114,6 +124,19 @@ def test_semi_additive_by_dimension(bank):
     ]
 
 
+def test_semi_additive_period_of_the_non_additive_dimension_itself(bank):
+    # Grouped by the non-additive dimension at a grain (not named metric_time), the last balance of each month
+    # still counts, as MetricFlow partitions by it; by its quarter and by month, the quarter's last day (Feb 28,
+    # Feb 10 for account 1, Feb 5 for account 3) decides which rows count, and they fall in February.
+    assert ask(bank, "total_balance", "--by", "balance__balance_date__month") == [
+        ("2025-01-01", 200),
+        ("2025-02-01", 320),
+    ]
+    assert ask(bank, "total_balance", "--by", "balance__balance_date__quarter", "--by", "month") == [
+        ("2025-01-01", "2025-02-01", 320)
+    ]
+
+
 def test_semi_additive_first_value(bank):
     # window_choice min: each account's first balance of the month. Jan: 100 + 50; Feb: 200 + 90 + 30.
     assert ask(bank, "opening_balance", "--by", "month") == [("2025-01-01", 150), ("2025-02-01", 320)]
@@ -127,6 +150,8 @@ def test_semi_additive_without_groupings_takes_the_last_day_of_each_period(bank)
         ("2025-01-01", "checking", 120),
         ("2025-02-01", "savings", 90),
     ]
+    # window_choice defaults to min, as in MetricFlow: the period's first balance_date (Jan 1: 100 + 50; Feb 5: 30).
+    assert ask(bank, "first_snapshot_balance", "--by", "month") == [("2025-01-01", 150), ("2025-02-01", 30)]
     # Additive measures beside it are unaffected.
     assert ask(bank, "balance_rows", "snapshot_balance", "--by", "month") == [
         ("2025-01-01", 5, 120),
@@ -136,9 +161,14 @@ def test_semi_additive_without_groupings_takes_the_last_day_of_each_period(bank)
 
 def test_a_derived_offset_metric_without_defaults_is_built_at_its_offset_grain(bank):
     # No `defaults:` (MetricFlow has none): the table is at the offset's grain, month. Jan has no previous month
-    # (NULL, as MetricFlow); Feb: 320 - 200.
+    # (NULL, as MetricFlow); Feb: 320 - 200; Mar, reached by February's balance only, has no value of its own (NULL;
+    # MetricFlow joins the inputs full outer).
     rows = query(bank / "warehouse.duckdb", "select * from metrics.balance_growth order by 1")
-    assert [(str(month), value) for month, value in rows] == [("2025-01-01", None), ("2025-02-01", 120)]
+    assert [(str(month), value) for month, value in rows] == [
+        ("2025-01-01", None),
+        ("2025-02-01", 120),
+        ("2025-03-01", None),
+    ]
 
 
 DBT_STYLE = {
@@ -257,6 +287,46 @@ SHOP = {
     "models/dim_customers.sql": "select * from {{ ref('customers') }}\n",
     "models/dim_regions.sql": "select * from {{ ref('regions') }}\n",
     "models/dim_countries.sql": "select * from {{ ref('countries') }}\n",
+    # Visits to the second, for sub-daily grains; visit 5 has no customer.
+    "seeds/visits.csv": (
+        "visit_id,customer_id,visited_at\n"
+        "1,1,2025-01-05 08:15:30\n"
+        "2,1,2025-01-05 08:45:10\n"
+        "3,2,2025-01-05 09:05:00\n"
+        "4,3,2025-02-10 23:59:59\n"
+        "5,,2025-02-11 00:00:01\n"
+    ),
+    "models/fct_visits.sql": "select visit_id, customer_id, cast(visited_at as timestamp) as visited_at "
+    "from {{ ref('visits') }}\n",
+    # MetricFlow's time spine, one row per day from Dec 2024 to May 2025, declared as dbt 1.9+ does, with a 4-5-4
+    # fiscal calendar from Sunday 2024-12-01: quarters of 13 weeks (Dec 1, Mar 2), months of 4, 5 and 4 weeks
+    # (Dec 1, Dec 29, Feb 2, Mar 2, Mar 30, May 4).
+    "models/metricflow_time_spine.sql": """
+        with days as (
+          select cast(range as date) as date_day, (cast(range as date) - date '2024-12-01') // 7 as week_index
+          from range(date '2024-12-01', date '2025-06-01', interval 1 day)
+        )
+        select
+          date_day,
+          date '2024-12-01' + cast(week_index // 13 * 91 as integer) as fiscal_quarter,
+          date '2024-12-01' + cast(week_index // 13 * 91
+            + case when week_index % 13 < 4 then 0 when week_index % 13 < 9 then 28 else 63 end as integer)
+            as fiscal_month
+        from days
+    """,
+    "models/time_spine.yml": """
+        models:
+          - name: metricflow_time_spine
+            time_spine:
+              standard_granularity_column: date_day
+              custom_granularities:
+                - {name: fiscal_quarter}
+                - {name: fiscal_month, column_name: fiscal_month}
+            columns:
+              - {name: date_day, granularity: day}
+              - {name: fiscal_quarter}
+              - {name: fiscal_month}
+    """,
     "metrics/shop.yml": """
         semantic_models:
           - name: orders
@@ -289,6 +359,16 @@ SHOP = {
               - {name: country, type: foreign, expr: country_id}
             dimensions:
               - {name: region_name, type: categorical}
+          - name: visits
+            model: ref('fct_visits')
+            defaults: {agg_time_dimension: visited_at}
+            entities:
+              - {name: visit, type: primary, expr: visit_id}
+              - {name: customer, type: foreign, expr: customer_id}
+            dimensions:
+              - {name: visited_at, type: time, type_params: {time_granularity: second}}
+            measures:
+              - {name: visits, agg: count, expr: visit_id}
           - name: countries
             model: ref('dim_countries')
             entities:
@@ -299,6 +379,7 @@ SHOP = {
           - {name: revenue, label: Revenue, type: simple, type_params: {measure: revenue}}
           - {name: order_count, label: Orders, type: simple, type_params: {measure: order_count}}
           - {name: customers, label: Customers, type: simple, type_params: {measure: customers}}
+          - {name: visits, label: Visits, type: simple, type_params: {measure: visits}}
           - name: march_revenue
             label: March revenue
             type: simple
@@ -318,6 +399,60 @@ SHOP = {
                 alias: repeat_revenue
                 filter: "{{ Metric('order_count', group_by=['customer']) }} >= 2"
               denominator: revenue
+          - name: revenue_7d
+            label: Revenue 7d
+            type: cumulative
+            type_params: {measure: revenue, cumulative_type_params: {window: 7 days}}
+          - name: revenue_7d_last
+            label: Revenue 7d (last)
+            type: cumulative
+            type_params: {measure: revenue, cumulative_type_params: {window: 7 days, period_agg: LAST}}
+          - name: revenue_7d_avg
+            label: Revenue 7d (average)
+            type: cumulative
+            type_params: {measure: revenue, cumulative_type_params: {window: 7 days, period_agg: average}}
+          - name: revenue_mtd
+            label: Revenue MTD
+            type: cumulative
+            type_params: {measure: revenue, cumulative_type_params: {grain_to_date: month}}
+          - name: revenue_mtd_last
+            label: Revenue MTD (last)
+            type: cumulative
+            type_params: {measure: revenue, cumulative_type_params: {grain_to_date: month, period_agg: last}}
+          - name: revenue_all_time
+            label: Revenue all time
+            type: cumulative
+            type_params: {measure: revenue}
+          - name: revenue_all_time_last
+            label: Revenue all time (last)
+            type: cumulative
+            type_params: {measure: revenue, cumulative_type_params: {period_agg: last}}
+          - name: revenue_filled
+            label: Revenue, every period
+            type: simple
+            type_params: {measure: {name: revenue, join_to_timespine: true, fill_nulls_with: 0}}
+          - name: revenue_month_start
+            label: Revenue on the month's first day
+            type: derived
+            type_params:
+              expr: month_start
+              metrics:
+                - {name: revenue, alias: month_start, offset_to_grain: month}
+          - name: revenue_over_month_start
+            label: Revenue beyond the month's first day
+            type: derived
+            type_params:
+              expr: revenue - month_start
+              metrics:
+                - revenue
+                - {name: revenue, alias: month_start, offset_to_grain: month}
+          - name: revenue_quarter_start
+            label: Revenue of the quarter's first month
+            type: derived
+            type_params:
+              expr: quarter_start
+              metrics:
+                - {name: revenue, alias: quarter_start, offset_to_grain: quarter}
         saved_queries:
           - name: top_cities
             description: Completed revenue by city, the two largest.
@@ -810,11 +945,15 @@ def test_dbt_112_spec_and_legacy_spec_in_one_project(make_project, run_cli):
         ("2025-02-01", 15.0),
         ("2025-03-01", None),
     ]
-    # input_metric names a simple metric: its measure and its filter (completed orders only), running total.
+    # input_metric names a simple metric: its measure and its filter (completed orders only), running total on the
+    # first day of each month with one (MetricFlow's period_agg first), over the time spine to May: Jan 5 10, Feb 1
+    # 30, Mar 1 140 (Feb 10, Feb 11 and Mar 1 added), then 148.
     assert ask(root, "running_completed_revenue", "--by", "month") == [
-        ("2025-01-01", 30),
-        ("2025-02-01", 40),
-        ("2025-03-01", 148),
+        ("2025-01-01", 10),
+        ("2025-02-01", 30),
+        ("2025-03-01", 140),
+        ("2025-04-01", 148),
+        ("2025-05-01", 148),
     ]
 
 
@@ -1098,3 +1237,499 @@ def test_a_disabled_semantic_model_or_metric_is_left_out(make_project, run_cli):
     assert result.output.endswith(
         "'enabled' in the config of the semantic model 'regions' must be true or false, not 'no'.\n"
     )
+
+
+# The 7-day revenue of each day counts the orders of that day and the 6 before it: Jan 5..11 10, Jan 20..26 20,
+# Feb 3..9 5, Feb 10 7, Feb 11..16 7 + 3, Feb 17 3, Mar 1..7 100, Mar 15..21 8 (days without one have no row).
+
+
+def test_cumulative_by_day_is_the_running_value_of_each_day(shop):
+    assert ask(shop, "revenue_7d", "--by", "day", "--start", "2025-02-08", "--end", "2025-02-18") == [
+        ("2025-02-08", 5),
+        ("2025-02-09", 5),
+        ("2025-02-10", 7),
+        ("2025-02-11", 10),
+        ("2025-02-12", 10),
+        ("2025-02-13", 10),
+        ("2025-02-14", 10),
+        ("2025-02-15", 10),
+        ("2025-02-16", 10),
+        ("2025-02-17", 3),
+    ]
+
+
+def test_cumulative_period_agg_first_last_average(shop):
+    # By month: the value of the month's first day with one (MetricFlow's default, first), its last day (last), or
+    # the average over its days (average): Jan (7 x 10 + 7 x 20) / 14; Feb (7 x 5 + 7 + 6 x 10 + 3) / 15;
+    # Mar (7 x 100 + 7 x 8) / 14.
+    assert ask(shop, "revenue_7d", "revenue_7d_last", "revenue_7d_avg", "--by", "month") == [
+        ("2025-01-01", 10, 20, 15.0),
+        ("2025-02-01", 5, 3, 7.0),
+        ("2025-03-01", 100, 8, 54.0),
+    ]
+    # Month to date: the first day of each month with an order, or the month's end.
+    assert ask(shop, "revenue_mtd", "revenue_mtd_last", "--by", "month") == [
+        ("2025-01-01", 10, 30),
+        ("2025-02-01", 5, 15),
+        ("2025-03-01", 100, 108),
+    ]
+
+
+def test_cumulative_period_agg_per_group(shop):
+    # Each group has its own days: completed orders in Feb are the 10th (7), 11th..16th (10) and 17th (3), so the
+    # average is 70 / 8; the returned order of Feb 3 counts Feb 3..9.
+    assert ask(shop, "revenue_7d", "revenue_7d_avg", "--by", "month", "--by", "order__status") == [
+        ("2025-01-01", "completed", 10, 15.0),
+        ("2025-02-01", "completed", 7, 8.75),
+        ("2025-02-01", "returned", 5, 5.0),
+        ("2025-03-01", "completed", 100, 54.0),
+    ]
+
+
+def test_period_agg_mistakes_name_the_metric(make_project, run_cli):
+    files = {**SHOP, "metrics/shop.yml": SHOP["metrics/shop.yml"].replace("period_agg: average", "period_agg: mean")}
+    result = run_cli(make_project(files, base={}), "query", "revenue")
+    assert result.exit_code == 2
+    assert "The metric 'revenue_7d_avg' has period_agg 'mean'. Valid choices: first, last, average." in result.output
+
+
+def test_offset_to_grain_by_day_is_the_value_on_the_first_day_of_the_month(shop):
+    # Only March 1 has orders (100) among the months' first days, so each day of March reads 100, and no day of
+    # January or February has a value. revenue - month_start: Mar 1 100 - 100; Feb 11 has revenue only; March's
+    # other days have the start of month only (rows, as MetricFlow's full outer join of the inputs, without value).
+    assert ask(shop, "revenue_month_start", "--by", "day", "--start", "2025-02-27", "--end", "2025-03-03") == [
+        ("2025-03-01", 100),
+        ("2025-03-02", 100),
+        ("2025-03-03", 100),
+    ]
+    assert ask(
+        shop, "revenue", "revenue_over_month_start", "--by", "day", "--start", "2025-02-11", "--end", "2025-03-04"
+    ) == [
+        ("2025-02-11", 3, None),
+        ("2025-03-01", 100, 0),
+        ("2025-03-02", None, None),
+        ("2025-03-03", None, None),
+        ("2025-03-04", None, None),
+    ]
+
+
+def test_offset_to_grain_by_week_reads_the_first_day_of_the_month_each_week_starts_in(shop):
+    # A week is no coarser than a month but does not roll up into one (MetricFlow's rule): each week reads the
+    # orders of the first day of the month its Monday is in. The weeks starting Mar 3..31 read Mar 1 (100); the
+    # week of Feb 24 (holding Mar 1's order, 100) reads Feb 1 (none). Week of Mar 10: revenue 8 - 100.
+    assert ask(shop, "revenue_over_month_start", "revenue_month_start", "--by", "week") == [
+        ("2024-12-30", None, None),
+        ("2025-01-20", None, None),
+        ("2025-02-03", None, None),
+        ("2025-02-10", None, None),
+        ("2025-02-24", None, None),
+        ("2025-03-03", None, 100),
+        ("2025-03-10", -92, 100),
+        ("2025-03-17", None, 100),
+        ("2025-03-24", None, 100),
+        ("2025-03-31", None, 100),
+    ]
+
+
+def test_offset_to_grain_by_month_and_quarter(shop):
+    # By month, the start of the month is the month itself (Jan 30, Feb 15, Mar 108), and the start of the quarter
+    # its first month, January (30). By quarter, the quarter itself (153); the start of the month a quarter starts
+    # in is its first day, January 1, without orders: no row.
+    assert ask(shop, "revenue_month_start", "revenue_over_month_start", "revenue_quarter_start", "--by", "month") == [
+        ("2025-01-01", 30, 0, 30),
+        ("2025-02-01", 15, 0, 30),
+        ("2025-03-01", 108, 0, 30),
+    ]
+    assert ask(shop, "revenue_quarter_start", "--by", "quarter") == [("2025-01-01", 153)]
+    assert ask(shop, "revenue_month_start", "--by", "quarter") == []
+
+
+def test_offset_to_grain_needs_a_time_grain(shop):
+    from click.testing import CliRunner
+
+    from northstar.cli import main
+
+    result = CliRunner().invoke(main, ["query", "revenue_month_start", "--project-dir", str(shop)])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "Error: revenue_month_start: a metric here compares periods (offset_window or offset_to_grain), so the query "
+        "needs a time grain: add e.g. --by month."
+    )
+
+
+def test_cumulative_days_are_the_time_spine_s(shop):
+    # All time, over the spine's days (Dec 2024 to May 2025, as MetricFlow): December has no order up to any of its
+    # days, so no row; then the first day of each month (Jan 5: 10; Feb 1: 30; Mar 1: 145, its order included;
+    # Apr 1 and May 1: 153) or the last (Jan 31: 30; Feb 28: 45; then 153), through the spine's last month.
+    assert ask(shop, "revenue_all_time", "revenue_all_time_last", "--by", "month") == [
+        ("2025-01-01", 10, 30),
+        ("2025-02-01", 30, 45),
+        ("2025-03-01", 145, 153),
+        ("2025-04-01", 153, 153),
+        ("2025-05-01", 153, 153),
+    ]
+
+
+def test_join_to_timespine_reports_every_period_of_the_spine_filled(shop):
+    # Every month of the spine, 0 where no order falls (fill_nulls_with: 0): Dec, Apr, May.
+    assert ask(shop, "revenue_filled", "--by", "month") == [
+        ("2024-12-01", 0),
+        ("2025-01-01", 30),
+        ("2025-02-01", 15),
+        ("2025-03-01", 108),
+        ("2025-04-01", 0),
+        ("2025-05-01", 0),
+    ]
+    # The spine joins on metric time only: a month without rows is one row whose other group-bys are NULL.
+    assert ask(shop, "revenue_filled", "--by", "month", "--by", "order__status") == [
+        ("2024-12-01", None, 0),
+        ("2025-01-01", "completed", 30),
+        ("2025-02-01", "completed", 10),
+        ("2025-02-01", "returned", 5),
+        ("2025-03-01", "completed", 108),
+        ("2025-04-01", None, 0),
+        ("2025-05-01", None, 0),
+    ]
+    # --start/--end bound the spine's days; without metric time, nothing is joined.
+    assert ask(shop, "revenue_filled", "--by", "day", "--start", "2025-02-09", "--end", "2025-02-12") == [
+        ("2025-02-09", 0),
+        ("2025-02-10", 7),
+        ("2025-02-11", 3),
+        ("2025-02-12", 0),
+    ]
+    assert ask(shop, "revenue_filled") == [(153,)]
+    # fill_nulls_with without the spine fills only the rows the query has (revenue has no April row beside
+    # order_count either).
+    assert ask(shop, "revenue_filled", "order_count", "--by", "month", "--start", "2025-03-01") == [
+        ("2025-03-01", 108, 2),
+        ("2025-04-01", 0, None),
+        ("2025-05-01", 0, None),
+    ]
+
+
+# Month ends, for MetricFlow's issue 1758 (a monthly offset_window drops the 31st): orders on Jan 30, Jan 31, Feb 28,
+# Mar 31 and Apr 30.
+MONTH_END = {
+    "project.yml": BALANCES["project.yml"].replace("bank", "month_end"),
+    "seeds/orders.csv": (
+        "order_id,ordered_at,amount\n1,2025-01-30,1\n2,2025-01-31,10\n3,2025-02-28,100\n4,2025-03-31,1000\n"
+        "5,2025-04-30,10000\n"
+    ),
+    "models/fct_orders.sql": "select * from {{ ref('orders') }}\n",
+    "models/metricflow_time_spine.sql": (
+        "select cast(range as date) as date_day from range(date '2024-12-01', date '2025-07-01', interval 1 day)\n"
+    ),
+    "models/time_spine.yml": """
+        models:
+          - name: metricflow_time_spine
+            time_spine: {standard_granularity_column: date_day}
+            columns: [{name: date_day, granularity: day}]
+    """,
+    "metrics/orders.yml": """
+        semantic_models:
+          - name: orders
+            model: ref('fct_orders')
+            defaults: {agg_time_dimension: ordered_at}
+            entities: [{name: order, type: primary, expr: order_id}]
+            dimensions: [{name: ordered_at, type: time, type_params: {time_granularity: day}}]
+            measures: [{name: revenue, agg: sum, expr: amount}]
+        metrics:
+          - {name: revenue, label: Revenue, type: simple, type_params: {measure: revenue}}
+          - name: revenue_last_month
+            label: Revenue a month before
+            type: derived
+            type_params:
+              expr: last_month
+              metrics: [{name: revenue, alias: last_month, offset_window: 1 month}]
+          # Nested derived metrics: over a derived input with an offset, and an offset of a derived input.
+          - name: revenue_growth
+            label: Revenue growth
+            type: derived
+            type_params:
+              expr: revenue - revenue_last_month
+              metrics: [revenue, revenue_last_month]
+          - name: revenue_growth_ratio
+            label: Revenue growth ratio
+            type: derived
+            type_params:
+              expr: revenue_growth / revenue_last_month
+              metrics: [revenue_growth, revenue_last_month]
+          - name: growth_a_month_before
+            label: Revenue growth a month before
+            type: derived
+            type_params:
+              expr: before
+              metrics: [{name: revenue_growth, alias: before, offset_window: 1 month}]
+    """,
+}
+
+
+LEGACY_SPINE = {
+    "project.yml": BALANCES["project.yml"].replace("bank", "legacy"),
+    "seeds/orders.csv": "order_id,ordered_at,amount\n1,2025-01-05,10\n2,2025-03-02,5\n",
+    "models/fct_orders.sql": "select * from {{ ref('orders') }}\n",
+    # Before dbt 1.9: a model named metricflow_time_spine with date_day is the spine, nothing declared.
+    "models/metricflow_time_spine.sql": (
+        "select cast(range as date) as date_day from range(date '2025-01-01', date '2025-04-01', interval 1 day)\n"
+    ),
+    "metrics/orders.yml": """
+        semantic_models:
+          - name: orders
+            model: ref('fct_orders')
+            defaults: {agg_time_dimension: ordered_at}
+            entities: [{name: order, type: primary, expr: order_id}]
+            dimensions: [{name: ordered_at, type: time, type_params: {time_granularity: day}}]
+            measures: [{name: revenue, agg: sum, expr: amount}]
+        metrics:
+          - name: revenue_filled
+            type: simple
+            type_params: {measure: {name: revenue, join_to_timespine: true, fill_nulls_with: -1}}
+          - name: revenue_gaps
+            type: simple
+            type_params: {measure: {name: revenue, join_to_timespine: true}}
+    """,
+}
+
+
+def test_join_to_timespine_reads_the_legacy_metricflow_time_spine(make_project, run_cli):
+    root = make_project(LEGACY_SPINE, base={})
+    assert run_cli(root, "build").exit_code == 0
+    assert ask(root, "revenue_filled", "revenue_gaps", "--by", "month") == [
+        ("2025-01-01", 10, 10),
+        ("2025-02-01", -1, None),
+        ("2025-03-01", 5, 5),
+    ]
+
+
+def test_join_to_timespine_without_a_spine_is_an_error_naming_the_metric(make_project, run_cli):
+    files = {**LEGACY_SPINE, "models/metricflow_time_spine.sql": None}
+    root = make_project(files, base={})
+    build = run_cli(root, "build")
+    assert build.exit_code == 0, build.output  # the metric's table is skipped with a warning; the rest is built
+    result = run_cli(root, "query", "revenue_filled", "--by", "month")
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "Error: metrics/orders.yml:9: Metric 'revenue_filled' sets join_to_timespine, which reports every period of "
+        "MetricFlow's time spine, but the project has none. Add a model with one row per day and declare it in its "
+        "YAML: `time_spine: {standard_granularity_column: date_day}` (or name it metricflow_time_spine, with a "
+        "date_day column)."
+    )
+    assert ask(root, "revenue_filled") == [(15,)]
+
+
+def test_sub_daily_grains_of_a_time_dimension_declared_to_the_second(shop):
+    assert ask(shop, "visits", "--by", "metric_time__hour") == [
+        ("2025-01-05T08:00:00", 2),
+        ("2025-01-05T09:00:00", 1),
+        ("2025-02-10T23:00:00", 1),
+        ("2025-02-11T00:00:00", 1),
+    ]
+    assert ask(shop, "visits", "--by", "minute") == [
+        ("2025-01-05T08:15:00", 1),
+        ("2025-01-05T08:45:00", 1),
+        ("2025-01-05T09:05:00", 1),
+        ("2025-02-10T23:59:00", 1),
+        ("2025-02-11T00:00:00", 1),
+    ]
+    assert ask(shop, "visits", "--by", "metric_time__second", "--where", "metric_time__hour = '2025-01-05 08:00'") == [
+        ("2025-01-05T08:15:30", 1),
+        ("2025-01-05T08:45:10", 1),
+    ]
+    assert ask(shop, "visits", "--by", "day") == [("2025-01-05", 3), ("2025-02-10", 1), ("2025-02-11", 1)]
+    # With a dimension through an entity: customer 3 has no city, visit 5 no customer.
+    assert ask(shop, "visits", "--by", "visit__visited_at__hour", "--by", "customer__city") == [
+        ("2025-01-05T08:00:00", "Paris", 2),
+        ("2025-01-05T09:00:00", "Lyon", 1),
+        ("2025-02-10T23:00:00", None, 1),
+        ("2025-02-11T00:00:00", None, 1),
+    ]
+
+
+def test_a_grain_finer_than_the_time_dimension_is_refused(shop):
+    from click.testing import CliRunner
+
+    from northstar.cli import main
+
+    def error(*args: str) -> str:
+        result = CliRunner().invoke(main, ["query", *args, "--project-dir", str(shop)])
+        assert result.exit_code == 2, result.output
+        return result.output.strip()
+
+    assert error("revenue", "--by", "metric_time__hour") == (
+        "Error: --by metric_time__hour is finer than the time dimension of measure 'revenue' (time_granularity: "
+        "day), which metric 'revenue' reads. Use day or coarser."
+    )
+    assert error("revenue", "--by", "order__ordered_at__minute") == (
+        "Error: --by uses 'order__ordered_at__minute', finer than 'order__ordered_at', whose time_granularity is "
+        "'day'. Use a grain of day or coarser."
+    )
+    assert error("revenue_over_month_start", "--by", "metric_time__fiscal_quarter") == (
+        "Error: metrics/shop.yml:49: --by metric_time__fiscal_quarter: Northstar does not yet support a custom "
+        "granularity with an offset (offset_window or offset_to_grain); metric 'revenue' needs it. Other metrics "
+        "are not affected."
+    )
+    assert error("revenue_7d", "--by", "hour") == (
+        "Error: metrics/shop.yml:72: --by metric_time__hour: Northstar does not yet support a sub-daily grain with a "
+        "cumulative metric, which runs over days; metric 'revenue_7d' needs it. Other metrics are not affected."
+    )
+    assert error("revenue", "--by", "metric_time__fiscal_year") == (
+        "Error: --by metric_time__fiscal_year: unknown grain 'fiscal_year'. Valid grains: second, minute, hour, day, "
+        "week, month, quarter, year, fiscal_quarter, fiscal_month."
+    )
+
+
+def test_custom_granularities_from_the_time_spine(shop):
+    # 4-5-4 fiscal calendar: the quarter from Dec 1 holds every order to Mar 1 (145), the one from Mar 2 Mar 15's (8).
+    assert ask(shop, "revenue", "--by", "metric_time__fiscal_quarter") == [("2024-12-01", 145), ("2025-03-02", 8)]
+    # Months of 4, 5, 4 weeks: Dec 29 - Feb 1 (Jan 5, Jan 20), Feb 2 - Mar 1 (Feb 3, 10, 11 and Mar 1), Mar 2 - 29.
+    assert ask(shop, "revenue", "order_count", "--by", "metric_time__fiscal_month") == [
+        ("2024-12-29", 30, 2),
+        ("2025-02-02", 115, 4),
+        ("2025-03-02", 8, 1),
+    ]
+    assert ask(shop, "revenue", "--by", "metric_time__fiscal_quarter", "--by", "order__status") == [
+        ("2024-12-01", "completed", 140),
+        ("2024-12-01", "returned", 5),
+        ("2025-03-02", "completed", 8),
+    ]
+    # Of another time dimension, in a filter (both spellings), bare, and with no metric.
+    assert ask(shop, "revenue", "--by", "order__ordered_at__fiscal_quarter") == [("2024-12-01", 145), ("2025-03-02", 8)]
+    assert ask(shop, "revenue", "--by", "month", "--where", "metric_time__fiscal_quarter = '2025-03-02'") == [
+        ("2025-03-01", 8)
+    ]
+    where = "{{ TimeDimension('metric_time', 'fiscal_quarter') }} = '2025-03-02'"
+    assert ask(shop, "revenue", "--by", "month", "--where", where) == [("2025-03-01", 8)]
+    assert ask(shop, "revenue", "--by", "fiscal_month") == [("2024-12-29", 30), ("2025-02-02", 115), ("2025-03-02", 8)]
+    assert ask(shop, "--by", "order__ordered_at__fiscal_quarter") == [("2024-12-01",), ("2025-03-02",)]
+
+
+def test_a_custom_granularity_named_like_a_standard_grain_is_an_error_at_load(make_project, run_cli):
+    files = {
+        **LEGACY_SPINE,
+        "models/time_spine.yml": """
+            models:
+              - name: metricflow_time_spine
+                time_spine:
+                  standard_granularity_column: date_day
+                  custom_granularities: [{name: month, column_name: date_day}]
+        """,
+    }
+    root = make_project(files, base={})
+    result = run_cli(root, "query", "revenue_gaps")
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "Error: models/time_spine.yml:5: A custom granularity of the time spine 'metricflow_time_spine' is named "
+        "'month': give it a `name:` of its own (e.g. fiscal_quarter), not one of the standard grains (nanosecond, "
+        "microsecond, millisecond, second, minute, hour, day, week, month, quarter, year)."
+    )
+
+
+@pytest.fixture(scope="module")
+def month_end(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from click.testing import CliRunner
+    from conftest import write_project
+
+    from northstar.cli import main
+
+    root = write_project(tmp_path_factory.mktemp("parity") / "month_end", MONTH_END)
+    result = CliRunner().invoke(main, ["build", "--project-dir", str(root)])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def test_a_monthly_offset_window_keeps_the_31st(month_end):
+    # Each order moves one month later, the day clamped to the month's end (Jan 30 and Jan 31 -> Feb 28, Mar 31 ->
+    # Apr 30), so every order is counted once. MetricFlow (issue 1758) drops Jan 30, Jan 31 and Mar 31 by day, and
+    # counts Feb 28 on Mar 28, 29, 30 and 31.
+    assert ask(month_end, "revenue_last_month", "--by", "day") == [
+        ("2025-02-28", 11),
+        ("2025-03-28", 100),
+        ("2025-04-30", 1000),
+        ("2025-05-30", 10000),
+    ]
+    # The weeks starting Feb 24, Mar 24, Apr 28 and May 26 hold those days.
+    assert ask(month_end, "revenue_last_month", "--by", "week") == [
+        ("2025-02-24", 11),
+        ("2025-03-24", 100),
+        ("2025-04-28", 1000),
+        ("2025-05-26", 10000),
+    ]
+    # By month, the same as MetricFlow: each month reads the month before.
+    assert ask(month_end, "revenue", "revenue_last_month", "--by", "month") == [
+        ("2025-01-01", 11, None),
+        ("2025-02-01", 100, 11),
+        ("2025-03-01", 1000, 100),
+        ("2025-04-01", 10000, 1000),
+        ("2025-05-01", None, 10000),
+    ]
+
+
+def test_the_agg_time_dimension_at_a_grain_is_metric_time_for_cumulative_and_offset_metrics(shop, month_end):
+    # As MetricFlow reads it, order__ordered_at__month is the month of each running value's day, not of the rows in
+    # its window: the first day with a value in each month (Jan 5: 10; Feb 3: 5, Jan 20 is out of the window;
+    # Mar 1: 100), as --by month.
+    assert ask(shop, "revenue_7d", "--by", "order__ordered_at__month") == [
+        ("2025-01-01", 10),
+        ("2025-02-01", 5),
+        ("2025-03-01", 100),
+    ]
+    # By fiscal quarter too: Mar 2 - 8 still hold Mar 1's 100 in their window, so March's first value in the
+    # quarter from Mar 2 is 100, not the 8 of Mar 15.
+    assert ask(shop, "revenue_7d", "--by", "month", "--by", "order__ordered_at__fiscal_quarter") == [
+        ("2025-01-01", "2024-12-01", 10),
+        ("2025-02-01", "2024-12-01", 5),
+        ("2025-03-01", "2024-12-01", 100),
+        ("2025-03-01", "2025-03-02", 100),
+    ]
+    # An offset_window moves it with metric time: the month's value is the month before's.
+    assert ask(month_end, "revenue", "revenue_last_month", "--by", "order__ordered_at__month") == [
+        ("2025-01-01", 11, None),
+        ("2025-02-01", 100, 11),
+        ("2025-03-01", 1000, 100),
+        ("2025-04-01", 10000, 1000),
+        ("2025-05-01", None, 10000),
+    ]
+
+
+def test_nested_derived_metrics_with_offsets(month_end):
+    # revenue_growth = revenue - revenue_last_month (a derived input with an offset); its ratio to the month before;
+    # and revenue_growth itself a month later (an offset of a derived metric). Jan has no month before; May and Jun
+    # are reached only by the offsets.
+    assert ask(month_end, "revenue_growth", "revenue_growth_ratio", "growth_a_month_before", "--by", "month") == [
+        ("2025-01-01", None, None, None),
+        ("2025-02-01", 89, 89 / 11, None),
+        ("2025-03-01", 900, 9, 89),
+        ("2025-04-01", 9000, 9, 900),
+        ("2025-05-01", None, None, 9000),
+        ("2025-06-01", None, None, None),
+    ]
+    # By quarter every order counts once: Q1 1111 - (11 + 100), Q2 10000 - (1000 + 10000). MetricFlow goes through
+    # its daily offset (issue 1758) and answers 711 and -10000.
+    assert ask(month_end, "revenue_growth", "--by", "quarter") == [("2025-01-01", 1000), ("2025-04-01", -1000)]
+
+
+def test_custom_granularities_of_cumulative_metrics_and_the_time_spine(shop):
+    # period_agg per fiscal quarter: the quarter from Dec 1 starts with Jan 5's 10 and ends on Mar 1 (100); the one
+    # from Mar 2 starts with Mar 2, whose 7 days still hold Mar 1's 100, and its last value is Mar 15's 8 (to Mar 21).
+    assert ask(shop, "revenue_7d", "revenue_7d_last", "--by", "fiscal_quarter") == [
+        ("2024-12-01", 10, 100),
+        ("2025-03-02", 100, 8),
+    ]
+    # Month to date and all time per fiscal month (first day with a value): the fiscal month from Mar 30 begins in
+    # March, so its first value is Mar 30's month to date, 108.
+    assert ask(shop, "revenue_mtd", "revenue_all_time", "--by", "fiscal_month") == [
+        ("2024-12-29", 10, 10),
+        ("2025-02-02", 5, 30),
+        ("2025-03-02", 100, 145),
+        ("2025-03-30", 108, 153),
+        ("2025-05-04", None, 153),
+    ]
+    # join_to_timespine: every fiscal month of the spine (Dec 1 to May 31), empty ones filled with 0.
+    assert ask(shop, "revenue_filled", "--by", "fiscal_month") == [
+        ("2024-12-01", 0),
+        ("2024-12-29", 30),
+        ("2025-02-02", 115),
+        ("2025-03-02", 8),
+        ("2025-03-30", 0),
+        ("2025-05-04", 0),
+    ]

@@ -88,13 +88,17 @@ def test_ratio_across_two_semantic_models_as_json(shop):
 
 
 def test_derived_metric_with_an_offset_window(shop):
+    # As MetricFlow, the inputs are full outer joined: April and June, reached only by last month's revenue (March
+    # and May shifted), are rows too, without a value.
     assert out(cli(shop, "query", "revenue_growth", "--by", "month", "--format", "csv")) == table(
         """
         metric_time__month,revenue_growth
         2025-01-01,
         2025-02-01,-0.25
         2025-03-01,-90.25
+        2025-04-01,
         2025-05-01,
+        2025-06-01,
         """
     )
 
@@ -106,15 +110,27 @@ def test_offset_window_needs_a_time_grain(shop):
 
 
 def test_cumulative_grain_to_date_and_rolling_window(shop):
+    # As MetricFlow: a running value per day, then per month the value of its first day with one (revenue_2m, the
+    # default period_agg) or its last (revenue_to_date, period_agg: last). revenue_2m on Feb 1 holds Jan 5 and
+    # Jan 25 (140.50); on Mar 1 also Feb 3 and 11 (280.75; the cancelled order counts no revenue); on Apr 1 the
+    # orders after Feb 1 (190.25); on May 1 those after Mar 1 (50); Jun 1 and Jul 1 the May 2 order (10), the last
+    # day it counts in being Jul 1. Year to date runs to the year's end.
     assert out(cli(shop, "query", "revenue_to_date", "revenue_2m", "--by", "month")) == table(
         """
         metric_time__month  revenue_to_date  revenue_2m
         ------------------  ---------------  ----------
-        2025-01-01                   140.50      140.50
-        2025-02-01                   280.75      280.75
-        2025-03-01                   330.75      190.25
-        2025-04-01                   330.75       50.00
-        2025-05-01                   340.75       10.00
+        2025-01-01                   140.50      100.50
+        2025-02-01                   280.75      140.50
+        2025-03-01                   330.75      280.75
+        2025-04-01                   330.75      190.25
+        2025-05-01                   340.75       50.00
+        2025-06-01                   340.75       10.00
+        2025-07-01                   340.75       10.00
+        2025-08-01                   340.75
+        2025-09-01                   340.75
+        2025-10-01                   340.75
+        2025-11-01                   340.75
+        2025-12-01                   340.75
         """
     )
 

@@ -43,7 +43,8 @@ def test_product_line_revenue_by_month_and_line(warehouse):
 
 @pytest.mark.parametrize(("metric", "months"), [("product_line_revenue_mom", 1), ("product_line_revenue_yoy", 12)])
 def test_product_line_revenue_growth(warehouse, metric, months):
-    # A line's growth of month M over month M - n; months without the earlier month have no growth (NULL).
+    # A line's growth of month M over month M - n; months without the earlier month, or without revenue of their
+    # own (reached by the earlier month only, as MetricFlow's full outer join), have no growth (NULL).
     expected = hand_rows(
         warehouse,
         f"""
@@ -51,9 +52,12 @@ def test_product_line_revenue_growth(warehouse, metric, months):
             select cast(date_trunc('month', ordered_at) as date) as m, product_line, sum(line_total) as revenue
             from ({LINES}) group by 1, 2
         )
-        select cur.m, cur.product_line, (cur.revenue - prev.revenue) / prev.revenue
+        select
+            coalesce(cur.m, cast(prev.m + interval {months} month as date)) as m,
+            coalesce(cur.product_line, prev.product_line) as product_line,
+            (cur.revenue - prev.revenue) / prev.revenue
         from monthly cur
-        left join monthly prev
+        full outer join monthly prev
           on prev.product_line = cur.product_line and prev.m = cur.m - interval {months} month
         order by 1, 2
         """,

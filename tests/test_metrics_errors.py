@@ -219,18 +219,17 @@ def test_unsupported_metricflow_options_are_refused_when_used_and_block_nothing_
           - name: c
             type: cumulative
             type_params:
-              measure: revenue
-              cumulative_type_params: {window: 7 days, period_agg: average}
+              measure: {name: revenue, join_to_timespine: true}
           - name: c_share
             type: ratio
             type_params: {numerator: c, denominator: revenue}
 """
     )
-    line = line_of(files, "period_agg")
+    line = line_of(files, "join_to_timespine")
     refusal = (
-        f"metrics/shop.yml:{line}: Metric 'c' sets period_agg, which Northstar does not support yet: a cumulative "
-        "metric reports its value at the end of each period (period_agg: last). Other metrics are not affected; "
-        "remove the key to use this metric."
+        f"metrics/shop.yml:{line}: Metric 'c' sets join_to_timespine, which Northstar does not support yet: only a "
+        "simple metric's measure joins the time spine. Other metrics are not affected; remove the key to use this "
+        "metric."
     )
     assert error_of(make_project, run_cli, files, "query", "c") == f"Error: {refusal}"
     root = make_project(files, base={})
@@ -259,12 +258,13 @@ def test_a_filter_that_is_not_sql_names_the_metric_file_and_line(make_project, r
 
 def test_a_refused_metric_whose_filter_is_not_sql_blocks_nothing_else(make_project, run_cli):
     # Filters are parsed when the YAML is read; a parse error is kept for where the filter is used, so a metric
-    # refused for another reason (here join_to_timespine) still leaves every other metric working.
+    # refused for another reason (here join_to_timespine on a cumulative metric) still leaves every other metric
+    # working.
     files = with_metrics(
         SIMPLE
         + """
           - name: big_orders
-            type: simple
+            type: cumulative
             type_params: {measure: {name: revenue, join_to_timespine: true}}
             filter: "{{ Metric('revenue', group_by=['order']) }} > 100 and channel ="
 """
@@ -274,8 +274,8 @@ def test_a_refused_metric_whose_filter_is_not_sql_blocks_nothing_else(make_proje
     assert refused.exit_code == 2
     assert refused.output.strip() == (
         f"Error: metrics/shop.yml:{line_of(files, 'join_to_timespine: true')}: Metric 'big_orders' sets "
-        "join_to_timespine, which Northstar does not support yet: periods without rows are left out, not filled. "
-        "Other metrics are not affected; remove the key to use this metric."
+        "join_to_timespine, which Northstar does not support yet: only a simple metric's measure joins the time "
+        "spine. Other metrics are not affected; remove the key to use this metric."
     )
     revenue = run_cli(root, "compile", "revenue")
     assert revenue.exit_code == 0, revenue.output

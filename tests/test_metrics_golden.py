@@ -118,6 +118,21 @@ PARITY = {
     "metric_in_where_without_metrics": Request(
         (), by=("customer__city",), where="{{ Metric('revenue', group_by=['customer']) }} > 10"
     ),
+    "cumulative_period_agg": Request(("revenue_7d", "revenue_7d_last", "revenue_7d_avg"), by=("month",)),
+    "offset_to_grain": Request(("revenue_over_month_start", "revenue_quarter_start"), by=("week",)),
+    "join_to_timespine": Request(("revenue_filled", "order_count"), by=("month", "order__status")),
+    "sub_daily": Request(("visits",), by=("metric_time__hour", "customer__city")),
+    "custom_granularity": Request(("revenue", "order_count"), by=("metric_time__fiscal_quarter",)),
+    "cumulative_custom_granularity": Request(("revenue_7d",), by=("metric_time__fiscal_quarter",)),
+    "cumulative_by_agg_time_dimension": Request(("revenue_7d",), by=("order__ordered_at__month",)),
+}
+# On the parity suite's other projects: name -> (project, request).
+PARITY_ELSEWHERE = {
+    "semi_additive": (
+        "BALANCES",
+        Request(("total_balance", "snapshot_balance"), by=("month", "balance__account_type")),
+    ),
+    "nested_derived_offset": ("MONTH_END", Request(("revenue_growth", "growth_a_month_before"), by=("month",))),
 }
 
 
@@ -143,3 +158,13 @@ def tiers_semantics(tmp_path_factory: pytest.TempPathFactory):
 def test_slowly_changing_dimension_sql(tiers_semantics, update_golden):
     request = Request(("revenue", "customers"), by=("customer__tier",))
     check("parity__slowly_changing_dimension", compile_request(tiers_semantics, request), update_golden)
+
+
+@pytest.mark.parametrize("name", PARITY_ELSEWHERE)
+def test_parity_sql_elsewhere(tmp_path, name, update_golden):
+    import test_metricflow_parity
+
+    project, request = PARITY_ELSEWHERE[name]
+    files = getattr(test_metricflow_parity, project)
+    semantics = load_semantics(load_project(write_project(tmp_path / "parity", files)))
+    check(f"parity__{name}", compile_request(semantics, request), update_golden)

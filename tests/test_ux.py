@@ -174,7 +174,7 @@ def test_a_misspelt_grain_in_by_suggests_the_grain(make_project, run_cli):
     assert result.exit_code == 2
     assert result.output.startswith("Error: --by uses 'monthh', which is not a dimension or entity reachable from ")
     assert "Did you mean 'month'? Valid choices: " in result.output
-    assert result.output.endswith(" Or a time grain: day, week, month, quarter, year.\n")
+    assert result.output.endswith(" Or a time grain: second, minute, hour, day, week, month, quarter, year.\n")
 
 
 def test_ls_resource_type_metric_lists_metrics_like_dbt(make_project, run_cli):

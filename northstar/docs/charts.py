@@ -65,6 +65,11 @@ def _grain(time_column: str) -> str | None:
     return tail if tail in GRAINS else None
 
 
+def _after(time: Any, data_end: datetime.date | None) -> bool:
+    day = time.date() if isinstance(time, datetime.datetime) else time
+    return data_end is not None and isinstance(day, datetime.date) and day > data_end
+
+
 def partial_period(times: Sequence[Any], time_column: str, data_end: datetime.date | None) -> float | None:
     """The start (epoch seconds) of the last period when the data ends before that period does, else None."""
     grain = _grain(time_column)
@@ -101,7 +106,12 @@ def chart(
         pairs = [[columns[i], round_value(rows[0][i], percent)] for i in numeric]
         return {"kind": "value", "values": pairs, "value": name, "percent": percent, "unit": unit}, None
     time_column = columns[time_index]
-    dated = sorted((r for r in rows if r[time_index] is not None), key=lambda r: r[time_index])
+    # A period starting after the data ends holds only a shifted input (the quarter after the last, reached by an
+    # `offset_window: 1 quarter` input, whose value is NULL): not a period to draw or to mark partial.
+    dated = sorted(
+        (r for r in rows if r[time_index] is not None and not _after(r[time_index], data_end)),
+        key=lambda r: r[time_index],
+    )
     base = {
         "time": time_column,
         "grain": _grain(time_column),

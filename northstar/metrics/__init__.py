@@ -119,9 +119,12 @@ def model_relations(
 
 
 def semantic_docs(project: Project) -> list[tuple[str, Any]]:
-    """``(path, data)`` of every YAML document the semantic layer reads (semantic models, metrics, saved queries)."""
+    """``(path, data)`` of every YAML document the semantic layer reads (semantic models, metrics, saved queries,
+    and models declaring MetricFlow's ``time_spine:``)."""
     return [
-        (doc.path, doc.data) for doc in project.yaml_docs if _SECTIONS.intersection(doc.data) or _declares(doc.data)
+        (doc.path, doc.data)
+        for doc in project.yaml_docs
+        if _SECTIONS.intersection(doc.data) or _declares(doc.data) or _spine(doc.data)
     ]
 
 
@@ -131,13 +134,33 @@ def _declares(data: Any) -> bool:
     return isinstance(models, list) and any(isinstance(m, dict) and "semantic_model" in m for m in models)
 
 
+def _spine(data: Any) -> bool:
+    models = data.get("models")
+    return isinstance(models, list) and any(isinstance(m, dict) and "time_spine" in m for m in models)
+
+
+# MetricFlow's time spine before dbt 1.9: a model of this name with one row per day in `date_day`.
+LEGACY_SPINE = ("metricflow_time_spine", "date_day")
+
+
 def load_semantics(project_or_manifest: Project | CompiledProject) -> Semantics:
     """Read and validate every semantic model and metric of a project (or of a manifest's project)."""
+    from dataclasses import replace
+
     from northstar.metrics.reader import read_spec
     from northstar.metrics.resolve import semantics
+    from northstar.metrics.spec import TimeSpine, Where
 
-    spec = read_spec(semantic_docs(project_of(project_or_manifest)))
-    return semantics(spec, model_relations(project_or_manifest, {model.model for model in spec.semantic_models}))
+    project = project_of(project_or_manifest)
+    spec = read_spec(semantic_docs(project))
+    if spec.time_spine is None:
+        legacy = next((m for m in project.models if m.name == LEGACY_SPINE[0]), None)
+        if legacy is not None:
+            spec = replace(spec, time_spine=TimeSpine(legacy.name, LEGACY_SPINE[1], Where(legacy.path, None)))
+    read = {model.model for model in spec.semantic_models}
+    if spec.time_spine is not None:
+        read.add(spec.time_spine.model)
+    return semantics(spec, model_relations(project_or_manifest, read))
 
 
 def metric_sql(project_or_manifest: Project | CompiledProject, metric_name: str) -> str:

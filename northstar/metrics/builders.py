@@ -13,10 +13,23 @@ from datetime import date
 from sqlglot import exp
 
 from northstar.errors import CompileError, ProjectError, did_you_mean
-from northstar.metrics.plan import Compiled
+from northstar.metrics.plan import Compiled, Group
 from northstar.metrics.resolve import Semantics
-from northstar.metrics.spec import DATE_PARTS, GRAINS, Entity, Filter, Measure, Metric, SemanticModel, Window
+from northstar.metrics.spec import (
+    DATE_PARTS,
+    SUB_DAILY,
+    TIME_GRAINS,
+    Entity,
+    Filter,
+    Measure,
+    Metric,
+    SemanticModel,
+    Window,
+)
 from northstar.render.jinja import Relation
+
+# The query of a metric per entity, for Metric('revenue', group_by=['customer']) in filters: (metric, entity) -> query.
+MetricTable = Callable[[str, str], exp.Select]
 
 
 def qualify(sql: exp.Expr, alias: str) -> exp.Expr:
@@ -33,8 +46,25 @@ def relation_table(relation: Relation) -> exp.Table:
     return exp.table_(relation.identifier, db=relation.schema)
 
 
+def period(sem: Semantics, value: exp.Expr, grain: str, context: Metric | None) -> exp.Expr:
+    """The period of ``grain`` a time falls in: :func:`truncate` for a standard grain; for a custom granularity of
+    the time spine (``fiscal_quarter``), the spine's column for it on the time's day, as MetricFlow reads it."""
+    if grain in TIME_GRAINS:
+        return truncate(value, grain)
+    spine, relation = sem.spine(context, f"The custom granularity '{grain}' is read from the time spine")
+    day = exp.column(spine.column, "time_spine")
+    return exp.Subquery(
+        this=exp.select(exp.column(dict(spine.custom)[grain], "time_spine"), copy=False)
+        .from_(relation_table(relation).as_("time_spine"), copy=False)
+        .where(exp.EQ(this=day, expression=truncate(value, "day")), copy=False)
+    )
+
+
 def truncate(value: exp.Expr, grain: str) -> exp.Expr:
-    """The period a timestamp falls in, as a DATE: ``CAST(DATE_TRUNC('month', t) AS DATE)``."""
+    """The period a timestamp falls in, as a DATE: ``CAST(DATE_TRUNC('month', t) AS DATE)``; below a day, the
+    TIMESTAMP ``DATE_TRUNC('hour', t)``."""
+    if grain in SUB_DAILY:
+        return exp.func("date_trunc", exp.Literal.string(grain), value)
     return exp.Cast(
         this=exp.func("date_trunc", exp.Literal.string(grain), value), to=exp.DataType(this=exp.DataType.Type.DATE)
     )
@@ -116,7 +146,7 @@ class Rows:
     paths: dict[tuple[str, ...], str] = field(default_factory=dict)  # entity path -> alias
     # Metric('revenue', group_by=['customer']) in a filter: the query of a metric per entity (given by the compiler,
     # which builds metric queries), and the ones joined so far: alias -> (entity expression here, query, entity).
-    metric_table: Callable[[str, str], exp.Select] | None = None
+    metric_table: MetricTable | None = None
     metric_joins: dict[str, tuple[exp.Expr, exp.Select, str]] = field(default_factory=dict)
     # The measure whose time picks the version of a slowly changing dimension joined (None: no measure, as in a
     # dimension-only query, which cannot join one).
@@ -185,7 +215,18 @@ class Rows:
         value = qualify(ref.sql, alias)
         if ref.date_part:
             return date_part(value, ref.date_part)
-        return truncate(value, ref.grain) if ref.grain else value
+        return period(self.sem, value, ref.grain, self.metric) if ref.grain else value
+
+    def time_groups(self, groups: Sequence[Group], measure: str) -> dict[str, str]:
+        """Group-bys naming ``measure``'s own agg time dimension at a grain (``order__ordered_at__month``), column ->
+        grain. MetricFlow reads them as metric time: the period of a cumulative value's day, or of a row's time
+        after an offset, not of the row's own time."""
+        found = {}
+        for group in groups:
+            grain = self.sem.agg_time_grain(self.model, measure, group.name, self.metric) if group.name else None
+            if grain is not None:
+                found[group.column] = grain
+        return found
 
     def value(self, name: str, what: str) -> exp.Expr:
         """A name in a filter over these rows: a dimension or entity, or a metric per entity (``customer__revenue``,
@@ -235,10 +276,11 @@ class Rows:
                     return date_part(self.time(measure), name.removeprefix("metric_time__extract_"))
                 if name == "metric_time" or name.startswith("metric_time__"):
                     grain = name.removeprefix("metric_time").removeprefix("__") or None
-                    if grain is not None and grain not in GRAINS:
-                        raise ProjectError(f"{what} uses '{name}': unknown grain. Valid: {', '.join(GRAINS)}.")
+                    grains = (*TIME_GRAINS, *self.sem.custom_grains)
+                    if grain is not None and grain not in grains:
+                        raise ProjectError(f"{what} uses '{name}': unknown grain. Valid: {', '.join(grains)}.")
                     time = self.time(measure)
-                    return truncate(time, grain) if grain else time
+                    return period(self.sem, time, grain, self.metric) if grain else time
                 return self.value(name, what)
             return node
 
@@ -288,7 +330,7 @@ def order_limit(expression: exp.Select, c: Compiled) -> exp.Select:
     for item in c.request.order or tuple(g.column for g in c.groups):
         descending = item.startswith("-")
         name = item.lstrip("-").strip()
-        if name in GRAINS:
+        if name in TIME_GRAINS:
             name = f"metric_time__{name}"
         if name not in names:
             hint = did_you_mean(name, names)

@@ -103,7 +103,9 @@ def metric_tests(sem: Semantics, metric_nodes: Mapping[str, MetricNode], prefix:
 
 
 def _keys(sem: Semantics, metric: Metric) -> list[str]:
-    return [g.column for g in parse_by(default_request(metric, sem).by, metric.default_grain or "day")]
+    return [
+        g.column for g in parse_by(default_request(metric, sem).by, metric.default_grain or "day", sem.custom_grains)
+    ]
 
 
 def _check_args(args: Mapping[str, Any], allowed: set[str], what: str, where: _At) -> None:
@@ -146,7 +148,14 @@ def _not_null(sem: Semantics, metric: Metric, relation: Relation, args: Mapping[
         return render(
             exp.select("*", copy=False).from_(table, copy=False).where(exp.column(column).is_(exp.null()), copy=False)
         )
-    time = next((g for g in parse_by(default_request(metric, sem).by, metric.default_grain or "day") if g.grain), None)
+    time = next(
+        (
+            g
+            for g in parse_by(default_request(metric, sem).by, metric.default_grain or "day", sem.custom_grains)
+            if g.grain
+        ),
+        None,
+    )
     if time is None or time.grain is None:
         raise CompileError(
             f"not_null per_period needs a time grain: metric '{metric.name}' has no `defaults: {{grain: ...}}`.",

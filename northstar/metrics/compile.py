@@ -27,16 +27,15 @@ from northstar.metrics.builders import (
     date_range,
     interval,
     order_limit,
-    period_series,
+    period,
     qualify,
-    relation_table,
-    truncate,
 )
+from northstar.metrics.cumulative import cumulative_select
 from northstar.metrics.dimensions import dimension_query
 from northstar.metrics.experiment import outcomes_query
 from northstar.metrics.filters import render_filter
 from northstar.metrics.growth import growth_query, leaf_select
-from northstar.metrics.plan import Compiled, Leaf, plan, with_filter
+from northstar.metrics.plan import Compiled, Leaf, plan
 from northstar.metrics.request import Request
 from northstar.metrics.resolve import Semantics
 from northstar.metrics.saved import expand, saved_query
@@ -47,8 +46,9 @@ from northstar.metrics.spec import (
     Measure,
     Metric,
     UpliftParams,
-    Window,
 )
+from northstar.metrics.spine import spine_periods
+from northstar.metrics.to_grain import to_grain_select
 from northstar.metrics.trailing import coverage, pyramid_query
 
 # -- the passes -------------------------------------------------------------------------------------------------
@@ -63,9 +63,10 @@ def _leaf_select(c: Compiled, leaves: list[tuple[Leaf, str, Metric]]) -> tuple[e
     if first.offset is not None:
         time = exp.Add(this=time, expression=interval(first.offset))
     keys: list[exp.Expr] = []
+    timed = rows.time_groups(c.groups, first.measure) if first.offset is not None else {}
     for group in c.groups:
-        if group.grain is not None:
-            keys.append(truncate(time.copy(), group.grain))
+        if group.grain is not None or group.column in timed:
+            keys.append(period(c.sem, time.copy(), group.grain or timed[group.column], metric))
         elif group.column.startswith("metric_time__extract_"):
             keys.append(date_part(time.copy(), group.column.removeprefix("metric_time__extract_")))
         else:
@@ -92,7 +93,7 @@ def _leaf_select(c: Compiled, leaves: list[tuple[Leaf, str, Metric]]) -> tuple[e
         dimension = model.dimension(semi.dimension)
         assert dimension is not None  # checked by resolve
         at = qualify(dimension.sql, rows.alias)
-        partition = [truncate(time.copy(), g.grain) for g in c.groups if g.grain is not None]
+        partition = _semi_additive_period(c, rows, keys, first.measure, semi.dimension)
         partition += [rows.dimension(entity, "window_groupings") for entity in semi.groupings]
         edge = exp.Window(
             this=(exp.Max if semi.window_choice == "max" else exp.Min)(this=at.copy()),
@@ -126,65 +127,20 @@ def _leaf_select(c: Compiled, leaves: list[tuple[Leaf, str, Metric]]) -> tuple[e
     return select, comment
 
 
-def _cumulative_select(c: Compiled, leaf: Leaf, name: str, metric: Metric) -> tuple[exp.Select, str]:
-    """A running aggregate: for each period, the rows up to its end (within the window or since the grain start)."""
-    params = leaf.special
-    assert isinstance(params, CumulativeParams)
-    model = c.sem.model_of(leaf.measure, metric)
-    measure = model.measure(leaf.measure)
-    assert measure is not None
-    rows = Rows(c.sem, model, metric, metric_table=_metric_table(c.sem), measure=leaf.measure)
-    time = rows.time(leaf.measure)
-    grain = next((g.grain for g in c.groups if g.grain is not None), None)
-    value = exp.alias_(aggregate(measure, qualify(measure.sql, rows.alias)), name, copy=False)
-    conditions = rows.filters(with_filter(leaf.filters, params.measure.filter), leaf.measure)
-    if c.where is not None:
-        conditions.append(rows.condition(c.where, leaf.measure, "--where"))
-    dims = [exp.alias_(rows.dimension(g.name, "--by"), g.column, copy=False) for g in c.groups if g.name is not None]
-    if grain is None:
-        select = rows.source().select(*dims, value, copy=False)
-        conditions += date_range(time, None, c.request.end)
-        what = "all time"
-    else:
-        column = f"metric_time__{grain}"
-        spine = (
-            exp.select(period_series(truncate(time.copy(), grain), grain, column), copy=False)
-            .from_(relation_table(c.sem.relation(model)).as_(rows.alias), copy=False)
-            .subquery("periods")
-        )
-        period_end = exp.Add(this=exp.column(column, "periods"), expression=interval(Window(1, grain)))
-        on: list[exp.Expr] = [exp.LT(this=time.copy(), expression=period_end.copy())]
-        if params.window is not None:
-            on.append(
-                exp.GTE(
-                    this=time.copy(), expression=exp.Sub(this=period_end.copy(), expression=interval(params.window))
-                )
-            )
-            what = f"the {params.window} up to the end of each {grain}"
-        elif params.grain_to_date is not None:
-            on.append(
-                exp.GTE(this=time.copy(), expression=truncate(exp.column(column, "periods"), params.grain_to_date))
-            )
-            what = f"{params.grain_to_date} to date, at the end of each {grain}"
-        else:
-            what = f"all time up to the end of each {grain}"
-        source = rows.source()
-        base = source.args["from_"].this
-        select = exp.select(exp.column(column, "periods"), *dims, value, copy=False).from_(spine, copy=False)
-        select = select.join(base, on=and_all(on), join_type="inner", copy=False)
-        for join in source.args.get("joins") or []:
-            select = select.join(join, copy=False)
-        conditions += [
-            cond.transform(lambda n: exp.column(column, "periods") if n == exp.column("__period__") else n)
-            for cond in date_range(exp.column("__period__"), c.request.start, c.request.end)
-        ]
-    condition = and_all(conditions)
-    if condition is not None:
-        select = select.where(condition, copy=False)
-    count = len(c.groups)
-    if count:
-        select = select.group_by(*[exp.Literal.number(i + 1) for i in range(count)], copy=False)
-    return select, f"{model.name}: {name} = {measure.agg} of {measure.expr} over {what}"
+def _semi_additive_period(c: Compiled, rows: Rows, keys: list[exp.Expr], measure: str, name: str) -> list[exp.Expr]:
+    """The period a semi-additive measure takes its first or last rows in, as MetricFlow chooses it: the first
+    group-by that is its non-additive dimension (``balance__balance_date__month``, through any entity), or metric
+    time when that dimension is the measure's agg time dimension; none (the whole range) otherwise."""
+    agg_time = c.sem.agg_time(rows.model, measure, rows.metric).name
+    for key, group in zip(keys, c.groups, strict=True):
+        if group.is_time or group.column.startswith("metric_time__extract_"):
+            if name == agg_time:
+                return [key.copy()]
+            continue
+        ref = c.sem.dimension(rows.model, group.dimension, rows.metric, "--by")
+        if ref.dimension is not None and ref.dimension.name == name and ref.is_time:
+            return [key.copy()]
+    return []
 
 
 def _ctes(expression: exp.Select, c: Compiled) -> exp.Select:
@@ -197,7 +153,7 @@ def _ctes(expression: exp.Select, c: Compiled) -> exp.Select:
             model = c.sem.model_of(leaf.measure)
             measure = model.measure(leaf.measure)
             semi = (leaf.measure, measure.non_additive) if measure and measure.non_additive else None
-            key = (model.name, leaf.filters, leaf.offset, semi)
+            key = (model.name, leaf.filters, leaf.offset, leaf.to_grain, leaf.spine, semi)
         buckets.setdefault(key, []).append((leaf, name, metric))
     used: set[str] = set()
 
@@ -211,37 +167,44 @@ def _ctes(expression: exp.Select, c: Compiled) -> exp.Select:
     for leaves in buckets.values():
         leaf, name, metric = leaves[0]
         if isinstance(leaf.special, CumulativeParams):
-            body, comment = _cumulative_select(c, leaf, name, metric)
+            body, comment = cumulative_select(c, leaf, name, metric, _metric_table(c.sem))
             ctes = [(name, body, comment)]
         elif isinstance(leaf.special, CoverageParams):
             ctes = coverage(c, leaf, name, metric, leaf.special)
         elif leaf.special is not None:
             ctes = leaf_select(c, leaf, name, metric)
+        elif leaf.to_grain is not None:
+            body, comment = to_grain_select(c, leaves, _metric_table(c.sem))
+            ctes = [(f"{c.sem.model_of(leaf.measure).name}_start_of_{leaf.to_grain}", body, comment)]
         else:
             body, comment = _leaf_select(c, leaves)
+            if leaf.spine:
+                body, comment = spine_periods(c, body, comment, leaf, metric)
             model_name = c.sem.model_of(leaf.measure).name
             ctes = [(model_name if not leaf.offset else f"{model_name}_offset", body, comment)]
         for cte_name, body, comment in ctes:
             cte_name = unique(cte_name)
             body.add_comments([comment])
             expression = expression.with_(cte_name, as_=body, copy=False)
-        expression.meta.setdefault("ctes", []).append((cte_name, [lname for _, lname, _ in leaves], leaf.offset))
+        shifted = leaf.offset or leaf.to_grain
+        expression.meta.setdefault("ctes", []).append((cte_name, [lname for _, lname, _ in leaves], shifted))
     return expression
 
 
 def _join(expression: exp.Select, c: Compiled) -> exp.Select:
-    """Pass 2: join the CTEs on the group-by columns (full outer: a period with one metric only still shows).
+    """Pass 2: join the CTEs on the group-by columns (full outer: a period with one metric only still shows, as
+    does a period only a shifted input reaches, such as the month after the last one for `offset_window: 1 month`,
+    as in MetricFlow). The CTEs of unshifted leaves come first, so the rows' keys are theirs where they have them.
 
     Metric time is never NULL, so time keys join with USING. A dimension can be NULL, and NULL is a group of its own
     (as in MetricFlow): dimension keys join NULL-safely (IS NOT DISTINCT FROM) on the key so far, the COALESCE of the
     CTEs already joined, so one NULL row holds every metric's value instead of one row per CTE."""
     ctes = expression.meta["ctes"]
     keys = [g.column for g in c.groups]
-    plain = [cte for cte in ctes if cte[2] is None] or ctes[:1]
-    shifted = [cte for cte in ctes if cte not in plain]
-    expression = expression.from_(plain[0][0], copy=False)
+    ordered = [cte for cte in ctes if cte[2] is None] + [cte for cte in ctes if cte[2] is not None]
+    expression = expression.from_(ordered[0][0], copy=False)
     null_safe = any(not g.is_time for g in c.groups) and len(ctes) > 1
-    seen: dict[str, list[exp.Expr]] = {key: [exp.column(key, plain[0][0])] for key in keys}
+    seen: dict[str, list[exp.Expr]] = {key: [exp.column(key, ordered[0][0])] for key in keys}
 
     def key_so_far(key: str) -> exp.Expr:
         first, *rest = (part.copy() for part in seen[key])
@@ -250,7 +213,7 @@ def _join(expression: exp.Select, c: Compiled) -> exp.Select:
     def on(name: str) -> exp.Expr | None:
         return and_all([exp.NullSafeEQ(this=key_so_far(key), expression=exp.column(key, name)) for key in keys])
 
-    for name, _, _ in plain[1:]:
+    for name, _, _ in ordered[1:]:
         if not keys:
             expression = expression.join(name, join_type="cross", copy=False)
         elif null_safe:
@@ -259,13 +222,6 @@ def _join(expression: exp.Select, c: Compiled) -> exp.Select:
                 seen[key].append(exp.column(key, name))
         else:
             expression = expression.join(name, using=tuple(keys), join_type="full outer", copy=False)
-    for name, _, _ in shifted:
-        if not keys:
-            expression = expression.join(name, join_type="cross", copy=False)
-        elif null_safe:
-            expression = expression.join(name, on=on(name), join_type="left", copy=False)
-        else:
-            expression = expression.join(name, using=tuple(keys), join_type="left", copy=False)
     if null_safe:
         expression.meta["keys"] = {key: key_so_far(key) for key in keys}
     return expression

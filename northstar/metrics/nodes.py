@@ -246,7 +246,7 @@ def column_docs(sem: Semantics, metric: Metric, request: Request) -> dict[str, s
             for model, m in zip(measures, sem.measure_inputs(metric), strict=True)
         }
     )
-    for group in parse_by(request.by, metric.default_grain or "day"):
+    for group in parse_by(request.by, metric.default_grain or "day", sem.custom_grains):
         if group.is_time:
             docs[group.column] = f"Start of the {group.grain} (UTC) of the metric time ({', '.join(times)})."
         else:

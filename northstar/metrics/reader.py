@@ -38,6 +38,8 @@ from northstar.metrics.spec import (
     ENTITY_TYPES,
     GRAINS,
     METRIC_TYPES,
+    PERIOD_AGGS,
+    TIME_GRAINS,
     BrokenModel,
     CohortParams,
     ConstantProperty,
@@ -66,6 +68,7 @@ from northstar.metrics.spec import (
     SemanticModel,
     SimpleParams,
     Spec,
+    TimeSpine,
     UpliftOutcome,
     UpliftParams,
     Where,
@@ -144,8 +147,10 @@ def read_spec(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> Spec:
     metrics: list[Metric] = []
     saved: list[SavedQuery] = []
     broken: list[BrokenModel] = []
+    spines: list[TimeSpine] = []
     seen: dict[str, Where] = {}
     for path, data in docs:
+        spines += _time_spines(data, path)
         for entry in _list(data, "saved_queries", path):
             query = _saved_query(entry, path)
             _unique(seen, f"saved query '{query.name}'", f"sq:{query.name}", query.where)
@@ -180,7 +185,13 @@ def read_spec(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> Spec:
             metric = _metric(entry, path)
             _unique(seen, f"metric '{metric.name}'", f"m:{metric.name}", metric.where)
             metrics.append(metric)
-    return Spec(tuple(models), tuple(_metric_inputs(metrics)), tuple(saved), tuple(broken))
+    return Spec(
+        tuple(models),
+        tuple(_metric_inputs(metrics)),
+        tuple(saved),
+        broken=tuple(broken),
+        time_spine=spines[0] if spines else None,
+    )
 
 
 def _latest_model(entry: YamlDict, path: str, broken: list[BrokenModel]) -> tuple[SemanticModel | None, list[YamlDict]]:
@@ -294,6 +305,29 @@ def broken_model(entry: Mapping[str, Any], error: NorthstarError) -> BrokenModel
 
     provides = (*names("entities"), *names("dimensions"))
     return BrokenModel(str(entry.get("name") or "?"), names("measures"), error, provides)
+
+
+def _time_spines(data: Mapping[str, Any], path: str) -> list[TimeSpine]:
+    """The daily time spines among a property file's models (their shape was checked when the project loaded).
+
+    MetricFlow takes one spine per grain; Northstar reads the daily one (a spine of hours would serve sub-daily
+    cumulative metrics, which Northstar does not build)."""
+    found = []
+    models = data.get("models")
+    for entry in models if isinstance(models, list) else []:
+        spine = entry.get("time_spine") if isinstance(entry, dict) else None
+        if not isinstance(spine, dict) or not isinstance(spine.get("standard_granularity_column"), str):
+            continue
+        column = spine["standard_granularity_column"]
+        declared = {c.get("name"): c.get("granularity") for c in entry.get("columns") or [] if isinstance(c, dict)}
+        if str(declared.get(column) or "day").lower() == "day":
+            custom = tuple(
+                (str(item["name"]), str(item.get("column_name") or item["name"]))
+                for item in spine.get("custom_granularities") or []
+                if isinstance(item, dict) and item.get("name")
+            )
+            found.append(TimeSpine(str(entry.get("name")), column, Where(path, _line(entry)), custom))
+    return found
 
 
 def parse_window(value: Any, what: str, where: Where) -> Window:
@@ -457,7 +491,7 @@ def _dimension(entry: YamlDict, owner: str, path: str) -> Dimension:
     params = entry.get("type_params") or {}
     _check(params, {"time_granularity", "validity_params"}, f"the type_params of {what}", path)
     if kind == "time":
-        granularity = _choice(params, "time_granularity", GRAINS, f"The {what}", path, default="day")
+        granularity = _choice(params, "time_granularity", TIME_GRAINS, f"The {what}", path, default="day")
     expr = str(name if entry.get("expr") is None else entry["expr"])
     sql = _sql_expr(entry, expr, what, path)
     validity = _validity(params.get("validity_params"), kind, what, path, _line(params, "validity_params"))
@@ -569,7 +603,7 @@ def _non_additive(value: Any, what: str, path: str, line: int | None) -> NonAddi
             line,
         )
     _check(value, {"name", "window_choice", "window_groupings"}, f"the non_additive_dimension of the {what}", path)
-    choice = _choice(value, "window_choice", ("min", "max"), f"The non_additive_dimension of the {what}", path, "max")
+    choice = _choice(value, "window_choice", ("min", "max"), f"The non_additive_dimension of the {what}", path, "min")
     groupings = value.get("window_groupings") or []
     if isinstance(groupings, str):
         groupings = [groupings]
@@ -620,7 +654,7 @@ def _metric(entry: YamlDict, path: str) -> Metric:
     if not isinstance(tests, list):
         raise CompileError(f"'tests' of the {what} must be a list.", path, _line(entry, "tests"))
     return Metric(
-        refusals=tuple(_refusals(raw, path)),
+        refusals=tuple(_refusals(raw, path, kind)),
         name=name,
         type=kind,
         params=_params(kind, raw, what, path, where),
@@ -768,8 +802,15 @@ def _measure_input(value: Any, what: str, path: str, line: int | None) -> Measur
         raise CompileError(f"{what} must be a measure name or a mapping with a 'name'.", path, line)
     _check(value, {"name", "filter", "alias", "fill_nulls_with", "join_to_timespine", METRIC_INPUT}, what, path)
     fill = value.get("fill_nulls_with")
+    if fill is not None and (isinstance(fill, bool) or not isinstance(fill, int | float)):
+        raise CompileError(f"fill_nulls_with of {what} must be a number, e.g. `fill_nulls_with: 0`.", path, line)
+    spine = value.get("join_to_timespine", False)
+    if not isinstance(spine, bool):
+        raise CompileError(f"join_to_timespine of {what} must be true or false.", path, line)
     named = bool(value.get(METRIC_INPUT))
-    return MeasureInput(str(value["name"]), _filter(value.get("filter")), value.get("alias"), fill, named)
+    return MeasureInput(
+        str(value["name"]), _filter(value.get("filter")), value.get("alias"), fill, named, join_to_timespine=spine
+    )
 
 
 def _metric_input(value: Any, what: str, path: str, line: int | None) -> MetricInput:
@@ -863,9 +904,9 @@ def _derived(t: _TypeParams) -> DerivedParams:
 def _cumulative(t: _TypeParams) -> CumulativeParams:
     source = t.raw.get("cumulative_type_params") or t.raw
     _check(source, {"measure", "window", "grain_to_date", "period_agg"} | set(t.raw), t.what, t.path)
-    params = CumulativeParams(t.measure("measure"), t.window("window", source), None)
-    if source.get("grain_to_date") is not None:
-        params = CumulativeParams(params.measure, params.window, t.grain("grain_to_date", "month", source))
+    to_date = t.grain("grain_to_date", "month", source) if source.get("grain_to_date") is not None else None
+    period_agg = _choice(source, "period_agg", PERIOD_AGGS, f"The {t.what}", t.path, default="first")
+    params = CumulativeParams(t.measure("measure"), t.window("window", source), to_date, period_agg)
     if params.window and params.grain_to_date:
         raise t.error(f"The {t.what} has both a window and grain_to_date; keep one.")
     return params
@@ -1099,22 +1140,18 @@ def _levels(raw: Mapping[str, Any], what: str, path: str) -> tuple[PyramidLevel,
 # Valid MetricFlow that Northstar does not build yet. A metric using one is refused when it is queried, compiled or
 # built (naming the key and its line); refusing it beats computing something else, and other metrics keep working.
 _UNSUPPORTED = {
-    "join_to_timespine": "periods without rows are left out, not filled",
-    "period_agg": "a cumulative metric reports its value at the end of each period (period_agg: last)",
-    "offset_to_grain": "use offset_window",
+    "join_to_timespine": "only a simple metric's measure joins the time spine",
 }
 
 
-def _refusals(raw: Any, path: str) -> list[Refusal]:
+def _refusals(raw: Any, path: str, kind: str) -> list[Refusal]:
     found = []
     stack = [raw]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
             for key, value in item.items():
-                allowed = (
-                    key == "period_agg" and str(value).lower() == "last" or key == "join_to_timespine" and not value
-                )
+                allowed = key == "join_to_timespine" and (not value or kind == "simple")
                 if key in _UNSUPPORTED and value not in (None, [], {}) and not allowed:
                     line = item.line_of(key) if isinstance(item, YamlDict) else None
                     found.append(Refusal(key, _UNSUPPORTED[key], path, line))

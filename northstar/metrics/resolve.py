@@ -24,6 +24,7 @@ from northstar.metrics.filters import referenced_names
 from northstar.metrics.spec import (
     DATE_PARTS,
     GRAINS,
+    TIME_GRAINS,
     BrokenModel,
     CohortParams,
     ConversionParams,
@@ -44,6 +45,7 @@ from northstar.metrics.spec import (
     SemanticModel,
     SimpleParams,
     Spec,
+    TimeSpine,
     UpliftParams,
 )
 from northstar.render.jinja import Relation
@@ -172,6 +174,46 @@ class Semantics:
             )
         return relation
 
+    @property
+    def custom_grains(self) -> tuple[str, ...]:
+        """The custom granularities of the project's time spine (``fiscal_quarter``), usable as grains."""
+        spine = self.spec.time_spine
+        return spine.custom_names if spine else ()
+
+    def spine(self, context: Metric | None, why: str = "") -> tuple[TimeSpine, Relation]:
+        """The project's daily time spine and its relation, for ``context``'s ``join_to_timespine`` or for ``why``
+        (``the custom granularity 'fiscal_quarter'``, which the spine defines)."""
+        spine = self.spec.time_spine
+        user = f"metric '{context.name}'" if context else "the query"
+        if spine is None:
+            why = why or f"Metric '{context.name if context else '?'}' sets join_to_timespine"
+            where = (context.where.path, context.where.line) if context else (None, None)
+            raise CompileError(
+                f"{why}, which reports every period of MetricFlow's "
+                "time spine, but the project has none. Add a model with one row per day and declare it in its YAML: "
+                "`time_spine: {standard_granularity_column: date_day}` (or name it metricflow_time_spine, with a "
+                "date_day column).",
+                *where,
+            )
+        relation = self.relations.get(spine.model)
+        if relation is None:
+            raise CompileError(
+                f"The time spine '{spine.model}' is not a model Northstar builds (missing, disabled or ephemeral); "
+                f"{why or user + ' joins it (join_to_timespine)'}. Materialize it as a table or view.",
+                spine.where.path,
+                spine.where.line,
+            )
+        return spine, relation
+
+    def agg_time_grain(self, model: SemanticModel, measure: str, name: str, context: Metric | None) -> str | None:
+        """The grain when ``name`` is ``measure``'s own agg time dimension at a grain (``order__ordered_at__month``),
+        which MetricFlow reads as metric time; else None."""
+        ref = self.dimension(model, name, context, "--by")
+        agg_time = self.agg_time(model, measure, context)
+        if ref.grain and not ref.path and ref.dimension is not None and ref.dimension.name == agg_time.name:
+            return ref.grain
+        return None
+
     def agg_time(self, model: SemanticModel, measure_name: str, context: Metric | None = None) -> Dimension:
         """The time dimension a measure is aggregated over (its metric_time)."""
         measure = model.measure(measure_name)
@@ -214,7 +256,7 @@ class Semantics:
         """Resolve ``name`` (``channel``, ``user__channel``, ``ordered_at__month``) for ``model``'s rows."""
         base, grain, part = name, None, None
         head, _, tail = name.rpartition("__")
-        if head and tail in GRAINS:
+        if head and (tail in TIME_GRAINS or tail in self.custom_grains):
             base, grain = head, tail
         elif head and tail.startswith("extract_") and tail.removeprefix("extract_") in DATE_PARTS:
             base, part = head, tail.removeprefix("extract_")
@@ -228,7 +270,7 @@ class Semantics:
         owner = f"metric '{context.name}'" if context else f"semantic model '{model.name}'"
         if not found:
             names = sorted(choices)
-            grains = GRAINS if what == "--by" else ()  # --by monthh means the grain month
+            grains = (*TIME_GRAINS, *self.custom_grains) if what == "--by" else ()  # --by monthh: the grain month
             hint = did_you_mean(base, [*names, *grains])
             times = f" Or a time grain: {', '.join(grains)}." if grains else ""
             # A semantic model set aside for a mistake offers no dimensions: say so, it may be the one meant.
@@ -256,6 +298,15 @@ class Semantics:
                 raise CompileError(
                     f"{what or 'The query'} uses '{name}', but '{base}' is not a time dimension, so it has no "
                     f"'{grain}' grain. Use '{base}'.",
+                    *where,
+                )
+            declared = ref.dimension.granularity if ref.dimension is not None else None
+            # A custom granularity groups days: the dimension must be daily or finer.
+            fineness = TIME_GRAINS.index(grain if grain in TIME_GRAINS else "day")
+            if declared is not None and fineness < TIME_GRAINS.index(declared):
+                raise CompileError(
+                    f"{what or 'The query'} uses '{name}', finer than '{base}', whose time_granularity is "
+                    f"'{declared}'. Use a grain of {declared} or coarser.",
                     *where,
                 )
             ref = replace(ref, grain=grain)

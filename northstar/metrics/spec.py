@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 GRAINS = ("day", "week", "month", "quarter", "year")
+# Grains below a day, for time dimensions declared with them (time_granularity: hour); their periods are TIMESTAMPs.
+SUB_DAILY = ("second", "minute", "hour")
+TIME_GRAINS = SUB_DAILY + GRAINS  # finest first
 # MetricFlow's date parts, grouped by as `metric_time__extract_month`: dow is the ISO day of the week (Monday 1 to
 # Sunday 7), week the ISO week, doy the day of the year.
 DATE_PARTS = ("year", "quarter", "month", "week", "day", "dow", "doy")
@@ -81,7 +84,8 @@ class NonAdditive:
     period queried and per ``groupings`` entity, instead of summing every day of the period."""
 
     dimension: str
-    window_choice: str = "max"  # max: the last value; min: the first
+    # max: the last value; min: the first, MetricFlow's default (dbt requires the key, MetricFlow's own YAML does not)
+    window_choice: str = "min"
     groupings: tuple[str, ...] = ()
 
 
@@ -160,6 +164,7 @@ class MeasureInput:
     alias: str | None = None
     fill_nulls_with: float | None = None
     names_metric: bool = False  # dbt 1.12's spec names a simple metric (input_metric); the reader swaps its measure
+    join_to_timespine: bool = False  # every period of the time spine is a row, filled with fill_nulls_with
 
 
 @dataclass(frozen=True)
@@ -195,11 +200,20 @@ class DerivedParams:
     sql: exp.Expr = field(kw_only=True, compare=False, repr=False)
 
 
+# How a cumulative metric's daily running values become one value per coarser period (MetricFlow's period_agg):
+# the value on the period's first day with one (MetricFlow's default), its last day, or the average of its days.
+PERIOD_AGGS = ("first", "last", "average")
+
+
 @dataclass(frozen=True)
 class CumulativeParams:
+    """A running aggregate: for each day, the rows up to it, within ``window`` or since the start of its
+    ``grain_to_date`` period (else all time); at a coarser grain, ``period_agg`` picks one of the period's days."""
+
     measure: MeasureInput
     window: Window | None = None
     grain_to_date: str | None = None
+    period_agg: str = "first"
 
 
 @dataclass(frozen=True)
@@ -425,6 +439,21 @@ class BrokenModel:
 
 
 @dataclass(frozen=True)
+class TimeSpine:
+    """MetricFlow's time spine: a model with one row per day in ``column`` (``time_spine:`` on the model, dbt 1.9+,
+    or the legacy ``metricflow_time_spine`` model and its ``date_day``). ``join_to_timespine`` reports its periods."""
+
+    model: str
+    column: str
+    where: Where
+    custom: tuple[tuple[str, str], ...] = ()  # custom granularities: name -> the spine's column holding the period
+
+    @property
+    def custom_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.custom)
+
+
+@dataclass(frozen=True)
 class Spec:
     """Every semantic model, metric and saved query of a project, as written."""
 
@@ -432,6 +461,7 @@ class Spec:
     metrics: tuple[Metric, ...] = ()
     saved_queries: tuple[SavedQuery, ...] = ()
     broken: tuple[BrokenModel, ...] = ()
+    time_spine: TimeSpine | None = None
 
     def saved_query(self, name: str) -> SavedQuery | None:
         return next((q for q in self.saved_queries if q.name == name), None)

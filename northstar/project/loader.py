@@ -479,9 +479,8 @@ _SPINE_GRAINS = (
 
 
 def _time_spine(entry: YamlDict, path: str) -> None:
-    """A model declared as MetricFlow's time spine (``time_spine:``, dbt 1.9+): its shape is checked here. Northstar
-    generates the periods it needs itself, so the spine changes no answer; custom granularities from it are not
-    supported yet and are refused where a query names them (not a dimension or grain)."""
+    """A model declared as MetricFlow's time spine (``time_spine:``, dbt 1.9+): its shape is checked here; the
+    semantic layer reads its days and its custom granularities (``metrics/reader.py``)."""
     spine = entry.get("time_spine")
     if spine is None:
         return
@@ -498,6 +497,14 @@ def _time_spine(entry: YamlDict, path: str) -> None:
     for item in expect_list(spine.get("custom_granularities"), "custom_granularities", path, spine.line):
         item = expect_mapping(item, "A custom granularity", path, spine.line)
         check_keys(item, {"name", "column_name"}, "a custom granularity")
+        grain = item.get("name")
+        if not isinstance(grain, str) or not grain or str(grain).lower() in _SPINE_GRAINS:
+            raise ProjectError(
+                f"A custom granularity of the time spine '{name}' is named '{grain}': give it a `name:` of its own "
+                f"(e.g. fiscal_quarter), not one of the standard grains ({', '.join(_SPINE_GRAINS)}).",
+                path,
+                item.line,
+            )
     for column in entry.get("columns") or []:
         grain = column.get("granularity") if isinstance(column, dict) else None
         if grain is not None and str(grain).lower() not in _SPINE_GRAINS:

@@ -25,7 +25,7 @@ SELECT
     completed_orders - completed_orders__offset_1_quarter
   ) / NULLIF(completed_orders__offset_1_quarter, 0) AS north_star_qoq
 FROM orders
-LEFT JOIN orders_offset
+FULL OUTER JOIN orders_offset
   USING (metric_time__quarter)
 ORDER BY
   metric_time__quarter ASC

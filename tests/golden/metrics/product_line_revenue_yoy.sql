@@ -20,13 +20,13 @@ WITH order_items AS (
     2
 )
 SELECT
-  order_items.metric_time__month AS metric_time__month,
-  order_items.product_line AS product_line,
+  COALESCE(order_items.metric_time__month, order_items_offset.metric_time__month) AS metric_time__month,
+  COALESCE(order_items.product_line, order_items_offset.product_line) AS product_line,
   (
     product_line_revenue - product_line_revenue__offset_1_year
   ) / NULLIF(product_line_revenue__offset_1_year, 0) AS product_line_revenue_yoy
 FROM order_items
-LEFT JOIN order_items_offset
+FULL OUTER JOIN order_items_offset
   ON order_items.metric_time__month IS NOT DISTINCT FROM order_items_offset.metric_time__month
   AND order_items.product_line IS NOT DISTINCT FROM order_items_offset.product_line
 ORDER BY

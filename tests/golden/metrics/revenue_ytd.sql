@@ -1,20 +1,27 @@
 WITH revenue_ytd AS (
-  /* orders: revenue_ytd = sum of case when is_completed then payment_total end over year to date, at the end of each month */
+  /* orders: revenue_ytd = sum of case when is_completed then payment_total end over year to date, each day; per month, the value of its last day */
   SELECT
-    periods.metric_time__month,
-    SUM(CASE WHEN orders.is_completed THEN orders.payment_total END) AS revenue_ytd
+    CAST(DATE_TRUNC('MONTH', metric_time__day) AS DATE) AS metric_time__month,
+    ARG_MAX(revenue_ytd, metric_time__day) AS revenue_ytd
   FROM (
     SELECT
-      CAST(UNNEST(GENERATE_SERIES(
-        MIN(CAST(DATE_TRUNC('MONTH', orders.ordered_at) AS DATE)),
-        MAX(CAST(DATE_TRUNC('MONTH', orders.ordered_at) AS DATE)),
-        INTERVAL '1' MONTH
-      )) AS DATE) AS metric_time__month
-    FROM marts.fct_orders AS orders
-  ) AS periods
-  INNER JOIN marts.fct_orders AS orders
-    ON orders.ordered_at < periods.metric_time__month + INTERVAL '1' MONTH
-    AND orders.ordered_at >= CAST(DATE_TRUNC('YEAR', periods.metric_time__month) AS DATE)
+      days.metric_time__day AS metric_time__day,
+      SUM(CASE WHEN orders.is_completed THEN orders.payment_total END) AS revenue_ytd
+    FROM (
+      SELECT
+        CAST(UNNEST(GENERATE_SERIES(
+          MIN(CAST(DATE_TRUNC('DAY', orders.ordered_at) AS DATE)),
+          CAST(CAST(DATE_TRUNC('YEAR', MAX(CAST(DATE_TRUNC('DAY', orders.ordered_at) AS DATE))) AS DATE) + INTERVAL '1' YEAR - INTERVAL '1' DAY AS DATE),
+          INTERVAL '1' DAY
+        )) AS DATE) AS metric_time__day
+      FROM marts.fct_orders AS orders
+    ) AS days
+    INNER JOIN marts.fct_orders AS orders
+      ON CAST(DATE_TRUNC('DAY', orders.ordered_at) AS DATE) <= days.metric_time__day
+      AND CAST(DATE_TRUNC('DAY', orders.ordered_at) AS DATE) >= CAST(DATE_TRUNC('YEAR', days.metric_time__day) AS DATE)
+    GROUP BY
+      1
+  ) AS daily
   GROUP BY
     1
 )
