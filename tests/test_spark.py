@@ -285,6 +285,34 @@ def test_an_unreachable_spark_connect_server_is_one_clear_error(make_project: An
     assert not (root / "spark-warehouse" / "_northstar" / "catalog.json").exists()
 
 
+def test_a_spark_connect_address_that_accepts_but_never_answers_is_one_clear_error(
+    make_project: Any, run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another service's port, a proxy with no server behind it: the client would retry for minutes."""
+    import socket
+
+    from northstar.spark import session
+
+    pytest.importorskip("grpc", reason="PySpark's Spark Connect client is not installed")
+    monkeypatch.setattr(session, "ANSWER_TIMEOUT", 1.0)  # 10 s for users; the suite need not wait that long
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()  # accepts connections (the kernel does), never answers
+        port = listener.getsockname()[1]
+        cluster = f"  cluster:\n    type: spark\n    remote: sc://127.0.0.1:{port}\n"
+        root = make_project({"project.yml": SHOP["project.yml"] + cluster})
+        started = time.perf_counter()
+        result = run_cli(root, "build", "--target", "cluster")
+    assert time.perf_counter() - started < 30
+    assert (result.exit_code, result.output) == (
+        2,
+        f"Error: Target 'cluster': something accepts connections at 127.0.0.1:{port} but does not answer as a Spark "
+        "Connect server within 1 s. Check that the server runs and listens on that port (15002 by default), or "
+        "correct the target's remote:.\n",
+    )
+    assert not (root / "spark-warehouse" / "_northstar" / "catalog.json").exists()
+
+
 def test_an_unknown_target_names_the_targets(make_project: Any, run_cli: Any) -> None:
     root = make_project({"project.yml": SHOP["project.yml"]})
     result = run_cli(root, "build", "--target", "sparc")

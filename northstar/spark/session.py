@@ -42,6 +42,7 @@ QUIET_CONF = {
 # stderr; otherwise they go to <location>/_northstar/spark.log and only Northstar's own messages are printed.
 ENGINE_LOGS = logging.getLogger("northstar.engine_logs")
 CONNECT_TIMEOUT = 5.0  # seconds to wait for a Spark Connect address to accept a TCP connection
+ANSWER_TIMEOUT = 10.0  # then for what accepted it to answer as a gRPC (Spark Connect) server
 
 
 def start(target: Target, app_name: str = "northstar") -> SparkSession:
@@ -154,6 +155,29 @@ def _check_reachable(name: str, remote: str) -> None:
             f"Target '{name}': no Spark Connect server answers at {parsed.hostname}:{port} ({error}). Start "
             "one (`$SPARK_HOME/sbin/start-connect-server.sh`), or correct the target's remote:."
         ) from None
+    # Something listens; a process that accepts connections and never answers (another service's port, a proxy with
+    # no server behind it, a server that hangs) would keep the client retrying for minutes: ask for a gRPC handshake.
+    try:
+        import grpc  # type: ignore[import-untyped]  # Spark Connect's client (the `spark` extra): only for a remote
+    except ImportError:
+        raise ProjectError(
+            f"Target '{name}' reaches Spark through Spark Connect, whose client is not installed. Install it with "
+            "`pip install 'northstar[spark]'` (PySpark with its `connect` extra)."
+        ) from None
+    settings = remote.split("/;", 1)[1].lower() if "/;" in remote else ""
+    address = f"{parsed.hostname}:{port}"
+    secure = "use_ssl=true" in settings or "token=" in settings
+    channel = grpc.secure_channel(address, grpc.ssl_channel_credentials()) if secure else grpc.insecure_channel(address)
+    try:
+        grpc.channel_ready_future(channel).result(timeout=ANSWER_TIMEOUT)
+    except grpc.FutureTimeoutError:
+        raise ProjectError(
+            f"Target '{name}': something accepts connections at {address} but does not answer as a Spark Connect "
+            f"server within {ANSWER_TIMEOUT:.0f} s. Check that the server runs and listens on that port (15002 by "
+            "default), or correct the target's remote:."
+        ) from None
+    finally:
+        channel.close()
 
 
 def stop(session: Any) -> None:
