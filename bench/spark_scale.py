@@ -48,7 +48,7 @@ def tree_rss(pid: int) -> int:
 def measure(command: list[str], cwd: Path) -> tuple[float, int]:
     """Wall seconds and peak resident bytes of the process tree of ``command``."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = 0
     done = threading.Event()
 
@@ -60,11 +60,11 @@ def measure(command: list[str], cwd: Path) -> tuple[float, int]:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    _, errors = process.communicate()
+    output, _ = process.communicate()  # -q: the failures and the summary only
     done.set()
     sampler.join()
     if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{errors[-2000:]}")
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{output[-3000:]}")
     return time.perf_counter() - started, peak
 
 
