@@ -121,9 +121,20 @@ def _stderr_to(log: Path) -> Iterator[None]:
 
 
 def error_text(error: BaseException) -> str:
-    """The first line of a Spark error, without its SQLSTATE and plan: what a user needs to read."""
+    """The first line of a Spark error, without its SQLSTATE and plan: what a user needs to read.
+
+    An error the JVM raised outside Spark SQL's own (out of memory, a failed job) comes through Py4J, whose first
+    line only names the call: its second line is the Java exception.
+
+    >>> error_text(RuntimeError("An error occurred while calling o1.collectToPython.\\n: java.lang.OutOfMemoryError: "
+    ...                         "Java heap space\\n\\tat java.base/java.util.Arrays.copyOf(Arrays.java:3537)"))
+    'java.lang.OutOfMemoryError: Java heap space'
+    """
     text = str(error).strip()
-    first = text.splitlines()[0] if text else type(error).__name__
+    lines = text.splitlines() if text else [type(error).__name__]
+    first = lines[0]
+    if first.startswith("An error occurred while calling ") and len(lines) > 1:
+        first = lines[1].lstrip(": ").strip()
     return re.sub(r"\s*SQLSTATE: \w+;?.*$", "", first)
 
 
