@@ -441,6 +441,12 @@ def connect_server(tmp_path: Path) -> Any:
                 break
         time.sleep(1)
     yield f"sc://127.0.0.1:{port}"
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    # Released while the server still answers: the client would otherwise try to release it at exit, for minutes.
+    active = ConnectSession.getActiveSession()
+    if active is not None:
+        active.stop()
     subprocess.run([str(home / "sbin" / "stop-connect-server.sh")], env=env, capture_output=True)
 
 
