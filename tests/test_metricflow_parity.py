@@ -526,13 +526,19 @@ def test_saved_query_mistakes_name_the_file_and_line(make_project, run_cli):
         **SHOP,
         "metrics/shop.yml": SHOP["metrics/shop.yml"].replace("limit: 2", "limit: 2\n              having: 1"),
     }
-    result = run_cli(make_project(files, base={}), "query", "--saved-query", "top_cities")
+    root = make_project(files, base={})
+    result = run_cli(root, "query", "--saved-query", "top_cities")
     assert result.exit_code == 2
     assert result.output.strip().startswith("Error: metrics/shop.yml:")
     assert (
         "Unknown key 'having' in the query_params of saved query 'top_cities'. Allowed keys: group_by, limit, "
         "metrics, order_by, where." in result.output
     )
+    # A saved query that does not read is refused when asked for: the others, the metrics and the build still work.
+    build = run_cli(root, "build")
+    assert build.exit_code == 0, build.output
+    assert "1 saved query cannot be answered" in build.output and "Unknown key 'having'" in build.output
+    assert ask(root, "--saved-query", "monthly_revenue") == [("2025-02-01", 15), ("2025-03-01", 108)]
     files = {**SHOP, "metrics/shop.yml": SHOP["metrics/shop.yml"].replace("customer__city", "customer__town")}
     root = make_project(files, base={})
     build = run_cli(root, "build")

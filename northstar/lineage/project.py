@@ -213,7 +213,7 @@ def semantic_layer(manifest: Manifest, cache: JsonCache | None = None) -> Semant
     if cache is not None:
         cache[key] = sql
     specs = {m.name: m for m in sem.spec.metrics}
-    saved = tuple(query for query in sem.spec.saved_queries if query.enabled)
+    saved = tuple(query for query in sem.spec.saved_queries if query.enabled and query.error is None)
     return SemanticLayer(tuple(sem.spec.semantic_models), infos, sql, specs, expressions, saved)
 
 

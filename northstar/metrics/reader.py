@@ -152,7 +152,11 @@ def read_spec(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> Spec:
     for path, data in docs:
         spines += _time_spines(data, path)
         for entry in _list(data, "saved_queries", path):
-            query = _saved_query(entry, path)
+            try:
+                query = _saved_query(entry, path)
+            except CompileError as error:  # refused when asked for only
+                where = Where(path, _line(entry))
+                query = SavedQuery(name=str(entry.get("name") or "?"), where=where, metrics=(), error=error)
             _unique(seen, f"saved query '{query.name}'", f"sq:{query.name}", query.where)
             saved.append(query)
         for entry in _list(data, "semantic_models", path):

@@ -26,6 +26,8 @@ def saved_query(sem: Semantics, name: str) -> SavedQuery:
             else " The project declares none (`saved_queries:` in a YAML file under metrics/ or the model paths)."
         )
         raise ProjectError(f"--saved-query {name}: no saved query has that name.{hint}")
+    if found.error is not None:
+        raise found.error.with_traceback(None)
     if not found.enabled:
         raise CompileError(
             f"Saved query '{name}' is disabled (`config: {{enabled: false}}`). Enable it to query it.",

@@ -424,6 +424,9 @@ class SavedQuery:
     group_by_written: tuple[str, ...] = ()
     order_by_written: tuple[str, ...] = ()
     config: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    # A saved query with a mistake keeps it here, raised when it is asked for (and warned by metrics build), so it
+    # blocks nothing else.
+    error: NorthstarError | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
