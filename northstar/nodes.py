@@ -193,6 +193,7 @@ class ModelNode(Node):
     # Its Jinja queries the warehouse (run_query, adapter.get_columns_in_relation...): ``sql`` is rendered when its
     # parents are built; until then it is the render dbt's parse gives (``execute`` false).
     introspects: IntrospectingCall | None = None
+    constraints: tuple[Mapping[str, Any], ...] = ()  # model-level, as written in YAML
 
     @property
     def materialized(self) -> str:

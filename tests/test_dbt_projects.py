@@ -106,21 +106,161 @@ def same_as_dbt(tmp_path: Path, name: str, files: Mapping[str, str | None] | Non
 
 CONTRACT_TABLES = {
     "main.people": [(1, "Ann", 34), (2, "Bob", 27)],
+    "main.people_keys": [(1, "Ann", 34), (2, "Bob", 27)],
     "main.people_typed": [(1, "Ann", 34), (2, "Bob", 27)],
 }
 
 
+def table_ddl(warehouse: Path) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return connection.execute("select table_name, sql from duckdb_tables() order by 1").fetchall()
+
+
 def test_an_enforced_contract_that_holds_builds_with_its_constraints(northstar, tmp_path):
+    """Column constraints and model-level ones (primary_key, unique over two columns, check, custom) in the DDL,
+    as dbt-duckdb writes it; the model-level constraints in manifest.json."""
     code, output, built = northstar("contract")
     assert code == 0, output
+    assert "Warning" not in output
     assert built == CONTRACT_TABLES
-    with duckdb.connect("warehouse.duckdb", read_only=True) as connection:
-        ddl = connection.execute("select sql from duckdb_tables() where table_name = 'people_typed'").fetchall()
-    assert ddl == [
-        ('CREATE TABLE people_typed(id INTEGER PRIMARY KEY, "name" VARCHAR, age SMALLINT, CHECK((age > 0)));',)
+    ddl = table_ddl(Path("warehouse.duckdb"))
+    assert ddl[1:] == [
+        (
+            "people_keys",
+            "CREATE TABLE people_keys(id INTEGER, \"name\" VARCHAR DEFAULT('unknown') NOT NULL, age INTEGER, "
+            'PRIMARY KEY(id), UNIQUE("name", age), CHECK((age BETWEEN 0 AND 150)));',
+        ),
+        (
+            "people_typed",
+            'CREATE TABLE people_typed(id INTEGER PRIMARY KEY, "name" VARCHAR, age SMALLINT, CHECK((age > 0)));',
+        ),
     ]
+    manifest = json.loads(Path("target/manifest.json").read_text())
+    assert manifest["nodes"]["model.contract.people_keys"]["constraints"] == [
+        {"type": "primary_key", "columns": ["id"]},
+        {"type": "unique", "columns": ["name", "age"], "name": "one_person_per_age"},
+        {"type": "check", "expression": "age between 0 and 150"},
+    ]
+    pytest.importorskip("dbt_artifacts_parser.parser").parse_manifest(manifest)
     if DBT:
         same_as_dbt(tmp_path, "contract", None, built)
+        assert table_ddl(tmp_path / "dbt" / "warehouse.duckdb")[1:] == ddl[1:]
+
+
+@pytest.mark.parametrize(
+    ("seed", "failure"),
+    [
+        ("1,Ann,34\n2,,27\n", "NOT NULL constraint failed: people_keys.\"name\""),
+        ("1,Ann,34\n1,Bob,27\n", 'PRIMARY KEY or UNIQUE constraint violation: duplicate key "1"'),
+        ("1,Ann,34\n2,Bob,-1\n", 'CHECK constraint failed on table "people_keys" with expression '
+         "CHECK((age BETWEEN 0 AND 150))"),
+    ],
+)  # fmt: skip
+def test_a_row_violating_a_constraint_fails_the_model_and_nothing_is_published(northstar, tmp_path, seed, failure):
+    files = {"seeds/people.csv": "id,name,age\n" + seed, "models/people_typed.sql": None}
+    files["models/schema.yml"] = (
+        "version: 2\nmodels:\n  - name: people_keys"
+        + ((PROJECTS / "contract/models/schema.yml").read_text().split("  - name: people_keys")[1])
+    )
+    code, output, built = northstar("contract", files)
+    assert code == 1
+    assert output.split("\n\n")[-1] == (
+        f"ERROR models/people_keys.sql: Model 'people_keys' failed in DuckDB: Constraint Error: {failure}\n"
+    )
+    assert built == {}
+    if DBT:
+        assert dbt(tmp_path, "contract", files)[0] == 1
+
+
+def test_an_incremental_model_with_a_contract_gets_its_constraints_on_the_first_build(northstar, run_cli):
+    model = "{{ config(materialized='incremental', unique_key='id') }}\n"
+    model += "select id::integer as id, name, age::integer as age from {{ ref('people') }}\n"
+    code, output, built = northstar("contract", {"models/people_keys.sql": model})
+    assert code == 0, output
+    assert table_ddl(Path("warehouse.duckdb"))[1][1].startswith(
+        "CREATE TABLE people_keys(id INTEGER, \"name\" VARCHAR DEFAULT('unknown') NOT NULL, age INTEGER, "
+        "PRIMARY KEY(id)"
+    )
+    Path("seeds/people.csv").write_text("id,name,age\n2,Bob,28\n3,Cy,\n")  # an update and a new row
+    again = run_cli(Path.cwd(), "build", "-q")
+    assert again.exit_code == 0, again.output
+    assert tables(Path("warehouse.duckdb"))["main.people_keys"] == [(1, "Ann", 34), (2, "Bob", 28), (3, "Cy", None)]
+
+
+def test_constraints_that_are_not_applied_are_warnings(northstar, tmp_path):
+    """dbt applies constraints only with an enforced contract and never to views, without a word; Northstar says so.
+    A foreign key is not applied: DuckDB would refuse the next build of the table it references."""
+    schema = (PROJECTS / "contract/models/schema.yml").read_text()
+    schema = schema.replace("      contract:\n        enforced: true\n", "      materialized: view\n", 1)
+    schema = schema.replace(
+        "      contract:\n        enforced: true\n", "      contract:\n        enforced: false\n", 1
+    )
+    code, output, built = northstar("contract", {"models/schema.yml": schema})
+    assert code == 0, output
+    assert output.splitlines()[:2] == [
+        "Warning: models/schema.yml: Model 'people_keys' declares constraints, but its contract is not enforced, so "
+        "they are not applied (as in dbt). Add `config: {contract: {enforced: true}}` to apply them, or remove them.",
+        "Warning: models/schema.yml: Model 'people_typed' declares constraints, but its contract is not enforced, so "
+        "they are not applied (as in dbt). Add `config: {contract: {enforced: true}}` to apply them, or remove them.",
+    ]
+    foreign = schema.replace("enforced: false", "enforced: true").replace(
+        "      - name: age\n        data_type: integer\n",
+        "      - name: age\n        data_type: integer\n        constraints:\n          - type: foreign_key\n"
+        "            to: ref('people_typed')\n            to_columns: [age]\n",
+    )
+    view = "  - name: people_view\n    config:\n      materialized: view\n      contract: {enforced: true}\n"
+    view += "    columns:\n      - name: id\n        data_type: integer\n        constraints: [{type: not_null}]\n"
+    code, output, built = northstar_contract_again(
+        northstar, {"models/schema.yml": foreign + view, "models/people_view.sql": "select 1::integer as id\n"}
+    )
+    assert code == 0, output
+    assert output.splitlines()[:3] == [
+        "Warning: models/schema.yml: Model 'people_keys': foreign_key constraints are not applied: DuckDB could not "
+        "rebuild the table they reference while they exist. Check the reference with a `relationships` data test "
+        "instead.",
+        "Warning: models/schema.yml: Model 'people_typed' declares constraints, but its contract is not enforced, so "
+        "they are not applied (as in dbt). Add `config: {contract: {enforced: true}}` to apply them, or remove them.",
+        "Warning: models/schema.yml: Model 'people_view' is a view, so its constraints are not applied (as in dbt, a "
+        "view has none). Materialize it as a table to enforce them.",
+    ]
+
+
+def northstar_contract_again(northstar, files):
+    shutil.rmtree(Path.cwd())
+    return northstar("contract", files)
+
+
+@pytest.mark.parametrize(
+    ("constraint", "line", "error"),
+    [
+        ("{type: primary}", 36, "A constraint of column 'id' has type 'primary'. Use one of: check, not_null, "
+         "unique, primary_key, foreign_key, custom."),
+        ("{type: check}", 36, "A constraint of column 'id' of type check needs an `expression:`."),
+        ("{type: foreign_key, to: ref('people')}", 36, "A constraint of column 'id' of type foreign_key needs "
+         "`to:` and `to_columns:` (or an `expression:` such as `orders (id)`)."),
+        ("{type: unique, colums: [id]}", 36, "Unknown key 'colums' in a constraint of column 'id'. Did you mean "
+         "'to_columns'? Allowed keys: "
+         "expression, name, to, to_columns, type, warn_unenforced, warn_unsupported."),
+    ],
+)  # fmt: skip
+def test_a_malformed_constraint_is_refused_at_its_line(northstar, constraint, line, error):
+    schema = (PROJECTS / "contract/models/schema.yml").read_text()
+    schema = schema.replace("      - name: id\n        data_type: integer\n", (
+        f"      - name: id\n        data_type: integer\n        constraints:\n          - {constraint}\n"
+    ))  # fmt: skip
+    code, output, _ = northstar("contract", {"models/schema.yml": schema})
+    assert (code, output) == (2, f"Error: models/schema.yml:{line}: {error}\n")
+
+
+def test_a_model_level_not_null_is_refused(northstar):
+    schema = (PROJECTS / "contract/models/schema.yml").read_text()
+    schema = schema.replace("      - type: primary_key\n        columns: [id]\n", "      - type: not_null\n")
+    code, output, _ = northstar("contract", {"models/schema.yml": schema})
+    assert (code, output) == (
+        2,
+        "Error: models/schema.yml:25: A constraint of model 'people_keys' of type not_null belongs on the column: "
+        "write it under that column's `constraints:`.\n",
+    )
 
 
 WRONG_TYPE = {"models/people_typed.sql": "select id::integer as id, name, age from {{ ref('people') }}\n"}

@@ -2,9 +2,11 @@
 
 Before an enforced model is built, the names and DuckDB types of what its SELECT returns are compared with the
 columns its YAML declares (each ``data_type`` resolved by DuckDB, so ``int`` and ``integer`` agree); any difference
-fails the model with a table of the mismatches, as dbt's does, and nothing is published. A contracted table is then
-created from its declared columns with their constraints (``not_null``, ``unique``, ``primary_key``, ``check``) and
-filled from the SELECT, so DuckDB enforces the constraints on every row.
+fails the model with a table of the mismatches, as dbt's does, and nothing is published. A contracted table (or
+incremental model, on its first build) is then created from its declared columns with their column and model
+constraints (``not_null``, ``unique``, ``primary_key``, ``check``, ``custom``) and filled from the SELECT, so DuckDB
+enforces them on every row. Constraints that are not applied (no enforced contract, a view, a foreign key) are
+warnings.
 
 >>> contract_enforced({"contract": {"enforced": True}})
 True
@@ -12,7 +14,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -21,7 +23,39 @@ from sqlglot import exp
 from northstar.errors import CompileError, ExecutionError
 from northstar.project.loader import Column
 
-COLUMN_CONSTRAINTS = ("not_null", "unique", "primary_key", "check")
+
+def constraint_warnings(
+    name: str,
+    materialized: str,
+    config: Mapping[str, Any],
+    columns: Sequence[Column],
+    constraints: Sequence[Mapping[str, Any]],
+) -> list[str]:
+    """Why some declared constraints will not be in the table's DDL, one sentence each (empty when all are).
+
+    dbt applies constraints only to a contracted table or incremental model and says nothing otherwise; Northstar
+    says so rather than accept them silently. A foreign key is not applied at all: DuckDB refuses to replace a table
+    another table's foreign key references, so the next build of the parent would fail (it does with dbt-duckdb).
+    """
+    declared = [*constraints, *(c for column in columns for c in column.constraints)]
+    if not declared:
+        return []
+    if not contract_enforced(config):
+        return [
+            f"Model '{name}' declares constraints, but its contract is not enforced, so they are not applied (as in "
+            "dbt). Add `config: {contract: {enforced: true}}` to apply them, or remove them."
+        ]
+    if materialized == "view":
+        return [
+            f"Model '{name}' is a view, so its constraints are not applied (as in dbt, a view has none). "
+            "Materialize it as a table to enforce them."
+        ]
+    if any(c.get("type") == "foreign_key" for c in declared):
+        return [
+            f"Model '{name}': foreign_key constraints are not applied: DuckDB could not rebuild the table they "
+            "reference while they exist. Check the reference with a `relationships` data test instead."
+        ]
+    return []
 
 
 def contract_enforced(config: Mapping[str, Any]) -> bool:
@@ -32,7 +66,8 @@ def contract_enforced(config: Mapping[str, Any]) -> bool:
 def check_declaration(
     name: str, materialized: str, config: Mapping[str, Any], columns: Sequence[Column], path: str, yaml_path: str | None
 ) -> None:
-    """What dbt refuses when it parses a contracted model: no data_type, an ephemeral model, bad constraints."""
+    """What dbt refuses when it parses a contracted model: no data_type, an ephemeral model (the constraints
+    themselves are checked when the YAML is read)."""
     contract = config.get("contract")
     if contract is None:
         return
@@ -61,21 +96,6 @@ def check_declaration(
                 where,
                 column.line,
             )
-        for constraint in column.constraints:
-            kind = constraint.get("type") if isinstance(constraint, Mapping) else None
-            if kind not in COLUMN_CONSTRAINTS:
-                raise CompileError(
-                    f"Model '{name}', column '{column.name}': constraint {constraint!r} is not supported. "
-                    f"Use type: one of {', '.join(COLUMN_CONSTRAINTS)}.",
-                    where,
-                    column.line,
-                )
-            if kind == "check" and not constraint.get("expression"):
-                raise CompileError(
-                    f"Model '{name}', column '{column.name}': a check constraint needs an expression.",
-                    where,
-                    column.line,
-                )
 
 
 def _describe(cursor: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[str, str]]:
@@ -129,27 +149,43 @@ def assert_contract(
         )
 
 
-def contracted_table_statements(relation_sql: str, sql: str, columns: Sequence[Column]) -> list[str]:
-    """Create the table from its declared columns and constraints, then insert the SELECT's rows into it."""
+def contracted_table_statements(
+    relation_sql: str, sql: str, columns: Sequence[Column], constraints: Sequence[Mapping[str, Any]] = ()
+) -> list[str]:
+    """Create the table from its declared columns and constraints, then insert the SELECT's rows into it, so
+    DuckDB checks every row (a violating row fails the statement, and with it the model)."""
     definitions = []
     names = []
     for column in columns:
         identifier = exp.to_identifier(column.name, quoted=True).sql("duckdb")
         names.append(identifier)
         parts = [identifier, str(column.data_type)]
-        for constraint in column.constraints:
-            kind = constraint["type"]
-            if kind == "not_null":
-                parts.append("NOT NULL")
-            elif kind == "unique":
-                parts.append("UNIQUE")
-            elif kind == "primary_key":
-                parts.append("PRIMARY KEY")
-            else:
-                parts.append(f"CHECK ({constraint['expression']})")
+        parts += [_COLUMN_DDL[c["type"]](c) for c in column.constraints if c["type"] != "foreign_key"]
         definitions.append(" ".join(parts))
+    definitions += [_MODEL_DDL[c["type"]](c) for c in constraints if c["type"] != "foreign_key"]
     listed = ", ".join(names)
     return [
         f"CREATE OR REPLACE TABLE {relation_sql} ({', '.join(definitions)})",
         f"INSERT INTO {relation_sql} ({listed})\nSELECT {listed} FROM (\n{sql}\n)",
     ]
+
+
+def _column_list(constraint: Mapping[str, Any]) -> str:
+    return ", ".join(exp.to_identifier(str(name), quoted=True).sql("duckdb") for name in constraint["columns"])
+
+
+# The DDL of each constraint type, in a column's definition and after the columns; the expression of check and
+# custom constraints is the user's SQL, as dbt passes it on.
+_COLUMN_DDL: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "not_null": lambda c: "NOT NULL",
+    "unique": lambda c: "UNIQUE",
+    "primary_key": lambda c: "PRIMARY KEY",
+    "check": lambda c: f"CHECK ({c['expression']})",
+    "custom": lambda c: str(c["expression"]),
+}
+_MODEL_DDL: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "unique": lambda c: f"UNIQUE ({_column_list(c)})",
+    "primary_key": lambda c: f"PRIMARY KEY ({_column_list(c)})",
+    "check": lambda c: f"CHECK ({c['expression']})",
+    "custom": lambda c: str(c["expression"]),
+}

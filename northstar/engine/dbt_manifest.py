@@ -211,6 +211,8 @@ def _built(node: ModelNode | SeedNode | SnapshotNode, project: str, database: st
         entry["refs"] = [{"name": p.name, "package": None, "version": None} for p in _parents(node, "source", False)]
         entry["sources"] = [p.name.split(".", 1) for p in _parents(node, "source", True)]
         entry["metrics"] = []
+    if isinstance(node, ModelNode):
+        entry["constraints"] = [dict(c) for c in node.constraints]  # model-level, as dbt lists them
     return entry
 
 

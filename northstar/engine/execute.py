@@ -226,15 +226,20 @@ def _materialize(
     was done, and the row count CREATE TABLE ... AS answered, when it did."""
     materialized = node.materialized
     if materialized == "incremental":
-        if contract_enforced(node.config.as_dict()):
+        contracted = contract_enforced(node.config.as_dict())
+        if contracted:
             _check_contract(node, cursor)
-        for statement in incremental_statements(node, cursor, keep):
+        if contracted and not keep:  # the first build creates the table with its constraints, as a contracted table
+            statements = contracted_table_statements(str(relation), node.sql, node.columns, node.constraints)
+        else:
+            statements = incremental_statements(node, cursor, keep)
+        for statement in statements:
             _run(cursor, statement, node)
         return "built incremental", []
     if contract_enforced(node.config.as_dict()):
         _check_contract(node, cursor)
         if materialized == "table":
-            for statement in contracted_table_statements(str(relation), node.sql, node.columns):
+            for statement in contracted_table_statements(str(relation), node.sql, node.columns, node.constraints):
                 _run(cursor, statement, node, user_sql=node.sql)
         else:
             _run(cursor, create_statement(relation, node.sql, materialized), node, user_sql=node.sql)

@@ -137,7 +137,7 @@ class Column:
     tests: tuple[Any, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
     line: int | None = None
-    constraints: tuple[Any, ...] = ()
+    constraints: tuple[Mapping[str, Any], ...] = ()  # validated by _constraints, as written
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,7 @@ class Properties:
     config: Mapping[str, Any] = field(default_factory=dict)
     tests: tuple[Any, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
+    constraints: tuple[Mapping[str, Any], ...] = ()  # model-level (several columns), validated by _constraints
 
 
 @dataclass(frozen=True)
@@ -442,7 +443,7 @@ def _columns(entry: YamlDict, path: str) -> tuple[Column, ...]:
                 tests=tuple(expect_list(column.get("data_tests", column.get("tests")), "data_tests", path)),
                 meta=column.get("meta") or {},
                 line=column.line,
-                constraints=tuple(expect_list(column.get("constraints"), "constraints", path, column.line)),
+                constraints=_constraints(column, path, f"column '{column['name']}'", model_level=False),
             )
         )
     return tuple(columns)
@@ -460,7 +461,38 @@ def _properties(entry: YamlDict, path: str) -> Properties:
         config=config,
         tests=tuple(expect_list(entry.get("data_tests", entry.get("tests")), "data_tests", path)),
         meta=entry.get("meta") or {},
+        constraints=_constraints(entry, path, f"model '{entry.get('name', '?')}'", model_level=True),
     )
+
+
+# dbt's constraint types and keys (a model-level constraint also names its `columns`).
+CONSTRAINT_TYPES = ("check", "not_null", "unique", "primary_key", "foreign_key", "custom")
+CONSTRAINT_KEYS = {"type", "name", "expression", "warn_unenforced", "warn_unsupported", "to", "to_columns"}
+
+
+def _constraints(entry: YamlDict, path: str, owner: str, model_level: bool) -> tuple[YamlDict, ...]:
+    """The ``constraints:`` of a column or model, checked as dbt parses them: a known type, known keys, and what
+    each type needs (an expression, the columns, what a foreign key references)."""
+    found = []
+    for item in expect_list(entry.get("constraints"), "constraints", path, entry.line_of("constraints")):
+        item = expect_mapping(item, f"A constraint of {owner}", path, entry.line_of("constraints"))
+        check_keys(item, CONSTRAINT_KEYS | ({"columns"} if model_level else set()), f"a constraint of {owner}")
+        kind = item.get("type")
+        problem = None
+        if kind not in CONSTRAINT_TYPES:
+            problem = f"has type {kind!r}. Use one of: {', '.join(CONSTRAINT_TYPES)}."
+        elif kind in ("check", "custom") and not item.get("expression"):
+            problem = f"of type {kind} needs an `expression:`."
+        elif kind == "not_null" and model_level:
+            problem = "of type not_null belongs on the column: write it under that column's `constraints:`."
+        elif model_level and kind != "check" and kind != "custom" and not item.get("columns"):
+            problem = f"of type {kind} needs the `columns:` it applies to."
+        elif kind == "foreign_key" and not (item.get("expression") or (item.get("to") and item.get("to_columns"))):
+            problem = "of type foreign_key needs `to:` and `to_columns:` (or an `expression:` such as `orders (id)`)."
+        if problem:
+            raise ProjectError(f"A constraint of {owner} {problem}", path, item.line)
+        found.append(item)
+    return tuple(found)
 
 
 _SPINE_GRAINS = (

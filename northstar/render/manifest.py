@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from northstar.dag import DAG
-from northstar.engine.contracts import check_declaration
+from northstar.engine.contracts import check_declaration, constraint_warnings
 from northstar.errors import CompileError
 from northstar.nodes import ModelNode, Node, NodeId, SeedNode, SourceNode
 from northstar.project.config import (
@@ -303,6 +303,14 @@ def compile_project(
             p.model.path,
             props.path if props else None,
         )
+        for warning in constraint_warnings(
+            p.model.name,
+            config.materialized,
+            config.as_dict(),
+            props.columns if props else (),
+            props.constraints if props else (),
+        ):
+            warn(f"Warning: {props.path if props else p.model.path}: {warning}")
         unknown = unknown_strategy(config, f"Model '{p.model.name}'")
         if unknown:  # dbt-duckdb builds the first run as a table and fails only an incremental run: warn, as early
             warn(f"Warning: {p.model.path}: {unknown} The first build makes a table; an incremental run will fail.")
@@ -320,6 +328,7 @@ def compile_project(
             tests=props.tests if props else (),
             yaml_path=props.path if props else None,
             introspects=call,
+            constraints=props.constraints if props else (),
         )
         nodes[node.unique_id] = node
 
