@@ -138,6 +138,8 @@ class SeedNode(Node):
     relation: Relation
     tests: tuple[Any, ...] = ()  # as written in YAML; checks.datatests makes them nodes
     yaml_path: str | None = None
+    # A dbt project's seed: whole-number columns are INTEGER, as dbt-duckdb types them (engine/seedtypes.py).
+    dbt_types: bool = False
 
     @property
     def built(self) -> Relation:

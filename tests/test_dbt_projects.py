@@ -575,3 +575,70 @@ def test_a_database_other_than_the_target_is_refused(northstar):
         "Error: models/series.sql: generate_database_name names database 'other' for model 'series', but Northstar "
         "builds into one database, the target's ('warehouse'). Return target.database for it.",
     )
+
+
+# --- seeds typed as dbt-duckdb types them; ref('package', 'model') -------------------------------------------------
+
+SEED_TYPES = [
+    ("main", "codes", "code", "VARCHAR"),  # column_types: {code: varchar} keeps 007
+    ("main", "codes", "label", "VARCHAR"),
+    ("main", "totals", "id", "INTEGER"),
+    ("main", "totals", "label", "VARCHAR"),
+    ("main", "totals", "total", "INTEGER"),
+    ("main", "values", "day", "DATE"),
+    ("main", "values", "empty", "INTEGER"),
+    ("main", "values", "flag", "BOOLEAN"),
+    ("main", "values", "id", "INTEGER"),
+    ("main", "values", "lead", "INTEGER"),  # 007, 010
+    ("main", "values", "name", "VARCHAR"),
+    ("main", "values", "neg", "INTEGER"),
+    ("main", "values", "plus", "INTEGER"),  # +5
+    ("main", "values", "ratio", "DOUBLE"),
+    ("main", "values", "whole", "INTEGER"),  # 1.0, 2.0
+]
+
+
+def test_seed_columns_of_whole_numbers_are_integer_as_with_dbt_duckdb(northstar, tmp_path):
+    """agate's inference as dbt-duckdb uses it: whole numbers (7, -3, +5, 1.0, 007) and empty columns are INTEGER,
+    where DuckDB's sniffer says BIGINT, DOUBLE or VARCHAR; column_types wins. The model refs its seed as
+    ref('seedtypes', 'values')."""
+    code, output, built = northstar("seeds")
+    assert code == 0, output
+    assert column_types(Path("warehouse.duckdb")) == SEED_TYPES
+    assert built["main.values"] == [
+        (1, 7, None, 1, 1.5, 5, -3, date(2024, 1, 1), True, "Ann"),
+        (2, 10, None, 2, 2.0, 6, 4, date(2024, 1, 2), False, "Bob"),
+    ]
+    assert built["main.totals"] == [(1, 12, "agent"), (2, 16, "ten")]
+    if DBT:
+        same_as_dbt(tmp_path, "seeds", None, built)
+        assert column_types(tmp_path / "dbt" / "warehouse.duckdb") == SEED_TYPES
+
+
+def test_a_whole_number_beyond_integer_keeps_its_seed_column_bigint(northstar):
+    """dbt-duckdb fails such a seed (INTEGER cannot hold 3000000000); Northstar keeps the column BIGINT."""
+    code, output, built = northstar(
+        "seeds", {"seeds/values.csv": "id,big\n1,3000000000\n2,1\n", "models/totals.sql": None}
+    )
+    assert code == 0, output
+    assert column_types(Path("warehouse.duckdb"))[2:] == [
+        ("main", "values", "big", "BIGINT"),
+        ("main", "values", "id", "INTEGER"),
+    ]
+
+
+def test_a_ref_naming_another_package_or_a_version_is_an_error(northstar):
+    wrong = {"models/totals.sql": "select *\nfrom {{ ref('shop', 'values') }}\n"}
+    code, output, _ = northstar("seeds", wrong)
+    assert (code, output.splitlines()[-1]) == (
+        2,
+        "Error: models/totals.sql:2: ref('shop', 'values'): 'values' is in package 'seedtypes', not 'shop'. Write "
+        "ref('seedtypes', 'values') or ref('values').",
+    )
+    shutil.rmtree(Path.cwd())
+    code, output, _ = northstar("seeds", {"models/totals.sql": "select * from {{ ref('values', v=2) }}\n"})
+    assert (code, output.splitlines()[-1]) == (
+        2,
+        "Error: models/totals.sql:1: ref('values', v=2): model versions (v=, version=) are not supported yet; ref "
+        "the model by its name alone.",
+    )

@@ -22,6 +22,7 @@ from northstar.engine.contracts import assert_contract, contract_enforced, contr
 from northstar.engine.incremental import incremental_statements
 from northstar.engine.materialize import comment_statements, create_statement, drop_statement, seed_statement
 from northstar.engine.seedshape import check_seed_shape
+from northstar.engine.seedtypes import integer_statements
 from northstar.engine.source_lines import sql_error
 from northstar.errors import ExecutionError, NorthstarError
 from northstar.nodes import ModelNode, Node, NodeId, SeedNode
@@ -180,6 +181,9 @@ def _build_seed(node: SeedNode, cursor: duckdb.DuckDBPyConnection, context: Buil
     for hook in in_run_order(node.config.pre_hook, pre=True):
         _run(cursor, hook.sql, node)
     _run(cursor, statement, node)
+    if node.dbt_types:
+        for alter in integer_statements(cursor, relation, node.config.column_types):
+            _run(cursor, alter, node)
     for hook in in_run_order(node.config.post_hook, pre=False):
         _run(cursor, hook.sql, node)
     rows = row_count(cursor, str(relation))

@@ -385,6 +385,7 @@ class RenderEnv:
     dispatch: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     package_vars: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # a package's nodes see these
     code_store: CodeStore | None = field(default=None, compare=False, repr=False)  # macro code kept between runs
+    node_packages: Mapping[str, str] = field(default_factory=dict)  # model or seed name -> its package's name
 
     @cached_property
     def macro_scope(self) -> MacroScope:
@@ -626,9 +627,25 @@ class _ModelCalls:
                 f"ref({', '.join(map(repr, args))}) is not valid: ref() takes a model name, e.g. ref('orders').", path
             )
         name = args[-1]
+        line = line_of(self.source_text, r"ref\(\s*(['\"][^'\"]*['\"]\s*,\s*)?['\"]" + re.escape(name) + r"['\"]")
+        if kwargs:  # dbt's version= / v= (model versions are not supported yet); anything else is no argument
+            written = ", ".join([*map(repr, args), *(f"{key}={value!r}" for key, value in kwargs.items())])
+            raise CompileError(
+                f"ref({written}): model versions (v=, version=) are not supported yet; ref the model by its name "
+                "alone.",
+                path,
+                line,
+            )
         if name not in renv.relations:
-            line = line_of(self.source_text, r"ref\(\s*(['\"][^'\"]*['\"]\s*,\s*)?['\"]" + re.escape(name) + r"['\"]")
             raise CompileError(f"ref('{name}') names no model or seed.{did_you_mean(name, renv.relations)}", path, line)
+        package = renv.node_packages.get(name, renv.project_name)
+        if len(args) == 2 and args[0] != package:
+            raise CompileError(
+                f"ref('{args[0]}', '{name}'): '{name}' is in package '{package}', not '{args[0]}'. Write "
+                f"ref('{package}', '{name}') or ref('{name}').",
+                path,
+                line,
+            )
         if self.edges is not None and name not in self.edges.refs:
             raise self.edges.late(f"ref('{name}')", name)
         self.refs.append(name)

@@ -31,6 +31,7 @@ from northstar.project.config import (
     unused_config_paths,
 )
 from northstar.project.loader import ModelFile, Project, Seed, SourceTable
+from northstar.project.settings import DBT_PROJECT_FILE
 from northstar.render.introspect import IntrospectingCall, Introspects, Offline, Probe
 from northstar.render.jinja import (
     EPHEMERAL_PREFIX,
@@ -381,6 +382,7 @@ def _seed_node(project: Project, seed: Seed, prefix: str, namer: Namer) -> SeedN
         columns=props.columns if props else (),
         tests=props.tests if props else (),
         yaml_path=props.path if props else None,
+        dbt_types=project.config.config_file.name == DBT_PROJECT_FILE,
     )
 
 

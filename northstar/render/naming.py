@@ -71,6 +71,10 @@ def project_render_env(
         dispatch=project.config.dispatch,
         package_vars={package.name: package.vars for package in project.config.packages},
         code_store=code_store,
+        node_packages={
+            **{model.name: model.package or project.config.name for model in project.models},
+            **{seed.name: seed.package or project.config.name for seed in project.seeds},
+        },
     )
 
 

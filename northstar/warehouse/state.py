@@ -105,6 +105,7 @@ def content_hash(node: Node, root: Path | None = None) -> str:
     if isinstance(node, SeedNode):
         return _digest(
             ["seed", str(node.relation), node.config.as_dict(), node.checksum, node.description, _docs(node)]
+            + (["dbt_types"] if node.dbt_types else [])  # typed as dbt-duckdb types them: a different table
         )
     if isinstance(node, SourceNode):
         return _digest(["source", _location(node, root or Path("/")), node.description, _docs(node)])
