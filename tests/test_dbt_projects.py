@@ -274,7 +274,7 @@ def test_an_enforced_contract_with_a_wrong_type_fails_the_model(northstar, tmp_p
         "data_type and number of its columns in models/schema.yml must match what its SELECT returns.\n"
         "| column_name | definition_type | contract_type | mismatch_reason    |\n"
         "| ----------- | --------------- | ------------- | ------------------ |\n"
-        "| age         | BIGINT          | SMALLINT      | data type mismatch |\n"
+        "| age         | INTEGER         | SMALLINT      | data type mismatch |\n"
     )
     assert built == {}  # nothing published
     if DBT:
