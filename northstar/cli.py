@@ -468,7 +468,7 @@ def _spark_note(sql: str) -> str:
 @exclude_option
 @click.option(
     "--resource-type",
-    type=click.Choice(["model", "seed", "source", "test", "metric", "all"]),
+    type=click.Choice(["model", "seed", "source", "test", "metric", "exposure", "all"]),
     default="all",
     help="Only nodes of this kind.",
 )
@@ -504,7 +504,7 @@ def ls(
         click.echo(list_metrics_text(project, output))
         return
     manifest = load_manifest(project, metrics=resource_type == "metric")  # metric nodes cost the metric compiler
-    kinds = {"model", "seed", "source", "test"} if resource_type == "all" else {resource_type}
+    kinds = {"model", "seed", "source", "test", "exposure"} if resource_type == "all" else {resource_type}
     modified = None
     if state is not None:
         from northstar.warehouse.state import modified_selector

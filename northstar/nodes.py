@@ -13,6 +13,7 @@ kind                    ``kind``    ``built``       is_test  reads_warehouse  ke
 :class:`DataTestNode`   test        (none)          yes      yes [1]_         no
 :class:`UnitTestNode`   test        (none)          yes      no               no
 :class:`MetricNode`     metric      its table       no       yes              yes
+:class:`ExposureNode`   exposure    (none)          no       no (never runs)  no
 ======================  ==========  ==============  =======  ===============  ============
 
 .. [1] except a metric's unit test (:class:`MetricUnitTestNode`), which runs on literal rows.
@@ -246,6 +247,26 @@ class SnapshotNode(Node):
     @property
     def config_values(self) -> Mapping[str, Any]:
         return self.config.as_dict()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExposureNode(Node):
+    """A dbt exposure: what reads the project (a dashboard, a notebook...). Never built; it joins the DAG so that
+    ``-s +exposure:name`` selects everything it depends on, and manifest.json lists it."""
+
+    kind: ClassVar[str] = "exposure"
+
+    exposure_type: str  # dashboard, notebook, analysis, ml, application
+    owner: Mapping[str, Any]
+    label: str | None = None
+    maturity: str | None = None
+    url: str | None = None
+    exposure_tags: tuple[str, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.exposure_tags
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -642,3 +642,79 @@ def test_a_ref_naming_another_package_or_a_version_is_an_error(northstar):
         "Error: models/totals.sql:1: ref('values', v=2): model versions (v=, version=) are not supported yet; ref "
         "the model by its name alone.",
     )
+
+
+# --- exposures ----------------------------------------------------------------------------------------------------
+
+
+def test_exposures_join_the_dag_for_selection_and_are_in_the_manifest(northstar, tmp_path, run_cli):
+    """`-s +exposure:weekly_revenue` builds what the dashboard reads (not `unrelated`); a disabled exposure is not
+    there; manifest.json's `exposures` section and maps as dbt writes them."""
+    code, output, built = northstar("exposures", None, "build", "-s", "+exposure:weekly_revenue")
+    assert code == 0, output
+    assert list(built) == ["main.customers", "main.orders"]
+    listed = run_cli(Path.cwd(), "ls", "-s", "+exposure:weekly_revenue")
+    assert listed.output == "orders\ncustomers\nweekly_revenue\n"
+    assert run_cli(Path.cwd(), "ls", "--resource-type", "exposure").output == "weekly_revenue\n"
+    manifest = json.loads(Path("target/manifest.json").read_text())
+    assert manifest["exposures"] == {
+        "exposure.exposed.weekly_revenue": {
+            "name": "weekly_revenue",
+            "resource_type": "exposure",
+            "package_name": "exposed",
+            "path": "exposures.yml",
+            "original_file_path": "models/exposures.yml",
+            "unique_id": "exposure.exposed.weekly_revenue",
+            "fqn": ["exposed", "weekly_revenue"],
+            "type": "dashboard",
+            "owner": {"name": "Finance analytics", "email": "finance@example.com"},
+            "description": "Revenue per customer, every Monday.",
+            "label": "Weekly revenue",
+            "maturity": "high",
+            "meta": {},
+            "tags": ["finance"],
+            "config": {"enabled": True, "tags": ["finance"], "meta": {}},
+            "unrendered_config": {},
+            "url": "https://bi.example.com/dashboards/1",
+            "depends_on": {"macros": [], "nodes": ["model.exposed.customers"]},
+            "refs": [{"name": "customers", "package": None, "version": None}],
+            "sources": [],
+            "metrics": [],
+        }
+    }
+    assert manifest["child_map"]["model.exposed.customers"] == ["exposure.exposed.weekly_revenue"]
+    assert manifest["parent_map"]["exposure.exposed.weekly_revenue"] == ["model.exposed.customers"]
+    pytest.importorskip("dbt_artifacts_parser.parser").parse_manifest(manifest)
+    if DBT:
+        same_as_dbt(tmp_path, "exposures", None, built, "build", "-s", "+exposure:weekly_revenue")
+        theirs = json.loads((tmp_path / "dbt" / "target" / "manifest.json").read_text())["exposures"]
+        for entry in theirs.values():
+            del entry["created_at"]
+        assert theirs == manifest["exposures"]
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (("    maturity: high\n", "    maturity: hihg\n"),
+         "models/exposures.yml:6: Exposure 'weekly_revenue' has maturity 'hihg'. Use one of: high, medium, low."),
+        (("    type: dashboard\n", "    type: report\n"),
+         "models/exposures.yml:5: Exposure 'weekly_revenue' has type 'report'. Use one of: dashboard, notebook, "
+         "analysis, ml, application."),
+        (("    label: Weekly revenue\n", "    lable: Weekly revenue\n"),
+         "models/exposures.yml:4: Unknown key 'lable' in exposure 'weekly_revenue'. Did you mean 'label'? Allowed "
+         "keys: config, depends_on, description, label, maturity, meta, name, owner, tags, type, url."),
+        (("      - ref('customers')\n", "      - ref('customer')\n"),
+         "models/exposures.yml:9: ref('customer') names no model or seed. Did you mean 'customers'?"),
+        (("      - ref('customers')\n", "      - metric('revenue')\n"),
+         "models/exposures.yml:9: Exposure 'weekly_revenue' depends on metric('revenue'), which is no metric."),
+        (("    owner:\n      name: Finance analytics\n      email: finance@example.com\n", "    owner: {}\n"),
+         "models/exposures.yml:11: Exposure 'weekly_revenue' needs an owner with a name or an email, e.g. "
+         "`owner: {name: Analytics, email: a@example.com}`."),
+    ],
+)  # fmt: skip
+def test_a_mistake_in_an_exposure_is_an_error_at_its_line(northstar, change, error):
+    exposures = (PROJECTS / "exposures/models/exposures.yml").read_text()
+    assert change[0] in exposures
+    code, output, _ = northstar("exposures", {"models/exposures.yml": exposures.replace(*change)})
+    assert (code, output.splitlines()[-1]) == (2, f"Error: {error}")

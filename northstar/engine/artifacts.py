@@ -116,7 +116,8 @@ def dbt_manifest_data(manifest: Manifest, lineage: Lineage) -> dict[str, Any]:
         f"saved_query.{project}.{query.name}": dbt_semantic.saved_query_entry(project, query, METRICS_SCHEMA)
         for query in lineage.layer.saved_queries
     }
-    sections = (nodes, sources, semantic_models, metrics, unit_tests, saved_queries)
+    exposures = dbt_manifest.exposure_entries(manifest)
+    sections = (nodes, sources, semantic_models, metrics, unit_tests, saved_queries, exposures)
     parent_map, child_map = dbt_manifest.graph_maps(sections)
     return {
         "metadata": dbt_manifest.metadata(
@@ -127,6 +128,7 @@ def dbt_manifest_data(manifest: Manifest, lineage: Lineage) -> dict[str, Any]:
         "semantic_models": semantic_models,
         "metrics": metrics,
         "unit_tests": unit_tests,
+        "exposures": exposures,
         "parent_map": parent_map,
         "child_map": child_map,
         **dbt_manifest.empty_sections(),

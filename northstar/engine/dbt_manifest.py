@@ -19,6 +19,7 @@ from typing import Any
 from northstar.checks.datatests import FAILURES_SCHEMA
 from northstar.nodes import (
     DataTestNode,
+    ExposureNode,
     Fixture,
     GenericTestNode,
     ModelNode,
@@ -216,6 +217,42 @@ def _built(node: ModelNode | SeedNode | SnapshotNode, project: str, database: st
     return entry
 
 
+def exposure_entries(manifest: Manifest) -> dict[str, Any]:
+    """The ``exposures`` section, as dbt writes it: depends_on, and the refs, sources and metrics it names."""
+    entries: dict[str, Any] = {}
+    for uid, node in manifest.nodes.items():
+        if not isinstance(node, ExposureNode):
+            continue
+        entries[uid] = {
+            "name": node.name,
+            "resource_type": "exposure",
+            "package_name": uid.package,
+            "path": within_folder(node.path),
+            "original_file_path": node.path,
+            "unique_id": uid,
+            "fqn": [*_fqn(uid.package, node.path, node.name)],
+            "type": node.exposure_type,
+            "owner": dict(node.owner),
+            "description": node.description,
+            "label": node.label,
+            "maturity": node.maturity,
+            "meta": dict(node.meta),
+            "tags": list(node.tags),
+            "config": {"enabled": True, "tags": list(node.tags), "meta": dict(node.meta)},
+            "unrendered_config": {},
+            "url": node.url,
+            "depends_on": {"macros": [], "nodes": list(node.depends_on)},
+            "refs": [
+                {"name": p.name, "package": None, "version": None}
+                for p in node.depends_on
+                if p.resource_type in ("model", "seed", "snapshot")
+            ],
+            "sources": [p.name.split(".", 1) for p in _parents(node, "source", True)],
+            "metrics": [[p.name] for p in _parents(node, "metric", True)],
+        }
+    return entries
+
+
 def _parents(node: Node, resource_type: str, wanted: bool) -> list[NodeId]:
     return [p for p in node.depends_on if (p.resource_type == resource_type) == wanted]
 
@@ -305,7 +342,6 @@ def empty_sections() -> dict[str, Any]:
     return {
         "macros": {},
         "docs": {},
-        "exposures": {},
         "groups": {},
         "selectors": {},
         "disabled": {},

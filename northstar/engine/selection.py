@@ -3,7 +3,7 @@
 Spaces (or repeated ``--select``) mean union, commas mean intersection. Each term is a method and a value with
 optional graph operators: ``name``, ``+name`` (and its ancestors), ``name+`` (and descendants), ``2+name``,
 ``@name``, ``tag:x``, ``path:models/marts``, ``source:raw.orders``, ``resource_type:seed``,
-``config.materialized:table``, ``fqn:*``, and wildcards in names (``stg_*``).
+``config.materialized:table``, ``fqn:*``, ``exposure:weekly_report``, and wildcards in names (``stg_*``).
 
 >>> from northstar.dag import DAG
 >>> dag = DAG({"a": set(), "b": {"a"}, "c": {"b"}})
@@ -21,13 +21,25 @@ from typing import TypeVar
 
 from northstar.dag import DAG
 from northstar.errors import ProjectError, did_you_mean
-from northstar.nodes import Node, NodeId, SourceNode, TestNode
+from northstar.nodes import ExposureNode, Node, NodeId, SourceNode, TestNode
 
 K = TypeVar("K", bound=str)
 
 _TERM = re.compile(r"^(?P<at>@)?(?:(?P<up>\d*)\+)?(?P<body>[^+]+?)(?:\+(?P<down>\d*))?$")
 
-METHODS = ("tag", "path", "source", "resource_type", "config", "fqn", "file", "state", "test_type", "metric")
+METHODS = (
+    "tag",
+    "path",
+    "source",
+    "resource_type",
+    "config",
+    "fqn",
+    "file",
+    "state",
+    "test_type",
+    "metric",
+    "exposure",
+)
 
 
 def _expand(dag: DAG[K], nodes: set[K], match: re.Match[str]) -> set[K]:
@@ -133,6 +145,10 @@ def _source_matches(uid: NodeId, node: Node, value: str) -> bool:
     return isinstance(node, SourceNode) and fnmatch.fnmatch(node.display_name, value if "." in value else f"{value}.*")
 
 
+def _exposure_matches(uid: NodeId, node: Node, value: str) -> bool:
+    return isinstance(node, ExposureNode) and fnmatch.fnmatchcase(node.name, value)
+
+
 def _kind_matches(uid: NodeId, node: Node, value: str) -> bool:
     return node.kind == value
 
@@ -170,6 +186,7 @@ _MATCHERS: dict[str, Callable[[NodeId, Node, str], bool]] = {
     "resource_type": _kind_matches,
     "fqn": _fqn_matches,
     "test_type": _test_type_matches,
+    "exposure": _exposure_matches,
 }
 
 

@@ -201,6 +201,25 @@ class SourceTable:
 
 
 @dataclass(frozen=True)
+class Exposure:
+    """A dbt exposure: a dashboard, notebook or application that reads the project's nodes (``exposures:`` YAML)."""
+
+    name: str
+    path: str
+    line: int | None
+    type: str
+    owner: Mapping[str, Any]
+    depends_on: tuple[tuple[str, int | None], ...]  # ref()/source()/metric() calls as written, with a line
+    description: str = ""
+    label: str | None = None
+    maturity: str | None = None
+    url: str | None = None
+    tags: tuple[str, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    package: str | None = None
+
+
+@dataclass(frozen=True)
 class YamlDoc:
     """A parsed property file; later stages pick their own keys (unit_tests, semantic_models, metrics)."""
 
@@ -221,6 +240,7 @@ class Project:
     # duckdb__ forms): relations are named by rendering them, not by rule.
     names_relations: bool = False
     package_macro_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # by package name
+    exposures: tuple[Exposure, ...] = ()  # enabled ones
 
     @property
     def root(self) -> Path:
@@ -362,6 +382,7 @@ def load_project(
         models=models,
         seeds=seeds,
         sources=tuple(_collect_sources(config, yaml_docs)),
+        exposures=_collect_exposures(yaml_docs),
         macro_files=macro_files,
         test_files=tuple(_files(config, config.test_paths, "*.sql")),
         yaml_docs=yaml_docs,
@@ -695,3 +716,93 @@ def _collect_sources(config: ProjectConfig, docs: tuple[YamlDoc, ...]) -> list[S
                     )
                 )
     return tables
+
+
+EXPOSURE_KEYS = {
+    "name",
+    "type",
+    "owner",
+    "depends_on",
+    "description",
+    "label",
+    "maturity",
+    "url",
+    "tags",
+    "meta",
+    "config",
+}
+EXPOSURE_TYPES = ("dashboard", "notebook", "analysis", "ml", "application")
+EXPOSURE_MATURITIES = ("high", "medium", "low")
+
+
+def _collect_exposures(docs: tuple[YamlDoc, ...]) -> tuple[Exposure, ...]:
+    """The enabled ``exposures:`` of every property file, checked as dbt parses them."""
+    found: dict[str, Exposure] = {}
+    for doc in docs:
+        for entry in expect_list(doc.data.get("exposures"), "exposures", doc.path, doc.data.line_of("exposures")):
+            entry = expect_mapping(entry, "An exposure", doc.path, doc.data.line_of("exposures"))
+            exposure = _exposure(entry, doc.path)
+            if exposure is None:
+                continue
+            if exposure.name in found:
+                first = found[exposure.name]
+                raise ProjectError(
+                    f"Exposure '{exposure.name}' is declared twice: here and in {first.path}:{first.line}. Keep one.",
+                    doc.path,
+                    entry.line,
+                )
+            found[exposure.name] = exposure
+    return tuple(found.values())
+
+
+def _exposure(entry: YamlDict, path: str) -> Exposure | None:
+    """One exposure, or None when its config disables it."""
+    check_keys(entry, EXPOSURE_KEYS, f"exposure '{entry.get('name', '?')}'")
+    name = entry.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise ProjectError(
+            f"Exposure name {name!r} must be letters, digits and underscores (put a display name in `label:`).",
+            path,
+            entry.line,
+        )
+    what = f"Exposure '{name}'"
+    config = expect_mapping(entry.get("config"), f"The config of {what.lower()}", path, entry.line_of("config"))
+    check_keys(config, {"enabled", "tags", "meta"}, f"the config of exposure '{name}'")
+    if not isinstance(config.get("enabled", True), bool):
+        raise ProjectError(f"{what} has enabled={config['enabled']!r}; use true or false.", path, config.line)
+    if not config.get("enabled", True):
+        return None
+    for key, choices in (("type", EXPOSURE_TYPES), ("maturity", EXPOSURE_MATURITIES)):
+        value = entry.get(key)
+        if (value is not None or key == "type") and value not in choices:
+            raise ProjectError(
+                f"{what} has {key} {value!r}. Use one of: {', '.join(choices)}.", path, entry.line_of(key) or entry.line
+            )
+    owner = expect_mapping(entry.get("owner"), f"The owner of {what.lower()}", path, entry.line_of("owner"))
+    check_keys(owner, {"name", "email"}, f"the owner of exposure '{name}'")
+    if not owner.get("name") and not owner.get("email"):
+        raise ProjectError(
+            f"{what} needs an owner with a name or an email, e.g. `owner: {{name: Analytics, email: a@example.com}}`.",
+            path,
+            entry.line_of("owner") or entry.line,
+        )
+    items = expect_list(entry.get("depends_on"), "depends_on", path, entry.line_of("depends_on"))
+    line = entry.line_of("depends_on")
+    return Exposure(
+        name=name,
+        path=path,
+        line=entry.line,
+        type=str(entry["type"]),
+        owner=dict(owner),
+        depends_on=tuple((str(item), line) for item in items),  # each named by its text at depends_on's line
+        description=str(entry.get("description") or ""),
+        label=str(entry["label"]) if entry.get("label") is not None else None,
+        maturity=entry.get("maturity"),
+        url=str(entry["url"]) if entry.get("url") is not None else None,
+        tags=tuple(dict.fromkeys(str(t) for t in [*_tag_list(entry.get("tags")), *_tag_list(config.get("tags"))])),
+        meta={**(entry.get("meta") or {}), **(config.get("meta") or {})},
+    )
+
+
+def _tag_list(value: Any) -> list[Any]:
+    return [] if value is None else value if isinstance(value, list) else [value]
