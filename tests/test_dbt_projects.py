@@ -718,3 +718,124 @@ def test_a_mistake_in_an_exposure_is_an_error_at_its_line(northstar, change, err
     assert change[0] in exposures
     code, output, _ = northstar("exposures", {"models/exposures.yml": exposures.replace(*change)})
     assert (code, output.splitlines()[-1]) == (2, f"Error: {error}")
+
+
+# --- docs blocks --------------------------------------------------------------------------------------------------
+
+DOCS = {
+    "doc.documented.customers": {
+        "name": "customers",
+        "resource_type": "doc",
+        "package_name": "documented",
+        "path": "docs.md",
+        "original_file_path": "models/docs.md",
+        "unique_id": "doc.documented.customers",
+        "block_contents": "One row per customer: how many orders they placed\nand what they paid in total.",
+    },
+    "doc.documented.revenue": {
+        "name": "revenue",
+        "resource_type": "doc",
+        "package_name": "documented",
+        "path": "docs.md",
+        "original_file_path": "models/docs.md",
+        "unique_id": "doc.documented.revenue",
+        "block_contents": "Sum of order amounts, in euros.",
+    },
+}
+
+
+def test_docs_blocks_fill_descriptions_and_the_manifest_docs_section(northstar, tmp_path):
+    """{{ doc('name') }} and {{ doc('project', 'name') }} in model, column and seed descriptions, as dbt renders
+    them; manifest.json's `docs` as dbt writes it (dbt adds its own `__overview__` page)."""
+    code, output, built = northstar("docsblocks")
+    assert code == 0, output
+    manifest = json.loads(Path("target/manifest.json").read_text())
+    assert manifest["docs"] == DOCS
+    customers = manifest["nodes"]["model.documented.customers"]
+    described = {name: column["description"] for name, column in customers["columns"].items()}
+    assert (customers["description"], described) == (
+        DOCS["doc.documented.customers"]["block_contents"],
+        {"revenue": "Sum of order amounts, in euros. Refunds excluded.", "orders": "Number of orders.",
+         "customer_id": ""},
+    )  # fmt: skip
+    assert manifest["nodes"]["seed.documented.orders"]["description"] == "Orders: Sum of order amounts, in euros."
+    pytest.importorskip("dbt_artifacts_parser.parser").parse_manifest(manifest)
+    if DBT:
+        same_as_dbt(tmp_path, "docsblocks", None, built)
+        theirs = json.loads((tmp_path / "dbt" / "target" / "manifest.json").read_text())
+        del theirs["docs"]["doc.dbt.__overview__"]
+        assert theirs["docs"] == DOCS
+        for uid in ("model.documented.customers", "seed.documented.orders"):
+            assert theirs["nodes"][uid]["description"] == manifest["nodes"][uid]["description"]
+        assert (
+            theirs["nodes"]["model.documented.customers"]["columns"]["revenue"]["description"] == (described["revenue"])
+        )
+
+
+@pytest.mark.parametrize(
+    ("files", "error"),
+    [
+        ({"models/docs.md": "{% docs customer %}x{% enddocs %}\n{% docs revenue %}y{% enddocs %}\n"},
+         "models/schema.yml:4: {{ doc('customers') }} names no docs block. Did you mean 'customer'? Define it in a "
+         ".md file as {% docs customers %}...{% enddocs %}."),
+        ({"models/more.md": "# More\n\n{% docs revenue %}again{% enddocs %}\n"},
+         "models/more.md:3: Docs block 'revenue' is defined twice: here and in models/docs.md:8. Rename one."),
+        ({"models/more.md": "{% docs more %}\nSee {{ 'x' }}\n{% enddocs %}\n"},
+         "models/more.md:1: Docs block 'more' holds Jinja, which dbt renders and Northstar does not: write its "
+         "text as it should read."),
+        ({"dbt_project.yml": (PROJECTS / "docsblocks/dbt_project.yml").read_text() + "docs-paths: [docs]\n"},
+         "models/schema.yml:4: {{ doc('customers') }} names no docs block. Define it in a .md file as "
+         "{% docs customers %}...{% enddocs %}."),
+        ({"models/schema.yml": "version: 2\nmodels:\n  - name: customers\n    description: \"{{ doc(name) }}\"\n"},
+         "models/schema.yml:4: A description calls doc() in a way Northstar does not read: write the call alone in "
+         "its braces, with quoted names, as {{ doc('name') }} or {{ doc('package', 'name') }}."),
+        ({"models/schema.yml": "version: 2\nmodels:\n  - name: customers\n    description: \"{{ doc('shop', "
+          "'revenue') }}\"\n"},
+         "models/schema.yml:4: {{ doc('shop', 'revenue') }} names no docs block. Did you mean 'revenue'? Define "
+         "it in a .md file as {% docs revenue %}...{% enddocs %}."),
+    ],
+)  # fmt: skip
+def test_a_docs_block_mistake_is_an_error_at_its_line(northstar, tmp_path, files, error):
+    """An unknown name (docs-paths set: only those folders are searched, as in dbt), a name defined twice, a doc()
+    call Northstar does not read, a package that has no such block: dbt fails those too. Jinja in a block, which dbt
+    renders, is refused."""
+    code, output, built = northstar("docsblocks", files)
+    assert (code, output.splitlines()[-1], built) == (2, f"Error: {error}", {})
+    if DBT and "holds Jinja" not in error:
+        assert dbt(tmp_path, "docsblocks", files)[0] != 0
+
+
+def test_a_packages_docs_blocks_are_found_by_name_and_by_package(northstar, tmp_path):
+    files = {
+        "dbt_packages/my_utils/docs/utils.md": "{% docs scaled %}\nThe amount times the package's factor.\n"
+        "{% enddocs %}\n",
+        "dbt_packages/my_utils/dbt_project.yml": (
+            PROJECTS / "packages/dbt_packages/my_utils/dbt_project.yml"
+        ).read_text()
+        + "docs-paths: [docs]\n",
+        "models/schema.yml": (PROJECTS / "packages/models/schema.yml").read_text()
+        + "    description: \"{{ doc('scaled') }}\"\n"
+        + "  - name: util_settings\n    description: \"{{ doc('my_utils', 'scaled') }}\"\n",
+    }
+    code, output, built = northstar("packages", files)
+    assert code == 0, output
+    manifest = json.loads(Path("target/manifest.json").read_text())
+    assert manifest["docs"] == {
+        "doc.my_utils.scaled": {
+            "name": "scaled",
+            "resource_type": "doc",
+            "package_name": "my_utils",
+            "path": "utils.md",
+            "original_file_path": "docs/utils.md",
+            "unique_id": "doc.my_utils.scaled",
+            "block_contents": "The amount times the package's factor.",
+        }
+    }
+    description = "The amount times the package's factor."
+    assert manifest["nodes"]["model.shop.orders_enriched"]["description"] == description
+    assert manifest["nodes"]["model.my_utils.util_settings"]["description"] == description
+    if DBT:
+        same_as_dbt(tmp_path, "packages", files, built)
+        theirs = json.loads((tmp_path / "dbt" / "target" / "manifest.json").read_text())
+        assert theirs["docs"]["doc.my_utils.scaled"] == manifest["docs"]["doc.my_utils.scaled"]
+        assert theirs["nodes"]["model.shop.orders_enriched"]["description"] == description

@@ -129,6 +129,7 @@ def dbt_manifest_data(manifest: Manifest, lineage: Lineage) -> dict[str, Any]:
         "metrics": metrics,
         "unit_tests": unit_tests,
         "exposures": exposures,
+        "docs": dbt_manifest.doc_entries(manifest),
         "parent_map": parent_map,
         "child_map": child_map,
         **dbt_manifest.empty_sections(),

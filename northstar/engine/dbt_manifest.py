@@ -217,6 +217,24 @@ def _built(node: ModelNode | SeedNode | SnapshotNode, project: str, database: st
     return entry
 
 
+def doc_entries(manifest: Manifest) -> dict[str, Any]:
+    """The ``docs`` section: every ``{% docs %}`` block, as dbt lists them."""
+    entries: dict[str, Any] = {}
+    for block in manifest.project.doc_blocks:
+        package = block.package or manifest.project.config.name
+        uid = f"doc.{package}.{block.name}"
+        entries[uid] = {
+            "name": block.name,
+            "resource_type": "doc",
+            "package_name": package,
+            "path": within_folder(block.in_project),
+            "original_file_path": block.in_project,
+            "unique_id": uid,
+            "block_contents": block.contents,
+        }
+    return entries
+
+
 def exposure_entries(manifest: Manifest) -> dict[str, Any]:
     """The ``exposures`` section, as dbt writes it: depends_on, and the refs, sources and metrics it names."""
     entries: dict[str, Any] = {}
@@ -341,7 +359,6 @@ def empty_sections() -> dict[str, Any]:
     """The sections dbt's schema requires that Northstar has nothing for."""
     return {
         "macros": {},
-        "docs": {},
         "groups": {},
         "selectors": {},
         "disabled": {},

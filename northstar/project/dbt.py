@@ -53,6 +53,8 @@ _READ_KEYS = {
     "test-paths",
     "metric-paths",
     "snapshot-paths",
+    "docs-paths",
+    "analysis-paths",
     "target-path",
     "vars",
     "models",
@@ -65,14 +67,12 @@ _READ_KEYS = {
     "on-run-end",
 }
 # Keys that change nothing Northstar builds: where dbt writes logs and docs, what `dbt clean` deletes, the version
-# pin, the query comment, behaviour flags of dbt itself, access rules between groups, analyses (never built).
+# pin, the query comment, behaviour flags of dbt itself, access rules between groups.
 _NO_EFFECT_KEYS = {
     "require-dbt-version",
     "clean-targets",
     "log-path",
-    "docs-paths",
     "asset-paths",
-    "analysis-paths",
     "query-comment",
     "flags",
     "restrict-access",
@@ -338,6 +338,8 @@ def load_dbt_config(
         test_paths=paths("test-paths", default="tests"),
         metric_paths=paths("metric-paths", default="models"),
         snapshot_paths=paths("snapshot-paths", default="snapshots"),
+        analysis_paths=paths("analysis-paths", default="analyses"),
+        docs_paths=paths("docs-paths", default="") if "docs-paths" in data else None,
         target_path=str(data.get("target-path", "target")),
         vars=all_vars,
         models={**{k: v for k, v in models_tree.items() if k.startswith("+")}, **models},

@@ -9,14 +9,15 @@ Nothing here renders Jinja or touches DuckDB; the result is plain frozen data th
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from northstar.errors import ProjectError
+from northstar.errors import ProjectError, did_you_mean
 from northstar.project import storage_version, yamlfile
 from northstar.project.config import NodeConfig, build_config, merge_config, resolve_folder_config
 from northstar.project.dbt import load_dbt_config
@@ -220,6 +221,19 @@ class Exposure:
 
 
 @dataclass(frozen=True)
+class DocBlock:
+    """A ``{% docs name %}...{% enddocs %}`` block of a ``.md`` file, which ``{{ doc('name') }}`` puts into a
+    description."""
+
+    name: str
+    path: str
+    line: int
+    contents: str
+    package: str | None = None
+    in_project: str = ""  # the path inside its own project's folder, which differs from `path` for a package's
+
+
+@dataclass(frozen=True)
 class YamlDoc:
     """A parsed property file; later stages pick their own keys (unit_tests, semantic_models, metrics)."""
 
@@ -241,6 +255,7 @@ class Project:
     names_relations: bool = False
     package_macro_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # by package name
     exposures: tuple[Exposure, ...] = ()  # enabled ones
+    doc_blocks: tuple[DocBlock, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -351,6 +366,11 @@ def load_project(
     """Read everything a project declares. Raises :class:`ProjectError` for any mistake in its files."""
     config = load_config(root, cli_vars, target_name, threads, env)
     yaml_docs = tuple(doc for cfg in (config, *config.packages) for doc in _load_yaml_docs(cfg))
+    doc_blocks = _doc_blocks(config)
+    for package in config.packages:
+        doc_blocks += tuple(replace(block, package=package.name) for block in _doc_blocks(package))
+    for doc in yaml_docs:
+        _put_doc_blocks(doc.data, doc.path, doc_blocks, config.name)
     model_props, seed_props = _collect_properties(yaml_docs)
     models = _discover_models(config, model_props)
     seeds = _discover_seeds(config, seed_props)
@@ -383,6 +403,7 @@ def load_project(
         seeds=seeds,
         sources=tuple(_collect_sources(config, yaml_docs)),
         exposures=_collect_exposures(yaml_docs),
+        doc_blocks=doc_blocks,
         macro_files=macro_files,
         test_files=tuple(_files(config, config.test_paths, "*.sql")),
         yaml_docs=yaml_docs,
@@ -806,3 +827,77 @@ def _exposure(entry: YamlDict, path: str) -> Exposure | None:
 
 def _tag_list(value: Any) -> list[Any]:
     return [] if value is None else value if isinstance(value, list) else [value]
+
+
+_DOCS_BLOCK = re.compile(r"{%-?\s*docs\s+(\w+)\s*-?%}(.*?){%-?\s*enddocs\s*-?%}", re.DOTALL)
+_DOC_CALL = re.compile(r"{{-?\s*doc\(\s*(?:['\"](\w+)['\"]\s*,\s*)?['\"](\w+)['\"]\s*\)\s*-?}}")
+
+
+def _doc_blocks(config: ProjectConfig) -> tuple[DocBlock, ...]:
+    """The docs blocks of the ``.md`` files under ``docs-paths`` (by default every resource path, as dbt)."""
+    paths = config.docs_paths
+    if paths is None:
+        paths = (*config.model_paths, *config.seed_paths, *config.macro_paths, *config.test_paths)
+        paths += (*config.snapshot_paths, *config.analysis_paths, *config.metric_paths)
+    found: dict[str, DocBlock] = {}
+    folder = config.config_file.parent.relative_to(config.root)
+    for rel in dict.fromkeys(_files(config, tuple(dict.fromkeys(paths)), "*.md")):
+        text = read_source(config.root / rel, rel)
+        for match in _DOCS_BLOCK.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            name = match.group(1)
+            if name in found:
+                first = found[name]
+                raise ProjectError(
+                    f"Docs block '{name}' is defined twice: here and in {first.path}:{first.line}. Rename one.",
+                    rel,
+                    line,
+                )
+            if "{{" in match.group(2) or "{%" in match.group(2):
+                raise ProjectError(
+                    f"Docs block '{name}' holds Jinja, which dbt renders and Northstar does not: write its text "
+                    "as it should read.",
+                    rel,
+                    line,
+                )
+            in_project = PurePosixPath(rel).relative_to(folder.as_posix()).as_posix()
+            found[name] = DocBlock(name, rel, line, match.group(2).strip(), in_project=in_project)
+    return tuple(found.values())
+
+
+def _put_doc_blocks(data: Any, path: str, blocks: tuple[DocBlock, ...], root: str) -> None:
+    """Replace ``{{ doc('name') }}`` (or ``doc('package', 'name')``) in every ``description`` of a property file by
+    the block's text, in place; a name no block has is an error at the description's line."""
+    if isinstance(data, list):
+        for item in data:
+            _put_doc_blocks(item, path, blocks, root)
+        return
+    if not isinstance(data, YamlDict):
+        return
+    for key, value in data.items():
+        if key == "description" and isinstance(value, str) and "doc(" in value:
+            line = data.line_of(key)
+            data[key] = _DOC_CALL.sub(functools.partial(_doc_text, blocks, path, line, root), value)
+            if re.search(r"{{[^}]*\bdoc\(", data[key]):
+                raise ProjectError(
+                    "A description calls doc() in a way Northstar does not read: write the call alone in its "
+                    "braces, with quoted names, as {{ doc('name') }} or {{ doc('package', 'name') }}.",
+                    path,
+                    line,
+                )
+        else:
+            _put_doc_blocks(value, path, blocks, root)
+
+
+def _doc_text(blocks: tuple[DocBlock, ...], path: str, line: int | None, root: str, match: re.Match[str]) -> str:
+    package, name = match.group(1), match.group(2)
+    for block in blocks:
+        if block.name == name and package in (None, block.package or root):
+            return block.contents
+    known = sorted({block.name for block in blocks})
+    raise ProjectError(
+        f"{match.group(0).strip()} names no docs block.{did_you_mean(name, known)} Define it in a .md file as "
+        f"{{% docs {name} %}}...{{% enddocs %}}.",
+        path,
+        line,
+    )

@@ -86,6 +86,8 @@ class ProjectConfig:
     test_paths: tuple[str, ...] = ("tests",)
     metric_paths: tuple[str, ...] = ("metrics",)
     snapshot_paths: tuple[str, ...] = ("snapshots",)
+    analysis_paths: tuple[str, ...] = ("analyses",)
+    docs_paths: tuple[str, ...] | None = None  # where {% docs %} blocks are; None: every resource path, as dbt
     target_path: str = "target"
     vars: Mapping[str, Any] = field(default_factory=dict)
     models: Mapping[str, Any] = field(default_factory=dict)
