@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 from northstar.checks.config import TestConfig
 from northstar.project.config import NodeConfig
 from northstar.project.loader import Column
+from northstar.project.versions import ModelVersion
 from northstar.render.introspect import IntrospectingCall
 from northstar.render.jinja import Ephemeral, External, Relation
 
@@ -197,10 +198,16 @@ class ModelNode(Node):
     # parents are built; until then it is the render dbt's parse gives (``execute`` false).
     introspects: IntrospectingCall | None = None
     constraints: tuple[Mapping[str, Any], ...] = ()  # model-level, as written in YAML
+    version: ModelVersion | None = None  # a version of a versioned model (`name` is then <model>_v<v>)
 
     @property
     def materialized(self) -> str:
         return self.config.materialized
+
+    @property
+    def display_name(self) -> str:
+        """A version shows as dbt shows it: ``dim_customers.v2``."""
+        return f"{self.version.model}.{self.version.suffix}" if self.version else self.name
 
     @property
     def built(self) -> Relation | None:

@@ -134,6 +134,8 @@ def node_entries(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any], di
             sources[uid] = _source(node, package, database)
         elif isinstance(node, ModelNode | SeedNode | SnapshotNode):
             nodes[uid] = _built(node, package, database, default_schema)
+            if isinstance(node, ModelNode):
+                nodes[uid].update(_model_keys(node, manifest.nodes))
         elif isinstance(node, UnitTestNode):
             unit_tests[uid] = _unit_test(node, package, default_schema)
         elif isinstance(node, TestNode):
@@ -212,9 +214,30 @@ def _built(node: ModelNode | SeedNode | SnapshotNode, project: str, database: st
         entry["refs"] = [{"name": p.name, "package": None, "version": None} for p in _parents(node, "source", False)]
         entry["sources"] = [p.name.split(".", 1) for p in _parents(node, "source", True)]
         entry["metrics"] = []
-    if isinstance(node, ModelNode):
-        entry["constraints"] = [dict(c) for c in node.constraints]  # model-level, as dbt lists them
     return entry
+
+
+def _model_keys(node: ModelNode, nodes: Mapping[NodeId, Node]) -> dict[str, Any]:
+    """What only models have: model-level constraints, the version and its model's latest, refs with versions."""
+    version = node.version
+    keys: dict[str, Any] = {
+        "constraints": [dict(c) for c in node.constraints],  # model-level, as dbt lists them
+        "version": version.v if version else None,
+        "latest_version": version.latest if version else None,
+        "refs": [_ref(nodes[p]) for p in _parents(node, "source", False) if p in nodes],
+    }
+    if version:
+        keys["name"] = version.model
+        keys["fqn"] = [*_fqn(node.unique_id.package, node.path, version.model), version.suffix]
+    return keys
+
+
+def _ref(parent: Node) -> dict[str, Any]:
+    """A ref as dbt lists it: a version's model by its name and version (an unpinned ref reads as its latest's)."""
+    version = parent.version if isinstance(parent, ModelNode) else None
+    if version is None:
+        return {"name": parent.name, "package": None, "version": None}
+    return {"name": version.model, "package": None, "version": None if version.kind == "latest" else version.v}
 
 
 def doc_entries(manifest: Manifest) -> dict[str, Any]:
@@ -261,9 +284,9 @@ def exposure_entries(manifest: Manifest) -> dict[str, Any]:
             "url": node.url,
             "depends_on": {"macros": [], "nodes": list(node.depends_on)},
             "refs": [
-                {"name": p.name, "package": None, "version": None}
+                _ref(manifest.nodes[p])
                 for p in node.depends_on
-                if p.resource_type in ("model", "seed", "snapshot")
+                if p.resource_type in ("model", "seed", "snapshot") and p in manifest.nodes
             ],
             "sources": [p.name.split(".", 1) for p in _parents(node, "source", True)],
             "metrics": [[p.name] for p in _parents(node, "metric", True)],

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from northstar.dag import DAG
 from northstar.errors import ProjectError, did_you_mean
-from northstar.nodes import ExposureNode, Node, NodeId, SourceNode, TestNode
+from northstar.nodes import ExposureNode, ModelNode, Node, NodeId, SourceNode, TestNode
 
 K = TypeVar("K", bound=str)
 
@@ -39,6 +39,7 @@ METHODS = (
     "test_type",
     "metric",
     "exposure",
+    "version",
 )
 
 
@@ -119,6 +120,7 @@ def resolver(
 def _by_name(nodes: Mapping[NodeId, Node], value: str) -> set[NodeId]:
     """A bare selector: a name (glob), else a path, else (dotted) a fully qualified name."""
     found = {uid for uid, n in nodes.items() if fnmatch.fnmatchcase(n.display_name, value) or uid == value}
+    found |= {uid for uid, n in nodes.items() if isinstance(n, ModelNode) and _model_of_version(n, value)}
     if not found:
         found = {uid for uid, n in nodes.items() if _path_matches(n.path, value, False)}
     if not found and "." in value:  # dbt reads a dotted name as a fully qualified one: marts.fct_orders
@@ -147,6 +149,20 @@ def _source_matches(uid: NodeId, node: Node, value: str) -> bool:
 
 def _exposure_matches(uid: NodeId, node: Node, value: str) -> bool:
     return isinstance(node, ExposureNode) and fnmatch.fnmatchcase(node.name, value)
+
+
+def _model_of_version(node: ModelNode, value: str) -> bool:
+    """A bare model name selects all its versions, as in dbt."""
+    return node.version is not None and fnmatch.fnmatchcase(node.version.model, value)
+
+
+def _version_matches(uid: NodeId, node: Node, value: str) -> bool:
+    """``version:latest``, ``prerelease``, ``old`` (versions of a versioned model) or ``none`` (any other model)."""
+    if value not in ("latest", "prerelease", "old", "none"):
+        raise ProjectError(f"Unknown selector 'version:{value}'. Use version:latest, prerelease, old or none.")
+    if not isinstance(node, ModelNode):
+        return False
+    return node.version.kind == value if node.version else value == "none"
 
 
 def _kind_matches(uid: NodeId, node: Node, value: str) -> bool:
@@ -187,6 +203,7 @@ _MATCHERS: dict[str, Callable[[NodeId, Node, str], bool]] = {
     "fqn": _fqn_matches,
     "test_type": _test_type_matches,
     "exposure": _exposure_matches,
+    "version": _version_matches,
 }
 
 

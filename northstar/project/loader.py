@@ -23,6 +23,7 @@ from northstar.project.config import NodeConfig, build_config, merge_config, res
 from northstar.project.dbt import load_dbt_config
 from northstar.project.settings import DBT_PROJECT_FILE, PROJECT_FILE, ProjectConfig, Target, thread_count
 from northstar.project.targets import choose_target
+from northstar.project.versions import ModelVersion, VersionEntry, model_versions
 from northstar.project.yamlfile import YamlDict, check_keys, expect_list, expect_mapping
 
 PROJECT_KEYS = {
@@ -165,6 +166,7 @@ class ModelFile:
     folders: tuple[str, ...]  # folders below the model path, e.g. ("marts",)
     properties: Properties | None = None
     package: str | None = None  # an installed dbt package's name; None for the project's own
+    version: ModelVersion | None = None  # a version of a versioned model; `name` is then <model>_v<v>
 
 
 @dataclass(frozen=True)
@@ -371,11 +373,12 @@ def load_project(
         doc_blocks += tuple(replace(block, package=package.name) for block in _doc_blocks(package))
     for doc in yaml_docs:
         _put_doc_blocks(doc.data, doc.path, doc_blocks, config.name)
-    model_props, seed_props = _collect_properties(yaml_docs)
-    models = _discover_models(config, model_props)
+    model_props, seed_props, versions = _collect_properties(yaml_docs)
+    models = _discover_models(config, model_props, versions)
     seeds = _discover_seeds(config, seed_props)
     for package in config.packages:  # dbt_packages/<name>: its models and seeds join the project's, under its name
-        models += tuple(replace(m, package=package.name) for m in _discover_models(package, model_props))
+        found = _discover_models(package, model_props, versions)
+        models += tuple(replace(m, package=package.name) for m in found)
         seeds += tuple(replace(s, package=package.name) for s in _discover_seeds(package, seed_props))
     names: dict[str, str] = {}
     nodes: tuple[ModelFile | Seed, ...] = (*models, *seeds)
@@ -387,6 +390,7 @@ def load_project(
                 node.path,
             )
         names[node.name] = node.path
+    _check_versions_found(versions, {m.name for m in models})
     for name, props in {**model_props, **seed_props}.items():
         if name not in names:
             raise ProjectError(
@@ -590,8 +594,13 @@ def _time_spine(entry: YamlDict, path: str) -> None:
             )
 
 
-def _collect_properties(docs: tuple[YamlDoc, ...]) -> tuple[dict[str, Properties], dict[str, Properties]]:
+def _collect_properties(
+    docs: tuple[YamlDoc, ...],
+) -> tuple[dict[str, Properties], dict[str, Properties], dict[str, list[VersionEntry]]]:
+    """Models' and seeds' properties by name, and the versions of each versioned model (whose versions' properties
+    are under their own names, <model>_v<v>)."""
     found: tuple[dict[str, Properties], dict[str, Properties]] = ({}, {})
+    versions: dict[str, list[VersionEntry]] = {}
     for doc in docs:
         for key, into in (("models", found[0]), ("seeds", found[1])):
             for entry in expect_list(doc.data.get(key), key, doc.path, doc.data.line_of(key)):
@@ -609,35 +618,77 @@ def _collect_properties(docs: tuple[YamlDoc, ...]) -> tuple[dict[str, Properties
                         entry.line_of(semantic[0]),
                     )
                 name = str(entry["name"])
-                if name in into:
+                if name in into or name in versions:
+                    first = into[name] if name in into else versions[name][0].entry
                     raise ProjectError(
-                        f"'{name}' is described twice: here and in {into[name].path}:{into[name].line}. "
-                        "Keep one entry.",
+                        f"'{name}' is described twice: here and in {doc.path if name in versions else into[name].path}"
+                        f":{first.line}. Keep one entry.",
                         doc.path,
                         entry.line,
                     )
-                into[name] = _properties(entry, doc.path)
-    return found
+                if key == "seeds" and "versions" in entry:
+                    raise ProjectError(f"Seed '{name}' has versions; only models have.", doc.path, entry.line)
+                by_version = model_versions(entry, doc.path)
+                for version in by_version:
+                    into[version.name] = _properties(version.entry, doc.path)
+                if by_version:
+                    versions[name] = by_version
+                else:
+                    into[name] = _properties(entry, doc.path)
+    return found[0], found[1], versions
 
 
-def _discover_models(config: ProjectConfig, props: dict[str, Properties]) -> tuple[ModelFile, ...]:
-    models = []
+def _discover_models(
+    config: ProjectConfig, props: dict[str, Properties], versions: dict[str, list[VersionEntry]]
+) -> tuple[ModelFile, ...]:
+    files: list[tuple[Path, Path]] = []
     for base in config.model_paths:
         folder = config.root / base
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.rglob("*.sql")):
-            rel = path.relative_to(config.root).as_posix()
-            models.append(
-                ModelFile(
-                    name=path.stem,
-                    path=rel,
-                    sql=read_source(path, rel),
-                    folders=path.parent.relative_to(folder).parts,
-                    properties=props.get(path.stem),
-                )
+        if folder.is_dir():
+            files.extend((folder, path) for path in sorted(folder.rglob("*.sql")))
+    stems = {path.stem for _, path in files}
+    by_file: dict[str, VersionEntry] = {}
+    for entries in versions.values():
+        for entry in entries:
+            if entry.file in stems:
+                by_file[entry.file] = entry
+            elif entry.fallback is not None and entry.fallback in stems:
+                by_file[entry.fallback] = entry
+    models = []
+    for folder, path in files:
+        rel = path.relative_to(config.root).as_posix()
+        version = by_file.get(path.stem)
+        if version is None and path.stem in versions:
+            raise ProjectError(
+                f"Model '{path.stem}' has versions in YAML, and this file is none of them. Name it after its version "
+                f"({path.stem}_v<v>.sql) or point a version's `defined_in:` at it.",
+                rel,
             )
+        name = version.name if version else path.stem
+        models.append(
+            ModelFile(
+                name=name,
+                path=rel,
+                sql=read_source(path, rel),
+                folders=path.parent.relative_to(folder).parts,
+                properties=props.get(name),
+                version=version.version if version else None,
+            )
+        )
     return tuple(models)
+
+
+def _check_versions_found(versions: dict[str, list[VersionEntry]], names: set[str]) -> None:
+    """Every version needs its file (dbt leaves one without a file out, and a ref to it then fails)."""
+    for entries in versions.values():
+        for version in entries:
+            if version.name not in names:
+                raise ProjectError(
+                    f"Version {version.version.v} of model '{version.version.model}' has no file: write "
+                    f"{version.file}.sql under a model path, or set its `defined_in:` to the file's name.",
+                    version.entry.path,
+                    version.line,
+                )
 
 
 def _discover_seeds(config: ProjectConfig, props: dict[str, Properties]) -> tuple[Seed, ...]:

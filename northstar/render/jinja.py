@@ -386,6 +386,9 @@ class RenderEnv:
     package_vars: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # a package's nodes see these
     code_store: CodeStore | None = field(default=None, compare=False, repr=False)  # macro code kept between runs
     node_packages: Mapping[str, str] = field(default_factory=dict)  # model or seed name -> its package's name
+    # A versioned model's name -> each version (as text) -> that version's model (<model>_v<v>); the model's name
+    # alone is in `relations` as its latest version.
+    versions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @cached_property
     def macro_scope(self) -> MacroScope:
@@ -628,14 +631,8 @@ class _ModelCalls:
             )
         name = args[-1]
         line = line_of(self.source_text, r"ref\(\s*(['\"][^'\"]*['\"]\s*,\s*)?['\"]" + re.escape(name) + r"['\"]")
-        if kwargs:  # dbt's version= / v= (model versions are not supported yet); anything else is no argument
-            written = ", ".join([*map(repr, args), *(f"{key}={value!r}" for key, value in kwargs.items())])
-            raise CompileError(
-                f"ref({written}): model versions (v=, version=) are not supported yet; ref the model by its name "
-                "alone.",
-                path,
-                line,
-            )
+        if kwargs:
+            name = self._version(args, kwargs, line)
         if name not in renv.relations:
             raise CompileError(f"ref('{name}') names no model or seed.{did_you_mean(name, renv.relations)}", path, line)
         package = renv.node_packages.get(name, renv.project_name)
@@ -650,6 +647,31 @@ class _ModelCalls:
             raise self.edges.late(f"ref('{name}')", name)
         self.refs.append(name)
         return renv.relations[name]
+
+    def _version(self, args: tuple[str, ...], kwargs: Mapping[str, Any], line: int | None) -> str:
+        """``ref('m', v=2)`` / ``version=2``: the name of that version's model."""
+        written = ", ".join([*map(repr, args), *(f"{key}={value!r}" for key, value in kwargs.items())])
+        if len(kwargs) > 1 or next(iter(kwargs)) not in ("v", "version"):
+            raise CompileError(
+                f"ref({written}) is not valid: ref() takes a version as v= or version=.", self.path, line
+            )
+        wanted = str(next(iter(kwargs.values())))
+        name = args[-1]
+        versions = self.renv.versions.get(name)
+        if versions is None:
+            raise CompileError(
+                f"ref({written}): model '{name}' has no versions. Ref it by its name alone, or declare its "
+                "`versions:` in YAML.",
+                self.path,
+                line,
+            )
+        if wanted not in versions:
+            raise CompileError(
+                f"ref({written}): model '{name}' has no version {wanted} (it has {', '.join(sorted(versions))}).",
+                self.path,
+                line,
+            )
+        return versions[wanted]
 
     def source(self, *args: str) -> Relation | External:
         renv, path = self.renv, self.path

@@ -251,9 +251,7 @@ def compile_project(
         by_name[seed.name] = seed_node.unique_id
         relations[seed.name] = seed_node.relation
         seed_by_relation[(seed_node.relation.schema, seed_node.relation.identifier)] = seed_node.unique_id
-    for p in parsed:
-        relations[p.model.name] = p.relation
-        by_name[p.model.name] = NodeId("model", p.model.package or prefix, p.model.name)
+    _name_models(parsed, prefix, relations, by_name)
     _check_unique_relations(nodes, parsed)
 
     for table in project.sources:
@@ -330,6 +328,7 @@ def compile_project(
             yaml_path=props.path if props else None,
             introspects=call,
             constraints=props.constraints if props else (),
+            version=p.model.version,
         )
         nodes[node.unique_id] = node
 
@@ -345,6 +344,21 @@ def compile_project(
 
     nodes = _inline_ephemerals(nodes, dag)
     return Manifest(project=project, nodes=nodes, dag=dag, render_env=renv, by_name=by_name, deferred=deferred)
+
+
+def _name_models(
+    parsed: list[_Parsed], prefix: str, relations: dict[str, Relation | Ephemeral], by_name: dict[str, NodeId]
+) -> None:
+    """Each model's relation and id by its name. dbt's id of a version is model.<package>.<model>.v<v>, and the
+    model's name alone reads its latest version."""
+    for p in parsed:
+        relations[p.model.name] = p.relation
+        version = p.model.version
+        own = f"{version.model}.{version.suffix}" if version else p.model.name
+        by_name[p.model.name] = NodeId("model", p.model.package or prefix, own)
+        if version and version.kind == "latest":
+            relations[version.model] = p.relation
+            by_name[version.model] = by_name[p.model.name]
 
 
 def _check_unique_relations(seeds: Mapping[NodeId, Node], parsed: list[_Parsed]) -> None:

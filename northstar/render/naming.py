@@ -73,9 +73,20 @@ def project_render_env(
         code_store=code_store,
         node_packages={
             **{model.name: model.package or project.config.name for model in project.models},
+            **{m.version.model: m.package or project.config.name for m in project.models if m.version},
             **{seed.name: seed.package or project.config.name for seed in project.seeds},
         },
+        versions=model_versions(project),
     )
+
+
+def model_versions(project: Project) -> dict[str, dict[str, str]]:
+    """Versioned models: the model's name -> each version (as text) -> the name of that version's model."""
+    versions: dict[str, dict[str, str]] = {}
+    for model in project.models:
+        if model.version:
+            versions.setdefault(model.version.model, {})[str(model.version.v)] = model.name
+    return versions
 
 
 def project_namer(project: Project) -> Namer:

@@ -1,0 +1,1 @@
+select customer_id, name, country, orders from {{ ref('customers') }}

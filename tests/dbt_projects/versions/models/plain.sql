@@ -1,0 +1,1 @@
+select customer_id, name from {{ ref('dim_customers', version=1) }}
