@@ -27,6 +27,7 @@ kind                    ``kind``    ``built``       is_test  reads_warehouse  ke
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -199,6 +200,7 @@ class ModelNode(Node):
     introspects: IntrospectingCall | None = None
     constraints: tuple[Mapping[str, Any], ...] = ()  # model-level, as written in YAML
     version: ModelVersion | None = None  # a version of a versioned model (`name` is then <model>_v<v>)
+    deprecation_date: datetime.datetime | None = None
 
     @property
     def materialized(self) -> str:

@@ -952,3 +952,89 @@ def test_a_malformed_versions_entry_is_an_error_at_its_line(northstar, change, e
     assert change[0] in schema
     code, output, _ = northstar("versions", {"models/schema.yml": schema.replace(*change, 1)})
     assert (code, output.splitlines()[-1]) == (2, f"Error: {error}")
+
+
+# --- groups, access, deprecation dates ------------------------------------------------------------------------------
+
+
+def test_groups_and_access_build_as_with_dbt_and_deprecated_refs_warn(northstar, tmp_path):
+    """finance/ models are in group finance (ledger private, totals public, past its deprecation date); campaigns,
+    in group marketing, refs totals: allowed, with dbt's two warnings. manifest.json's groups and access."""
+    code, output, built = northstar("groups")
+    assert code == 0, output
+    assert output.splitlines()[:2] == [
+        "Warning: models/finance/schema.yml: Model 'totals' passed its deprecation date (2020-01-01T00:00:00+00:00). "
+        "Disable or remove it.",
+        "Warning: models/campaigns.sql: Model 'campaigns' refs 'totals', which was deprecated on "
+        "2020-01-01T00:00:00+00:00. Move to its replacement.",
+    ]
+    assert built == {
+        "main.campaigns": [(3000,)],
+        "main.ledger": [(1, 1000), (2, 2000)],
+        "main.orders": [(1, 10), (2, 20)],
+        "main.totals": [(3000,)],
+    }
+    manifest = json.loads(Path("target/manifest.json").read_text())
+    pytest.importorskip("dbt_artifacts_parser.parser").parse_manifest(manifest)
+    ours = _governance(manifest)
+    assert ours == {
+        "model.governed.campaigns": ("marketing", "protected", None, "protected"),
+        "model.governed.ledger": ("finance", "private", None, "private"),
+        "model.governed.totals": ("finance", "public", "2020-01-01T00:00:00+00:00", "public"),
+        "group.governed.finance": ("Finance team", "finance@example.com", "Money.", "models/groups.yml"),
+        "group.governed.marketing": (None, "marketing@example.com", None, "models/groups.yml"),
+        "group_map": {
+            "finance": ["model.governed.ledger", "model.governed.totals"],
+            "marketing": ["model.governed.campaigns"],
+        },
+    }
+    if DBT:
+        output = same_as_dbt(tmp_path, "groups", None, built)
+        assert "Model totals has passed its deprecation date of 2020-01-01T00:00:00+00:00" in output
+        assert "Found a reference to totals, which was deprecated on '2020-01-01T00:00:00+00:00'" in output
+        assert _governance(json.loads((tmp_path / "dbt" / "target" / "manifest.json").read_text())) == ours
+
+
+def _governance(manifest: dict) -> dict:
+    found = {
+        uid: (node["group"], node["access"], node["deprecation_date"], node["config"]["access"])
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model"
+    }
+    for uid, group in manifest["groups"].items():
+        found[uid] = (
+            group["owner"]["name"],
+            group["owner"]["email"],
+            group["description"],
+            group["original_file_path"],
+        )
+    found["group_map"] = {uid: sorted(members) for uid, members in manifest["group_map"].items()}
+    return found
+
+
+@pytest.mark.parametrize(
+    ("files", "error"),
+    [
+        ({"models/old_report.sql": "select * from {{ ref('ledger') }}\n"},
+         "models/old_report.sql: Model 'old_report' (models/old_report.sql) refs 'ledger' (models/finance/ledger.sql), "
+         "which is private to group 'finance'. Put 'old_report' in that group, or give 'ledger' access: protected or "
+         "public."),
+        ({"models/finance/schema.yml": "models:\n  - name: ledger\n    access: privat\n"},
+         "models/finance/schema.yml: Model 'ledger' has access 'privat'. Use one of: private, protected, public."),
+        ({"models/finance/schema.yml": "models:\n  - name: ledger\n    group: financ\n"},
+         "models/finance/schema.yml: Model 'ledger' is in group 'financ', which no `groups:` entry declares. Did you "
+         "mean 'finance'? Declare it in a property file (`groups: [{name: ..., owner: {name: ...}}]`)."),
+        ({"models/groups.yml": "groups:\n  - name: finance\n    owner: {}\n"},
+         "models/groups.yml:3: Group 'finance' needs an owner with a name or an email, e.g. `owner: {name: Finance, "
+         "email: finance@example.com}`."),
+        ({"models/finance/schema.yml": "models:\n  - name: totals\n    deprecation_date: soon\n"},
+         "models/finance/schema.yml:3: deprecation_date 'soon' is not a date. Write it as YYYY-MM-DD (or with a "
+         "time, 2025-06-30T12:00:00)."),
+    ],
+)  # fmt: skip
+def test_a_governance_mistake_is_an_error(northstar, tmp_path, files, error):
+    """dbt refuses each of these too."""
+    code, output, built = northstar("groups", files)
+    assert (code, output.splitlines()[-1], built) == (2, f"Error: {error}", {})
+    if DBT:
+        assert dbt(tmp_path, "groups", files)[0] != 0

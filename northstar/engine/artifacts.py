@@ -130,6 +130,8 @@ def dbt_manifest_data(manifest: Manifest, lineage: Lineage) -> dict[str, Any]:
         "unit_tests": unit_tests,
         "exposures": exposures,
         "docs": dbt_manifest.doc_entries(manifest),
+        "groups": dbt_manifest.group_entries(manifest),
+        "group_map": dbt_manifest.group_map(manifest),
         "parent_map": parent_map,
         "child_map": child_map,
         **dbt_manifest.empty_sections(),

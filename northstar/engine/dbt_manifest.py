@@ -136,6 +136,7 @@ def node_entries(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any], di
             nodes[uid] = _built(node, package, database, default_schema)
             if isinstance(node, ModelNode):
                 nodes[uid].update(_model_keys(node, manifest.nodes))
+                nodes[uid]["config"].setdefault("access", "protected")
         elif isinstance(node, UnitTestNode):
             unit_tests[uid] = _unit_test(node, package, default_schema)
         elif isinstance(node, TestNode):
@@ -221,6 +222,9 @@ def _model_keys(node: ModelNode, nodes: Mapping[NodeId, Node]) -> dict[str, Any]
     """What only models have: model-level constraints, the version and its model's latest, refs with versions."""
     version = node.version
     keys: dict[str, Any] = {
+        "group": node.config.extra.get("group"),
+        "access": node.config.extra.get("access", "protected"),
+        "deprecation_date": node.deprecation_date.isoformat() if node.deprecation_date else None,
         "constraints": [dict(c) for c in node.constraints],  # model-level, as dbt lists them
         "version": version.v if version else None,
         "latest_version": version.latest if version else None,
@@ -238,6 +242,37 @@ def _ref(parent: Node) -> dict[str, Any]:
     if version is None:
         return {"name": parent.name, "package": None, "version": None}
     return {"name": version.model, "package": None, "version": None if version.kind == "latest" else version.v}
+
+
+def group_entries(manifest: Manifest) -> dict[str, Any]:
+    """The ``groups`` section, as dbt writes it."""
+    entries: dict[str, Any] = {}
+    for group in manifest.project.groups:
+        package = group.package or manifest.project.config.name
+        uid = f"group.{package}.{group.name}"
+        entries[uid] = {
+            "name": group.name,
+            "resource_type": "group",
+            "package_name": package,
+            "path": within_folder(group.path),
+            "original_file_path": group.path,
+            "unique_id": uid,
+            "owner": dict(group.owner),
+            "description": group.description,
+            "config": {"meta": dict(group.meta)},
+        }
+    return entries
+
+
+def group_map(manifest: Manifest) -> dict[str, list[str]]:
+    """``group_map``: each group's name -> the ids of the nodes in it."""
+    found: dict[str, list[str]] = {}
+    names = {group.name for group in manifest.project.groups}
+    for uid, node in manifest.nodes.items():
+        group = node.config.extra.get("group") if isinstance(node, ModelNode | SeedNode) else None
+        if group in names:
+            found.setdefault(group, []).append(uid)
+    return found
 
 
 def doc_entries(manifest: Manifest) -> dict[str, Any]:
@@ -382,8 +417,6 @@ def empty_sections() -> dict[str, Any]:
     """The sections dbt's schema requires that Northstar has nothing for."""
     return {
         "macros": {},
-        "groups": {},
         "selectors": {},
         "disabled": {},
-        "group_map": {},
     }

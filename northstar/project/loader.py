@@ -9,6 +9,7 @@ Nothing here renders Jinja or touches DuckDB; the result is plain frozen data th
 
 from __future__ import annotations
 
+import datetime
 import functools
 import os
 import re
@@ -21,6 +22,7 @@ from northstar.errors import ProjectError, did_you_mean
 from northstar.project import storage_version, yamlfile
 from northstar.project.config import NodeConfig, build_config, merge_config, resolve_folder_config
 from northstar.project.dbt import load_dbt_config
+from northstar.project.groups import Group, deprecation_date, read_group
 from northstar.project.settings import DBT_PROJECT_FILE, PROJECT_FILE, ProjectConfig, Target, thread_count
 from northstar.project.targets import choose_target
 from northstar.project.versions import ModelVersion, VersionEntry, model_versions
@@ -154,6 +156,7 @@ class Properties:
     tests: tuple[Any, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
     constraints: tuple[Mapping[str, Any], ...] = ()  # model-level (several columns), validated by _constraints
+    deprecation_date: datetime.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -258,6 +261,7 @@ class Project:
     package_macro_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # by package name
     exposures: tuple[Exposure, ...] = ()  # enabled ones
     doc_blocks: tuple[DocBlock, ...] = ()
+    groups: tuple[Group, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -408,6 +412,7 @@ def load_project(
         sources=tuple(_collect_sources(config, yaml_docs)),
         exposures=_collect_exposures(yaml_docs),
         doc_blocks=doc_blocks,
+        groups=_collect_groups(config, yaml_docs),
         macro_files=macro_files,
         test_files=tuple(_files(config, config.test_paths, "*.sql")),
         yaml_docs=yaml_docs,
@@ -497,8 +502,10 @@ def _columns(entry: YamlDict, path: str) -> tuple[Column, ...]:
 
 def _properties(entry: YamlDict, path: str) -> Properties:
     config: Mapping[str, Any] = expect_mapping(entry.get("config"), "config", path, entry.line_of("config"))
-    if "tags" in entry:
-        config = {**config, "tags": entry["tags"]}
+    for key in ("tags", "group", "access"):  # properties dbt also reads as config
+        if key in entry:
+            config = {**config, key: entry[key]}
+    deprecated = entry.get("deprecation_date")
     return Properties(
         path=path,
         line=entry.line,
@@ -508,6 +515,9 @@ def _properties(entry: YamlDict, path: str) -> Properties:
         tests=tuple(expect_list(entry.get("data_tests", entry.get("tests")), "data_tests", path)),
         meta=entry.get("meta") or {},
         constraints=_constraints(entry, path, f"model '{entry.get('name', '?')}'", model_level=True),
+        deprecation_date=None
+        if deprecated is None
+        else deprecation_date(deprecated, path, entry.line_of("deprecation_date")),
     )
 
 
@@ -805,6 +815,29 @@ EXPOSURE_KEYS = {
 }
 EXPOSURE_TYPES = ("dashboard", "notebook", "analysis", "ml", "application")
 EXPOSURE_MATURITIES = ("high", "medium", "low")
+
+
+def _collect_groups(config: ProjectConfig, docs: tuple[YamlDoc, ...]) -> tuple[Group, ...]:
+    """The ``groups:`` of every property file; a package's belong to it."""
+    found: dict[str, Group] = {}
+    for doc in docs:
+        package = next((p.name for p in config.packages if doc.path.startswith(_folder_of(p))), None)
+        for entry in expect_list(doc.data.get("groups"), "groups", doc.path, doc.data.line_of("groups")):
+            entry = expect_mapping(entry, "A group", doc.path, doc.data.line_of("groups"))
+            group = replace(read_group(entry, doc.path), package=package)
+            if group.name in found:
+                first = found[group.name]
+                raise ProjectError(
+                    f"Group '{group.name}' is declared twice: here and in {first.path}:{first.line}. Keep one.",
+                    doc.path,
+                    entry.line,
+                )
+            found[group.name] = group
+    return tuple(found.values())
+
+
+def _folder_of(package: ProjectConfig) -> str:
+    return package.config_file.parent.relative_to(package.root).as_posix() + "/"
 
 
 def _collect_exposures(docs: tuple[YamlDoc, ...]) -> tuple[Exposure, ...]:

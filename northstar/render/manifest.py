@@ -32,6 +32,7 @@ from northstar.project.config import (
 )
 from northstar.project.loader import ModelFile, Project, Seed, SourceTable
 from northstar.project.settings import DBT_PROJECT_FILE
+from northstar.render.access import check_governance
 from northstar.render.introspect import IntrospectingCall, Introspects, Offline, Probe
 from northstar.render.jinja import (
     EPHEMERAL_PREFIX,
@@ -329,9 +330,11 @@ def compile_project(
             introspects=call,
             constraints=props.constraints if props else (),
             version=p.model.version,
+            deprecation_date=props.deprecation_date if props else None,
         )
         nodes[node.unique_id] = node
 
+    check_governance(nodes, project.groups, warn, renv.run_started_at)
     dag = DAG({uid: node.depends_on for uid, node in nodes.items()})
     try:
         dag.sorted()

@@ -1,0 +1,1 @@
+select sum(cents) as total from {{ ref('ledger') }}
