@@ -389,7 +389,7 @@ def compile_(
     from northstar.engine.manifest import load_manifest
     from northstar.engine.pipeline import BuildOptions, select_nodes
     from northstar.errors import did_you_mean
-    from northstar.nodes import MetricNode, ModelNode, SnapshotNode, TestNode
+    from northstar.nodes import AnalysisNode, MetricNode, ModelNode, SnapshotNode, TestNode
     from northstar.render.deferred import render_on_published
 
     project = _load(project_dir, vars_, target, threads)
@@ -423,7 +423,7 @@ def compile_(
         manifest = render_on_published(manifest, [manifest.by_name[node]])
         artifacts.write_manifest(manifest, target_dir)
         model = manifest.node(node)
-        if not isinstance(model, ModelNode | SnapshotNode | TestNode | MetricNode):
+        if not isinstance(model, ModelNode | SnapshotNode | TestNode | MetricNode | AnalysisNode):
             raise ProjectError(f"'{node}' is a {model.kind}; only models have compiled SQL.")
         spark = project.config.target.type == "spark"
         sql = _spark_sql(model.sql) if spark else model.sql
@@ -437,13 +437,16 @@ def compile_(
         else:
             click.echo(sql)
         return
-    selected = select_nodes(manifest, BuildOptions(select=select, exclude=exclude, kinds=frozenset({"model"})))
+    kinds = frozenset({"model", "analysis"})  # as dbt compile: analyses too, never run
+    selected = select_nodes(manifest, BuildOptions(select=select, exclude=exclude, kinds=kinds))
     manifest = render_on_published(manifest, selected)
     artifacts.write_manifest(manifest, target_dir)
     spark = project.config.target.type == "spark"
     artifacts.write_compiled(manifest, target_dir, selected, translate=_spark_note if spark else None)
     where = artifacts.compiled_path(target_dir, project.config.name, "")
-    click.echo(f"Compiled {len(selected)} models to {where}")
+    analyses = sum(1 for uid in selected if isinstance(manifest.nodes[uid], AnalysisNode))
+    also = f" and {analyses} {'analysis' if analyses == 1 else 'analyses'}" if analyses else ""
+    click.echo(f"Compiled {len(selected) - analyses} models{also} to {where}")
 
 
 def _spark_sql(sql: str) -> str:
@@ -468,7 +471,7 @@ def _spark_note(sql: str) -> str:
 @exclude_option
 @click.option(
     "--resource-type",
-    type=click.Choice(["model", "seed", "source", "test", "metric", "exposure", "all"]),
+    type=click.Choice(["model", "seed", "source", "test", "metric", "exposure", "analysis", "all"]),
     default="all",
     help="Only nodes of this kind.",
 )
@@ -504,6 +507,7 @@ def ls(
         click.echo(list_metrics_text(project, output))
         return
     manifest = load_manifest(project, metrics=resource_type == "metric")  # metric nodes cost the metric compiler
+    # As dbt ls, analyses only when asked for.
     kinds = {"model", "seed", "source", "test", "exposure"} if resource_type == "all" else {resource_type}
     modified = None
     if state is not None:

@@ -14,6 +14,7 @@ kind                    ``kind``    ``built``       is_test  reads_warehouse  ke
 :class:`UnitTestNode`   test        (none)          yes      no               no
 :class:`MetricNode`     metric      its table       no       yes              yes
 :class:`ExposureNode`   exposure    (none)          no       no (never runs)  no
+:class:`AnalysisNode`   analysis    (none)          no       no (never runs)  no
 ======================  ==========  ==============  =======  ===============  ============
 
 .. [1] except a metric's unit test (:class:`MetricUnitTestNode`), which runs on literal rows.
@@ -276,6 +277,28 @@ class ExposureNode(Node):
     @property
     def tags(self) -> tuple[str, ...]:
         return self.exposure_tags
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisNode(Node):
+    """A dbt analysis: a SELECT under ``analysis-paths`` that ``metrics compile`` renders (ref and source resolved)
+    into ``target/compiled/``, and nothing ever runs."""
+
+    kind: ClassVar[str] = "analysis"
+
+    raw_sql: str
+    sql: str
+    config: NodeConfig
+    package: str | None = None
+    yaml_path: str | None = None  # the property file describing it
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.config.tags
+
+    @property
+    def config_values(self) -> Mapping[str, Any]:
+        return self.config.as_dict()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1038,3 +1038,62 @@ def test_a_governance_mistake_is_an_error(northstar, tmp_path, files, error):
     assert (code, output.splitlines()[-1], built) == (2, f"Error: {error}", {})
     if DBT:
         assert dbt(tmp_path, "groups", files)[0] != 0
+
+
+# --- analyses -------------------------------------------------------------------------------------------------------
+
+
+def test_analyses_are_compiled_with_refs_resolved_and_never_run(northstar, tmp_path, run_cli):
+    """`build` leaves analyses alone (no relation, no compiled file), `compile` writes them to target/compiled/ with
+    ref() and var() rendered, `ls --resource-type analysis` lists them; manifest.json as dbt writes them."""
+    code, output, built = northstar("analyses")
+    assert code == 0, output
+    assert list(built) == ["main.customers", "main.orders"]
+    assert not Path("target/compiled/analysed/analyses").exists()
+    compiled = run_cli(Path.cwd(), "compile", "--vars", "{top: 2}")
+    assert compiled.exit_code == 0, compiled.output
+    assert compiled.output.endswith(f"Compiled 1 models and 1 analysis to {Path.cwd() / 'target/compiled/analysed'}\n")
+    sql = Path("target/compiled/analysed/analyses/reports/top_customers.sql").read_text()
+    assert sql == "-- the best customers\nselect * from main.customers\norder by revenue desc\nlimit 2\n"
+    assert run_cli(Path.cwd(), "ls", "--resource-type", "analysis").output == "top_customers\n"
+    assert "top_customers" not in run_cli(Path.cwd(), "ls").output
+    manifest = json.loads(Path("target/manifest.json").read_text())
+    pytest.importorskip("dbt_artifacts_parser.parser").parse_manifest(manifest)
+    keys = ("path", "original_file_path", "fqn", "depends_on", "description", "refs", "alias", "relation_name")
+    ours = {k: manifest["nodes"]["analysis.analysed.top_customers"][k] for k in (*keys, "patch_path")}
+    assert ours == {
+        "path": "analysis/reports/top_customers.sql",
+        "original_file_path": "analyses/reports/top_customers.sql",
+        "fqn": ["analysed", "analysis", "reports", "top_customers"],
+        "depends_on": {"macros": [], "nodes": ["model.analysed.customers"]},
+        "description": "The best ones.",
+        "refs": [{"name": "customers", "package": None, "version": None}],
+        "alias": "top_customers",
+        "relation_name": None,
+        "patch_path": "analysed://analyses/props.yml",
+    }
+    if DBT:
+        same_as_dbt(tmp_path, "analyses", None, built)
+        assert dbt(tmp_path / "again", "analyses", None, "compile", "--vars", "{top: 2}")[0] == 0
+        theirs = json.loads((tmp_path / "again" / "dbt" / "target" / "manifest.json").read_text())
+        assert {k: theirs["nodes"]["analysis.analysed.top_customers"][k] for k in (*keys, "patch_path")} == ours
+        written = tmp_path / "again" / "dbt" / "target/compiled/analysed/analyses/reports/top_customers.sql"
+        assert written.read_text().replace('"warehouse"."main"."customers"', "main.customers") + "\n" == sql
+
+
+@pytest.mark.parametrize(
+    ("files", "error"),
+    [
+        ({"analyses/reports/top_customers.sql": "select * from {{ ref('customer') }}\n"},
+         "analyses/reports/top_customers.sql:1: ref('customer') names no model or seed. Did you mean 'customers'?"),
+        ({"analyses/props.yml": "analyses:\n  - name: top_customer\n"},
+         "analyses/props.yml:2: Properties are given for analysis 'top_customer', but no analysis has that name. Fix "
+         "the name or remove the entry."),
+        ({"analyses/props.yml": "analyses:\n  - name: top_customers\n    materialized: table\n"},
+         "analyses/props.yml:3: Unknown key 'materialized' in analysis 'top_customers'. Allowed keys: columns, "
+         "config, description, docs, meta, name, tags."),
+    ],
+)  # fmt: skip
+def test_an_analysis_mistake_is_an_error(northstar, files, error):
+    code, output, built = northstar("analyses", files)
+    assert (code, output.splitlines()[-1], built) == (2, f"Error: {error}", {})

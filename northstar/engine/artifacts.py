@@ -19,7 +19,7 @@ from northstar.jsonfile import write_json
 from northstar.lineage.graph import Lineage
 from northstar.metrics.nodes import SCHEMA as METRICS_SCHEMA
 from northstar.metrics.nodes import read_nodes
-from northstar.nodes import MetricNode, ModelNode, NodeId
+from northstar.nodes import AnalysisNode, MetricNode, ModelNode, NodeId
 from northstar.render.manifest import Manifest
 
 RUN_RESULTS_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json"
@@ -78,7 +78,8 @@ def write_compiled(
     name = manifest.project.config.name
     for uid in nodes if nodes is not None else manifest.nodes:
         node = manifest.nodes[uid]
-        if isinstance(node, ModelNode):
+        # Analyses only when asked for (metrics compile), as dbt writes them only then.
+        if isinstance(node, ModelNode) or (isinstance(node, AnalysisNode) and nodes is not None):
             path = compiled_path(target_dir, name, node.path)
             text = (translate(node.sql) if translate else node.sql) + "\n"
             # Rewriting an unchanged file is not free (ext4 flushes a truncated, rewritten file): a no-change

@@ -18,6 +18,7 @@ from typing import Any
 
 from northstar.checks.datatests import FAILURES_SCHEMA
 from northstar.nodes import (
+    AnalysisNode,
     DataTestNode,
     ExposureNode,
     Fixture,
@@ -137,6 +138,8 @@ def node_entries(manifest: Manifest) -> tuple[dict[str, Any], dict[str, Any], di
             if isinstance(node, ModelNode):
                 nodes[uid].update(_model_keys(node, manifest.nodes))
                 nodes[uid]["config"].setdefault("access", "protected")
+        elif isinstance(node, AnalysisNode):
+            nodes[uid] = _analysis(node, package, database, default_schema)
         elif isinstance(node, UnitTestNode):
             unit_tests[uid] = _unit_test(node, package, default_schema)
         elif isinstance(node, TestNode):
@@ -216,6 +219,41 @@ def _built(node: ModelNode | SeedNode | SnapshotNode, project: str, database: st
         entry["sources"] = [p.name.split(".", 1) for p in _parents(node, "source", True)]
         entry["metrics"] = []
     return entry
+
+
+def _analysis(node: AnalysisNode, project: str, database: str, schema: str) -> dict[str, Any]:
+    """An analysis as dbt lists it: compiled, never built (its schema and alias are where a model would go; its path
+    and fqn under `analysis/`, as dbt writes them)."""
+    inside = PurePosixPath("analysis", within_folder(node.path))
+    return {
+        "unique_id": node.unique_id,
+        "resource_type": "analysis",
+        "package_name": project,
+        "name": node.name,
+        "path": str(inside),
+        "original_file_path": node.path,
+        "patch_path": f"{project}://{node.yaml_path}" if node.yaml_path else None,
+        "database": database,
+        "schema": schema,
+        "alias": node.name,
+        "relation_name": None,
+        "fqn": [project, *inside.parent.parts, node.name],
+        "config": dbt_config(node.config.as_dict()),
+        "tags": list(node.config.tags),
+        "meta": dict(node.config.meta),
+        "description": node.description,
+        "columns": columns(node),
+        "depends_on": {"macros": [], "nodes": list(node.depends_on)},
+        "unrendered_config": {},
+        "checksum": {"name": "sha256", "checksum": hashlib.sha256(node.raw_sql.encode()).hexdigest()},
+        "raw_code": node.raw_sql,
+        "compiled_code": node.sql,
+        "compiled": True,
+        "language": "sql",
+        "refs": [{"name": p.name, "package": None, "version": None} for p in _parents(node, "source", False)],
+        "sources": [p.name.split(".", 1) for p in _parents(node, "source", True)],
+        "metrics": [],
+    }
 
 
 def _model_keys(node: ModelNode, nodes: Mapping[NodeId, Node]) -> dict[str, Any]:

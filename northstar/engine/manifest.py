@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 import click
 
 from northstar.checks.datatests import add_tests
+from northstar.engine.analyses import add_analyses
 from northstar.engine.exposures import add_exposures
 from northstar.metrics.nodes import add_metrics
 from northstar.project.loader import Project
@@ -44,4 +45,5 @@ def load_manifest(
     manifest = add_tests(models)
     if models.render_env.code_store is not None:  # with the tests' compiled templates
         models.render_env.code_store.save()
-    return add_exposures(add_metrics(manifest, warn) if metrics else manifest, metrics_loaded=metrics)
+    manifest = add_exposures(add_metrics(manifest, warn) if metrics else manifest, metrics_loaded=metrics)
+    return add_analyses(manifest)

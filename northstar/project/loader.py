@@ -64,7 +64,9 @@ PROPERTY_FILE_KEYS = {
     "snapshots",
     "groups",
     "data_tests",
+    "analyses",
 }
+ANALYSIS_KEYS = {"name", "description", "config", "columns", "docs", "meta", "tags"}
 SEMANTIC_MODEL_KEYS = ("semantic_model", "agg_time_dimension", "primary_entity", "derived_semantics", "metrics")
 MODEL_PROPERTY_KEYS = {
     "name",
@@ -262,6 +264,7 @@ class Project:
     exposures: tuple[Exposure, ...] = ()  # enabled ones
     doc_blocks: tuple[DocBlock, ...] = ()
     groups: tuple[Group, ...] = ()
+    analyses: tuple[ModelFile, ...] = ()  # compiled by `metrics compile`, never run
 
     @property
     def root(self) -> Path:
@@ -413,6 +416,7 @@ def load_project(
         exposures=_collect_exposures(yaml_docs),
         doc_blocks=doc_blocks,
         groups=_collect_groups(config, yaml_docs),
+        analyses=_discover_analyses(config, yaml_docs),
         macro_files=macro_files,
         test_files=tuple(_files(config, config.test_paths, "*.sql")),
         yaml_docs=yaml_docs,
@@ -465,7 +469,7 @@ def _files(config: ProjectConfig, paths: tuple[str, ...], pattern: str) -> list[
 
 def _load_yaml_docs(config: ProjectConfig) -> list[YamlDoc]:
     docs = []
-    folders = dict.fromkeys((*config.model_paths, *config.seed_paths, *config.metric_paths))
+    folders = dict.fromkeys((*config.model_paths, *config.seed_paths, *config.metric_paths, *config.analysis_paths))
     for base in folders:
         folder = config.root / base
         if not folder.is_dir():
@@ -815,6 +819,42 @@ EXPOSURE_KEYS = {
 }
 EXPOSURE_TYPES = ("dashboard", "notebook", "analysis", "ml", "application")
 EXPOSURE_MATURITIES = ("high", "medium", "low")
+
+
+def _discover_analyses(config: ProjectConfig, docs: tuple[YamlDoc, ...]) -> tuple[ModelFile, ...]:
+    """The ``.sql`` files under ``analysis-paths`` (the project's and its packages'), with their ``analyses:``
+    properties."""
+    props: dict[str, Properties] = {}
+    for doc in docs:
+        for entry in expect_list(doc.data.get("analyses"), "analyses", doc.path, doc.data.line_of("analyses")):
+            entry = expect_mapping(entry, "An entry of analyses", doc.path, doc.data.line_of("analyses"))
+            check_keys(entry, ANALYSIS_KEYS, f"analysis '{entry.get('name', '?')}'")
+            if "name" not in entry:
+                raise ProjectError("An entry of analyses has no 'name'.", doc.path, entry.line)
+            props[str(entry["name"])] = _properties(entry, doc.path)
+    found: list[ModelFile] = []
+    for project in (config, *config.packages):
+        for rel in _files(project, project.analysis_paths, "*.sql"):
+            path = config.root / rel
+            folder = next(base for base in project.analysis_paths if rel.startswith(base + "/"))
+            found.append(
+                ModelFile(
+                    name=path.stem,
+                    path=rel,
+                    sql=read_source(path, rel),
+                    folders=PurePosixPath(rel).parent.relative_to(folder).parts,
+                    properties=props.pop(path.stem, None),
+                    package=None if project is config else project.name,
+                )
+            )
+    for name, orphan in props.items():
+        raise ProjectError(
+            f"Properties are given for analysis '{name}', but no analysis has that name. Fix the name or remove the "
+            "entry.",
+            orphan.path,
+            orphan.line,
+        )
+    return tuple(found)
 
 
 def _collect_groups(config: ProjectConfig, docs: tuple[YamlDoc, ...]) -> tuple[Group, ...]:
