@@ -1097,3 +1097,54 @@ def test_analyses_are_compiled_with_refs_resolved_and_never_run(northstar, tmp_p
 def test_an_analysis_mistake_is_an_error(northstar, files, error):
     code, output, built = northstar("analyses", files)
     assert (code, output.splitlines()[-1], built) == (2, f"Error: {error}", {})
+
+
+# --- dbt 1.10+ spellings ------------------------------------------------------------------------------------------
+
+COLUMN_CONFIG = {
+    "models/schema.yml": """
+        version: 2
+        models:
+          - name: customers
+            columns:
+              - name: revenue
+                tags: [money]
+                config:
+                  meta: {unit: euro}
+                  tags: [finance]
+                data_tests: [not_null]
+              - name: orders
+                data_tests: [not_null]
+        """
+}
+
+
+def test_a_columns_config_meta_and_tags_are_read_and_its_tests_get_the_tags(northstar, tmp_path, run_cli):
+    """dbt 1.10 reads a column's meta and tags under `config:` (it was an unknown key); the column's tags are its
+    tests', so `-s tag:finance` selects the test on revenue alone, as dbt ls does."""
+    code, output, built = northstar("docsblocks", COLUMN_CONFIG)
+    assert code == 0, output
+    assert run_cli(Path.cwd(), "ls", "-s", "tag:finance").output == "not_null_customers_revenue\n"
+    manifest = json.loads(Path("target/manifest.json").read_text())
+    revenue = manifest["nodes"]["model.documented.customers"]["columns"]["revenue"]
+    assert (revenue["meta"], revenue["tags"]) == ({"unit": "euro"}, ["money", "finance"])
+    if DBT:
+        same_as_dbt(tmp_path, "docsblocks", COLUMN_CONFIG, built)
+        listed = dbt(tmp_path / "ls", "docsblocks", COLUMN_CONFIG, "ls", "-s", "tag:finance")[1]
+        assert "documented.not_null_customers_revenue" in listed
+        assert "not_null_customers_orders" not in listed
+        theirs = json.loads((tmp_path / "dbt" / "target" / "manifest.json").read_text())
+        column = theirs["nodes"]["model.documented.customers"]["columns"]["revenue"]
+        assert (column["meta"], sorted(column["tags"])) == (
+            revenue["meta"],
+            sorted(revenue["tags"]),
+        )  # dbt's order varies
+
+
+def test_an_unknown_key_in_a_columns_config_is_refused(northstar):
+    files = {"models/schema.yml": COLUMN_CONFIG["models/schema.yml"].replace("meta: {unit: euro}", "colour: red")}
+    code, output, _ = northstar("docsblocks", files)
+    assert (code, output.splitlines()[-1]) == (
+        2,
+        "Error: models/schema.yml:8: Unknown key 'colour' in the config of column 'revenue'. Allowed keys: meta, tags.",
+    )

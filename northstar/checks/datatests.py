@@ -424,6 +424,8 @@ def _generic_test(
             line,
         )
     config = read_test_config(declared.config, defaults, where, path, line)
+    if column is not None and column.tags:  # a column's tags are its tests', as in dbt
+        config = replace(config, tags=tuple(dict.fromkeys((*config.tags, *column.tags))))
     args = dict(declared.args)
     if column is not None:
         args.setdefault("column_name", column.name)

@@ -96,7 +96,7 @@ def columns(node: Node) -> dict[str, Any]:
             "meta": dict(c.meta),
             "constraints": [dict(x) for x in c.constraints if isinstance(x, Mapping)],
             "quote": None,
-            "tags": [],
+            "tags": list(c.tags),
         }
         for c in node.columns
     }

@@ -101,7 +101,9 @@ COLUMN_KEYS = {
     "quote",
     "constraints",
     "tags",
+    "config",  # dbt 1.10+: a column's meta and tags under config:
 }
+COLUMN_CONFIG_KEYS = {"meta", "tags"}
 SOURCE_KEYS = {
     "name",
     "description",
@@ -144,6 +146,7 @@ class Column:
     meta: Mapping[str, Any] = field(default_factory=dict)
     line: int | None = None
     constraints: tuple[Mapping[str, Any], ...] = ()  # validated by _constraints, as written
+    tags: tuple[str, ...] = ()  # its data tests get them, as in dbt
 
 
 @dataclass(frozen=True)
@@ -490,13 +493,17 @@ def _columns(entry: YamlDict, path: str) -> tuple[Column, ...]:
         check_keys(column, COLUMN_KEYS, f"column '{column.get('name', '?')}'")
         if "name" not in column:
             raise ProjectError("A column entry has no 'name'.", path, column.line)
+        config = expect_mapping(column.get("config"), f"The config of column '{column['name']}'", path, column.line)
+        check_keys(config, COLUMN_CONFIG_KEYS, f"the config of column '{column['name']}'")
+        tags = [*_tag_list(column.get("tags")), *_tag_list(config.get("tags"))]
         columns.append(
             Column(
                 name=str(column["name"]),
                 description=str(column.get("description") or ""),
                 data_type=column.get("data_type"),
                 tests=tuple(expect_list(column.get("data_tests", column.get("tests")), "data_tests", path)),
-                meta=column.get("meta") or {},
+                meta={**(column.get("meta") or {}), **(config.get("meta") or {})},
+                tags=tuple(dict.fromkeys(map(str, tags))),
                 line=column.line,
                 constraints=_constraints(column, path, f"column '{column['name']}'", model_level=False),
             )
