@@ -522,7 +522,7 @@ def test_cross_database_macros_and_naming_overrides_build_as_with_dbt(northstar,
     code, output, built = northstar("macros")
     assert code == 0, output
     assert list(built) == ["main.series", "main.spine", "main.summary", "raw.events", "staging.stg_typed_events"]
-    assert built["main.series"] == [(1.0,), (2.0,), (3.0,), (4.0,)]
+    assert built["main.series"] == [(1,), (2,), (3,), (4,)]
     assert [day.isoformat() for (day,) in built["main.spine"]] == [
         "2024-01-30T00:00:00",
         "2024-01-31T00:00:00",

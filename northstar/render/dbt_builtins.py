@@ -112,9 +112,9 @@ position({{ substring_text }} in {{ string_text }})
 {% macro default__array_concat(array_1, array_2) %}array_cat({{ array_1 }}, {{ array_2 }}){% endmacro %}
 
 {% macro default__generate_series(upper_bound) -%}
-{#- dbt's series is built from powers of two, so its numbers are doubles; so are these. -#}
-select cast(generated_number as double) as generated_number
-from range(1, ({{ upper_bound }}) + 1) as series(generated_number)
+{#- dbt-duckdb's series is DuckDB's generate_series, so its numbers are BIGINT; so are these. -#}
+select generated_number
+from generate_series(1, {{ upper_bound }}) as series(generated_number)
 order by generated_number
 {%- endmacro %}
 
