@@ -242,7 +242,7 @@ def build(
         project,
         quiet,
         command="build",
-        kinds=frozenset({"seed", "model", "test", "metric"}),
+        kinds=frozenset({"seed", "model", "snapshot", "test", "metric"}),
         select=select,
         exclude=exclude,
         full_refresh=full_refresh,
@@ -352,6 +352,39 @@ def seed(
     project = _load(project_dir, vars_, target, threads)
     _run_build(
         project, quiet, command="seed", kinds=frozenset({"seed"}), select=select, exclude=exclude, wait=not no_wait
+    )
+
+
+@main.command()
+@_common
+@select_option
+@exclude_option
+@quiet_option
+@no_wait_option
+def snapshot(
+    project_dir: Path | None,
+    vars_: str | None,
+    target: str | None,
+    threads: int | None,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    quiet: bool,
+    no_wait: bool,
+) -> None:
+    """Record what changed in the snapshots' rows since their last run.
+
+    Snapshots are dbt's: {% snapshot %} blocks under snapshots/, or snapshots: in YAML. Each keeps every version of
+    its query's rows; like a build, it runs in a private copy of the warehouse, published only if all succeed.
+    """
+    project = _load(project_dir, vars_, target, threads)
+    _run_build(
+        project,
+        quiet,
+        command="snapshot",
+        kinds=frozenset({"snapshot"}),
+        select=select,
+        exclude=exclude,
+        wait=not no_wait,
     )
 
 
@@ -471,7 +504,7 @@ def _spark_note(sql: str) -> str:
 @exclude_option
 @click.option(
     "--resource-type",
-    type=click.Choice(["model", "seed", "source", "test", "metric", "exposure", "analysis", "all"]),
+    type=click.Choice(["model", "seed", "snapshot", "source", "test", "metric", "exposure", "analysis", "all"]),
     default="all",
     help="Only nodes of this kind.",
 )
@@ -508,7 +541,7 @@ def ls(
         return
     manifest = load_manifest(project, metrics=resource_type == "metric")  # metric nodes cost the metric compiler
     # As dbt ls, analyses only when asked for.
-    kinds = {"model", "seed", "source", "test", "exposure"} if resource_type == "all" else {resource_type}
+    kinds = {"model", "seed", "snapshot", "source", "test", "exposure"} if resource_type == "all" else {resource_type}
     modified = None
     if state is not None:
         from northstar.warehouse.state import modified_selector

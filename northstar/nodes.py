@@ -39,6 +39,7 @@ from typing import Any, ClassVar
 from northstar.checks.config import TestConfig
 from northstar.project.config import NodeConfig
 from northstar.project.loader import Column
+from northstar.project.snapshots import SnapshotConfig
 from northstar.project.versions import ModelVersion
 from northstar.render.introspect import IntrospectingCall
 from northstar.render.jinja import Ephemeral, External, Relation
@@ -235,16 +236,27 @@ class ModelNode(Node):
 
 @dataclass(frozen=True, kw_only=True)
 class SnapshotNode(Node):
-    """dbt's snapshot: a table recording how a query's rows change over time (declared; no command builds it yet)."""
+    """dbt's snapshot: a table recording how a query's rows change over time (type 2 slowly changing dimension).
+
+    Kept when its fingerprint (its SQL, config and inputs) is unchanged: the same rows give no new history.
+    """
 
     kind: ClassVar[str] = "snapshot"
     keepable: ClassVar[bool] = True
     feeds_fingerprints: ClassVar[bool] = True
 
     raw_sql: str
-    sql: str
+    sql: str  # the rendered SELECT whose rows it records
     config: NodeConfig
+    snapshot: SnapshotConfig
     relation: Relation
+    tests: tuple[Any, ...] = ()
+    yaml_path: str | None = None
+    yaml_line: int | None = None  # its entry in ``yaml_path``
+
+    @cached_property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.raw_sql.encode()).hexdigest()
 
     @property
     def built(self) -> Relation:

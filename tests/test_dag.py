@@ -74,5 +74,5 @@ def test_duplicate_model_names_are_an_error(make_project, run_cli):
     assert result.exit_code == 2
     assert result.output == (
         "Error: models/other/customers.sql: Two nodes are named 'customers': models/marts/customers.sql and "
-        "models/other/customers.sql. Model and seed names must be unique; rename one of the files.\n"
+        "models/other/customers.sql. Model, seed and snapshot names must be unique; rename one of the files.\n"
     )

@@ -321,20 +321,18 @@ def test_an_unclosed_quote_in_a_seed_is_an_error_naming_the_line(northstar):
     assert built == {}
 
 
-def test_a_snapshot_is_refused_not_skipped(northstar):
+def test_a_snapshot_is_built_not_skipped(northstar):
     snapshot = "{% snapshot orders_snapshot %}\n{{ config(unique_key='order_id', strategy='check', check_cols='all') }}"
     snapshot += "\nselect * from {{ ref('orders') }}\n{% endsnapshot %}\n"
-    code, output, _ = northstar("basic", {"snapshots/orders_snapshot.sql": "-- history\n" + snapshot})
-    assert (code, output) == (
-        2,
-        "Error: snapshots/orders_snapshot.sql:2: Snapshot 'orders_snapshot' ({% snapshot %}). Snapshots are not "
-        "supported yet: build them with dbt, or move the file out of the project to build the rest.\n",
-    )
+    code, output, built = northstar("basic", {"snapshots/orders_snapshot.sql": "-- history\n" + snapshot})
+    assert code == 0, output
+    assert "created snapshot main.orders_snapshot" in output
+    assert len(built["main.orders_snapshot"]) == len(built["main.orders"])
     yaml_snapshot = "snapshots:\n  - name: s\n    relation: ref('orders')\n"
     code, output, _ = northstar_again(northstar, {"snapshots/s.yml": yaml_snapshot})
     assert output == (
-        "Error: snapshots/s.yml:1: 'snapshots:' declares a snapshot. Snapshots are not supported yet: build them "
-        "with dbt, or move the file out of the project to build the rest.\n"
+        "Error: snapshots/s.yml:2: Snapshot 's' needs unique_key: the column (or list of columns) identifying a row, "
+        "e.g. unique_key='id' or unique_key=['order_id', 'line'].\n"
     )
 
 

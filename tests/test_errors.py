@@ -37,7 +37,8 @@ def test_unknown_key_in_project_yml(make_project, run_cli):
     assert error_of(run_cli, root) == (
         "Error: project.yml:2: Unknown key 'model-path' in project.yml. Did you mean 'model-paths'? "
         "Allowed keys: config-version, data_tests, "
-        "macro-paths, metric-paths, model-paths, models, name, schema, seed-paths, seeds, storage_version, "
+        "macro-paths, metric-paths, model-paths, models, name, schema, seed-paths, seeds, snapshot-paths, snapshots, "
+        "storage_version, "
         "target, target-path, targets, test-paths, tests, threads, vars, version, warehouse.\n"
     )
 

@@ -11,7 +11,7 @@ def test_top_level_help_lists_every_command_without_truncating_its_summary():
     assert result.exit_code == 0
     commands = result.output.split("Commands:\n")[1]
     assert "..." not in commands
-    assert "  ls       List the project's nodes, or with --metrics its metrics.\n" in result.output
+    assert "  ls        List the project's nodes, or with --metrics its metrics.\n" in result.output
     assert "    metrics compile stg_orders    print a model's rendered SQL\n" in result.output
 
 

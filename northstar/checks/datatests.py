@@ -40,6 +40,7 @@ from northstar.nodes import (
     NodeId,
     SeedNode,
     SingularTestNode,
+    SnapshotNode,
     SourceNode,
     TestNode,
     UnitTestNode,
@@ -237,7 +238,9 @@ def _canonical(test: str) -> str:
     return ALIASES.get(test, test)
 
 
-def _target_sql(node: ModelNode | SeedNode | SourceNode, where: str | None, path: str, line: int | None) -> str:
+def _target_sql(
+    node: ModelNode | SeedNode | SnapshotNode | SourceNode, where: str | None, path: str, line: int | None
+) -> str:
     """What a generic test reads as ``model``: the relation, or a filtered subquery for ``where:``."""
     relation = node.reads_as
     if where is None and not isinstance(relation, Ephemeral):
@@ -267,7 +270,7 @@ def _target_sql(node: ModelNode | SeedNode | SourceNode, where: str | None, path
 class _Target:
     """A node tests are declared on: its id, the name used in test names, and its columns and tests."""
 
-    node: ModelNode | SeedNode | SourceNode
+    node: ModelNode | SeedNode | SnapshotNode | SourceNode
     prefix: str  # "" for models and seeds, "source_" for sources (dbt's source_not_null_...)
     label: str  # stg_orders, or raw_orders for source raw.orders
     display: str
@@ -283,7 +286,11 @@ def _targets(manifest: Manifest) -> list[_Target]:
     lines = {f.name: f.properties.line for f in files if f.properties is not None}
     targets = []
     for node in manifest.nodes.values():
-        if isinstance(node, ModelNode | SeedNode):
+        if isinstance(node, SnapshotNode) and node.yaml_path is not None:
+            targets.append(
+                _Target(node, "", node.name, node.name, node.yaml_path, node.yaml_line, node.columns, node.tests)
+            )
+        elif isinstance(node, ModelNode | SeedNode):
             if node.yaml_path is None:
                 continue
             line = lines.get(node.name)

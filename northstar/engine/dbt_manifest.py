@@ -188,9 +188,7 @@ def _built(node: ModelNode | SeedNode | SnapshotNode, project: str, database: st
         "name": node.name,
         "path": within_folder(node.path),
         "original_file_path": node.path,
-        "patch_path": f"{project}://{node.yaml_path}"
-        if isinstance(node, ModelNode | SeedNode) and node.yaml_path
-        else None,
+        "patch_path": f"{project}://{node.yaml_path}" if node.yaml_path else None,
         "database": database,
         # An ephemeral model is no relation: dbt still names the schema and alias it would have.
         "schema": built.schema if built else node.config.schema or schema,

@@ -164,7 +164,8 @@ def check_source(node: Node, cursor: duckdb.DuckDBPyConnection, context: BuildCo
     return NodeResult(node.unique_id, "success", "source")
 
 
-def _create_schema(cursor: duckdb.DuckDBPyConnection, relation: Relation, node: Node, context: BuildContext) -> None:
+def create_schema(cursor: duckdb.DuckDBPyConnection, relation: Relation, node: Node, context: BuildContext) -> None:
+    """Create the schema a node builds into, once per build."""
     with context.schema_lock:
         if relation.schema not in context.schemas:
             _run(cursor, f"CREATE SCHEMA IF NOT EXISTS {quote(relation.schema)}", node)
@@ -174,7 +175,7 @@ def _create_schema(cursor: duckdb.DuckDBPyConnection, relation: Relation, node: 
 def _build_seed(node: SeedNode, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> tuple[str, int]:
     relation = node.relation
     check_seed_shape(node.abs_path, node.path, node.name, node.config.extra.get("delimiter"))
-    _create_schema(cursor, relation, node, context)
+    create_schema(cursor, relation, node, context)
     statement = seed_statement(
         relation, str(node.abs_path), node.config.column_types, node.config.extra.get("delimiter")
     )
@@ -203,7 +204,7 @@ def _build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: Bu
     if not isinstance(relation, Relation):  # ephemeral: inlined into its children, nothing to build
         return "ephemeral (inlined)", None
     materialized = node.materialized
-    _create_schema(cursor, relation, node, context)
+    create_schema(cursor, relation, node, context)
     existing = context.existing.get((relation.schema, relation.identifier))
     wanted = "VIEW" if materialized == "view" else "BASE TABLE"
     if existing and existing != wanted:

@@ -36,10 +36,11 @@ from northstar.engine.execute import (
 )
 from northstar.engine.hooks import render_model_hooks, run_hooks
 from northstar.engine.manifest import load_manifest
+from northstar.engine.snapshots import build_snapshot
 from northstar.errors import NorthstarError, ProjectError
 from northstar.lineage.schemas import Columns
 from northstar.metrics.nodes import run_metric
-from northstar.nodes import MetricNode, ModelNode, Node, NodeId, SeedNode, SourceNode, TestNode
+from northstar.nodes import MetricNode, ModelNode, Node, NodeId, SeedNode, SnapshotNode, SourceNode, TestNode
 from northstar.project.loader import Project
 from northstar.project.settings import ProjectConfig
 from northstar.render.deferred import render_model
@@ -115,6 +116,8 @@ def make_runner(
                 return run_test(node, cursor)
             case MetricNode():
                 return run_metric(node, cursor, context)
+            case SnapshotNode():
+                return build_snapshot(node, cursor, context)
         raise TypeError(f"No runner for {type(node).__name__} nodes")  # a kind declared but not built yet
 
     return run
@@ -480,19 +483,27 @@ def found(manifest: Manifest, selected: list[NodeId], options: BuildOptions) -> 
         kind = manifest.nodes[uid].kind
         counts[kind] = counts.get(kind, 0) + 1
     if counts:
-        order = ["seed", "model", "test", "metric"]  # a stable order, not the DAG's (which varies as models change)
+        order = [
+            "seed",
+            "model",
+            "snapshot",
+            "test",
+            "metric",
+        ]  # a stable order, not the DAG's (which varies as models change)
         kinds = sorted(counts, key=lambda kind: order.index(kind) if kind in order else len(order))
         return "Found " + ", ".join(f"{counts[k]} {k}{'s' if counts[k] != 1 else ''}" for k in kinds) + "."
     if options.select or options.exclude:
         given = " ".join([*(f"--select {s}" for s in options.select), *(f"--exclude {e}" for e in options.exclude)])
-        only = {"seed": "seed", "run": "model", "test": "test"}.get(options.command)
+        only = {"seed": "seed", "run": "model", "test": "test", "snapshot": "snapshot"}.get(options.command)
         if only:  # `metrics run -s some_seed` selects a node, just not one this command runs
             return (
                 f"Nothing to do: no {only} matches {given} (`metrics {options.command}` runs {only}s only). "
                 "`metrics ls` lists the nodes."
             )
         return f"Nothing to do: no node matches {given}. `metrics ls` lists the nodes."
-    what = {"seed": "seeds", "run": "models", "test": "tests"}.get(options.command, "seeds, models or metrics")
+    what = {"seed": "seeds", "run": "models", "test": "tests", "snapshot": "snapshots"}.get(
+        options.command, "seeds, models, snapshots or metrics"
+    )
     return f"Nothing to do: the project has no {what}."
 
 

@@ -12,7 +12,7 @@ import re
 import duckdb
 
 from northstar.errors import ExecutionError
-from northstar.nodes import ModelNode, Node, SeedNode
+from northstar.nodes import ModelNode, Node, SeedNode, SnapshotNode
 
 _LINE = re.compile(r"LINE (\d+):")
 
@@ -22,7 +22,7 @@ def sql_error(node: Node, statement: str, error: duckdb.Error, user_sql: str | N
     text = str(error).strip()
     line = None
     match = _LINE.search(text)
-    raw = node.raw_sql if isinstance(node, ModelNode) else None
+    raw = node.raw_sql if isinstance(node, ModelNode | SnapshotNode) else None
     if match and raw is not None:
         executed_line = int(match.group(1))
         if user_sql and user_sql in statement:

@@ -18,7 +18,7 @@ from northstar.jsonfile import write_json
 from northstar.lineage.graph import RAW_KINDS, ROWS, ColumnRef, Deps, GraphNode, Lineage, NodeLineage, SemanticLayer
 from northstar.lineage.schemas import Columns, JsonCache, cached_warehouse_columns, raw_schemas, warehouse_columns
 from northstar.lineage.sql import RelationIndex, analyze_sql
-from northstar.nodes import ModelNode, SeedNode, SourceNode
+from northstar.nodes import ModelNode, SeedNode, SnapshotNode, SourceNode
 from northstar.render.jinja import Relation
 from northstar.render.manifest import Manifest
 
@@ -48,7 +48,8 @@ def model_lineage(
     raw = _raw_nodes(manifest)  # once: per model, it made a project's lineage quadratic
     for uid in manifest.dag.sorted():
         node = manifest.nodes.get(uid)
-        if isinstance(node, (SeedNode, SourceNode)):
+        if isinstance(node, (SeedNode, SourceNode, SnapshotNode)):
+            # A snapshot's columns are its query's, by name, and the versions it adds: read as raw columns.
             columns = schemas.get(uid, {})
             unresolved = {} if columns else {ROWS: "its columns are unknown: build it or declare them in YAML"}
             # A source over a seed's table is loaded by that seed, column for column.
@@ -152,8 +153,10 @@ class _CachedColumns(Mapping[str, Deps]):
 
 
 def graph_nodes(manifest: Manifest) -> dict[str, GraphNode]:
-    """Models, seeds and sources with their parents (data tests read columns but feed nothing: left out)."""
-    kept = {uid for uid, node in manifest.nodes.items() if isinstance(node, (ModelNode, SeedNode, SourceNode))}
+    """Models, seeds, snapshots and sources with their parents (data tests read columns but feed nothing: left out)."""
+    kept = {
+        uid for uid, node in manifest.nodes.items() if isinstance(node, (ModelNode, SeedNode, SnapshotNode, SourceNode))
+    }
     nodes = {}
     for uid in kept:
         node = manifest.nodes[uid]

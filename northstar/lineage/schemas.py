@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from northstar.nodes import SeedNode, SourceNode
+from northstar.nodes import SeedNode, SnapshotNode, SourceNode
 from northstar.render.jinja import External, Relation
 from northstar.render.manifest import Manifest
 from northstar.warehouse import catalog
@@ -71,7 +71,8 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def raw_schemas(manifest: Manifest, built: Mapping[tuple[str, str], Mapping[str, str]]) -> dict[str, dict[str, str]]:
-    """``uid -> {column: type}`` for every seed and source: the warehouse first, then YAML, then the file itself."""
+    """``uid -> {column: type}`` for every seed, source and snapshot: the warehouse first, then YAML, then the file
+    itself."""
     schemas: dict[str, dict[str, str]] = {}
     sniffer: duckdb.DuckDBPyConnection | None = None
     seed_files = {
@@ -81,7 +82,7 @@ def raw_schemas(manifest: Manifest, built: Mapping[tuple[str, str], Mapping[str,
     }
     try:
         for uid, node in manifest.nodes.items():
-            if not isinstance(node, (SeedNode, SourceNode)):
+            if not isinstance(node, (SeedNode, SourceNode, SnapshotNode)):
                 continue
             relation = node.relation
             key = (relation.schema.lower(), relation.identifier.lower()) if isinstance(relation, Relation) else None
@@ -89,7 +90,7 @@ def raw_schemas(manifest: Manifest, built: Mapping[tuple[str, str], Mapping[str,
             if key is not None and key in built:
                 schemas[uid] = {**dict(built[key]), **{k: v for k, v in declared.items() if k not in built[key]}}
                 continue
-            if isinstance(node, SourceNode) and declared and key not in seed_files:
+            if isinstance(node, SnapshotNode) or (isinstance(node, SourceNode) and declared and key not in seed_files):
                 schemas[uid] = declared
                 continue
             seed = node if isinstance(node, SeedNode) else seed_files.get(key) if key else None

@@ -59,6 +59,7 @@ _READ_KEYS = {
     "vars",
     "models",
     "seeds",
+    "snapshots",
     "data_tests",
     "tests",
     "dispatch",
@@ -81,7 +82,6 @@ _NO_EFFECT_KEYS = {
     "saved-queries",
     "metrics",
     "unit_tests",
-    "snapshots",
 }
 # Keys that would change what is built, which Northstar cannot honour yet: refused by name rather than ignored.
 _REFUSED_KEYS = {
@@ -324,6 +324,7 @@ def load_dbt_config(
     all_vars = {**project_vars, **cli_vars}
     models_tree = _render_config(data.get("models") or {}, all_vars, env, DBT_PROJECT_FILE)
     seeds_tree = _render_config(data.get("seeds") or {}, all_vars, env, DBT_PROJECT_FILE)
+    snapshots_tree = _render_config(data.get("snapshots") or {}, all_vars, env, DBT_PROJECT_FILE)
     models = models_tree.get(name) or {}
     seeds = seeds_tree.get(name) or {}
     config = ProjectConfig(
@@ -344,6 +345,10 @@ def load_dbt_config(
         vars=all_vars,
         models={**{k: v for k, v in models_tree.items() if k.startswith("+")}, **models},
         seeds={**{k: v for k, v in seeds_tree.items() if k.startswith("+")}, **seeds},
+        snapshots={
+            **{k: v for k, v in snapshots_tree.items() if k.startswith("+")},
+            **(snapshots_tree.get(name) or {}),
+        },
         data_tests=_render_config(data.get("data_tests") or data.get("tests") or {}, all_vars, env, DBT_PROJECT_FILE),
         schema_naming="dbt",
         default_seed_schema="",

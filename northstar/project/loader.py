@@ -24,6 +24,7 @@ from northstar.project.config import NodeConfig, build_config, merge_config, res
 from northstar.project.dbt import load_dbt_config
 from northstar.project.groups import Group, deprecation_date, read_group
 from northstar.project.settings import DBT_PROJECT_FILE, PROJECT_FILE, ProjectConfig, Target, thread_count
+from northstar.project.snapshots import SnapshotFile, discover_snapshots, snapshot_entries
 from northstar.project.targets import choose_target
 from northstar.project.versions import ModelVersion, VersionEntry, model_versions
 from northstar.project.yamlfile import YamlDict, check_keys, expect_list, expect_mapping
@@ -37,12 +38,14 @@ PROJECT_KEYS = {
     "macro-paths",
     "test-paths",
     "metric-paths",
+    "snapshot-paths",
     "target-path",
     "warehouse",
     "schema",
     "vars",
     "models",
     "seeds",
+    "snapshots",
     "data_tests",
     "tests",
     "threads",
@@ -260,6 +263,7 @@ class Project:
     macro_files: tuple[str, ...]
     test_files: tuple[str, ...]
     yaml_docs: tuple[YamlDoc, ...]
+    snapshots: tuple[SnapshotFile, ...] = ()
     # The project defines generate_schema_name / generate_alias_name / generate_database_name (or their default__ /
     # duckdb__ forms): relations are named by rendering them, not by rule.
     names_relations: bool = False
@@ -338,6 +342,7 @@ def load_config(
         macro_paths=_paths(data, "macro-paths", "macros"),
         test_paths=_paths(data, "test-paths", "tests"),
         metric_paths=_paths(data, "metric-paths", "metrics"),
+        snapshot_paths=_paths(data, "snapshot-paths", "snapshots"),
         target_path=str(data.get("target-path", "target")),
         vars={
             **expect_mapping(data.get("vars"), "vars", PROJECT_FILE, data.line_of("vars")),
@@ -345,6 +350,7 @@ def load_config(
         },
         models=expect_mapping(data.get("models"), "models", PROJECT_FILE, data.line_of("models")),
         seeds=expect_mapping(data.get("seeds"), "seeds", PROJECT_FILE, data.line_of("seeds")),
+        snapshots=expect_mapping(data.get("snapshots"), "snapshots", PROJECT_FILE, data.line_of("snapshots")),
         data_tests=expect_mapping(
             data.get("data_tests", data.get("tests")), "data_tests", PROJECT_FILE, data.line_of("data_tests")
         ),
@@ -390,13 +396,15 @@ def load_project(
         found = _discover_models(package, model_props, versions)
         models += tuple(replace(m, package=package.name) for m in found)
         seeds += tuple(replace(s, package=package.name) for s in _discover_seeds(package, seed_props))
+    entries = [props for doc in yaml_docs for props in snapshot_entries(doc.path, doc.data)]
+    snapshots = discover_snapshots(config, entries, lambda rel: read_source(config.root / rel, rel))
     names: dict[str, str] = {}
-    nodes: tuple[ModelFile | Seed, ...] = (*models, *seeds)
+    nodes: tuple[ModelFile | Seed | SnapshotFile, ...] = (*models, *seeds, *snapshots)
     for node in nodes:
         if node.name in names:
             raise ProjectError(
                 f"Two nodes are named '{node.name}': {names[node.name]} and {node.path}. "
-                "Model and seed names must be unique; rename one of the files.",
+                "Model, seed and snapshot names must be unique; rename one of the files.",
                 node.path,
             )
         names[node.name] = node.path
@@ -409,7 +417,6 @@ def load_project(
                 props.path,
                 props.line,
             )
-    _refuse_snapshots(config, yaml_docs)
     macro_files = tuple(_files(config, config.macro_paths, "*.sql"))
     return Project(
         config=config,
@@ -423,6 +430,7 @@ def load_project(
         macro_files=macro_files,
         test_files=tuple(_files(config, config.test_paths, "*.sql")),
         yaml_docs=yaml_docs,
+        snapshots=snapshots,
         names_relations=config.schema_naming == "dbt"
         and any(_NAMING_MACRO.search(read_source(config.root / rel, rel)) for rel in macro_files),
         package_macro_files={
@@ -432,33 +440,6 @@ def load_project(
 
 
 _NAMING_MACRO = re.compile(r"{%-?\s*macro\s+(?:default__|duckdb__)?generate_(?:schema|alias|database)_name\s*\(")
-
-
-_SNAPSHOT_BLOCK = re.compile(r"{%-?\s*snapshot\s+(\w+)")
-
-
-def _refuse_snapshots(config: ProjectConfig, docs: tuple[YamlDoc, ...]) -> None:
-    """Snapshots are not built yet; one in the project is an error rather than a build that silently lacks it."""
-    how = "Snapshots are not supported yet: build them with dbt, or move the file out of the project to build the rest."
-    for doc in docs:
-        if doc.data.get("snapshots"):
-            raise ProjectError(f"'snapshots:' declares a snapshot. {how}", doc.path, doc.data.line_of("snapshots"))
-    for base in config.snapshot_paths:
-        folder = config.root / base
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.rglob("*")):
-            rel = path.relative_to(config.root).as_posix()
-            if path.suffix == ".sql":
-                text = read_source(path, rel)
-                match = _SNAPSHOT_BLOCK.search(text)
-                if match:
-                    line = text.count("\n", 0, match.start()) + 1
-                    raise ProjectError(f"Snapshot '{match.group(1)}' ({{% snapshot %}}). {how}", rel, line)
-            elif path.suffix in (".yml", ".yaml"):
-                data = yamlfile.load(path, rel)
-                if isinstance(data, YamlDict) and data.get("snapshots"):
-                    raise ProjectError(f"'snapshots:' declares a snapshot. {how}", rel, data.line_of("snapshots"))
 
 
 def _files(config: ProjectConfig, paths: tuple[str, ...], pattern: str) -> list[str]:
@@ -472,7 +453,9 @@ def _files(config: ProjectConfig, paths: tuple[str, ...], pattern: str) -> list[
 
 def _load_yaml_docs(config: ProjectConfig) -> list[YamlDoc]:
     docs = []
-    folders = dict.fromkeys((*config.model_paths, *config.seed_paths, *config.metric_paths, *config.analysis_paths))
+    folders = dict.fromkeys(
+        (*config.model_paths, *config.seed_paths, *config.metric_paths, *config.analysis_paths, *config.snapshot_paths)
+    )
     for base in folders:
         folder = config.root / base
         if not folder.is_dir():
@@ -511,7 +494,8 @@ def _columns(entry: YamlDict, path: str) -> tuple[Column, ...]:
     return tuple(columns)
 
 
-def _properties(entry: YamlDict, path: str) -> Properties:
+def properties_of(entry: YamlDict, path: str) -> Properties:
+    """What a YAML entry (a model's, seed's or snapshot's) says: docs, columns, config, tests."""
     config: Mapping[str, Any] = expect_mapping(entry.get("config"), "config", path, entry.line_of("config"))
     for key in ("tags", "group", "access"):  # properties dbt also reads as config
         if key in entry:
@@ -651,11 +635,11 @@ def _collect_properties(
                     raise ProjectError(f"Seed '{name}' has versions; only models have.", doc.path, entry.line)
                 by_version = model_versions(entry, doc.path)
                 for version in by_version:
-                    into[version.name] = _properties(version.entry, doc.path)
+                    into[version.name] = properties_of(version.entry, doc.path)
                 if by_version:
                     versions[name] = by_version
                 else:
-                    into[name] = _properties(entry, doc.path)
+                    into[name] = properties_of(entry, doc.path)
     return found[0], found[1], versions
 
 
@@ -838,7 +822,7 @@ def _discover_analyses(config: ProjectConfig, docs: tuple[YamlDoc, ...]) -> tupl
             check_keys(entry, ANALYSIS_KEYS, f"analysis '{entry.get('name', '?')}'")
             if "name" not in entry:
                 raise ProjectError("An entry of analyses has no 'name'.", doc.path, entry.line)
-            props[str(entry["name"])] = _properties(entry, doc.path)
+            props[str(entry["name"])] = properties_of(entry, doc.path)
     found: list[ModelFile] = []
     for project in (config, *config.packages):
         for rel in _files(project, project.analysis_paths, "*.sql"):

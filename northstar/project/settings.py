@@ -92,6 +92,7 @@ class ProjectConfig:
     vars: Mapping[str, Any] = field(default_factory=dict)
     models: Mapping[str, Any] = field(default_factory=dict)
     seeds: Mapping[str, Any] = field(default_factory=dict)
+    snapshots: Mapping[str, Any] = field(default_factory=dict)  # the `snapshots:` config tree, like `models:`
     data_tests: Mapping[str, Any] = field(default_factory=dict)
     # "folder": models/staging/x.sql builds into schema staging (Northstar). "dbt": target schema, and a custom
     # schema becomes <target>_<custom>, as dbt's generate_schema_name does.

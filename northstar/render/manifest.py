@@ -51,6 +51,7 @@ from northstar.render.jinja import (
 )
 from northstar.render.naming import Namer, project_macros, project_render_env
 from northstar.render.parse_cache import CACHE_FILE, ParseCache
+from northstar.render.snapshots import ParsedSnapshot, parse_snapshot, snapshot_node
 
 if TYPE_CHECKING:  # the semantic layer is read from the manifest's project, after it is compiled
     from sqlglot import exp
@@ -241,10 +242,11 @@ def compile_project(
     parsed = [_parse_model(env, project, model, namer, cache) for model in project.models]
     cache.save()
     parsed = [p for p in parsed if p.config.enabled]
+    by_name: dict[str, NodeId] = {}
+    snapshots = _parse_snapshots(env, project, namer, prefix, relations, by_name)
     _warn_unused_config(project, warn)
 
     nodes: dict[NodeId, Node] = {}
-    by_name: dict[str, NodeId] = {}
     seed_by_relation: dict[tuple[str, str], NodeId] = {}
     for seed in project.seeds:
         seed_node = _seed_node(project, seed, prefix, namer)
@@ -253,7 +255,7 @@ def compile_project(
         relations[seed.name] = seed_node.relation
         seed_by_relation[(seed_node.relation.schema, seed_node.relation.identifier)] = seed_node.unique_id
     _name_models(parsed, prefix, relations, by_name)
-    _check_unique_relations(nodes, parsed)
+    _check_unique_relations(nodes, parsed, snapshots)
 
     for table in project.sources:
         source_node = _source_node(project, table, prefix, seed_by_relation, env_vars)
@@ -263,6 +265,7 @@ def compile_project(
 
     rendered = _render_models(renv, parsed)
     deferred: dict[NodeId, Deferred] = {}
+    nodes.update({s.uid: snapshot_node(renv, s, by_name) for s in snapshots})
 
     for p in parsed:
         result, call = rendered[p.model.name]
@@ -349,6 +352,23 @@ def compile_project(
     return Manifest(project=project, nodes=nodes, dag=dag, render_env=renv, by_name=by_name, deferred=deferred)
 
 
+def _parse_snapshots(
+    env: jinja2.Environment,
+    project: Project,
+    namer: Namer,
+    prefix: str,
+    relations: dict[str, Relation | Ephemeral],
+    by_name: dict[str, NodeId],
+) -> list[ParsedSnapshot]:
+    """The enabled snapshots, configured and named before anything renders (models may ref() them)."""
+    parsed = (parse_snapshot(env, project, snapshot, namer, prefix) for snapshot in project.snapshots)
+    snapshots = [s for s in parsed if s.config.enabled]
+    for s in snapshots:
+        relations[s.snapshot.name] = s.relation
+        by_name[s.snapshot.name] = s.uid
+    return snapshots
+
+
 def _name_models(
     parsed: list[_Parsed], prefix: str, relations: dict[str, Relation | Ephemeral], by_name: dict[str, NodeId]
 ) -> None:
@@ -364,7 +384,9 @@ def _name_models(
             by_name[version.model] = by_name[p.model.name]
 
 
-def _check_unique_relations(seeds: Mapping[NodeId, Node], parsed: list[_Parsed]) -> None:
+def _check_unique_relations(
+    seeds: Mapping[NodeId, Node], parsed: list[_Parsed], snapshots: list[ParsedSnapshot]
+) -> None:
     """Two nodes building the same table would overwrite each other in turn; DuckDB names ignore case."""
     owners: dict[tuple[str, str], str] = {}
     nodes = [
@@ -375,6 +397,7 @@ def _check_unique_relations(seeds: Mapping[NodeId, Node], parsed: list[_Parsed])
     nodes += [
         (p.model.path, (p.relation.schema, p.relation.identifier)) for p in parsed if isinstance(p.relation, Relation)
     ]
+    nodes += [(s.snapshot.path, (s.relation.schema, s.relation.identifier)) for s in snapshots]
     for path, (schema, identifier) in nodes:
         key = (schema.lower(), identifier.lower())
         if key in owners:

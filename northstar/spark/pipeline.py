@@ -20,7 +20,7 @@ from northstar.engine.execute import BLOCKING, NodeResult, run_dag
 from northstar.engine.manifest import load_manifest
 from northstar.engine.pipeline import BuildOptions, BuildResult
 from northstar.errors import ProjectError
-from northstar.nodes import MetricNode, ModelNode, NodeId
+from northstar.nodes import MetricNode, ModelNode, NodeId, SnapshotNode
 from northstar.project.loader import Project
 from northstar.render.manifest import Manifest
 from northstar.spark import catalog, session
@@ -161,6 +161,14 @@ def _refuse_dbt_features(manifest: Manifest, selected: list[NodeId], target: str
             )
     for uid in selected:
         node = manifest.nodes[uid]
+        if isinstance(node, SnapshotNode):
+            raise ProjectError(
+                f"Snapshot '{node.name}' cannot run on target '{target}': the Spark engine does not build snapshots "
+                "yet. Run `metrics snapshot` on a DuckDB target, or leave it out with --exclude "
+                f"{node.name}.",
+                node.path,
+                node.line,
+            )
         if not isinstance(node, ModelNode):
             continue
         if node.introspects is not None:

@@ -35,7 +35,7 @@ import sqlglot
 from sqlglot import exp
 
 from northstar.errors import ProjectError
-from northstar.nodes import MetricNode, ModelNode, Node, NodeId, SeedNode, SourceNode, TestNode
+from northstar.nodes import MetricNode, ModelNode, Node, NodeId, SeedNode, SnapshotNode, SourceNode, TestNode
 from northstar.render.jinja import External, Relation
 from northstar.render.manifest import Manifest
 from northstar.warehouse import catalog
@@ -109,6 +109,8 @@ def content_hash(node: Node, root: Path | None = None) -> str:
         )
     if isinstance(node, SourceNode):
         return _digest(["source", _location(node, root or Path("/")), node.description, _docs(node)])
+    if isinstance(node, SnapshotNode):  # its history is kept whatever changes: this says when to run it again
+        return _digest(["snapshot", str(node.relation), node.config.as_dict(), node.sql, node.description, _docs(node)])
     if isinstance(node, MetricNode):  # materialized from its compiled SQL, like a table model
         return _digest(["metric", str(node.relation), node.sql, node.description, _docs(node)])
     if isinstance(node, TestNode):  # its compiled query says what it checks
@@ -207,7 +209,7 @@ def record(
         node = manifest.nodes[uid]
         relation = node.built
         key = (relation.schema, relation.identifier) if relation is not None else None
-        calls_volatile = volatile(node) if isinstance(node, ModelNode | TestNode | MetricNode) else False
+        calls_volatile = volatile(node) if isinstance(node, ModelNode | SnapshotNode | TestNode | MetricNode) else False
         calls_volatile = calls_volatile or (isinstance(node, ModelNode) and node.introspects is not None)
         rows[uid] = Stored(uid, node.kind, key, fingerprint, now, calls_volatile)
 
@@ -459,7 +461,9 @@ def modified_selector(manifest: Manifest, state_dir: Path) -> Callable[[str], se
         if fingerprint is not None:
             return fingerprint != content_hash(node, root)
         # A manifest without our fingerprints (dbt's, say): compare file checksums where there are some.
-        return checksum is None or not isinstance(node, ModelNode | SeedNode) or checksum != node.checksum
+        return (
+            checksum is None or not isinstance(node, ModelNode | SeedNode | SnapshotNode) or checksum != node.checksum
+        )
 
     def select(value: str) -> set[NodeId]:
         new = {uid for uid in manifest.nodes if uid not in previous()}
