@@ -630,3 +630,34 @@ def test_a_spark_target_refuses_snapshots_by_name(tmp_path, monkeypatch, run_cli
         "engine does not build snapshots yet. Run `metrics snapshot` on a DuckDB target, or leave it out with "
         "--exclude customer_tiers.\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("relative", "text", "where"),
+    [
+        (
+            "dbt_packages/my_utils/snapshots/kept.sql",
+            "{% snapshot kept %}{{ config(unique_key='id', strategy='check', check_cols='all') }}"
+            "select 1 as id{% endsnapshot %}\n",
+            "dbt_packages/my_utils/snapshots/kept.sql:1",
+        ),
+        (
+            "dbt_packages/my_utils/models/kept.yml",
+            "snapshots:\n  - name: kept\n    relation: ref('base')\n"
+            "    config: {unique_key: id, strategy: check, check_cols: all}\n",
+            "dbt_packages/my_utils/models/kept.yml:2",
+        ),
+    ],
+)
+def test_a_packages_snapshots_are_refused_by_name(relative, text, where, tmp_path, monkeypatch, run_cli):
+    root = copy_project("packages", tmp_path / "project")
+    monkeypatch.chdir(root)
+    (root / relative).parent.mkdir(parents=True, exist_ok=True)
+    (root / relative).write_text(text)
+    result = run_cli(root, "build")
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"Error: {where}: Snapshot 'kept' belongs to the installed package 'my_utils'; Northstar does not build a "
+        "package's snapshots yet. Copy it into the root project's snapshots/, or remove the package.\n"
+    )
+    assert not (root / "warehouse.duckdb").exists()

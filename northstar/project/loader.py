@@ -24,7 +24,13 @@ from northstar.project.config import NodeConfig, build_config, merge_config, res
 from northstar.project.dbt import load_dbt_config
 from northstar.project.groups import Group, deprecation_date, read_group
 from northstar.project.settings import DBT_PROJECT_FILE, PROJECT_FILE, ProjectConfig, Target, thread_count
-from northstar.project.snapshots import SnapshotFile, discover_snapshots, snapshot_entries
+from northstar.project.snapshots import (
+    SnapshotFile,
+    SnapshotProperties,
+    discover_snapshots,
+    snapshot_blocks,
+    snapshot_entries,
+)
 from northstar.project.targets import choose_target
 from northstar.project.versions import ModelVersion, VersionEntry, model_versions
 from northstar.project.yamlfile import YamlDict, check_keys, expect_list, expect_mapping
@@ -397,6 +403,7 @@ def load_project(
         models += tuple(replace(m, package=package.name) for m in found)
         seeds += tuple(replace(s, package=package.name) for s in _discover_seeds(package, seed_props))
     entries = [props for doc in yaml_docs for props in snapshot_entries(doc.path, doc.data)]
+    _refuse_package_snapshots(config, entries)
     snapshots = discover_snapshots(config, entries, lambda rel: read_source(config.root / rel, rel))
     names: dict[str, str] = {}
     nodes: tuple[ModelFile | Seed | SnapshotFile, ...] = (*models, *seeds, *snapshots)
@@ -865,6 +872,26 @@ def _collect_groups(config: ProjectConfig, docs: tuple[YamlDoc, ...]) -> tuple[G
                 )
             found[group.name] = group
     return tuple(found.values())
+
+
+def _refuse_package_snapshots(config: ProjectConfig, entries: list[SnapshotProperties]) -> None:
+    """An installed package's snapshots (blocks under its snapshot-paths, YAML ``snapshots:``) are not built yet:
+    refused by name, rather than skipped or taken for the root project's."""
+    for package in config.packages:
+        folder = _folder_of(package)
+        found = [(str(p.entry["name"]), p.path, p.line) for p in entries if p.path.startswith(folder)]
+        for base in package.snapshot_paths:
+            for file in sorted((config.root / base).rglob("*.sql")):
+                rel = file.relative_to(config.root).as_posix()
+                found += [(b.name, b.path, b.line) for b in snapshot_blocks(read_source(file, rel), rel, ())]
+        if found:
+            name, path, line = found[0]
+            raise ProjectError(
+                f"Snapshot '{name}' belongs to the installed package '{package.name}'; Northstar does not build a "
+                "package's snapshots yet. Copy it into the root project's snapshots/, or remove the package.",
+                path,
+                line,
+            )
 
 
 def _folder_of(package: ProjectConfig) -> str:
