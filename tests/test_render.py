@@ -305,13 +305,16 @@ def test_compiled_macros_are_kept_in_target_and_follow_their_text(make_project, 
         assert "macros/cents.sql:1" in broken.output, broken.output
 
 
-def test_identifiers_are_quoted_as_sqlglot_quotes_them():
-    """quote() writes plain names itself and quote_always() every name: both as sqlglot's DuckDB dialect does,
-    reserved words included (a new sqlglot reserving another word fails here)."""
+def test_identifiers_and_strings_are_quoted_as_sqlglot_quotes_them():
+    """quote() writes plain names itself, quote_always() every name and sql_string() every string literal: as
+    sqlglot's DuckDB dialect does, reserved words included (a new sqlglot reserving another word fails here)."""
     from sqlglot import exp
     from sqlglot.dialects.duckdb import DuckDB
 
-    from northstar.render.relations import quote, quote_always
+    from northstar.render.relations import quote, quote_always, sql_string
+
+    for text in ["it's", "a\\b", "a\nb", "tab\tx", "/tmp/x y/ü.duckdb", "$$", "{x}", "''", ""]:
+        assert sql_string(text) == exp.Literal.string(text).sql(dialect="duckdb"), text
 
     reserved = sorted(DuckDB().generator().RESERVED_KEYWORDS)
     names = [*reserved, "orders", "fct_orders_2", "_x", "Orders", "2x", "order items", 'say "hi"', "ünï", "a\nb", ""]

@@ -22,12 +22,10 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import jinja2.nodes
-import sqlglot
-from sqlglot import exp
 
 from northstar.checks.config import CONFIG_KEYS, IGNORED_CONFIG_KEYS, read_test_config
 from northstar.checks.unittests import unit_test_nodes
@@ -51,6 +49,12 @@ from northstar.project.yamlfile import expect_mapping
 from northstar.render.jinja import Ephemeral, External, Relation, compile_template, render
 from northstar.render.manifest import Manifest
 from northstar.render.refs import resolve_relation_call
+
+if TYPE_CHECKING:
+    import sqlglot
+    from sqlglot import exp
+else:
+    from northstar.lazy import exp, sqlglot
 
 FAILURES_SCHEMA = "test_failures"
 

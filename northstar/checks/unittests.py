@@ -40,10 +40,9 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-from sqlglot import exp
 
 from northstar.checks.config import read_test_config
 from northstar.engine.execute import NodeResult
@@ -55,6 +54,11 @@ from northstar.render.jinja import Ephemeral, External, Relation, compile_templa
 from northstar.render.manifest import Manifest
 from northstar.render.refs import resolve_relation_call
 from northstar.texttable import format_table
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from northstar.lazy import exp
 
 UNIT_TEST_KEYS = {"name", "model", "description", "given", "expect", "overrides", "config"}
 GIVEN_KEYS = {"input", "rows", "format", "fixture"}

@@ -17,6 +17,7 @@ from northstar.engine import dbt_manifest, dbt_semantic, northstar_manifest
 from northstar.engine.execute import NodeResult
 from northstar.jsonfile import write_json
 from northstar.lineage.graph import Lineage
+from northstar.metrics.build_cache import CACHE_FILE, MetricBuildCache
 from northstar.metrics.nodes import SCHEMA as METRICS_SCHEMA
 from northstar.metrics.nodes import read_nodes
 from northstar.nodes import AnalysisNode, MetricNode, ModelNode, NodeId
@@ -162,6 +163,7 @@ def semantic_sections(manifest: Manifest, lineage: Lineage) -> tuple[dict[str, A
     metrics and every model its SQL reads (a dimension joined through an entity reads another model)."""
     layer = lineage.layer
     project = manifest.project.config.name
+    known = MetricBuildCache.tables_only(manifest.project.config.target_dir / CACHE_FILE)
     semantic_models = {}
     for model in layer.semantic_models:
         uid = f"semantic_model.{project}.{model.name}"
@@ -177,6 +179,6 @@ def semantic_sections(manifest: Manifest, lineage: Lineage) -> tuple[dict[str, A
         uid = f"metric.{project}.{info.name}"
         spec = layer.specs[info.name]
         sql = layer.sql.get(info.name)
-        parents = [*lineage.graph[uid].parents, *(read_nodes(sql, owners) if sql else ())]
+        parents = [*lineage.graph[uid].parents, *(read_nodes(sql, owners, known) if sql else ())]
         metrics[uid] = dbt_semantic.metric_entry(project, spec, info, parents)
     return semantic_models, metrics

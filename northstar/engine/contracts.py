@@ -15,13 +15,17 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-from sqlglot import exp
 
 from northstar.errors import CompileError, ExecutionError
 from northstar.project.loader import Column
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from northstar.lazy import exp
 
 
 def constraint_warnings(

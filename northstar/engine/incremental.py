@@ -18,9 +18,9 @@ new columns, drop missing ones, change types).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import duckdb
-from sqlglot import exp
 
 from northstar.engine.materialize import create_statement
 from northstar.engine.source_lines import sql_error
@@ -28,6 +28,11 @@ from northstar.errors import ExecutionError
 from northstar.nodes import ModelNode
 from northstar.project.config import unknown_strategy
 from northstar.render.jinja import Relation
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from northstar.lazy import exp
 
 _NEW = "__northstar_new"  # alias of the new rows in generated statements
 _TARGET = "__northstar_target"

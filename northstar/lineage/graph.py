@@ -7,7 +7,11 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlglot import exp
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from northstar.lazy import exp
+
 
 if TYPE_CHECKING:  # types only: building a graph needs no semantic layer (nor its Jinja import)
     from northstar.metrics.resolve import MetricInfo

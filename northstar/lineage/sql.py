@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
-
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
-from sqlglot.optimizer.qualify import qualify
-from sqlglot.optimizer.scope import Scope, build_scope
+from typing import TYPE_CHECKING
 
 from northstar.lineage.graph import ROWS, ColumnRef, Deps, NodeLineage
 from northstar.render.jinja import EPHEMERAL_PREFIX, Ephemeral, External, Relation
 from northstar.render.manifest import Manifest
+
+if TYPE_CHECKING:
+    import sqlglot
+    import sqlglot.optimizer.qualify as optimizer_qualify
+    import sqlglot.optimizer.scope as optimizer_scope
+    from sqlglot import errors as sqlglot_errors
+    from sqlglot import exp
+    from sqlglot.optimizer.scope import Scope
+else:
+    from northstar.lazy import exp, optimizer_qualify, optimizer_scope, sqlglot, sqlglot_errors
 
 
 class RelationIndex:
@@ -20,19 +26,28 @@ class RelationIndex:
 
     def __init__(self, manifest: Manifest) -> None:
         self.by_relation: dict[tuple[str, str], list[str]] = {}
-        self.by_function: dict[str, str] = {}
         self.by_ephemeral: dict[str, str] = {}
+        self._external: list[tuple[str, External]] = []
         for uid, node in manifest.nodes.items():
             relation = node.reads_as
             if isinstance(relation, Relation):
                 key = (relation.schema.lower(), relation.identifier.lower())
                 self.by_relation.setdefault(key, []).append(uid)
             elif isinstance(relation, External):
-                table = sqlglot.parse_one(f"select * from {relation.render()}", dialect="duckdb").find(exp.Table)
-                assert table is not None  # files read in place render as a table function
-                self.by_function[table.this.sql(dialect="duckdb")] = uid
+                self._external.append((uid, relation))
             elif isinstance(relation, Ephemeral):
                 self.by_ephemeral[relation.identifier.lower()] = uid
+
+    @functools.cached_property
+    def by_function(self) -> dict[str, str]:
+        """Files read in place, by the call that reads them as sqlglot writes it: parsed only when a query is
+        analysed (a build whose lineage is all cached parses nothing, nor imports sqlglot)."""
+        found = {}
+        for uid, relation in self._external:
+            table = sqlglot.parse_one(f"select * from {relation.render()}", dialect="duckdb").find(exp.Table)
+            assert table is not None  # files read in place render as a table function
+            found[table.this.sql(dialect="duckdb")] = uid
+        return found
 
     def lookup(self, table: exp.Table, ctes: set[str], parents: Iterable[str] = ()) -> str | None:
         """The node a table names; a seed's table read through ``source()`` is the source, as the DAG says."""
@@ -62,12 +77,12 @@ def analyze_sql(
     parents = frozenset(parents)
     try:
         query = sql if isinstance(sql, exp.Expr) else sqlglot.parse_one(sql, dialect="duckdb")
-    except SqlglotError as error:
+    except sqlglot_errors.SqlglotError as error:
         return NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"the SQL does not parse: {_first_line(error)}"})
     _drop_ephemeral_ctes(query)
     placeholders, schema, unknown_tables = _placeholders(query, index, schemas, parents)
     try:
-        qualified = qualify(
+        qualified = optimizer_qualify.qualify(
             query,
             dialect="duckdb",
             schema=schema,
@@ -75,8 +90,8 @@ def analyze_sql(
             quote_identifiers=False,
             identify=False,
         )
-        root = build_scope(qualified)
-    except SqlglotError as error:
+        root = optimizer_scope.build_scope(qualified)
+    except sqlglot_errors.SqlglotError as error:
         return NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"the SQL cannot be qualified: {_first_line(error)}"})
     if root is None:
         return NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: "the SQL is not a query"})
@@ -86,7 +101,7 @@ def analyze_sql(
         for position, name in enumerate(_output_names(root)):
             columns[name] = tracer.projection(root, position)
         columns[ROWS] = tracer.rowdeps(root)
-    except (SqlglotError, RecursionError) as error:
+    except (sqlglot_errors.SqlglotError, RecursionError) as error:
         return NodeLineage(uid, {ROWS: Deps()}, unresolved={ROWS: f"the SQL cannot be traced: {_first_line(error)}"})
     unresolved = dict(tracer.unresolved_by_output(columns))
     if "*" in [n for n in _output_names(root)]:
@@ -207,7 +222,7 @@ class _Tracer:
         deps = self._clause_filters(scope, query) | joined
         for driver in drivers:
             source = scope.sources.get(driver.alias_or_name)
-            if isinstance(source, Scope):
+            if isinstance(source, optimizer_scope.Scope):
                 deps |= self.rowdeps(source).as_filter() | Deps(rows=self.rowdeps(source).rows)
             elif isinstance(source, exp.Table):
                 node = self.placeholders.get(source.name)
@@ -303,7 +318,7 @@ class _Tracer:
             return self._unresolved(name, f"'{table}.{name}' names no table of the query")
         source = search.sources[table]
         joined = self._optional_side(search, table)
-        if isinstance(source, Scope):
+        if isinstance(source, optimizer_scope.Scope):
             return self.by_name(source, name) | joined
         node = self.placeholders.get(source.name)
         if node is None and isinstance(source.this, exp.Func) and not _reads_files(source.this):

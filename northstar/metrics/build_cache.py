@@ -49,6 +49,12 @@ class MetricBuildCache:
         self.used_sql: dict[str, str] = {}
         self.used_tables: dict[str, list[list[str]]] = {}
 
+    @classmethod
+    def tables_only(cls, path: Path) -> MetricBuildCache:
+        """The tables each query read, as the last build kept them, to look up only (never saved): the artifacts
+        name a metric's parents from them instead of parsing its SQL again (~8 ms a metric)."""
+        return cls(path, "")
+
     def sql(self, metric: str, compile_: Callable[[], str]) -> str:
         found = self.previous_sql.get(metric)
         if not isinstance(found, str):

@@ -15,11 +15,15 @@ where the filter was written.
 from __future__ import annotations
 
 from functools import lru_cache
-
-import sqlglot
-from sqlglot import exp
+from typing import TYPE_CHECKING
 
 from northstar.errors import CompileError, ProjectError
+
+if TYPE_CHECKING:
+    import sqlglot
+    from sqlglot import exp
+else:
+    from northstar.lazy import exp, sqlglot
 
 
 class _Name:
@@ -155,9 +159,6 @@ def _parse_condition(text: str, what: str) -> exp.Expr:
     return condition
 
 
-_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike)
-
-
 def _meant_as_string(column: exp.Column) -> bool:
     """A double-quoted name compared with a column or listed in IN (...): in SQL a column, surely meant as text."""
     parent = column.parent
@@ -165,7 +166,7 @@ def _meant_as_string(column: exp.Column) -> bool:
         return False
     if isinstance(parent, exp.In):
         return column is not parent.this
-    if isinstance(parent, _COMPARISONS):
+    if isinstance(parent, (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike)):
         other = parent.left if column is parent.right else parent.right
         # "a" = "b": the right one is the text; "a" = b or a = "b": the quoted one.
         return isinstance(other, exp.Column) and (column is parent.right or not other.this.args.get("quoted"))

@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-
-from sqlglot import exp
+from typing import TYPE_CHECKING
 
 from northstar.errors import CompileError, ProjectError, did_you_mean
 from northstar.metrics.filters import referenced_names
@@ -49,6 +48,11 @@ from northstar.metrics.spec import (
     UpliftParams,
 )
 from northstar.render.jinja import Relation
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from northstar.lazy import exp
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,14 @@ out DuckDB's internal and temporary objects.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import duckdb
-from sqlglot import exp
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from northstar.lazy import exp
 
 # (schema, name) of a table or view.
 Key = tuple[str, str]

@@ -21,28 +21,27 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
-from sqlglot import exp
 
 from northstar.project.storage_version import readers
+from northstar.render.relations import sql_string
 
-_FORMAT = "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = {}"
+_FORMAT = "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = coalesce(?, current_database())"
 
 
 def file_format(connection: duckdb.DuckDBPyConnection, catalog: str | None = None) -> str | None:
     """The storage format of an attached database (the connected one by default), e.g. ``v1.0.0+``."""
-    name = exp.Literal.string(catalog) if catalog else exp.func("current_database")
-    row = connection.execute(_FORMAT.format(name.sql("duckdb"))).fetchone()
+    row = connection.execute(_FORMAT, [catalog]).fetchone()
     return row[0] if row else None
 
 
 def _attach(path: Path, alias: str, storage_version: str | None = None, read_only: bool = False) -> str:
     options = []
     if storage_version is not None:
-        options.append(f"STORAGE_VERSION {exp.Literal.string(storage_version).sql('duckdb')}")
+        options.append(f"STORAGE_VERSION {sql_string(storage_version)}")
     if read_only:
         options.append("READ_ONLY")
     tail = f" ({', '.join(options)})" if options else ""
-    return f"ATTACH {exp.Literal.string(str(path)).sql('duckdb')} AS {alias}{tail}"
+    return f"ATTACH {sql_string(str(path))} AS {alias}{tail}"
 
 
 def wanted_format(connection: duckdb.DuckDBPyConnection, storage_version: str, probe: Path) -> str | None:

@@ -28,12 +28,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-from sqlglot import exp
 
 from northstar.errors import ProjectError
 from northstar.warehouse import catalog as catalog_of
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    from northstar.lazy import exp
 
 # Linux's ioctl that shares a file's blocks with a new file (btrfs, XFS, bcachefs); ext4 answers EOPNOTSUPP.
 _FICLONE = 0x40049409
