@@ -198,7 +198,8 @@ def paired(
 
 
 def floor_of(root: Path) -> Callable[[], Sample]:
-    database = root / "floor.duckdb"
+    # Named by its format: a floor file of an earlier bench, in another format, is not reused (DuckDB keeps a file's).
+    database = root / f"floor-{workload.STORAGE_VERSION}.duckdb"
     return lambda: measure([str(PYTHON), str(WORKLOAD), "floor", str(root), str(database)], root)
 
 

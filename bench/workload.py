@@ -337,12 +337,19 @@ def generate(out: Path, count: int, orders: int, threads: int = 1, name: str | N
     return root
 
 
+# The storage format the floor writes: Northstar's default ``storage_version`` (northstar/project/storage_version.py),
+# so both write the same file. DuckDB's own default for a new file is its newest format, which costs less CPU to
+# write: over 1M orders, the same SQL took 7.9 s of CPU into a file in DuckDB 2's format and 9.3 s in 1.1's.
+STORAGE_VERSION = "v1.1.0"
+
+
 def run_floor(root: Path, database: Path) -> None:
-    """The floor: every model's compiled SQL through DuckDB's Python API, in DAG order, into ``database``."""
+    """The floor: every model's compiled SQL through DuckDB's Python API, in DAG order, into ``database`` (created in
+    the format of :data:`STORAGE_VERSION` when new)."""
     import duckdb
 
     sql = (root / "compiled.sql").read_text(encoding="utf-8")
-    with duckdb.connect(str(database)) as connection:
+    with duckdb.connect(str(database), config={"storage_compatibility_version": STORAGE_VERSION}) as connection:
         connection.execute(sql)
 
 
