@@ -28,10 +28,9 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import reduce
+from typing import TYPE_CHECKING
 
 import duckdb
-import sqlglot
-from sqlglot import exp
 
 from northstar.engine.execute import BuildContext, NodeResult, create_schema, document_statements, row_count
 from northstar.engine.source_lines import sql_error
@@ -40,10 +39,19 @@ from northstar.nodes import SnapshotNode
 from northstar.project.snapshots import SnapshotConfig
 from northstar.warehouse import catalog
 
+if TYPE_CHECKING:
+    import sqlglot
+    from sqlglot import exp
+else:
+    from northstar.lazy import exp, sqlglot
+
 _SOURCE, _CURRENT = "source_data", "snapshotted_data"  # the aliases of the query's rows and of the current versions
 _TARGET = "snapshot_target"
-_FROM = "from_" if "from_" in exp.Update.arg_types else "from"  # sqlglot >= 26 names it from_
-_TRUE, _FALSE = exp.Literal.string("True"), exp.Literal.string("False")  # dbt_is_deleted is text, as in dbt
+
+
+def _flag(value: bool) -> exp.Literal:
+    """dbt_is_deleted's value: text ('True'/'False'), as in dbt."""
+    return exp.Literal.string(str(value))
 
 
 def build_snapshot(node: SnapshotNode, cursor: duckdb.DuckDBPyConnection, context: BuildContext) -> NodeResult:
@@ -201,7 +209,7 @@ def _first_versions(snap: _Snapshot, cursor: duckdb.DuckDBPyConnection) -> exp.S
     """Every row of the query, as its first version."""
     updated_at = _updated_at(snap)
     scd_id = _scd_id([*_keys(snap, _SOURCE), updated_at.copy()])
-    deleted = _FALSE.copy() if _new_record(snap) else None
+    deleted = _flag(False) if _new_record(snap) else None
     source = [exp.column(name, table=_SOURCE, quoted=True) for name in _columns(cursor, snap.source)]
     meta = _meta(snap, scd_id, updated_at, _valid_to(snap, updated_at), deleted)
     return exp.select(*source, *meta).from_(exp.alias_(snap.source.copy(), _SOURCE, table=True))
@@ -230,7 +238,7 @@ def _changed(snap: _Snapshot, source_columns: Sequence[str], existing: Sequence[
             )
     if _new_record(snap):  # a row that comes back after it was deleted
         deleted = exp.column(config.columns.is_deleted, table=_CURRENT, quoted=True)
-        changed = exp.or_(exp.Paren(this=changed), exp.EQ(this=deleted, expression=_TRUE.copy()))
+        changed = exp.or_(exp.Paren(this=changed), exp.EQ(this=deleted, expression=_flag(True)))
     return exp.Paren(this=changed)
 
 
@@ -254,7 +262,7 @@ def _gone(snap: _Snapshot) -> exp.Select:
     )
     if _new_record(snap):
         deleted = exp.column(snap.config.columns.is_deleted, table=_CURRENT, quoted=True)
-        marked = exp.and_(exp.EQ(this=deleted, expression=_TRUE.copy()), _is_current(snap, _CURRENT))
+        marked = exp.and_(exp.EQ(this=deleted, expression=_flag(True)), _is_current(snap, _CURRENT))
         query = query.where(exp.Not(this=exp.Paren(this=marked)))
     return query
 
@@ -263,7 +271,7 @@ def _insertions(snap: _Snapshot, source_columns: Sequence[str], existing: Sequen
     """New keys and changed rows, as new current versions."""
     updated_at = _updated_at(snap)
     scd_id = _scd_id([*_keys(snap, _SOURCE), updated_at.copy()])
-    deleted = _FALSE.copy() if _new_record(snap) else None
+    deleted = _flag(False) if _new_record(snap) else None
     source = [exp.column(name, table=_SOURCE, quoted=True) for name in source_columns]
     first_key = _keys(snap, _CURRENT)[0]
     return (
@@ -285,7 +293,7 @@ def _deletion_records(snap: _Snapshot, source_columns: Sequence[str], existing: 
     ]
     scd_id = _scd_id([*_keys(snap, _CURRENT), snap.now.copy()])
     valid_to = exp.column(snap.config.columns.valid_to, table=_CURRENT, quoted=True)
-    return _gone(snap).select(*values, *_meta(snap, scd_id, snap.now, valid_to, _TRUE.copy()))
+    return _gone(snap).select(*values, *_meta(snap, scd_id, snap.now, valid_to, _flag(True)))
 
 
 def _closings(snap: _Snapshot, source_columns: Sequence[str], existing: Sequence[str]) -> exp.Query:
@@ -384,7 +392,10 @@ def _close(snap: _Snapshot, cursor: duckdb.DuckDBPyConnection, closings: exp.Tab
             )
         ),
     )
-    update.set(_FROM, exp.From(this=exp.alias_(closings, "closing", table=True)))
+    update.set(
+        "from_" if "from_" in exp.Update.arg_types else "from",
+        exp.From(this=exp.alias_(closings, "closing", table=True)),
+    )
     snap.run(cursor, update)
     found = cursor.fetchone()
     return int(found[0]) if found else 0
