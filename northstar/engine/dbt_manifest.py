@@ -280,19 +280,26 @@ def _ref(parent: Node) -> dict[str, Any]:
     return {"name": version.model, "package": None, "version": None if version.kind == "latest" else version.v}
 
 
+def _resource(kind: str, name: str, package: str, original_file_path: str) -> dict[str, Any]:
+    """The keys every resource of dbt's manifest starts with, in dbt's order."""
+    return {
+        "name": name,
+        "resource_type": kind,
+        "package_name": package,
+        "path": within_folder(original_file_path),
+        "original_file_path": original_file_path,
+        "unique_id": f"{kind}.{package}.{name}",
+    }
+
+
 def group_entries(manifest: Manifest) -> dict[str, Any]:
     """The ``groups`` section, as dbt writes it."""
     entries: dict[str, Any] = {}
     for group in manifest.project.groups:
         package = group.package or manifest.project.config.name
-        uid = f"group.{package}.{group.name}"
-        entries[uid] = {
-            "name": group.name,
-            "resource_type": "group",
-            "package_name": package,
-            "path": within_folder(group.path),
-            "original_file_path": group.path,
-            "unique_id": uid,
+        entry = _resource("group", group.name, package, group.path)
+        entries[entry["unique_id"]] = {
+            **entry,
             "owner": dict(group.owner),
             "description": group.description,
             "config": {"meta": dict(group.meta)},
@@ -316,16 +323,8 @@ def doc_entries(manifest: Manifest) -> dict[str, Any]:
     entries: dict[str, Any] = {}
     for block in manifest.project.doc_blocks:
         package = block.package or manifest.project.config.name
-        uid = f"doc.{package}.{block.name}"
-        entries[uid] = {
-            "name": block.name,
-            "resource_type": "doc",
-            "package_name": package,
-            "path": within_folder(block.in_project),
-            "original_file_path": block.in_project,
-            "unique_id": uid,
-            "block_contents": block.contents,
-        }
+        entry = _resource("doc", block.name, package, block.in_project)
+        entries[entry["unique_id"]] = {**entry, "block_contents": block.contents}
     return entries
 
 
