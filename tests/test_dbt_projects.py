@@ -481,6 +481,42 @@ def test_an_installed_package_builds_with_its_macros_models_seeds_tests_and_vars
         same_as_dbt(tmp_path, "packages", None, built)
 
 
+def test_restrict_access_keeps_a_packages_protected_models_to_itself(tmp_path, monkeypatch, run_cli):
+    """With `restrict-access: true` in a package's dbt_project.yml, the root project may ref only its public models
+    (dbt's rule); without it, or once the model is public, the ref builds, as dbt-duckdb builds it."""
+    reads = {"models/reads_settings.sql": "select multiplier\nfrom {{ ref('util_settings') }}\n"}
+    package = Path(__file__).parent / "dbt_projects/packages/dbt_packages/my_utils/dbt_project.yml"
+    restricted = {**reads, "dbt_packages/my_utils/dbt_project.yml": package.read_text() + "restrict-access: true\n"}
+    public = {
+        **restricted,
+        "dbt_packages/my_utils/models/util_settings.yml": (
+            "models:\n  - name: util_settings\n    config: {access: public}\n"
+        ),
+    }
+
+    def build(name: str, files: Mapping[str, str | None]) -> tuple[int, str, dict]:
+        root = copy_project("packages", tmp_path / name, files)
+        monkeypatch.chdir(root)
+        result = run_cli(root, "build")
+        return result.exit_code, result.output, tables(root / "warehouse.duckdb")
+
+    code, output, _ = build("restricted", restricted)
+    assert (code, output.splitlines()[-1]) == (
+        2,
+        "Error: models/reads_settings.sql: Model 'reads_settings' (models/reads_settings.sql) refs 'util_settings' "
+        "(dbt_packages/my_utils/models/util_settings.sql), which is protected to project 'my_utils': its "
+        "dbt_project.yml sets restrict-access: true. Give 'util_settings' access: public, or set "
+        "restrict-access: false.",
+    )
+    for name, files in (("public", public), ("unrestricted", reads)):
+        code, output, built = build(name, files)
+        assert code == 0, output
+        assert built["main.reads_settings"] == [(2,)]
+    if DBT:
+        assert dbt(tmp_path / "restricted_by_dbt", "packages", restricted)[0] != 0
+        same_as_dbt(tmp_path, "packages", public, built)
+
+
 def test_a_listed_package_that_is_not_installed_is_an_error(northstar):
     listed = "packages:\n  - git: https://example.com/acme/my_utils.git\n  - package: dbt-labs/dbt_utils\n"
     listed += "    version: 1.3.0\n"

@@ -14,6 +14,7 @@ from typing import Any
 
 from northstar.errors import ProjectError, did_you_mean
 from northstar.project import storage_version, yamlfile
+from northstar.project.groups import restrict_access
 from northstar.project.packages import load_packages
 from northstar.project.settings import (
     DBT_PROJECT_FILE,
@@ -53,6 +54,7 @@ _READ_KEYS = {
     "test-paths",
     "metric-paths",
     "snapshot-paths",
+    "restrict-access",
     "docs-paths",
     "analysis-paths",
     "target-path",
@@ -68,7 +70,7 @@ _READ_KEYS = {
     "on-run-end",
 }
 # Keys that change nothing Northstar builds: where dbt writes logs and docs, what `dbt clean` deletes, the version
-# pin, the query comment, behaviour flags of dbt itself, access rules between groups.
+# pin, the query comment, behaviour flags of dbt itself.
 _NO_EFFECT_KEYS = {
     "require-dbt-version",
     "clean-targets",
@@ -76,7 +78,6 @@ _NO_EFFECT_KEYS = {
     "asset-paths",
     "query-comment",
     "flags",
-    "restrict-access",
     "exposures",
     "semantic-models",
     "saved-queries",
@@ -353,6 +354,7 @@ def load_dbt_config(
         schema_naming="dbt",
         default_seed_schema="",
         dispatch=_dispatch(data),
+        restrict_access=restrict_access(data, DBT_PROJECT_FILE, data.line_of("restrict-access")),
         on_run_start=run_hooks(data, "on-run-start", DBT_PROJECT_FILE),
         on_run_end=run_hooks(data, "on-run-end", DBT_PROJECT_FILE),
     )

@@ -77,6 +77,14 @@ def deprecation_date(value: Any, path: str, line: int | None) -> datetime.dateti
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
+def restrict_access(project: Mapping[str, Any], path: str, line: int | None) -> bool:
+    """A dbt_project.yml's ``restrict-access`` (false when not set): must be true or false."""
+    value = project.get("restrict-access", False)
+    if not isinstance(value, bool):
+        raise ProjectError(f"restrict-access is {value!r}; write true or false.", path, line)
+    return value
+
+
 def check_access(value: Any, where: str, path: str | None, line: int | None) -> str:
     """A model's ``access``, ``protected`` when not set."""
     if value is None:

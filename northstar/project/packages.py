@@ -16,6 +16,7 @@ from typing import Any
 
 from northstar.errors import ProjectError
 from northstar.project import yamlfile
+from northstar.project.groups import restrict_access
 from northstar.project.settings import DBT_PROJECT_FILE, ProjectConfig
 from northstar.project.yamlfile import expect_list, expect_mapping
 
@@ -137,6 +138,7 @@ def _package_config(root: ProjectConfig, folder: Path, root_trees: Mapping[str, 
         models=_tree(data.get("models"), root_trees.get("models"), name),
         seeds=_tree(data.get("seeds"), root_trees.get("seeds"), name),
         dispatch={},
+        restrict_access=restrict_access(data, display, data.line_of("restrict-access")),
         on_run_start=(),
         on_run_end=(),
     )

@@ -102,6 +102,8 @@ class ProjectConfig:
     dispatch: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Installed dbt packages (dbt_packages/<name>), each with its own paths, vars and folder config.
     packages: tuple[ProjectConfig, ...] = ()
+    # dbt's `restrict-access:`: other projects may not ref this one's protected models (nor its private ones).
+    restrict_access: bool = False
     # dbt's run hooks: statements run in the build's working copy before the first node and after the last.
     on_run_start: tuple[RunHook, ...] = ()
     on_run_end: tuple[RunHook, ...] = ()

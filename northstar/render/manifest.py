@@ -32,7 +32,7 @@ from northstar.project.config import (
 )
 from northstar.project.loader import ModelFile, Project, Seed, SourceTable
 from northstar.project.settings import DBT_PROJECT_FILE
-from northstar.render.access import check_governance
+from northstar.render.access import check_governance, restricted_projects
 from northstar.render.introspect import IntrospectingCall, Introspects, Offline, Probe
 from northstar.render.jinja import (
     EPHEMERAL_PREFIX,
@@ -337,7 +337,7 @@ def compile_project(
         )
         nodes[node.unique_id] = node
 
-    check_governance(nodes, project.groups, warn, renv.run_started_at)
+    check_governance(nodes, project.groups, restricted_projects(project.config), warn, renv.run_started_at)
     dag = DAG({uid: node.depends_on for uid, node in nodes.items()})
     try:
         dag.sorted()
