@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import time
 from decimal import Decimal
@@ -492,3 +493,13 @@ def test_introspection_and_run_hooks_are_refused_by_name_on_spark(tmp_path: Path
         "Error: dbt_project.yml:3: 'on-run-start' hooks run on DuckDB targets only; target 'spark' runs on Spark. "
         "Build on a DuckDB target, or remove the hooks.\n",
     )
+
+
+def test_a_local_spark_driver_gets_a_quarter_of_the_machines_memory(spark_session: Any) -> None:
+    """Spark's own 1 GB default fails the example project at 100,000 users; a local target's driver gets a quarter
+    of the machine's memory, from 1 to 8 GB, unless the target sets spark.driver.memory."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    expected = min(8, max(1, total // 4 // 2**30))
+    assert spark_session.sparkContext.getConf().get("spark.driver.memory") == f"{expected}g"
+    heap = spark_session.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()
+    assert heap > (expected - 1) * 2**30  # the JVM really has it (its reported maximum is a little below -Xmx)
