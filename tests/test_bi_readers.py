@@ -88,8 +88,12 @@ def add_order(root: Path, line: str) -> None:
 def test_metrics_answer_while_a_build_runs_and_a_pool_sees_the_new_build_after_reconnecting(make_project):
     root = make_project(
         {
-            # A model slow enough (about a second) for the readers to query while the build runs.
-            "models/slow.sql": "select count(*) as n from range(3) a, range(4000) b, range(4000) c\n",
+            # A model slow enough (about a second) for the readers to query while the build runs; it reads the
+            # orders, so the build after a new order runs it again rather than keeping it.
+            "models/slow.sql": (
+                "select sum(hash(a.range + b.range)) + (select count(*) from {{ ref('orders') }}) as n\n"
+                "from range(12000) a, range(12000) b\n"
+            ),
         },
         base=SHOP,
     )
