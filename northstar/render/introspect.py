@@ -76,81 +76,6 @@ class ParseUndefined(jinja2.Undefined):
 # --- results as dbt gives them -----------------------------------------------------------------------------------
 
 
-class Row(Sequence[Any]):
-    """One row, by position or by column name (agate's ``Row``)."""
-
-    def __init__(self, names: tuple[str, ...], values: tuple[Any, ...]) -> None:
-        self._names = names
-        self._values = values
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            if key not in self._names:
-                raise KeyError(key)
-            return self._values[self._names.index(key)]
-        return self._values[key]
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._values)
-
-    def __eq__(self, other: object) -> bool:
-        return tuple(self) == tuple(other) if isinstance(other, Sequence) else NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._values)
-
-    def keys(self) -> tuple[str, ...]:
-        return self._names
-
-    def values(self) -> tuple[Any, ...]:
-        return self._values
-
-    def items(self) -> list[tuple[str, Any]]:
-        return list(zip(self._names, self._values, strict=True))
-
-    def dict(self) -> dict[str, Any]:
-        return dict(self.items())
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self[key] if key in self._names else default
-
-    def __repr__(self) -> str:
-        return f"<Row: {self._values!r}>"
-
-
-class TableColumn:
-    """One column of a :class:`Table` (agate's ``Column``): its name, index and values."""
-
-    def __init__(self, name: str, index: int, values: tuple[Any, ...]) -> None:
-        self.name = name
-        self.index = index
-        self._values = values
-
-    def values(self) -> tuple[Any, ...]:
-        return self._values
-
-    def values_distinct(self) -> tuple[Any, ...]:
-        return tuple(dict.fromkeys(self._values))
-
-    def values_without_nulls(self) -> tuple[Any, ...]:
-        return tuple(value for value in self._values if value is not None)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __getitem__(self, index: int) -> Any:
-        return self._values[index]
-
-    def __repr__(self) -> str:
-        return f"<Column: {self.name}>"
-
-
 class Named(Sequence[Any]):
     """A sequence also indexed by name (agate's ``MappedSequence``): ``table.columns['id']``, ``table.columns[0]``."""
 
@@ -182,6 +107,52 @@ class Named(Sequence[Any]):
 
     def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key in self._names else default
+
+
+class Row(Named):
+    """One row, by position or by column name (agate's ``Row``)."""
+
+    def __eq__(self, other: object) -> bool:
+        return tuple(self) == tuple(other) if isinstance(other, Sequence) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def dict(self) -> dict[str, Any]:
+        return dict(self.items())
+
+    def __repr__(self) -> str:
+        return f"<Row: {self._items!r}>"
+
+
+class TableColumn:
+    """One column of a :class:`Table` (agate's ``Column``): its name, index and values."""
+
+    def __init__(self, name: str, index: int, values: tuple[Any, ...]) -> None:
+        self.name = name
+        self.index = index
+        self._values = values
+
+    def values(self) -> tuple[Any, ...]:
+        return self._values
+
+    def values_distinct(self) -> tuple[Any, ...]:
+        return tuple(dict.fromkeys(self._values))
+
+    def values_without_nulls(self) -> tuple[Any, ...]:
+        return tuple(value for value in self._values if value is not None)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getitem__(self, index: int) -> Any:
+        return self._values[index]
+
+    def __repr__(self) -> str:
+        return f"<Column: {self.name}>"
 
 
 class Table:
