@@ -467,17 +467,71 @@ def test_a_build_that_keeps_everything_copies_nothing(make_project, run_cli, mon
     assert leftovers(root) == []
 
 
+def test_a_full_refresh_of_everything_starts_from_an_empty_file(make_project, run_cli, monkeypatch):
+    root = make_project()
+    assert run_cli(root, "build").exit_code == 0
+    copies = []
+    real_copy = warehouse.copy_file
+    monkeypatch.setattr(
+        warehouse, "copy_file", lambda source, target: copies.append(target) or real_copy(source, target)
+    )
+    published = root / "warehouse.duckdb"
+
+    result = run_cli(root, "build", "--full-refresh")  # the file holds only what the build makes again
+    assert result.exit_code == 0, result.output
+    assert copies == []
+    assert query(published, "select count(*) from marts.customers") == [(2,)]
+    result = run_cli(root, "build")  # the new file records what it holds, as a copy would
+    assert result.output.rstrip().endswith("Nothing changed: warehouse.duckdb is up to date."), result.output
+    assert leftovers(root) == []
+
+    # A full refresh of some nodes only keeps the others' tables: it copies.
+    assert run_cli(root, "run", "--full-refresh", "-s", "customers").exit_code == 0
+    assert len(copies) == 1
+    assert query(published, "select count(*) from raw.orders") == [(3,)]
+
+
+@pytest.mark.parametrize(
+    ("made", "check", "expected"),
+    [
+        ("create table el.raw_events as select 1 as id", "select count(*) from el.raw_events", (1,)),
+        ("create macro main.twice(x) as x * 2", "select main.twice(21)", (42,)),
+        (
+            "create sequence main.ids start 7",
+            "select start_value from duckdb_sequences() where sequence_name = 'ids'",
+            (7,),
+        ),
+        ("create type main.mood as enum ('ok')", "select 'ok'::main.mood::varchar", ("ok",)),
+        ("select 1", "select count(*) from duckdb_schemas() where schema_name = 'el'", (1,)),  # an empty schema
+    ],
+    ids=["table", "macro", "sequence", "type", "schema"],
+)
+def test_a_full_refresh_keeps_what_other_tools_made(make_project, run_cli, monkeypatch, made, check, expected):
+    root = make_project()
+    assert run_cli(root, "build").exit_code == 0
+    load_events(root / "warehouse.duckdb", made)
+    copies = []
+    real_copy = warehouse.copy_file
+    monkeypatch.setattr(
+        warehouse, "copy_file", lambda source, target: copies.append(target) or real_copy(source, target)
+    )
+    result = run_cli(root, "build", "--full-refresh")
+    assert result.exit_code == 0, result.output
+    assert len(copies) == 1  # built in a copy of the file, so what the other tool made is still there
+    assert query(root / "warehouse.duckdb", check) == [expected]
+
+
 def test_a_plan_made_before_another_tool_wrote_is_made_again_on_the_copy(make_project, run_cli, monkeypatch):
     root = make_project()
     assert run_cli(root, "build").exit_code == 0
     published = root / "warehouse.duckdb"
     real_start = warehouse.start_build
 
-    def start_after_another_tool(path, on_wait=lambda message: None):
+    def start_after_another_tool(path, on_wait=lambda message: None, replaced=None):
         # Between the plan (made on the published file) and the copy, another tool drops a table the plan keeps.
         with duckdb.connect(str(path)) as connection:
             connection.execute("drop view staging.stg_orders")
-        return real_start(path, on_wait)
+        return real_start(path, on_wait, replaced)
 
     monkeypatch.setattr(warehouse, "start_build", start_after_another_tool)
     (root / "models/marts/customers.sql").write_text("select customer_id from {{ ref('stg_orders') }} group by 1\n")
@@ -486,3 +540,19 @@ def test_a_plan_made_before_another_tool_wrote_is_made_again_on_the_copy(make_pr
     assert "created view staging.stg_orders" in result.output  # rebuilt: the plan was made again on the copy
     assert query(published, "select count(*) from staging.stg_orders") == [(3,)]
     assert query(published, "select * from marts.customers order by 1") == [(1,), (2,)]
+
+
+def test_a_full_refresh_planned_before_another_tool_wrote_builds_in_a_copy(make_project, run_cli, monkeypatch):
+    root = make_project()
+    assert run_cli(root, "build").exit_code == 0
+    real_start = warehouse.start_build
+
+    def start_after_another_tool(path, on_wait=lambda message: None, replaced=None):
+        # The plan found only what the build makes again; before the copy, another tool loads a table.
+        load_events(path)
+        return real_start(path, on_wait, replaced)
+
+    monkeypatch.setattr(warehouse, "start_build", start_after_another_tool)
+    result = run_cli(root, "build", "--full-refresh")
+    assert result.exit_code == 0, result.output
+    assert query(root / "warehouse.duckdb", "select count(*) from el.raw_events") == [(5,)]

@@ -149,7 +149,7 @@ def build(project: Project, options: BuildOptions = BuildOptions(), reporter: Re
     with warehouse.build_lock(config.warehouse, options.wait, reporter.waiting):
         warehouse.clean_stale(config.warehouse)
         warned: list[str] = []
-        planned = None if options.full_refresh else _plan_on_published(project, options, reporter, warned)
+        planned = _plan_on_published(project, options, reporter, warned)
         if isinstance(planned, _Outcome):
             outcome = planned
         else:
@@ -170,6 +170,8 @@ class _Prepared:
     selected: list[NodeId]
     plan: _Plan
     base: warehouse.Identity
+    # A full refresh that makes again everything the file holds: the build starts from an empty file, not a copy.
+    remakes_all: bool = False
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,8 @@ def _plan_on_published(
 
         prepared = _prepare(snapshot.connection, project, options, warn, snapshot.base)
         manifest, selected, plan = prepared.manifest, prepared.selected, prepared.plan
+        if options.full_refresh:
+            return replace(prepared, remakes_all=_remakes_all(snapshot.connection, manifest, selected))
         if not _reads_only(manifest, selected, plan.state.kept, options.store_failures):
             return prepared
         _begin(reporter, manifest, selected, options)
@@ -233,6 +237,31 @@ def _plan_on_published(
             state.remember_versions(config.target_dir, snapshot.base, manifest=manifest, versions=plan.versions)
         columns = {"published": catalog.all_columns(snapshot.connection)}  # what it held, and holds still
         return _Outcome(manifest, results, success, success, failures, columns)
+
+
+def _remakes_all(connection: duckdb.DuckDBPyConnection, manifest: Manifest, selected: list[NodeId]) -> bool:
+    """Whether a full refresh of ``selected`` makes again everything the connected file holds: each table and view
+    is one a selected seed, model or metric rebuilds, each schema one of theirs, and nothing else is there (no
+    snapshot's history, no other tool's table, macro, sequence or type, no model kept by ``full_refresh: false``)."""
+    remade: set[tuple[str, str]] = set()
+    for uid in selected:
+        node = manifest.nodes[uid]
+        if isinstance(node, ModelNode) and node.config.extra.get("full_refresh") is False:
+            return False
+        if isinstance(node, SeedNode | ModelNode | MetricNode) and node.built is not None:
+            remade.add((node.built.schema.lower(), node.built.identifier.lower()))
+    schemas = {schema for schema, _ in remade} | {state.SCHEMA}
+    for kind, schema, name in catalog.objects(connection):
+        schema, name = schema.lower(), name.lower()
+        if kind == "schema":
+            mine = schema in schemas
+        elif kind in ("table", "view"):
+            mine = (schema, name) in remade
+        else:  # the build's record of what it made is a macro in its own schema
+            mine = kind == "macro" and schema == state.SCHEMA
+        if not mine:
+            return False
+    return True
 
 
 def _reads_only(manifest: Manifest, selected: list[NodeId], kept: frozenset[NodeId], store_failures: bool) -> bool:
@@ -257,7 +286,8 @@ def _build_in_copy(
     """Build into a private copy and publish it if everything succeeded; ``planned`` is reused when the copy was
     taken of the very file it was planned on (else the plan is made again on the copy)."""
     config = project.config
-    with warehouse.draft_of(config.warehouse, reporter.waiting) as draft:
+    replaced = planned.base if planned is not None and planned.remakes_all else None
+    with warehouse.draft_of(config.warehouse, reporter.waiting, replaced) as draft:
         with _open(draft.path, config, reporter.waiting) as connection:
             if planned is not None and planned.base == draft.base:
                 prepared = planned

@@ -34,14 +34,31 @@ def relations(connection: duckdb.DuckDBPyConnection) -> dict[Key, str]:
     return {(schema, name): kind for schema, name, kind in rows}
 
 
+def objects(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """Everything a user or a tool made in the connected database: ``(kind, schema, name)`` of each schema (name
+    empty), table, view, macro, sequence and type; DuckDB's own and temporary objects left out."""
+    here = "database_name = current_database() AND NOT internal"
+    rows = connection.execute(
+        f"SELECT 'schema', schema_name, '' FROM duckdb_schemas() WHERE {here} "
+        f"UNION ALL SELECT 'table', schema_name, table_name FROM duckdb_tables() WHERE {here} AND NOT temporary "
+        f"UNION ALL SELECT 'view', schema_name, view_name FROM duckdb_views() WHERE {here} AND NOT temporary "
+        f"UNION ALL SELECT 'macro', schema_name, function_name FROM duckdb_functions() WHERE {here} "
+        f"UNION ALL SELECT 'sequence', schema_name, sequence_name FROM duckdb_sequences() "
+        f"WHERE database_name = current_database() AND NOT temporary "
+        f"UNION ALL SELECT 'type', schema_name, type_name FROM duckdb_types() WHERE {here}"
+    ).fetchall()
+    return [(str(kind), str(schema), str(name)) for kind, schema, name in rows]
+
+
 def columns(
     connection: duckdb.DuckDBPyConnection, schema: str, name: str, catalog: str | None = None
 ) -> list[tuple[str, str]]:
-    """A relation's columns and their types, in order (none if it does not exist)."""
+    """A relation's columns and their types, in order (none if it does not exist). (DuckDB's own catalog function
+    answers in a fifth of the time information_schema takes, ~1 ms: a build asks once per documented relation.)"""
     rows = connection.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_catalog = coalesce(?, current_database()) AND table_schema = ? AND table_name = ? "
-        "ORDER BY ordinal_position",
+        "SELECT column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = coalesce(?, current_database()) AND schema_name = ? AND table_name = ? "
+        "ORDER BY column_index",
         [catalog, schema, name],
     ).fetchall()
     return [(str(column), str(data_type)) for column, data_type in rows]
