@@ -49,6 +49,7 @@ from northstar.project.yamlfile import expect_mapping
 from northstar.render.jinja import Ephemeral, External, Relation, compile_template, render
 from northstar.render.manifest import Manifest
 from northstar.render.refs import resolve_relation_call
+from northstar.render.relations import sql_string
 
 if TYPE_CHECKING:
     import sqlglot
@@ -170,7 +171,7 @@ def sql_literal(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    return exp.convert(str(value)).sql(dialect="duckdb")
+    return sql_string(str(value))
 
 
 # --- reading tests ------------------------------------------------------------------------------------------------

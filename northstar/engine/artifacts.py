@@ -13,7 +13,7 @@ from typing import Any
 
 from northstar import __version__
 from northstar import lineage as column_lineage
-from northstar.engine import dbt_manifest, dbt_semantic, northstar_manifest
+from northstar.engine import dbt_manifest, northstar_manifest
 from northstar.engine.execute import NodeResult
 from northstar.jsonfile import write_json
 from northstar.lineage.graph import Lineage
@@ -112,12 +112,7 @@ def dbt_manifest_data(manifest: Manifest, lineage: Lineage) -> dict[str, Any]:
     """manifest.json's content: nodes, sources, unit tests, semantic models, metrics and the maps between them."""
     nodes, sources, unit_tests = dbt_manifest.node_entries(manifest)
     add_found_columns(lineage, nodes, sources)
-    semantic_models, metrics = semantic_sections(manifest, lineage)
-    project = manifest.project.config.name
-    saved_queries = {
-        f"saved_query.{project}.{query.name}": dbt_semantic.saved_query_entry(project, query, METRICS_SCHEMA)
-        for query in lineage.layer.saved_queries
-    }
+    semantic_models, metrics, saved_queries = semantic_sections(manifest, lineage)
     exposures = dbt_manifest.exposure_entries(manifest)
     sections = (nodes, sources, semantic_models, metrics, unit_tests, saved_queries, exposures)
     parent_map, child_map = dbt_manifest.graph_maps(sections)
@@ -158,10 +153,15 @@ def add_found_columns(lineage: Lineage, nodes: dict[str, Any], sources: dict[str
                 column.setdefault("data_type", None)
 
 
-def semantic_sections(manifest: Manifest, lineage: Lineage) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``semantic_models`` and ``metrics`` in dbt's shape. A metric depends on its semantic models, its input
-    metrics and every model its SQL reads (a dimension joined through an entity reads another model)."""
+def semantic_sections(manifest: Manifest, lineage: Lineage) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """``semantic_models``, ``metrics`` and ``saved_queries`` in dbt's shape. A metric depends on its semantic models,
+    its input metrics and every model its SQL reads (a dimension joined through an entity reads another model)."""
     layer = lineage.layer
+    if not (layer.semantic_models or layer.metrics or layer.saved_queries):
+        return {}, {}, {}
+    # Imported here: the semantic layer's definitions cost ~60 ms to import, a tenth of a small project's build.
+    from northstar.engine import dbt_semantic
+
     project = manifest.project.config.name
     known = MetricBuildCache.tables_only(manifest.project.config.target_dir / CACHE_FILE)
     semantic_models = {}
@@ -181,4 +181,8 @@ def semantic_sections(manifest: Manifest, lineage: Lineage) -> tuple[dict[str, A
         sql = layer.sql.get(info.name)
         parents = [*lineage.graph[uid].parents, *(read_nodes(sql, owners, known) if sql else ())]
         metrics[uid] = dbt_semantic.metric_entry(project, spec, info, parents)
-    return semantic_models, metrics
+    saved_queries = {
+        f"saved_query.{project}.{query.name}": dbt_semantic.saved_query_entry(project, query, METRICS_SCHEMA)
+        for query in layer.saved_queries
+    }
+    return semantic_models, metrics, saved_queries

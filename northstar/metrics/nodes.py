@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from northstar.dag import DAG
-from northstar.engine.execute import BuildContext, NodeResult, document_statements, row_count
+from northstar.engine.execute import BuildContext, NodeResult, document_statements, row_count, run_together
 from northstar.engine.materialize import create_statement
 from northstar.errors import CompileError, ExecutionError, NorthstarError, ProjectError
 from northstar.metrics.build_cache import CACHE_FILE, MetricBuildCache, semantic_key
@@ -324,9 +324,7 @@ def run_metric(node: MetricNode, cursor: duckdb.DuckDBPyConnection, context: Bui
         table = node.materialized == "table" and created
         rows = int(created[0][0]) if table else row_count(cursor, str(relation))
         docs: Mapping[str, str] = {c.name: c.description for c in node.columns}
-        comments = document_statements(cursor, relation, node.materialized, node.description, docs)
-        if comments:  # one round trip for all of them
-            cursor.execute(";\n".join(comments))
+        run_together(cursor, document_statements(cursor, relation, node.materialized, node.description, docs))
     except duckdb.Error as error:
         first = str(error).strip().splitlines()[0]
         fault = ExecutionError(f"Metric '{node.name}' failed in DuckDB: {first}", node.path, node.line)
