@@ -353,6 +353,68 @@ def run_floor(root: Path, database: Path) -> None:
         connection.execute(sql)
 
 
+def example_statements(project: Path) -> list[str]:
+    """The SQL a build of the example project runs, read from the artifacts a build left in ``target/``, in DAG
+    order: each seed loaded from its CSV with its declared types, each model created as its table or view, each data
+    test's failing rows counted, each metric's table created. No comments, no row counts, no catalog lookups: what
+    DuckDB alone needs to make the same warehouse and check it."""
+    import graphlib
+
+    manifest = json.loads((project / "target" / "manifest.json").read_text(encoding="utf-8"))
+    extras = json.loads((project / "target" / "northstar_manifest.json").read_text(encoding="utf-8"))
+    nodes = manifest["nodes"]
+    statements: dict[str, str] = {}
+    for uid, node in nodes.items():
+        kind, code, relation = node["resource_type"], node.get("compiled_code") or "", node.get("relation_name")
+        if kind == "seed":
+            types = ", ".join(f"'{name}': '{t}'" for name, t in (node["config"].get("column_types") or {}).items())
+            path = project / node["original_file_path"]
+            options = f", types = {{{types}}}" if types else ""
+            statements[uid] = (
+                f"CREATE OR REPLACE TABLE {relation} AS SELECT * FROM "
+                f"read_csv('{path}', header = true, auto_detect = true{options})"
+            )
+        elif kind == "model" and relation:
+            what = "VIEW" if node["config"]["materialized"] == "view" else "TABLE"
+            statements[uid] = f"CREATE OR REPLACE {what} {relation} AS\n{code}"
+        elif kind == "test" and node.get("compiled_code"):
+            statements[uid] = f"SELECT count(*) FROM (\n{code}\n)"
+    for uid, metric in extras["metrics"].items():
+        if metric.get("relation_name") and metric.get("compiled_code"):
+            statements[uid] = f"CREATE OR REPLACE TABLE {metric['relation_name']} AS\n{metric['compiled_code']}"
+    parents = manifest["parent_map"]
+    order = graphlib.TopologicalSorter(
+        {uid: [p for p in parents.get(uid, []) if p in statements] for uid in statements}
+    )
+    schemas = sorted(
+        {
+            relation.split(".")[-2]
+            for uid, relation in [
+                *((u, n.get("relation_name")) for u, n in nodes.items()),
+                *((u, m.get("relation_name")) for u, m in extras["metrics"].items()),
+            ]
+            if uid in statements and relation
+        }
+    )
+    return [
+        *(f"CREATE SCHEMA IF NOT EXISTS {schema}" for schema in schemas),
+        *(statements[u] for u in order.static_order()),
+    ]
+
+
+def run_statements(statements_file: Path, database: Path) -> None:
+    """The example's floor: each statement of ``statements_file`` (a JSON list) in turn, its rows fetched, into a new
+    ``database`` in the format of :data:`STORAGE_VERSION`."""
+    import duckdb
+
+    for leftover in (database, database.with_name(database.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    statements = json.loads(statements_file.read_text(encoding="utf-8"))
+    with duckdb.connect(str(database), config={"storage_compatibility_version": STORAGE_VERSION}) as connection:
+        for statement in statements:
+            connection.execute(statement).fetchall()
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -364,9 +426,14 @@ def main(argv: list[str]) -> int:
     floor = commands.add_parser("floor", help="run a project's compiled.sql through DuckDB alone")
     floor.add_argument("root", type=Path)
     floor.add_argument("database", type=Path)
+    statements = commands.add_parser("statements", help="run a JSON list of statements through DuckDB alone")
+    statements.add_argument("file", type=Path)
+    statements.add_argument("database", type=Path)
     args = parser.parse_args(argv)
     if args.command == "generate":
         print(generate(args.out, args.models, args.orders, args.threads))
+    elif args.command == "statements":
+        run_statements(args.file, args.database)
     else:
         run_floor(args.root, args.database)
     return 0
