@@ -175,3 +175,29 @@ def test_sql_errors_in_the_incremental_select_name_the_users_line(make_project, 
     root = make_project(model("unique_key='id'", where="nope > 1"), base=BASE)
     output = build(run_cli, root, code=1)
     assert "ERROR models/events.sql:4: Model 'events' failed in DuckDB: Binder Error:" in output
+
+
+def test_full_refresh_false_keeps_the_table_under_the_flag_and_true_rebuilds_every_run(make_project, run_cli):
+    # dbt's model config: false keeps an incremental model's history even under --full-refresh...
+    root = make_project(model("unique_key='id', full_refresh=false", where="true"), base=BASE)
+    build(run_cli, root)
+    load(root, "id,region,amount\n4,us,40\n")  # the raw data now holds only the newest event
+    build(run_cli, root, "--full-refresh")
+    assert rows(root) == [(1, "eu", 10), (2, "eu", 20), (3, "us", 30), (4, "us", 40)]
+
+    # ...and true makes it again from scratch on every run, the flag or not.
+    (root / "models/events.sql").write_text(
+        model("unique_key='id', full_refresh=true", where="true")["models/events.sql"]
+    )
+    build(run_cli, root)
+    assert rows(root) == [(4, "us", 40)]
+    load(root, "id,region,amount\n5,eu,50\n")
+    build(run_cli, root)
+    assert rows(root) == [(5, "eu", 50)]
+
+
+def test_full_refresh_that_is_not_true_or_false_is_refused(make_project, run_cli):
+    root = make_project(model("full_refresh='never'"), base=BASE)
+    output = build(run_cli, root, code=2)
+    assert "full_refresh='never'; use true or false." in output
+    assert "models/events.sql" in output

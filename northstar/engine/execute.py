@@ -214,7 +214,9 @@ def _build_model(node: ModelNode, cursor: duckdb.DuckDBPyConnection, context: Bu
     # Hooks arrive rendered (engine/hooks.py), in the order they were written, project's first.
     for hook in in_run_order(node.config.pre_hook, pre=True):
         _run(cursor, hook.sql, node)
-    verb, created = _materialize(node, relation, cursor, keep=existing == wanted and not context.full_refresh)
+    verb, created = _materialize(
+        node, relation, cursor, keep=existing == wanted and not node.config.refreshes(context.full_refresh)
+    )
     for hook in in_run_order(node.config.post_hook, pre=False):
         _run(cursor, hook.sql, node)
     _document(node, relation, materialized, cursor)

@@ -68,6 +68,7 @@ def render_model_hooks(manifest: Manifest, node: N, cursor: duckdb.DuckDBPyConne
                     this=this,
                     materialized=node.config.materialized,
                     package=package,
+                    full_refresh=node.config.full_refresh,
                     introspector=introspector,
                 )
             except NorthstarError as error:  # its line is the hook's own, not the model file's

@@ -127,7 +127,18 @@ class NodeConfig:
     pre_hook: tuple[Hook, ...] = ()
     post_hook: tuple[Hook, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
+    full_refresh: bool | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def refreshes(self, flag: bool) -> bool:
+        """Whether the node is made again from scratch: its ``full_refresh`` config when set (dbt's: ``false``
+        keeps an incremental model's table even under ``--full-refresh``, ``true`` rebuilds it on every run), else
+        the ``--full-refresh`` flag.
+
+        >>> NodeConfig("incremental", full_refresh=False).refreshes(True), NodeConfig("incremental").refreshes(True)
+        (False, True)
+        """
+        return flag if self.full_refresh is None else self.full_refresh
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -143,6 +154,7 @@ class NodeConfig:
             "pre_hook": [hook.as_config() for hook in self.pre_hook],
             "post_hook": [hook.as_config() for hook in self.post_hook],
             "meta": dict(self.meta),
+            **({"full_refresh": self.full_refresh} if self.full_refresh is not None else {}),
             **dict(self.extra),
         }
 
@@ -287,11 +299,12 @@ def build_config(
         pre_hook=hooks_of(known.get("pre_hook"), where, path, line),
         post_hook=hooks_of(known.get("post_hook"), where, path, line),
         meta=dict(known.get("meta") or {}),
+        full_refresh=known.get("full_refresh"),
         extra={k: v for k, v in {**known, **raw}.items() if k not in _FIELDS},
     )
 
 
-_FIELDS = {"schema", "alias", "tags", "enabled", "unique_key", "pre_hook", "post_hook", "meta"}
+_FIELDS = {"schema", "alias", "tags", "enabled", "unique_key", "pre_hook", "post_hook", "meta", "full_refresh"}
 
 
 def unknown_strategy(config: NodeConfig, where: str) -> str | None:
@@ -315,7 +328,8 @@ def _check_types(known: Mapping[str, Any], where: str, path: str | None, line: i
         if value is not None and not (isinstance(value, str) and value.strip()):
             example = "marts" if key == "schema" else "orders"
             raise ProjectError(f"{where} has {key}={value!r}; it must be a name, e.g. {key}='{example}'.", path, line)
-    if not isinstance(known.get("enabled", True), bool):
-        raise ProjectError(f"{where} has enabled={known['enabled']!r}; use true or false.", path, line)
+    for key in ("enabled", "full_refresh"):
+        if known.get(key) is not None and not isinstance(known[key], bool):
+            raise ProjectError(f"{where} has {key}={known[key]!r}; use true or false.", path, line)
     if not isinstance(known.get("meta") or {}, Mapping):
         raise ProjectError(f"{where} has meta={known['meta']!r}; meta must be a mapping of key: value.", path, line)

@@ -40,6 +40,7 @@ def render_model(manifest: Manifest, node: ModelNode, cursor: duckdb.DuckDBPyCon
         this=this,
         materialized=node.materialized,
         package=deferred.package,
+        full_refresh=node.config.full_refresh,
         introspector=introspector,
         edges=_edges(manifest, node),
     )

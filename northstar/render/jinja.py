@@ -519,14 +519,16 @@ def render(
     package: str | None = None,
     introspector: Introspector | None = None,
     edges: Edges | None = None,
+    full_refresh: bool | None = None,
 ) -> Rendered:
     """Render one compiled template; every failure becomes a :class:`CompileError` naming ``path`` and a line.
 
     ``introspector`` answers ``run_query``, ``statement`` and the adapter's questions (:mod:`introspect`); by
     default they are refused. A :class:`Introspects` raised by a probe passes through. ``edges``: the only
     ``ref()``/``source()`` calls allowed, when the DAG was made before this render (a model rendered during the build).
+    ``full_refresh``: the model's own ``full_refresh`` config, which ``is_incremental()`` obeys over the flag.
     """
-    calls = _ModelCalls(renv, source, path, this, materialized, package, edges)
+    calls = _ModelCalls(renv, source, path, this, materialized, package, edges, full_refresh)
     scope = renv.macro_scope
     context: dict[str, Any] = {
         **base_context(renv, path, introspector),
@@ -619,6 +621,7 @@ class _ModelCalls:
     materialized: str | None
     package: str | None = None  # a package's model sees the package's vars
     edges: Edges | None = None
+    full_refresh: bool | None = None  # the model's own config, over the --full-refresh flag
     refs: list[str] = field(default_factory=list)
     sources: list[tuple[str, str]] = field(default_factory=list)
     configured: dict[str, Any] = field(default_factory=dict)
@@ -743,7 +746,7 @@ class _ModelCalls:
             self.materialized == "incremental"
             and this is not None
             and (this.schema, this.identifier) in self.renv.existing_relations
-            and not self.renv.full_refresh
+            and not (self.renv.full_refresh if self.full_refresh is None else self.full_refresh)
         )
 
 

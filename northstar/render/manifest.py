@@ -176,7 +176,12 @@ def _render_model(renv: RenderEnv, p: _Parsed) -> tuple[Rendered, IntrospectingC
     args = (renv, p.template, p.model.sql, p.model.path)
     try:
         result = render(
-            *args, this=this, materialized=p.config.materialized, package=p.model.package, introspector=Probe()
+            *args,
+            this=this,
+            materialized=p.config.materialized,
+            package=p.model.package,
+            introspector=Probe(),
+            full_refresh=p.config.full_refresh,
         )
         return result, None
     except Introspects as signal:
@@ -189,7 +194,12 @@ def _render_model(renv: RenderEnv, p: _Parsed) -> tuple[Rendered, IntrospectingC
             call.line,
         )
     offline = render(
-        *args, this=this, materialized=p.config.materialized, package=p.model.package, introspector=Offline()
+        *args,
+        this=this,
+        materialized=p.config.materialized,
+        package=p.model.package,
+        introspector=Offline(),
+        full_refresh=p.config.full_refresh,
     )
     return offline, call
 

@@ -112,7 +112,11 @@ class SparkBuild:
             entry = Entry(relation.schema, relation.identifier, "view", sql=sql, fingerprint=self._fingerprint(node))
             self._declare(node, entry)
             message, rows = f"created view {relation}", None
-        elif node.materialized == "incremental" and self._exists_as_table(relation) and not self.full_refresh:
+        elif (
+            node.materialized == "incremental"
+            and self._exists_as_table(relation)
+            and not node.config.refreshes(self.full_refresh)
+        ):
             message, rows = self._incremental(node, relation, sql)
         else:
             rows = self._create_table(node, relation, sql)

@@ -441,10 +441,19 @@ def plan_build(
         if node.keepable and uid not in chosen:
             old = previous.get(uid)
             fingerprint = old.fingerprint if old else "absent:" + fingerprint
-        elif node.keepable and not full_refresh and _up_to_date(node, previous.get(uid), fingerprint, existing):
+        elif (
+            node.keepable
+            and not _refreshes(node, full_refresh)
+            and _up_to_date(node, previous.get(uid), fingerprint, existing)
+        ):
             kept.add(uid)
         fingerprints[uid] = fingerprint
     return Plan(fingerprints, frozenset(kept))
+
+
+def _refreshes(node: Node, full_refresh: bool) -> bool:
+    """Whether a build makes ``node`` again from scratch: a model's own ``full_refresh`` config wins over the flag."""
+    return node.config.refreshes(full_refresh) if isinstance(node, ModelNode) else full_refresh
 
 
 def _up_to_date(node: Node, old: Stored | None, fingerprint: str, existing: Mapping[tuple[str, str], str]) -> bool:
