@@ -246,7 +246,7 @@ def _remakes_all(connection: duckdb.DuckDBPyConnection, manifest: Manifest, sele
     remade: set[tuple[str, str]] = set()
     for uid in selected:
         node = manifest.nodes[uid]
-        if isinstance(node, ModelNode) and node.config.extra.get("full_refresh") is False:
+        if isinstance(node, ModelNode) and node.config.full_refresh is False:
             return False
         if isinstance(node, SeedNode | ModelNode | MetricNode) and node.built is not None:
             remade.add((node.built.schema.lower(), node.built.identifier.lower()))
