@@ -503,3 +503,11 @@ def test_a_local_spark_driver_gets_a_quarter_of_the_machines_memory(spark_sessio
     assert spark_session.sparkContext.getConf().get("spark.driver.memory") == f"{expected}g"
     heap = spark_session.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()
     assert heap > (expected - 1) * 2**30  # the JVM really has it (its reported maximum is a little below -Xmx)
+
+
+def test_a_local_spark_broadcasts_joins_only_from_sizes_measured_at_run_time(spark_session: Any) -> None:
+    """Sized from compressed Parquet, a data test's join broadcast a 10M-row table and ran a local driver out of
+    memory at 1M users: a local target plans joins without broadcasting and lets adaptive execution broadcast."""
+    conf = spark_session.conf
+    assert (conf.get("spark.sql.autoBroadcastJoinThreshold"), conf.get("spark.sql.adaptive.enabled")) == ("-1", "true")
+    assert conf.get("spark.sql.adaptive.autoBroadcastJoinThreshold") == "10MB"
