@@ -413,6 +413,16 @@ def test_working_copy_publishes_only_when_asked_and_never_after_an_exception(tmp
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == ["warehouse.duckdb"]
 
 
+def copies_of(monkeypatch) -> list[Path]:
+    """The working copies builds make from now on (their paths), as a list that fills as they are made."""
+    copies: list[Path] = []
+    real_copy = warehouse.copy_file
+    monkeypatch.setattr(
+        warehouse, "copy_file", lambda source, target: copies.append(target) or real_copy(source, target)
+    )
+    return copies
+
+
 def test_a_build_that_keeps_everything_copies_nothing(make_project, run_cli, monkeypatch):
     root = make_project(
         {
@@ -427,11 +437,7 @@ def test_a_build_that_keeps_everything_copies_nothing(make_project, run_cli, mon
         }
     )
     assert run_cli(root, "build").exit_code == 0
-    copies = []
-    real_copy = warehouse.copy_file
-    monkeypatch.setattr(
-        warehouse, "copy_file", lambda source, target: copies.append(target) or real_copy(source, target)
-    )
+    copies = copies_of(monkeypatch)
     published = root / "warehouse.duckdb"
     before = published.stat()
 
@@ -470,11 +476,7 @@ def test_a_build_that_keeps_everything_copies_nothing(make_project, run_cli, mon
 def test_a_full_refresh_of_everything_starts_from_an_empty_file(make_project, run_cli, monkeypatch):
     root = make_project()
     assert run_cli(root, "build").exit_code == 0
-    copies = []
-    real_copy = warehouse.copy_file
-    monkeypatch.setattr(
-        warehouse, "copy_file", lambda source, target: copies.append(target) or real_copy(source, target)
-    )
+    copies = copies_of(monkeypatch)
     published = root / "warehouse.duckdb"
 
     result = run_cli(root, "build", "--full-refresh")  # the file holds only what the build makes again
@@ -510,11 +512,7 @@ def test_a_full_refresh_keeps_what_other_tools_made(make_project, run_cli, monke
     root = make_project()
     assert run_cli(root, "build").exit_code == 0
     load_events(root / "warehouse.duckdb", made)
-    copies = []
-    real_copy = warehouse.copy_file
-    monkeypatch.setattr(
-        warehouse, "copy_file", lambda source, target: copies.append(target) or real_copy(source, target)
-    )
+    copies = copies_of(monkeypatch)
     result = run_cli(root, "build", "--full-refresh")
     assert result.exit_code == 0, result.output
     assert len(copies) == 1  # built in a copy of the file, so what the other tool made is still there
