@@ -571,9 +571,10 @@ def test_compile_prints_a_tests_sql(make_project, run_cli):
     result = run_cli(root, "compile", "relationships_stg_orders_customer_id__customer_id__ref_customers_")
     assert result.exit_code == 0, result.output
     assert result.output == (
-        "select * from staging.stg_orders\n"
-        "where customer_id is not null\n"
-        "  and customer_id not in (select customer_id from raw.customers where customer_id is not null)\n"
+        "select ns_child.* from staging.stg_orders as ns_child\n"
+        "left join (select customer_id as ns_to_field from raw.customers where customer_id is not null) as ns_parent\n"
+        "  on ns_child.customer_id = ns_parent.ns_to_field\n"
+        "where ns_child.customer_id is not null and ns_parent.ns_to_field is null\n"
     )
     result = run_cli(root, "compile", "expression_is_true_revenue_revenue_0")
     assert result.output == "select * from (SELECT * FROM marts.revenue WHERE orders > 1)\nwhere not (revenue >= 0)\n"

@@ -85,9 +85,10 @@ group by {{ column_name }}
 {% endtest %}
 
 {% test relationships(model, column_name, to, field) %}
-select * from {{ model }}
-where {{ column_name }} is not null
-  and {{ column_name }} not in (select {{ field }} from {{ to }} where {{ field }} is not null)
+select ns_child.* from {{ model }} as ns_child
+left join (select {{ field }} as ns_to_field from {{ to }} where {{ field }} is not null) as ns_parent
+  on ns_child.{{ column_name }} = ns_parent.ns_to_field
+where ns_child.{{ column_name }} is not null and ns_parent.ns_to_field is null
 {% endtest %}
 
 {% test accepted_range(model, column_name, min_value=none, max_value=none, inclusive=true, min=none, max=none) %}
