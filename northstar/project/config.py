@@ -69,6 +69,13 @@ class Hook:
         return self.sql if self.transaction else {"sql": self.sql, "transaction": False}
 
 
+def refreshes(setting: bool | None, flag: bool) -> bool:
+    """Whether a model is made again from scratch: its ``full_refresh`` config when set (dbt's: ``false`` keeps an
+    incremental model's table even under ``--full-refresh``, ``true`` rebuilds it on every run), else the
+    ``--full-refresh`` flag."""
+    return flag if setting is None else setting
+
+
 def in_run_order(hooks: tuple[Hook, ...], pre: bool) -> tuple[Hook, ...]:
     """Hooks in the order dbt runs them: ``before_begin`` pre-hooks before the others, ``after_commit`` post-hooks
     after the others, each group in its written order.
@@ -131,14 +138,12 @@ class NodeConfig:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def refreshes(self, flag: bool) -> bool:
-        """Whether the node is made again from scratch: its ``full_refresh`` config when set (dbt's: ``false``
-        keeps an incremental model's table even under ``--full-refresh``, ``true`` rebuilds it on every run), else
-        the ``--full-refresh`` flag.
+        """Whether the node is made again from scratch (:func:`refreshes`, with its ``full_refresh`` config).
 
         >>> NodeConfig("incremental", full_refresh=False).refreshes(True), NodeConfig("incremental").refreshes(True)
         (False, True)
         """
-        return flag if self.full_refresh is None else self.full_refresh
+        return refreshes(self.full_refresh, flag)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -34,6 +34,7 @@ import jinja2.parser
 import yaml
 
 from northstar.errors import CompileError, NorthstarError, did_you_mean
+from northstar.project.config import refreshes
 from northstar.render.dbt_builtins import BUILTIN_MACROS, BUILTIN_MACROS_PATH
 from northstar.render.introspect import Column, Introspector, Introspects, ParseUndefined, Refused
 from northstar.render.relations import (
@@ -751,7 +752,7 @@ class _ModelCalls:
             self.materialized == "incremental"
             and this is not None
             and (this.schema, this.identifier) in self.renv.existing_relations
-            and not (self.renv.full_refresh if self.full_refresh is None else self.full_refresh)
+            and not refreshes(self.full_refresh, self.renv.full_refresh)
         )
 
 
