@@ -1,5 +1,7 @@
 """Source locations that use var(): the example project's switch between seeds and Parquet files read in place."""
 
+import json
+
 import duckdb
 from conftest import query
 
@@ -93,3 +95,38 @@ def test_a_source_read_through_a_computed_path_is_always_read_again(make_project
     again = run_cli(root, "build")
     assert again.exit_code == 0, again.output
     assert _built(again.output) == ["marts.customers", "staging.stg_orders"], again.output
+
+
+def _source_columns(root):
+    manifest = json.loads((root / "target" / "manifest.json").read_text(encoding="utf-8"))
+    columns = manifest["sources"]["source.shop.raw.orders"]["columns"]
+    return {name: column["data_type"] for name, column in columns.items()}
+
+
+def test_a_parquet_source_s_columns_in_the_manifest_follow_its_file(make_project, run_cli, tmp_path):
+    """The columns read from a file's footer are kept in target/ for the next build while the file is unchanged;
+    a rewritten file is read again."""
+    data = tmp_path / "lake"
+    data.mkdir()
+    _write_orders(data / "orders.parquet", 1000)
+    root = make_project(FILES)
+    vars_ = ["--vars", f"{{raw_data_dir: {data}}}"]
+    assert run_cli(root, "build", *vars_).exit_code == 0
+    first = {"order_id": "BIGINT", "customer_id": "BIGINT", "amount": "DECIMAL(2,1)"}
+    assert _source_columns(root) == first
+    again = run_cli(root, "build", *vars_)
+    assert again.exit_code == 0, again.output
+    assert _source_columns(root) == first
+    with duckdb.connect() as connection:
+        connection.execute(
+            f"copy (select range::integer as order_id, 3 as customer_id, 2.5::double as amount, 'web' as channel "
+            f"from range(10)) to '{data}/orders.parquet' (format parquet)"
+        )
+    changed = run_cli(root, "build", *vars_)
+    assert changed.exit_code == 0, changed.output
+    assert _source_columns(root) == {
+        "order_id": "INTEGER",
+        "customer_id": "INTEGER",
+        "amount": "DOUBLE",
+        "channel": "VARCHAR",
+    }

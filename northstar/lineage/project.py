@@ -46,7 +46,7 @@ def model_lineage(
     if built is None:
         built = warehouse_columns(manifest.project.config.warehouse)
     index = RelationIndex(manifest)
-    schemas: dict[str, dict[str, str]] = raw_schemas(manifest, built)
+    schemas: dict[str, dict[str, str]] = raw_schemas(manifest, built, cache)
     result: dict[str, NodeLineage] = {}
     raw = _raw_nodes(manifest)  # once: per model, it made a project's lineage quadratic
     for uid in manifest.dag.sorted():

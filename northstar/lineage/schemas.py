@@ -12,7 +12,7 @@ import duckdb
 from northstar.nodes import SeedNode, SnapshotNode, SourceNode
 from northstar.render.jinja import External, Relation
 from northstar.render.manifest import Manifest
-from northstar.warehouse import catalog
+from northstar.warehouse import catalog, state
 
 # target/lineage_cache.json's entries: a fingerprint -> a JSON value read back from disk (a node's lineage, the
 # metrics' SQL, a warehouse's columns); each reader knows the shape it wrote under its own keys.
@@ -62,6 +62,38 @@ def _sniff(connection: duckdb.DuckDBPyConnection, relation_sql: str) -> dict[str
     return {row[0]: row[1] for row in rows}
 
 
+def _sniff_key(source: External) -> str | None:
+    """The cache key of a source's sniffed columns: how it is read and the version of the files it reads; None (read
+    every time) when their version cannot be known cheaply."""
+    version = state.files_version(source)
+    return None if version is None else f"sniff:{source.location}:{version}"
+
+
+class _Sniffer:
+    """Files' columns, read by one in-memory DuckDB opened on first use (~10 ms) unless ``cache`` has them."""
+
+    def __init__(self, cache: JsonCache | None) -> None:
+        self.cache = cache
+        self.connection: duckdb.DuckDBPyConnection | None = None
+
+    def columns(self, source: External) -> dict[str, str]:
+        key = _sniff_key(source) if self.cache is not None else None
+        if key is None or self.cache is None:
+            return self._sniff(source)
+        found: dict[str, str] = self.cache.get(key) or self._sniff(source)
+        if found:
+            self.cache[key] = found  # kept: the cache holds what this run used
+        return found
+
+    def _sniff(self, source: External) -> dict[str, str]:
+        self.connection = self.connection or duckdb.connect()
+        return _sniff(self.connection, source.render())
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+
+
 def _csv_header(path: Path) -> list[str]:
     try:
         with path.open(encoding="utf-8", newline="") as handle:
@@ -70,11 +102,13 @@ def _csv_header(path: Path) -> list[str]:
         return []
 
 
-def raw_schemas(manifest: Manifest, built: Mapping[tuple[str, str], Mapping[str, str]]) -> dict[str, dict[str, str]]:
+def raw_schemas(
+    manifest: Manifest, built: Mapping[tuple[str, str], Mapping[str, str]], cache: JsonCache | None = None
+) -> dict[str, dict[str, str]]:
     """``uid -> {column: type}`` for every seed, source and snapshot: the warehouse first, then YAML, then the file
-    itself."""
+    itself (its columns kept in ``cache`` while the file is unchanged)."""
     schemas: dict[str, dict[str, str]] = {}
-    sniffer: duckdb.DuckDBPyConnection | None = None
+    sniffer = _Sniffer(cache)
     seed_files = {
         (n.relation.schema.lower(), n.relation.identifier.lower()): n
         for n in manifest.nodes.values()
@@ -98,11 +132,9 @@ def raw_schemas(manifest: Manifest, built: Mapping[tuple[str, str], Mapping[str,
                 # Not built yet: the header names the columns; types come with the first build.
                 schemas[uid] = {**dict.fromkeys(_csv_header(seed.abs_path), "UNKNOWN"), **declared}
             elif isinstance(relation, External):
-                sniffer = sniffer or duckdb.connect()
-                schemas[uid] = _sniff(sniffer, relation.render()) or declared
+                schemas[uid] = sniffer.columns(relation) or declared
             else:
                 schemas[uid] = declared
     finally:
-        if sniffer is not None:
-            sniffer.close()
+        sniffer.close()
     return schemas

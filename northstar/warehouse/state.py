@@ -279,15 +279,23 @@ def versions_of_sources(manifest: Manifest, table_version: Callable[[Relation], 
         if not isinstance(node, SourceNode) or node.depends_on:
             continue
         relation = node.relation
-        if isinstance(relation, External) and relation.is_expression:
-            # read_parquet('...', ...) as written: versioned by its files when it names local ones literally.
-            files = _expression_files(relation.location)
-            versions[uid] = _digest([_files_version(f) for f in files]) if files is not None else str(uuid.uuid4())
-        elif isinstance(relation, External):
-            versions[uid] = _files_version(relation.location)
+        if isinstance(relation, External):
+            versions[uid] = files_version(relation) or str(uuid.uuid4())
         else:
             versions[uid] = table_version(relation)
     return versions
+
+
+def files_version(source: External) -> str | None:
+    """A version of the files a source reads in place, from their names, sizes and modification times; None when
+    they cannot be known without reading them (remote files, a computed path)."""
+    if not source.is_expression:
+        return None if "://" in source.location else _files_version(source.location)
+    # read_parquet('...', ...) as written: versioned by its files when it names local ones literally.
+    files = _expression_files(source.location)
+    if files is None:
+        return None
+    return _digest([_files_version(f) for f in files])
 
 
 SOURCES_FILE = "northstar_sources.json"
@@ -381,8 +389,6 @@ def _expression_files(location: str) -> list[str] | None:
 
 
 def _files_version(location: str) -> str:
-    if "://" in location:
-        return str(uuid.uuid4())
     files = []
     for path in sorted(glob.glob(location, recursive=True)):
         st = os.stat(path)
