@@ -6,6 +6,7 @@ Exit codes follow dbt: 0 success, 1 a node failed, 2 a usage or project error.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -194,6 +195,11 @@ def main(ctx: click.Context, debug: bool) -> None:
       metrics ls                    list the project's nodes
     """
     ctx.meta["northstar.debug"] = debug
+    # A command is one short process that makes many small objects and few reference cycles. At Python's default
+    # thresholds (700, 10, 10) the cycle collector walks the whole heap again and again as the manifest grows: 1.5 s
+    # of a 3.6 s `metrics compile` of 10,000 models. Young objects are collected every 50,000 allocations here, and
+    # the whole heap almost never; the process ends soon after anyway.
+    gc.set_threshold(50_000, 20, 100)
 
 
 def _run_build(project: Project, quiet: bool, **options: Any) -> None:
