@@ -1,3 +1,3 @@
-from northstar.cli import main
+from northstar.cli import console
 
-main()
+console()
