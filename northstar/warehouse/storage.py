@@ -24,6 +24,7 @@ import duckdb
 
 from northstar.project.storage_version import readers
 from northstar.render.relations import sql_string
+from northstar.warehouse.working_copy import DUCKDB_CONFIG
 
 _FORMAT = "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = coalesce(?, current_database())"
 
@@ -78,12 +79,6 @@ def convert(path: Path, storage_version: str) -> None:
     path.with_name(path.name + ".wal").unlink(missing_ok=True)
 
 
-# A working copy is private, and deleted if the build fails or is killed; publishing flushes it to disk once
-# (working_copy.publish) before the rename that makes it the warehouse. So DuckDB need not wait for the disk at each
-# commit and checkpoint: at 1,000 small models that waiting was a tenth of the build.
-WORKING_COPY: dict[str, str | bool | int | float | list[str]] = {"fsync_mode": "none"}
-
-
 def open_for_build(
     path: Path, storage_version: str, on_note: Callable[[str], None] = lambda message: None, shown: str = ""
 ) -> duckdb.DuckDBPyConnection:
@@ -92,8 +87,8 @@ def open_for_build(
     ``shown`` names the published file in the note a conversion prints.
     """
     if not path.exists():
-        return duckdb.connect(str(path), config={**WORKING_COPY, "storage_compatibility_version": storage_version})
-    connection = duckdb.connect(str(path), config=WORKING_COPY)
+        return duckdb.connect(str(path), config={**DUCKDB_CONFIG, "storage_compatibility_version": storage_version})
+    connection = duckdb.connect(str(path), config=DUCKDB_CONFIG)
     found = file_format(connection)
     wanted = wanted_format(connection, storage_version, path.with_name(path.name + ".probe"))
     if found == wanted:
@@ -104,4 +99,4 @@ def open_for_build(
         f"(readable by {readers(storage_version)}); this build rewrites the whole file once."
     )
     convert(path, storage_version)
-    return duckdb.connect(str(path), config=WORKING_COPY)
+    return duckdb.connect(str(path), config=DUCKDB_CONFIG)
