@@ -157,6 +157,25 @@ def test_a_warehouse_in_another_format_is_converted_on_the_next_build(make_proje
     assert "Converting" not in again.output and "Nothing changed" in again.output
 
 
+def test_a_full_refresh_of_everything_writes_a_file_in_another_format_anew(make_project, run_cli):
+    """A full refresh that makes again all the file holds starts from a new file, made in the configured format:
+    nothing to convert, so no note, and the same warehouse as a conversion gives."""
+    root = make_project({"project.yml": project_yml("storage_version: latest")})
+    assert run_cli(root, "build", "-q").exit_code == 0
+    warehouse = root / "warehouse.duckdb"
+    assert storage_format(warehouse) == "v2.0.0+"
+    (root / "project.yml").write_text((root / "project.yml").read_text().replace("latest", "v1.1.0"))
+
+    result = run_cli(root, "build", "--full-refresh")
+
+    assert result.exit_code == 0, result.output
+    assert "Converting" not in result.output
+    assert storage_format(warehouse) == "v1.0.0+"
+    assert query(warehouse, "select * from marts.customers order by 1") == [(1, 2, 30.5), (2, 1, 7.25)]
+    again = run_cli(root, "build")
+    assert "Converting" not in again.output and "Nothing changed" in again.output
+
+
 def test_a_failed_build_after_a_conversion_leaves_the_published_file_as_it_was(make_project, run_cli):
     root = make_project({"project.yml": project_yml("storage_version: latest")})
     assert run_cli(root, "build", "-q").exit_code == 0

@@ -13,15 +13,12 @@ Did you mean 'amount'? Fix the name or remove it from the YAML (columns: order_i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
-import duckdb
+from collections.abc import Iterable, Mapping, Sequence
 
 from northstar.errors import did_you_mean
 from northstar.nodes import ModelNode, NodeId, SeedNode
 from northstar.render.jinja import Relation
 from northstar.render.manifest import Manifest
-from northstar.warehouse import catalog
 
 
 def undocumented_message(node: str, column: str, path: str | None, line: int | None, actual: Sequence[str]) -> str:
@@ -33,9 +30,10 @@ def undocumented_message(node: str, column: str, path: str | None, line: int | N
 
 
 def missing_documented_columns(
-    connection: duckdb.DuckDBPyConnection, manifest: Manifest, unique_ids: Iterable[NodeId]
+    actual: Mapping[tuple[str, str], Mapping[str, str]], manifest: Manifest, unique_ids: Iterable[NodeId]
 ) -> list[str]:
-    """One warning per documented column absent from its built model or seed (among ``unique_ids``)."""
+    """One warning per documented column absent from its built model or seed (among ``unique_ids``); ``actual`` is
+    what the warehouse holds, as ``catalog.all_columns`` gives it."""
     nodes = [
         node
         for uid in unique_ids
@@ -43,9 +41,6 @@ def missing_documented_columns(
         and node.columns
         and isinstance(node.relation, Relation)
     ]
-    if not nodes:
-        return []
-    actual = catalog.all_columns(connection)
     warnings = []
     for node in nodes:
         relation = node.relation

@@ -213,9 +213,6 @@ def _plan_on_published(
     with warehouse.read_published(config.warehouse, reporter.waiting) as snapshot:
         if snapshot is None:
             return None
-        probe = config.warehouse.with_name(f".{config.warehouse.name}.probe")
-        if not storage.in_format(snapshot.connection, config.target.storage_version, probe):
-            return None  # the copy converts it
 
         def warn(message: str) -> None:
             warned.append(message)
@@ -223,8 +220,13 @@ def _plan_on_published(
 
         prepared = _prepare(snapshot.connection, project, options, warn, snapshot.base)
         manifest, selected, plan = prepared.manifest, prepared.selected, prepared.plan
+        if options.full_refresh and _remakes_all(snapshot.connection, manifest, selected):
+            return replace(prepared, remakes_all=True)  # a new file, made in the wanted format
+        probe = config.warehouse.with_name(f".{config.warehouse.name}.probe")
+        if not storage.in_format(snapshot.connection, config.target.storage_version, probe):
+            return None  # the copy converts it
         if options.full_refresh:
-            return replace(prepared, remakes_all=_remakes_all(snapshot.connection, manifest, selected))
+            return prepared
         if not _reads_only(manifest, selected, plan.state.kept, options.store_failures):
             return prepared
         _begin(reporter, manifest, selected, options)
@@ -302,10 +304,11 @@ def _build_in_copy(
             _begin(reporter, manifest, selected, options)
             results, manifest = _execute(connection, manifest, selected, plan, prepared.existing, options, reporter)
             success = not any(r.status in BLOCKING for r in results)
-            for warning in missing_documented_columns(connection, manifest, selected):
+            # Read once, for the warnings and for the manifest's lineage (recording the build adds no columns).
+            built = catalog.all_columns(connection)
+            for warning in missing_documented_columns(built, manifest, selected):
                 reporter.waiting(f"Warning: {warning}")
             failures = _conclude(connection, manifest, results, plan, success, options.store_failures)
-            built = catalog.all_columns(connection) if success else {}
         # Asked before publishing, which drops an untouched copy: the summary then says nothing changed.
         up_to_date = success and draft.untouched()
         columns: dict[str, Columns] = {}
@@ -341,7 +344,7 @@ def _plan(
 ) -> _Plan:
     previous = state.stored(connection)
     known = state.remembered_versions(manifest.project.config.target_dir, base)
-    versions = state.source_versions(connection, manifest, known)
+    versions = state.source_versions(connection, manifest, known, existing)
     return _Plan(previous, versions, state.plan_build(manifest, selected, previous, existing, versions, full_refresh))
 
 

@@ -252,16 +252,20 @@ def record(
 
 
 def source_versions(
-    connection: duckdb.DuckDBPyConnection, manifest: Manifest, known: Mapping[str, str] | None = None
+    connection: duckdb.DuckDBPyConnection,
+    manifest: Manifest,
+    known: Mapping[str, str] | None = None,
+    existing: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[NodeId, str]:
     """A version of the data behind each source that another tool loads (not a seed): changes when the data does.
 
     A table is hashed row by row (one scan, only for sources outside the project) unless ``known`` already has its
     version (see :func:`remembered_versions`); files read in place are known by name, size and modification time;
-    remote files cannot be checked cheaply, so they always count as changed.
+    remote files cannot be checked cheaply, so they always count as changed. ``existing``: the relations of the
+    connected database (``catalog.relations``), when the caller has them.
     """
     known = known or {}
-    existing = catalog.relations(connection)
+    existing = catalog.relations(connection) if existing is None else existing
 
     def table_version(relation: Relation) -> str:
         if (relation.schema, relation.identifier) not in existing:
