@@ -22,7 +22,6 @@ import duckdb
 from northstar.checks import datatests
 from northstar.checks import run as testrun
 from northstar.checks.documented import missing_documented_columns
-from northstar.checks.junit import write_junit
 from northstar.console import Reporter
 from northstar.engine import artifacts, dbt_manifest, selection
 from northstar.engine.execute import (
@@ -568,4 +567,6 @@ def write_artifacts(
     artifacts.write_manifest(manifest, target, columns=columns)
     artifacts.write_run_results(target, results, elapsed, manifest.render_env.invocation_id, args, relations)
     if options.junit_xml is not None:
+        from northstar.checks.junit import write_junit  # imported when asked for: its XML library costs 2 ms
+
         write_junit(options.junit_xml, manifest, results, elapsed)
