@@ -4,6 +4,7 @@
     .venv/bin/python bench/run.py targets --big      # also 30 models over 1M orders (writes ~150 MB of Parquet)
     .venv/bin/python bench/run.py targets --quick    # one run of each, smaller sizes: a smoke test
     .venv/bin/python bench/run.py targets --against main~3 --only "nothing"   # before/after: see below
+    .venv/bin/python bench/run.py targets --only "small models" --runs 11      # tighter medians for two rows
 
 Every row runs a whole ``metrics`` process (start-up, render, build, publish, artifacts), as a user does, and where
 there is one the *floor* beside it: plain Python running the same compiled SQL through DuckDB (``workload.py
@@ -462,14 +463,15 @@ def main(
     against: str | None = None,
     only: tuple[str, ...] = (),
     metric: str = "revenue",
+    runs: int | None = None,
 ) -> None:
     folder = Path(os.environ.get("NORTHSTAR_BENCH_DIR", "/tmp/northstar-bench"))
     folder.mkdir(parents=True, exist_ok=True)
     other = tuple(checkout(revision, folder) for revision in against.split(",")) if against else ()
     sizes = (20, 200) if quick else (100, 1000)
     huge = 2000 if quick else 10000
-    repeat = 1 if quick else 5
-    slow_repeat = 1 if quick else 3
+    repeat = runs or (1 if quick else 5)
+    slow_repeat = runs or (1 if quick else 3)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     rows, memory = workload_rows(folder, sizes, (repeat, slow_repeat), big, other, only)
     if wanted(f"parse + render + DAG, {huge:,} models", only):
@@ -503,10 +505,22 @@ def _option(argv: list[str], name: str) -> str | None:
 
 
 def cli(argv: list[str]) -> None:
-    """``[--quick] [--big] [--against REV] [--only WORDS] [--metric NAME]`` (the metric the query rows ask for)"""
+    """``[--quick] [--big] [--against REV] [--only WORDS] [--metric NAME] [--runs N]``: the metric the query rows
+    ask for; N runs of every row (default 5, 3 for the slow ones), for tighter medians where a ratio is near its
+    target."""
     only = tuple(word for word in (_option(argv, "--only") or "").split("|") if word)
     metric = _option(argv, "--metric") or "revenue"
-    main(quick="--quick" in argv, big="--big" in argv, against=_option(argv, "--against"), only=only, metric=metric)
+    runs = _option(argv, "--runs")
+    if runs is not None and not (runs.isdigit() and int(runs) > 0):
+        raise SystemExit(f"--runs takes a whole number of runs, such as 11; got {runs!r}")
+    main(
+        quick="--quick" in argv,
+        big="--big" in argv,
+        against=_option(argv, "--against"),
+        only=only,
+        metric=metric,
+        runs=int(runs) if runs is not None else None,
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Run every benchmark: `.venv/bin/python bench/run.py` (full) or `... bench/run.py --quick` (a fast smoke run).
 
-`bench/run.py targets [--big] [--quick] [--against REV] [--only WORDS] [--metric NAME]` prints only the performance
-issue's table (`bench_targets.py`): whole processes against DuckDB alone in the same run; `--big` adds 30 models over
-1M orders; `--against REV` measures another revision in the same run, beside this checkout; `--metric` the metric
-the query rows ask for (revenue by default).
+`bench/run.py targets [--big] [--quick] [--against REV] [--only WORDS] [--metric NAME] [--runs N]` prints only the
+performance issue's table (`bench_targets.py`): whole processes against DuckDB alone in the same run; `--big` adds 30
+models over 1M orders; `--against REV` measures another revision in the same run, beside this checkout; `--metric`
+the metric the query rows ask for (revenue by default); `--runs` how many runs each row takes.
 
 `bench/run.py spark [10000,100000,1000000 [RUNS]]` builds the example project on DuckDB and on Spark as the data grows
 (`spark_scale.py`; needs the `spark` extra and Java).
