@@ -135,11 +135,13 @@ def test_sql_error_line_after_a_multiline_jinja_block(make_project, run_cli):
     assert "ERROR models/marts/bad.sql:8: Model 'bad' failed in DuckDB: Parser Error: syntax error at or near" in output
 
 
-def test_run_results_record_errors_and_skips(make_project, run_cli):
+@pytest.mark.parametrize("threads", ["1", "4"])  # one thread runs the nodes itself; more hand them to workers
+def test_run_results_record_errors_and_skips(make_project, run_cli, threads):
     import json
 
     root = make_project({"models/staging/stg_orders.sql": "select nope from {{ ref('orders') }}"})
-    error_of(run_cli, root, code=1)
+    output = error_of(run_cli, root, "build", "--threads", threads, code=1)
+    assert "ERROR models/staging/stg_orders.sql:1: Model 'stg_orders' failed in DuckDB" in output
     results = json.loads((root / "target/run_results.json").read_text())["results"]
     assert [(r["unique_id"], r["status"]) for r in results] == [
         ("seed.shop.orders", "success"),

@@ -100,7 +100,9 @@ def run_dag(
                 heapq.heappush(ready, (order[child], child))
 
     running: dict[Future[NodeResult], NodeId] = {}
-    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="northstar") as pool:
+    # One thread: each node runs in this one, which saves a hand-off to a worker and back per node (~0.1 ms).
+    workers = ThreadPoolExecutor(threads, thread_name_prefix="northstar") if threads > 1 else _InThisThread()
+    with workers as pool:
         while ready or running:
             while ready:
                 _, uid = heapq.heappop(ready)
@@ -119,6 +121,22 @@ def run_dag(
                 running.pop(future)
                 finish(future.result())
     return results
+
+
+class _InThisThread(contextlib.AbstractContextManager["_InThisThread"]):
+    """An executor whose one worker is the calling thread: ``submit`` runs the call and returns its finished future.
+    An exception the call raises is kept in the future, as a pool keeps it; a KeyboardInterrupt goes straight up."""
+
+    def submit(self, call: Callable[[NodeId], NodeResult], uid: NodeId) -> Future[NodeResult]:
+        future: Future[NodeResult] = Future()
+        try:
+            future.set_result(call(uid))
+        except Exception as error:
+            future.set_exception(error)
+        return future
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 def _arrived(finished: queue.SimpleQueue[Future[NodeResult]]) -> list[Future[NodeResult]]:
