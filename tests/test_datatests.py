@@ -247,10 +247,17 @@ def test_project_level_severity_and_bad_severity(make_project, run_cli):
 def test_custom_generic_tests_from_macros_and_tests_generic(make_project, run_cli):
     root = make_project(
         {
+            # A test block with whitespace control, and a test written as a `test_` macro (dbt's older form), each
+            # in a file of its own, are found too.
             "macros/tests.sql": """
-                {% test is_lowercase(model, column_name) %}
+                {%- test is_lowercase(model, column_name) -%}
                 select * from {{ model }} where {{ column_name }} <> lower({{ column_name }})
-                {% endtest %}
+                {%- endtest -%}
+            """,
+            "macros/at_least.sql": """
+                {% macro test_at_least(model, column_name, value) %}
+                select * from {{ model }} where {{ column_name }} < {{ value }}
+                {% endmacro %}
             """,
             "tests/generic/at_most.sql": """
                 {% test at_most(model, column_name, value) %}
@@ -267,6 +274,7 @@ def test_custom_generic_tests_from_macros_and_tests_generic(make_project, run_cl
                       - name: amount
                         data_tests:
                           - at_most: {value: 15}
+                          - at_least: {value: 11}
             """,
         },
         base=SHOP,
@@ -276,6 +284,7 @@ def test_custom_generic_tests_from_macros_and_tests_generic(make_project, run_cl
     assert {name: value for name, value in statuses(root).items() if value[1] is not None} == {
         "is_lowercase_stg_orders_channel": ("fail", 1),
         "at_most_stg_orders_amount__15": ("fail", 1),
+        "at_least_stg_orders_amount__11": ("fail", 1),
     }
     assert (
         "FAIL Test at_most_stg_orders_amount__15 on stg_orders (models/staging/schema.yml:8): 1 failing row.\n"
