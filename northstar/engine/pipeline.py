@@ -343,7 +343,7 @@ def _plan(
 ) -> _Plan:
     previous = state.stored(connection)
     known = state.remembered_versions(manifest.project.config.target_dir, base)
-    versions = state.source_versions(connection, manifest, known, existing)
+    versions = state.source_versions(connection, manifest, existing, known)
     return _Plan(previous, versions, state.plan_build(manifest, selected, previous, existing, versions, full_refresh))
 
 

@@ -10,7 +10,8 @@ selected seed or model when its fingerprint equals the stored one and its relati
 
 ``state:modified`` compares content hashes with a previous run's ``manifest.json`` instead (dbt's CI workflow).
 
->>> plan = plan_build(manifest, selected, stored(con), existing, source_versions(con, manifest))  # doctest: +SKIP
+>>> versions = source_versions(con, manifest, existing)  # doctest: +SKIP
+>>> plan = plan_build(manifest, selected, stored(con), existing, versions)  # doctest: +SKIP
 >>> sorted(plan.kept)[:1]  # doctest: +SKIP
 ['model.growth.stg_orders']
 """
@@ -36,7 +37,6 @@ from northstar.errors import ProjectError
 from northstar.nodes import MetricNode, ModelNode, Node, NodeId, SeedNode, SnapshotNode, SourceNode, TestNode
 from northstar.render.jinja import External, Relation, quote, sql_string
 from northstar.render.manifest import Manifest
-from northstar.warehouse import catalog
 from northstar.warehouse import working_copy as warehouse
 
 if TYPE_CHECKING:
@@ -254,18 +254,17 @@ def record(
 def source_versions(
     connection: duckdb.DuckDBPyConnection,
     manifest: Manifest,
+    existing: Mapping[tuple[str, str], str],
     known: Mapping[str, str] | None = None,
-    existing: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[NodeId, str]:
     """A version of the data behind each source that another tool loads (not a seed): changes when the data does.
 
     A table is hashed row by row (one scan, only for sources outside the project) unless ``known`` already has its
     version (see :func:`remembered_versions`); files read in place are known by name, size and modification time;
     remote files cannot be checked cheaply, so they always count as changed. ``existing``: the relations of the
-    connected database (``catalog.relations``), when the caller has them.
+    connected database (``catalog.relations``), which the caller has read for its plan already.
     """
     known = known or {}
-    existing = catalog.relations(connection) if existing is None else existing
 
     def table_version(relation: Relation) -> str:
         if (relation.schema, relation.identifier) not in existing:
