@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -217,10 +218,15 @@ def _plan_on_published(
             warned.append(message)
             reporter.waiting(message)
 
-        prepared = _prepare(snapshot.connection, project, options, warn, snapshot.base)
-        manifest, selected, plan = prepared.manifest, prepared.selected, prepared.plan
-        if options.full_refresh and _remakes_all(snapshot.connection, manifest, selected):
-            return replace(prepared, remakes_all=True)  # a new file, made in the wanted format
+        with ThreadPoolExecutor(max_workers=1) as background:
+            # A full refresh starts from a new file if the published one holds only what it makes again. Listing
+            # what it holds takes DuckDB ~12 ms (it walks its built-in functions to find macros), without the GIL:
+            # on its own cursor, it runs while the manifest compiles.
+            found = background.submit(_objects, snapshot.connection) if options.full_refresh else None
+            prepared = _prepare(snapshot.connection, project, options, warn, snapshot.base)
+            manifest, selected, plan = prepared.manifest, prepared.selected, prepared.plan
+            if found is not None and _remakes_all(found.result(), manifest, selected):
+                return replace(prepared, remakes_all=True)  # a new file, made in the wanted format
         probe = config.warehouse.with_name(f".{config.warehouse.name}.probe")
         if not storage.in_format(snapshot.connection, config.target.storage_version, probe):
             return None  # the copy converts it
@@ -240,10 +246,16 @@ def _plan_on_published(
         return _Outcome(manifest, results, success, success, failures, columns)
 
 
-def _remakes_all(connection: duckdb.DuckDBPyConnection, manifest: Manifest, selected: list[NodeId]) -> bool:
-    """Whether a full refresh of ``selected`` makes again everything the connected file holds: each table and view
-    is one a selected seed, model or metric rebuilds, each schema one of theirs, and nothing else is there (no
-    snapshot's history, no other tool's table, macro, sequence or type, no model kept by ``full_refresh: false``)."""
+def _objects(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    with connection.cursor() as cursor:
+        return catalog.objects(cursor)
+
+
+def _remakes_all(objects: list[tuple[str, str, str]], manifest: Manifest, selected: list[NodeId]) -> bool:
+    """Whether a full refresh of ``selected`` makes again all the ``objects`` a file holds (:func:`catalog.objects`):
+    each table and view is one a selected seed, model or metric rebuilds, each schema one of theirs, and nothing else
+    is there (no snapshot's history, no other tool's table, macro, sequence or type, no model kept by
+    ``full_refresh: false``)."""
     remade: set[tuple[str, str]] = set()
     for uid in selected:
         node = manifest.nodes[uid]
@@ -252,7 +264,7 @@ def _remakes_all(connection: duckdb.DuckDBPyConnection, manifest: Manifest, sele
         if isinstance(node, SeedNode | ModelNode | MetricNode) and node.built is not None:
             remade.add((node.built.schema.lower(), node.built.identifier.lower()))
     schemas = {schema for schema, _ in remade} | {state.SCHEMA}
-    for kind, schema, name in catalog.objects(connection):
+    for kind, schema, name in objects:
         schema, name = schema.lower(), name.lower()
         if kind == "schema":
             mine = schema in schemas
