@@ -77,8 +77,7 @@ class _Sniffer:
         self.connection: duckdb.DuckDBPyConnection | None = None
 
     def columns(self, source: External) -> dict[str, str]:
-        key = _sniff_key(source) if self.cache is not None else None
-        if key is None or self.cache is None:
+        if self.cache is None or (key := _sniff_key(source)) is None:
             return self._sniff(source)
         found: dict[str, str] = self.cache.get(key) or self._sniff(source)
         if found:
